@@ -1,0 +1,51 @@
+# Dexin: the README's two commands are `make demo` and `make test`.
+# `make install` is idempotent: it does nothing when the lock files have not changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+STAMP := $(VENV)/.installed
+SCALE ?= 0.01
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install demo test test-all lint typecheck bench clean
+
+help:
+	@echo "make demo      build a synthetic Yuyao, ingest it into the encrypted vault, summarise (SCALE=$(SCALE))"
+	@echo "make test      lint, type-check and run the default test suite"
+	@echo "make test-all  the default suite plus the slow tests"
+	@echo "make bench     the benchmarks under bench/ (scale 1.0: several minutes)"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@if [ -f package-lock.json ]; then npm ci --silent --no-audit --no-fund; fi
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/dexin demo --scale $(SCALE)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(VENV)/bin/pytest -m "not slow" -q
+
+test-all: lint typecheck
+	$(VENV)/bin/pytest -q
+
+bench: install
+	$(VENV)/bin/python bench/ingest.py --scale 1.0
+
+clean:
+	rm -rf .dexin .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""query-gateway/query_gateway"""
