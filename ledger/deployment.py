@@ -1,0 +1,58 @@
+"""Where the contract lives on a chain: deploy once, record it, and check it on every open.
+
+``data_dir/deployment.json`` records the chain id and address. On open, the code at that
+address must equal the committed artifact's runtime bytecode (fail closed otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from .artifacts import Artifact
+from .errors import DeploymentError
+from .sender import DEPLOY_GAS, TxSender, guard
+from .node import Node
+
+
+def locate_or_deploy(node: Node, sender: TxSender, artifact: Artifact, record: Path,
+                     admin: LocalAccount, address: str | None) -> str:  # fmt: skip
+    """The contract address: ``address`` if given, else the recorded one, else a fresh
+    deployment by ``admin`` (which becomes the first admin). Raises DeploymentError."""
+    address = address or _recorded(record, sender.chain_id)
+    if address is None:
+        receipt = sender.transact(admin, None, artifact.bytecode, gas=DEPLOY_GAS)
+        address = str(receipt["contractAddress"])
+        _write(record, {"chain_id": sender.chain_id, "address": address,
+                        "block": receipt["blockNumber"]})  # fmt: skip
+    _check_code(node, artifact, address)
+    return Web3.to_checksum_address(address)
+
+
+def _recorded(record: Path, chain_id: int) -> str | None:
+    if not record.exists():
+        return None
+    doc = json.loads(record.read_text(encoding="utf-8"))
+    if doc["chain_id"] != chain_id:
+        raise DeploymentError(f"recorded for chain {doc['chain_id']}, node is {chain_id}")
+    return str(doc["address"])
+
+
+def _check_code(node: Node, artifact: Artifact, address: str) -> None:
+    checksum = Web3.to_checksum_address(address)
+    code = guard(node, lambda: node.w3.eth.get_code(checksum))
+    if bytes(code) != artifact.deployed_bytecode:
+        raise DeploymentError("code at the address is not the committed artifact", address)
+
+
+def _write(path: Path, doc: dict[str, object]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

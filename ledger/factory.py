@@ -1,0 +1,79 @@
+"""``open_ledger(config)``: the one way the application gets a :class:`Ledger`."""
+
+from __future__ import annotations
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from .artifacts import load_artifact
+from .client import ADMIN_LABEL, Web3Ledger
+from .config import LedgerConfig
+from .deployment import locate_or_deploy
+from .keystore import KeyStore
+from .models import Role
+from .node import Node, open_embedded, open_jsonrpc
+from .revert import RevertDecoder
+from .sender import FUND_WEI, TxSender
+
+
+def open_ledger(config: LedgerConfig) -> Web3Ledger:
+    """Open the configured backend, deploying the contract on first use.
+
+    On first use this creates ``config.data_dir``, an ``admin`` key (encrypted with
+    ``config.key_secret``) that deploys the contract and holds the Admin role, and on the
+    embedded backend a chain whose genesis funds that key. Raises LedgerConfigError,
+    KeyStoreError (wrong secret), NodeUnavailableError, DeploymentError.
+    """
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = KeyStore(config.data_dir / "keys.json", config.key_secret.get_secret_value())
+    admin = _admin(keys)
+    node = _open_node(config, admin.address)
+    try:
+        return _connect(config, node, keys)
+    except BaseException:
+        node.close()
+        raise
+
+
+def _admin(keys: KeyStore) -> LocalAccount:
+    if ADMIN_LABEL not in keys.labels():
+        keys.create(ADMIN_LABEL)
+        keys.set_role(ADMIN_LABEL, Role.ADMIN)
+    return keys.account(ADMIN_LABEL)
+
+
+def _open_node(config: LedgerConfig, admin_address: str) -> Node:
+    if config.backend == "embedded":
+        return open_embedded(config, admin_address)
+    return open_jsonrpc(config)
+
+
+def _connect(config: LedgerConfig, node: Node, keys: KeyStore) -> Web3Ledger:
+    artifact = load_artifact()
+    decoder = RevertDecoder(artifact.abi)
+    sender = TxSender(node, decoder, receipt_timeout=config.receipt_timeout,
+                      priority_fee=config.priority_fee_wei)  # fmt: skip
+    admin = keys.account(ADMIN_LABEL)
+    funder = _funder(config, admin)
+    if funder is not None and funder is not admin:
+        _top_up(sender, funder, admin.address)
+    record = config.data_dir / "deployment.json"
+    address = locate_or_deploy(node, sender, artifact, record, admin, config.contract_address)
+    contract = node.w3.eth.contract(address=address, abi=artifact.abi)
+    return Web3Ledger(node, contract, keys, sender, decoder, funder)
+
+
+def _funder(config: LedgerConfig, admin: LocalAccount) -> LocalAccount | None:
+    """Who pays for new accounts' gas: the genesis-funded admin on the embedded chain, the
+    configured funding key on a JSON-RPC chain, nobody on a free-gas chain."""
+    if config.backend == "embedded":
+        return admin
+    if config.funding_key is None:
+        return None
+    return Account.from_key(config.funding_key.get_secret_value())
+
+
+def _top_up(sender: TxSender, funder: LocalAccount, address: str) -> None:
+    balance = sender.balance(address)
+    if balance < FUND_WEI // 10:
+        sender.transact(funder, address, b"", gas=21_000, value=FUND_WEI)

@@ -1,0 +1,77 @@
+"""Connections to a chain: an in-process embedded node or a JSON-RPC endpoint.
+
+Both give a ``Web3`` instance; everything above this module is backend-agnostic except
+for :attr:`Node.send_mode`, which says how a signed transaction is confirmed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eth_tester import EthereumTester
+from eth_typing import Address
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.types import RPCEndpoint, RPCResponse
+
+from ._embedded.backend import PersistentPyEVMBackend
+from ._embedded.kvstore import SqliteAtomicDB
+from .config import LedgerConfig
+
+SendMode = Literal["mined-on-send", "sync", "poll"]
+
+
+@dataclass
+class Node:
+    """A live connection. ``send_mode``: ``mined-on-send`` (embedded auto-mine), ``sync``
+    (``eth_sendRawTransactionSync``) or ``poll`` (send, then poll for the receipt)."""
+
+    w3: Web3
+    backend: str
+    endpoint: str
+    send_mode: SendMode
+    close: Callable[[], None]
+
+
+class _LockedTesterProvider(EthereumTesterProvider):
+    """py-evm is not thread-safe: every request to the embedded chain holds one lock."""
+
+    def __init__(self, tester: EthereumTester, lock: threading.RLock) -> None:
+        super().__init__(tester)
+        self._lock = lock
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self._lock:
+            return super().make_request(method, params)
+
+
+def open_embedded(config: LedgerConfig, funded: str) -> Node:
+    """Open (or create) the chain under ``config.data_dir``; ``funded`` gets the genesis
+    balance when the chain is created."""
+    db = SqliteAtomicDB(config.data_dir / "chain.sqlite", durable=config.durable)
+    backend = PersistentPyEVMBackend(db, Address(bytes.fromhex(funded[2:])))
+    lock = threading.RLock()
+    w3 = Web3(_LockedTesterProvider(EthereumTester(backend=backend), lock))
+
+    def close() -> None:
+        with lock:
+            db.close()
+
+    return Node(w3, "embedded", str(config.data_dir), "mined-on-send", close)
+
+
+def open_jsonrpc(config: LedgerConfig) -> Node:
+    """Connect to ``config.rpc_url``; probing for ``eth_sendRawTransactionSync`` happens on
+    the first transaction (see :mod:`ledger.sender`)."""
+    assert config.rpc_url is not None
+    retry = ExceptionRetryConfiguration(retries=2, backoff_factor=0.05)
+    provider = Web3.HTTPProvider(
+        config.rpc_url,
+        request_kwargs={"timeout": config.request_timeout},
+        exception_retry_configuration=retry,
+    )
+    return Node(Web3(provider), "jsonrpc", config.rpc_url, "sync", lambda: None)
