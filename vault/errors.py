@@ -51,10 +51,11 @@ class UnknownProviderError(VaultError):
 class ContributionRefused(VaultError):
     """The contribution is refused as a whole: nothing of it is loaded."""
 
-    def __init__(self, reason: str, column: str | None = None) -> None:
+    def __init__(self, reason: str, column: str | None = None, receipt: object = None) -> None:
         super().__init__(f"contribution refused: {reason}")
         self.reason = reason
         self.column = column
+        self.receipt = receipt  # the recorded `vault.ingest.Receipt`, when there is one
 
 
 class KeyManagementError(VaultError):

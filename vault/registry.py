@@ -47,6 +47,7 @@ class Column(_Frozen):
     max: float | None = None
     scale: int | None = Field(default=None, ge=0, le=6)
     not_before: str | None = None
+    matches_id: Literal["birth_year", "sex"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -130,6 +131,11 @@ class Table(_Frozen):
         if self.negative:
             return "TRUE"
         return self.negative_when
+
+    @property
+    def key_stored(self) -> str:
+        """The stored name of the (single) key column that identifies a record."""
+        return self.column(self.key[0]).stored_name
 
     @property
     def subject_column(self) -> Column | None:

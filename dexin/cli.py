@@ -1,0 +1,259 @@
+"""The ``dexin`` command line: ``dexin vault …``, ``dexin data …``, ``dexin demo``.
+
+Exit codes: 0 success; 1 unexpected failure; 2 bad input (a refused contribution, an
+unknown table, a file that cannot be read); 3 a key problem (missing, wrong, unsafe file);
+4 the vault is not there or is in use by another process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from dexin import demo as demo_mod
+from dexin.app import open_vault, vault_config
+from dexin.keys import ensure_master_key, rotate_master_key
+from dexin.settings import Settings
+from vault import errors as verr
+from vault.ingest import Receipt, ingest_directory, ingest_file
+from vault.proofs import prove_row
+from vault.registry import load_registry
+from vault.retention import purge_expired
+from vault.rotation import rotate_provider_key
+from vault.status import vault_status
+from vault.store import Vault
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Dexin (德信): data usable, never visible.")
+vault_app = typer.Typer(no_args_is_help=True, help="The encrypted vault of the 17 source tables.")
+data_app = typer.Typer(no_args_is_help=True, help="Synthetic data and the data dictionary.")
+app.add_typer(vault_app, name="vault")
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES: list[tuple[type[Exception], int]] = [
+    (verr.KeyManagementError, 3),
+    (verr.VaultNotInitialised, 4),
+    (verr.VaultBusy, 4),
+    (verr.VaultAlreadyInitialised, 4),
+    (verr.VaultError, 2),
+]
+
+
+def handle_errors(fn: F) -> F:
+    """Turn the vault's errors into a message, its advice and an exit code (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except verr.VaultError as exc:
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            if exc.advice:
+                err.print(f"hint: {exc.advice}", highlight=False)
+            code = next(c for cls, c in EXIT_CODES if isinstance(exc, cls))
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@vault_app.command("init")
+@handle_errors
+def vault_init() -> None:
+    """Create the vault: data keys per provider, wrapped by the master key."""
+    settings = _settings()
+    provider, created = ensure_master_key(settings)
+    Vault.init(vault_config(settings), load_registry(), provider)
+    out.print(f"vault created at {settings.vault_dir}")
+    if created:
+        out.print(f"master key file created: {created} (mode 0600). Keep it apart from backups of "
+                  f"{settings.home}: whoever holds both can read the vault.")
+    else:
+        out.print(f"master key from {settings.key_source}")
+
+
+@vault_app.command("status")
+@handle_errors
+def vault_status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Providers, key versions, contributions and rows."""
+    with open_vault(_settings()) as v:
+        status = vault_status(v)
+    if as_json:
+        _print_json(status.model_dump(mode="json"))
+        return
+    t = RichTable(title=f"vault {status.root}  (master key {status.master_key_id})")
+    for col in ("provider", "key", "contributions", "rows", "bytes"):
+        t.add_column(col, justify="left" if col == "provider" else "right")
+    for p in status.providers:
+        t.add_row(p.provider, f"v{p.key_version}", str(p.contributions), f"{sum(p.rows.values()):,}",
+                  f"{p.file_bytes:,}")
+    out.print(t)
+    out.print(f"total rows {status.total_rows:,}; excluded by the 5-year rule "
+              f"{status.excluded_by_retention:,} (conduct ended before {status.retention_cutoff})")
+
+
+@vault_app.command("rotate-key")
+@handle_errors
+def vault_rotate_key(
+    provider: Annotated[str | None, typer.Option(help="Rotate only this provider's data key.")] = None,
+    master: Annotated[bool, typer.Option("--master", help="Also re-wrap every key under a new master key.")] = False,
+) -> None:
+    """Re-encrypt provider databases under new data keys; no row is lost, the old keys open nothing."""
+    settings = _settings()
+    with open_vault(settings) as v:
+        targets = [provider] if provider else [p.id for p in v.registry.providers]
+        for p in targets:
+            version = rotate_provider_key(v, p)
+            out.print(f"{p}: data key v{version}")
+        if master:
+            new = rotate_master_key(settings, v.keyring)
+            out.print(f"master key rotated (new id {new.key_id}) in {settings.master_key_file}")
+
+
+def _receipt_row(t: RichTable, r: Receipt) -> None:
+    note = "already loaded" if r.already_loaded else r.status
+    t.add_row(r.provider, r.table, f"{r.submitted:,}", f"{r.accepted:,}", f"{r.rejected:,}",
+              r.merkle_root[:16] + "…", note)
+
+
+def _receipts_table(receipts: list[Receipt]) -> RichTable:
+    t = RichTable(title="contributions")
+    for col in ("provider", "table", "submitted", "accepted", "rejected", "merkle root", "status"):
+        t.add_column(col)
+    for r in receipts:
+        _receipt_row(t, r)
+    return t
+
+
+@vault_app.command("ingest")
+@handle_errors
+def vault_ingest(
+    path: Annotated[Path, typer.Argument(help="A contribution file, or a directory DIR/<provider>/<table>.csv")],
+    provider: Annotated[str | None, typer.Option(help="The contributing provider (for a file).")] = None,
+    table: Annotated[str | None, typer.Option(help="The table (for a file).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the receipt(s) as JSON.")] = False,
+) -> None:
+    """Validate, pseudonymise and load contributions; print receipts (rejected rows go to a report)."""
+    with open_vault(_settings()) as v:
+        if path.is_dir():
+            results = demo_mod.ingest_with_progress(v, path, quiet=as_json)
+        else:
+            if not provider or not table:
+                raise verr.InputFileError(str(path), "a single file needs --provider and --table")
+            results = [_ingest_one(v, provider, table, path)]
+    _report(results, as_json, single=not path.is_dir())
+
+
+def _ingest_one(v: Vault, provider: str, table: str, path: Path) -> Receipt | verr.ContributionRefused:
+    try:
+        return ingest_file(v, provider, table, path)
+    except verr.ContributionRefused as exc:
+        return exc
+
+
+def _report(results: list[Receipt | verr.ContributionRefused], as_json: bool, single: bool) -> None:
+    receipts = [r if isinstance(r, Receipt) else r.receipt for r in results]
+    shown = [r for r in receipts if isinstance(r, Receipt)]
+    if as_json:
+        data = [r.model_dump(mode="json") for r in shown]
+        _print_json(data[0] if single and data else data)
+    else:
+        out.print(_receipts_table(shown))
+        for r in shown:
+            if r.report:
+                out.print(f"rejected rows of {r.provider}/{r.table}: {r.report}")
+    refused = [r for r in results if isinstance(r, verr.ContributionRefused)]
+    for exc in refused:
+        err.print(f"[bold red]refused:[/] {exc}", highlight=False)
+    if refused:
+        raise typer.Exit(2)
+
+
+@vault_app.command("purge-expired")
+@handle_errors
+def vault_purge(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Physically remove negative rows past the 5-year rule, keeping a purge record."""
+    with open_vault(_settings()) as v:
+        records = purge_expired(v)
+    if as_json:
+        _print_json([r.model_dump(mode="json") for r in records])
+        return
+    total = sum(r.rows for r in records)
+    out.print(f"purged {total:,} expired rows from {len(records)} contributions")
+
+
+@vault_app.command("prove")
+@handle_errors
+def vault_prove(
+    contribution: Annotated[str, typer.Option(help="The contribution id from the receipt.")],
+    row: Annotated[int, typer.Option(help="The accepted row's leaf index (0-based).")],
+) -> None:
+    """Print and check the inclusion proof of one stored row in its contribution's Merkle root."""
+    with open_vault(_settings()) as v:
+        proof = prove_row(v, contribution, row)
+    proof.verify()
+    _print_json(proof.model_dump(mode="json"))
+
+
+@data_app.command("generate")
+def data_generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    scale: Annotated[float, typer.Option(help="1.0 is Yuyao's size (~36 million rows).")] = 0.01,
+    seed: Annotated[int, typer.Option(help="Same seed and scale, same bytes.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Write a synthetic Yuyao as the files each provider would submit."""
+    from dexin.synthetic.cli import generate_command
+
+    generate_command(scale=scale, seed=seed, out=out_dir, format=fmt)
+
+
+@data_app.command("dictionary")
+def data_dictionary(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Fail if --out differs from the registry.")] = False,
+) -> None:
+    """Generate docs/data-dictionary.md from the schema registry."""
+    from dexin.dictionary import render
+
+    text = render(load_registry())
+    if out_file is None:
+        sys.stdout.write(text)
+    elif check:
+        if not out_file.exists() or out_file.read_text(encoding="utf-8") != text:
+            err.print(f"{out_file} is out of date: run `dexin data dictionary --out {out_file}`")
+            raise typer.Exit(1)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    scale: Annotated[float, typer.Option(help="Size of the synthetic Yuyao.")] = 0.01,
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Build a synthetic Yuyao, ingest it into the encrypted vault and summarise."""
+    demo_mod.run(_settings(), scale=scale, seed=seed, console=out)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,69 @@
+"""Canonical, NULL-safe digests of stored rows: the Merkle leaves of a contribution.
+
+A row is encoded as ``dexin.row.v1|<table>|`` followed, for each stored column in declared
+order, by ``~`` for NULL or ``<n>:<text>`` where ``text`` is the value's canonical text and
+``n`` its length in UTF-8 bytes. The length prefix makes the encoding injective, so
+``('a', NULL, 'b')`` and ``('a', 'b')`` never collide (DuckDB's ``concat_ws`` drops NULLs).
+The digest is SHA-256 of the encoding. Canonical text: strings as stored, integers in
+decimal, decimals with exactly the column's scale, dates as YYYY-MM-DD, booleans as
+``true``/``false``.
+
+`row_digest()` is the reference implementation; `sql_row_digest()` computes the same in
+DuckDB. docs/architecture.md repeats this definition for auditors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from decimal import Decimal
+
+from vault.registry import Column, Table
+
+PREFIX = "dexin.row.v1"
+
+
+def canonical_text(column: Column, value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if column.type == "decimal":
+        quantum = Decimal(1).scaleb(-(column.scale or 0))
+        return str(Decimal(str(value)).quantize(quantum))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def encode_row(table: Table, values: Sequence[object]) -> bytes:
+    parts = [f"{PREFIX}|{table.name}|"]
+    for column, value in zip(table.columns, values, strict=True):
+        if value is None:
+            parts.append("~")
+        else:
+            text = canonical_text(column, value)
+            parts.append(f"{len(text.encode())}:{text}")
+    return "".join(parts).encode()
+
+
+def row_digest(table: Table, values: Sequence[object]) -> bytes:
+    """SHA-256 of the canonical encoding of one stored row (values in declared order)."""
+    return hashlib.sha256(encode_row(table, values)).digest()
+
+
+def _sql_text(column: Column) -> str:
+    name = f'"{column.stored_name}"'
+    if column.type == "boolean":
+        return f"CASE WHEN {name} THEN 'true' ELSE 'false' END"
+    return f"CAST({name} AS VARCHAR)"
+
+
+def sql_row_digest(table: Table) -> str:
+    """A DuckDB expression (BLOB, 32 bytes) equal to `row_digest` over the stored columns."""
+    fields = []
+    for column in table.columns:
+        text = _sql_text(column)
+        fields.append(f"CASE WHEN \"{column.stored_name}\" IS NULL THEN '~' "
+                      f"ELSE CAST(strlen({text}) AS VARCHAR) || ':' || {text} END")
+    body = " || ".join(fields)
+    return f"unhex(sha256('{PREFIX}|{table.name}|' || {body}))"

@@ -1,0 +1,341 @@
+"""Ingest of contributions: validate every row, pseudonymise, digest, load atomically.
+
+A contribution is one file of one provider for one table. Its rows are staged as text,
+checked against the registry (`vault.validation`), pseudonymised (`vault.pseudonym`),
+digested (`vault.digest`) and loaded in one transaction on the provider's database, together
+with its Merkle leaves and its contribution record: all accepted rows or nothing, also when
+the process dies midway. The same file twice is recognised by its SHA-256 and not loaded
+again. Every rejected row is reported with its row number, column and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from audit import merkle
+from vault import staging
+from vault.digest import sql_row_digest
+from vault.errors import ContributionRefused, InputFileError
+from vault.prohibited import prohibited_category
+from vault.pseudonym import hmac_pads, sql_pseudonym
+from vault.registry import Column, Table
+from vault.store import PSEUDONYM_KEY, Vault, alias
+from vault.validation import message, row_problems_sql
+
+
+class Receipt(BaseModel):
+    """What a provider gets back for a contribution (and what the ledger anchors)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    contribution_id: str
+    provider: str
+    table: str
+    file_name: str
+    file_sha256: str
+    format: Literal["csv", "parquet"]
+    submitted: int
+    accepted: int
+    rejected: int
+    status: Literal["accepted", "refused"]
+    refusal: str | None
+    merkle_root: str
+    schema_digest: str
+    received_at: dt.datetime
+    report: str | None
+    already_loaded: bool = False
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def contribution_id(provider: str, table: str, sha256: str) -> str:
+    return "c" + hashlib.sha256(f"{provider}|{table}|{sha256}".encode()).hexdigest()[:23]
+
+
+def _file_format(path: Path) -> Literal["csv", "parquet"]:
+    if not path.is_file():
+        raise InputFileError(str(path), "not a readable file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".parquet":
+        return "parquet"
+    raise InputFileError(str(path), "unknown format (expected .csv or .parquet)")
+
+
+def _header_refusal(table: Table, header: list[str]) -> tuple[str, str] | None:
+    """(reason, column) when the header alone makes the contribution unacceptable."""
+    declared = {c.name for c in table.columns}
+    for name in header:
+        category = prohibited_category(name)
+        if category:
+            return f"column {name!r} is a prohibited category ({category})", name
+    for name in header:
+        if name not in declared:
+            return f"column {name!r} is not declared for table {table.name}", name
+    if len(set(header)) != len(header):
+        dup = next(n for n in header if header.count(n) > 1)
+        return f"column {dup!r} appears twice", dup
+    for c in table.columns:
+        if c.name not in header:
+            return f"declared column {c.name!r} is missing", c.name
+    return None
+
+
+def _stored_expr(c: Column) -> str:
+    v = f'"{c.name}"'
+    if c.type in ("id_number", "pseudonym"):
+        return sql_pseudonym(v, c.stored_name, "$ipad", "$opad")
+    if c.type == "boolean":
+        return f"({v} = 'true')"
+    return f"CAST({v} AS {c.sql_type})"
+
+
+class _Run:
+    """The temporary tables of one ingest, named uniquely and dropped at the end."""
+
+    def __init__(self, vault: Vault, table: Table, cid: str) -> None:
+        self.vault = vault
+        self.table = table
+        self.cid = cid
+        self.p = f"t_{cid}"
+
+    def sql(self, text: str, params: Any = None) -> Any:
+        return self.vault.con.execute(text.replace("{p}", self.p), params or [])
+
+    def one(self, text: str, params: Any = None) -> Any:
+        return self.sql(text, params).fetchone()[0]
+
+    def check_rows(self) -> None:
+        problems = row_problems_sql(self.table, self.vault.as_of)
+        self.sql(f"CREATE TEMP TABLE {{p}}_checked AS SELECT *, {problems} AS __problems FROM {{p}}_stage")
+
+    def transform(self, target: str, key: str) -> None:
+        cols = ", ".join(f'{_stored_expr(c)} AS "{c.stored_name}"' for c in self.table.columns)
+        ipad, opad = hmac_pads(self.vault.keyring.unwrap(PSEUDONYM_KEY))
+        self.sql(
+            f"CREATE TEMP TABLE {{p}}_valid AS SELECT __row, {cols} FROM {{p}}_checked "
+            "WHERE len(__problems) = 0",
+            {"ipad": ipad, "opad": opad},
+        )
+        k = f'"{key}"'
+        self.sql(
+            "CREATE TEMP TABLE {p}_dups AS "
+            f"SELECT __row, 'same key as row ' || first_row AS detail FROM (SELECT __row, "
+            f"first_value(__row) OVER (PARTITION BY {k} ORDER BY __row) AS first_row FROM {{p}}_valid) "
+            "WHERE __row <> first_row "
+            f"UNION ALL SELECT __row, 'already in the vault' FROM {{p}}_valid v "
+            f"WHERE {k} IN (SELECT {k} FROM {target})"
+        )
+        digest = sql_row_digest(self.table)
+        stored = ", ".join(f'"{c.stored_name}"' for c in self.table.columns)
+        self.sql(
+            "CREATE TEMP TABLE {p}_accepted AS SELECT row_number() OVER (ORDER BY __row) - 1 AS row_no, "
+            f"{stored}, {digest} AS __digest FROM {{p}}_valid "
+            "WHERE __row NOT IN (SELECT __row FROM {p}_dups) ORDER BY __row"
+        )
+
+    def merkle_root(self) -> str:
+        rows = self.sql(
+            "SELECT unhex(sha256(unhex('00') || __digest)) FROM {p}_accepted ORDER BY row_no"
+        ).fetchall()
+        return merkle.root([bytes(r[0]) for r in rows]).hex()
+
+    def problems(self) -> Any:
+        """Every problem as (row, column, code, detail), ordered by row."""
+        return self.sql(
+            "SELECT __row, NULL, 'unparsable', error_type FROM {p}_bad "
+            "UNION ALL SELECT __row, p.column, p.code, p.detail FROM "
+            "(SELECT __row, unnest(__problems) AS p FROM {p}_checked WHERE len(__problems) > 0) "
+            f"UNION ALL SELECT __row, '{self.table.key[0]}', 'duplicate', detail FROM {{p}}_dups "
+            "ORDER BY 1"
+        )
+
+    def drop(self) -> None:
+        for suffix in ("stage", "bad", "checked", "valid", "dups", "accepted", "rej_scan", "rej_err"):
+            self.sql(f"DROP TABLE IF EXISTS {{p}}_{suffix}")
+
+
+def _write_report(run: _Run, path: Path, csv_lines: bool) -> int:
+    """Write the rejection report; returns the number of distinct rejected rows."""
+    cursor = run.problems()
+    rows: set[int] = set()
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "line", "column", "code", "message_zh", "message_en"])
+        while batch := cursor.fetchmany(10_000):
+            for row, column, code, detail in batch:
+                rows.add(row)
+                zh, en = message(code, detail or "")
+                w.writerow([row, row + 1 if csv_lines else "", column or "", code, zh, en])
+    return len(rows)
+
+
+def _receipt(record: dict[str, Any], report_dir: Path, already: bool = False) -> Receipt:
+    report = report_dir / f"{record['contribution_id']}.csv"
+    return Receipt(
+        contribution_id=record["contribution_id"],
+        provider=record["provider"],
+        table=record["table_name"],
+        file_name=record["file_name"],
+        file_sha256=record["file_sha256"],
+        format=record["format"],
+        submitted=record["submitted"],
+        accepted=record["accepted"],
+        rejected=record["rejected"],
+        status=record["status"],
+        refusal=record["refusal"],
+        merkle_root=record["merkle_root"],
+        schema_digest=record["schema_digest"],
+        received_at=record["received_at"],
+        report=str(report) if report.exists() else None,
+        already_loaded=already,
+    )
+
+
+def _existing(vault: Vault, provider: str, table: str, sha: str) -> dict[str, Any] | None:
+    cur = vault.con.execute(
+        f"SELECT * FROM {alias(provider)}.contributions WHERE table_name = ? AND file_sha256 = ?",
+        [table, sha],
+    )
+    row = cur.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+def _insert_record(vault: Vault, record: dict[str, Any]) -> None:
+    names = ", ".join(record)
+    marks = ", ".join("?" for _ in record)
+    vault.con.execute(
+        f"INSERT INTO {alias(record['provider'])}.contributions ({names}) VALUES ({marks})",
+        list(record.values()),
+    )
+
+
+def ingest_file(vault: Vault, provider: str, table_name: str, path: Path) -> Receipt:
+    """Ingest one contribution file; see the module docstring for the guarantees.
+
+    Raises `ContributionRefused` (carrying the recorded receipt) when the file's columns make
+    it unacceptable as a whole (a prohibited, unknown, duplicated or missing column, or a
+    header that cannot be read), `InputFileError` when the file cannot be read at all.
+    """
+    table = vault.registry.check_contributes(provider, table_name)
+    fmt = _file_format(path)
+    sha = file_sha256(path)
+    existing = _existing(vault, provider, table_name, sha)
+    if existing is not None:
+        receipt = _receipt(existing, vault.config.reports_dir, already=True)
+        if receipt.status == "refused":
+            raise ContributionRefused(receipt.refusal or "", None, receipt)
+        return receipt
+    cid = contribution_id(provider, table_name, sha)
+    run = _Run(vault, table, cid)
+    try:
+        return _load(run, provider, path, fmt, sha)
+    finally:
+        run.drop()
+
+
+def _load(run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], sha: str) -> Receipt:
+    vault, table = run.vault, run.table
+    header = staging.stage(run, path, fmt)
+    record: dict[str, Any] = {
+        "contribution_id": run.cid, "provider": provider, "table_name": table.name,
+        "file_name": path.name, "file_sha256": sha, "format": fmt,
+        "schema_digest": vault.registry.digest,
+        "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+    }
+    submitted = run.one("SELECT count(*) FROM {p}_stage") + run.one("SELECT count(*) FROM {p}_bad")
+    refusal = header.refusal or _header_refusal(table, header.columns)
+    if refusal is not None:
+        return _refuse(vault, record, submitted, refusal)
+    run.check_rows()
+    target = f"{alias(provider)}.{table.name}"
+    run.transform(target, table.key_stored)
+    root = run.merkle_root()
+    report_path = vault.config.reports_dir / f"{run.cid}.csv"
+    rejected = _write_report(run, report_path, fmt == "csv")
+    accepted = run.one("SELECT count(*) FROM {p}_accepted")
+    if accepted + rejected != submitted:  # fail closed: never record counts that do not add up
+        raise ContributionRefused("row accounting failed", None)
+    if rejected == 0:
+        report_path.unlink()
+    record |= {"submitted": submitted, "accepted": accepted, "rejected": rejected,
+               "status": "accepted", "refusal": None, "merkle_root": root}
+    _commit(run, target, record)
+    return _receipt(record, vault.config.reports_dir)
+
+
+def _commit(run: _Run, target: str, record: dict[str, Any]) -> None:
+    """Load rows, leaves and the record in one transaction on the provider's database."""
+    stored = ", ".join(f'"{c.stored_name}"' for c in run.table.columns)
+    leaves = target.rsplit(".", 1)[0] + ".leaves"
+    con = run.vault.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run.sql(f"INSERT INTO {target} SELECT '{run.cid}', row_no, {stored} FROM {{p}}_accepted")
+        run.sql(f"INSERT INTO {leaves} SELECT '{run.cid}', row_no, __digest FROM {{p}}_accepted")
+        _insert_record(run.vault, record)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _refuse(vault: Vault, record: dict[str, Any], submitted: int, refusal: tuple[str, str | None]) -> Receipt:
+    reason, column = refusal
+    record |= {"submitted": submitted, "accepted": 0, "rejected": submitted, "status": "refused",
+               "refusal": reason, "merkle_root": merkle.root([]).hex()}
+    _insert_record(vault, record)
+    receipt = _receipt(record, vault.config.reports_dir)
+    raise ContributionRefused(reason, column, receipt)
+
+
+def contribution_files(root: Path) -> list[tuple[str, str, Path]]:
+    """(provider, table, path) for every ``<provider>/<table>.csv|.parquet`` under ``root``.
+
+    Folders whose names start with ``_`` or ``.`` (such as the generator's ``_truth``) are skipped.
+    """
+    if not root.is_dir():
+        raise InputFileError(str(root), "not a directory")
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "_."):
+        for f in sorted(folder.iterdir()):
+            if f.suffix.lower() in (".csv", ".parquet"):
+                found.append((folder.name, f.stem, f))
+    return found
+
+
+def ingest_directory(
+    vault: Vault,
+    root: Path,
+    on_file: Callable[[str, str, Path], None] | None = None,
+) -> list[Receipt | ContributionRefused]:
+    """Ingest every contribution file under ``root``; a refused file does not stop the others.
+
+    Every provider and table name is checked before anything is loaded.
+    """
+    files = contribution_files(root)
+    for provider, table, _ in files:
+        vault.registry.check_contributes(provider, table)
+    results: list[Receipt | ContributionRefused] = []
+    for provider, table, path in files:
+        if on_file:
+            on_file(provider, table, path)
+        try:
+            results.append(ingest_file(vault, provider, table, path))
+        except ContributionRefused as exc:
+            results.append(exc)
+    return results

@@ -1,0 +1,238 @@
+"""The vault: one encrypted DuckDB database per provider, opened by one process at a time.
+
+Layout under the vault directory (``$DEXIN_HOME/vault``):
+
+- ``keyring.json``: every data key, wrapped by the master key (`vault.keys`);
+- ``providers/<provider>.v<N>.duckdb``: a provider's tables, contributions, Merkle leaves
+  and purge records, encrypted under version N of that provider's data key;
+- ``reports/<contribution_id>.csv``: row-level rejection reports (row, column, reason; never values);
+- ``tmp/``: DuckDB's spill directory (temp files encrypted);
+- ``.lock``: held (flock) by the one process that has the vault open.
+
+DuckDB lets one read-write process hold a database file, and no other process may even read
+it meanwhile, so the vault is opened by a single owner: a CLI command for its duration, or
+the gateway while it runs. `Vault.open` takes the lock and raises `VaultBusy` otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from vault.engine import Connection, attach_encrypted, connect
+from vault.errors import VaultAlreadyInitialised, VaultBusy, VaultNotInitialised
+from vault.keys import KeyProvider, Keyring
+from vault.registry import Registry, Table
+
+PSEUDONYM_KEY = "pseudonym"
+
+
+def provider_key_name(provider: str) -> str:
+    return f"provider:{provider}"
+
+
+def alias(provider: str) -> str:
+    return f"p_{provider}"
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    """Where the vault lives and how hard DuckDB may work. Built once by the application."""
+
+    root: Path
+    memory_limit: str = "4GB"
+    threads: int = 2
+    as_of: dt.date | None = None  # the day retention is computed against; today if None
+
+    @property
+    def keyring(self) -> Path:
+        return self.root / "keyring.json"
+
+    @property
+    def providers_dir(self) -> Path:
+        return self.root / "providers"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def provider_file(self, provider: str, version: int) -> Path:
+        return self.providers_dir / f"{provider}.v{version}.duckdb"
+
+
+_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS {a}.contributions (
+    contribution_id VARCHAR PRIMARY KEY, provider VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL, format VARCHAR NOT NULL,
+    submitted BIGINT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL,
+    status VARCHAR NOT NULL, refusal VARCHAR, merkle_root VARCHAR NOT NULL,
+    schema_digest VARCHAR NOT NULL, received_at VARCHAR NOT NULL, anchor VARCHAR,
+    UNIQUE (table_name, file_sha256));
+CREATE TABLE IF NOT EXISTS {a}.leaves (
+    contribution_id VARCHAR NOT NULL, leaf_index BIGINT NOT NULL, digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS {a}.purges (
+    purged_at VARCHAR NOT NULL, table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL,
+    rows BIGINT NOT NULL, cutoff DATE NOT NULL);
+"""
+
+
+def table_ddl(a: str, table: Table) -> str:
+    columns = ", ".join(f'"{c.stored_name}" {c.sql_type}' for c in table.columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {a}.{table.name} "
+        f"(contribution_id VARCHAR NOT NULL, row_no BIGINT NOT NULL, {columns})"
+    )
+
+
+class Vault:
+    """An open vault. Use `Vault.init` once, then `Vault.open` (a context manager)."""
+
+    def __init__(self, config: VaultConfig, registry: Registry, keyring: Keyring) -> None:
+        self.config = config
+        self.registry = registry
+        self.keyring = keyring
+        self.con: Connection = connect(config.temp_dir, config.memory_limit, config.threads)
+        self.as_of = config.as_of or dt.date.today()
+        self._lock: IO[str] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, config: VaultConfig, registry: Registry, provider: KeyProvider) -> None:
+        """Create a new, empty vault: a key per provider, the pseudonym key, empty databases."""
+        if config.keyring.exists():
+            raise VaultAlreadyInitialised(str(config.root))
+        config.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for sub in (config.providers_dir, config.reports_dir, config.temp_dir):
+            sub.mkdir(exist_ok=True, mode=0o700)
+        keyring = Keyring(config.keyring, provider)
+        for name in (PSEUDONYM_KEY, *(provider_key_name(p.id) for p in registry.providers)):
+            keyring.put(keyring.next_key(name)[0])
+        keyring.save()  # first: a crash after this leaves a vault that `open` completes
+        vault = cls(config, registry, keyring)
+        with vault._locked():
+            vault._attach_all()
+            vault.con.close()
+
+    @classmethod
+    @contextmanager
+    def open(cls, config: VaultConfig, registry: Registry, provider: KeyProvider) -> Iterator[Vault]:
+        """Open the vault for this process; `VaultBusy` if another process has it open."""
+        if not config.keyring.exists():
+            raise VaultNotInitialised(str(config.root))
+        keyring = Keyring.load(config.keyring, provider)
+        vault = cls(config, registry, keyring)
+        with vault._locked():
+            try:
+                vault._remove_stray_files()
+                vault._attach_all()
+                vault._create_views()
+                yield vault
+            finally:
+                vault.con.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        path = self.config.root / ".lock"
+        with open(path, "a+", encoding="ascii") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise VaultBusy(str(self.config.root)) from None
+            lock.seek(0)
+            lock.truncate()
+            lock.write(str(os.getpid()))
+            lock.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _remove_stray_files(self) -> None:
+        """Delete database files of key versions the keyring no longer names (an
+        interrupted rotation leaves one behind; the keyring decides which file is current)."""
+        current = {self.current_file(p.id).name for p in self.registry.providers}
+        for f in self.config.providers_dir.glob("*.duckdb*"):
+            base = f.name.removesuffix(".wal")
+            if base not in current:
+                f.unlink()
+
+    def current_file(self, provider: str) -> Path:
+        version = self.keyring.version(provider_key_name(provider))
+        return self.config.provider_file(provider, version)
+
+    def _attach_all(self) -> None:
+        for p in self.registry.providers:
+            self.attach_provider(p.id, self.current_file(p.id), alias(p.id))
+
+    def attach_provider(self, provider: str, path: Path, a: str, key: bytes | None = None) -> None:
+        key = key if key is not None else self.keyring.unwrap(provider_key_name(provider))
+        attach_encrypted(self.con, path, a, key)
+        self.con.execute(_BOOKKEEPING.format(a=a))
+        for t in self.registry.tables_of(provider):
+            self.con.execute(table_ddl(a, t))
+
+    # -- read access ----------------------------------------------------------------------
+
+    @property
+    def retention_cutoff(self) -> dt.date:
+        """Negative rows whose conduct ended before this day are excluded from every use."""
+        years = self.registry.retention_years
+        try:
+            return self.as_of.replace(year=self.as_of.year - years)
+        except ValueError:  # 29 February
+            return self.as_of.replace(year=self.as_of.year - years, day=28)
+
+    def expired_predicate(self, table: Table) -> str:
+        """SQL that is true for a stored row of ``table`` past the retention limit."""
+        if table.negative_predicate is None or table.conduct_end is None:
+            return "FALSE"
+        end = f'"{table.column(table.conduct_end).stored_name}"'
+        return (
+            f"coalesce(({table.negative_predicate}) AND {end} < DATE '{self.retention_cutoff}', FALSE)"
+        )
+
+    def _create_views(self) -> None:
+        """``src.<table>``: every provider's rows of a table, without expired negative rows."""
+        self.con.execute("CREATE SCHEMA IF NOT EXISTS src")
+        for t in self.registry.tables:
+            cols = ", ".join(f'"{c.stored_name}"' for c in t.columns)
+            parts = [
+                f"SELECT '{p}' AS provider, contribution_id, row_no, {cols} "
+                f"FROM {alias(p)}.{t.name} WHERE NOT {self.expired_predicate(t)}"
+                for p in t.providers
+            ]
+            self.con.execute(f"CREATE OR REPLACE VIEW src.{t.name} AS {' UNION ALL '.join(parts)}")
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read-only query over the ``src`` views (the credit model's features use this)."""
+        return self.con.execute(sql, params or []).fetchall()
+
+    def contributions(self) -> list[dict[str, Any]]:
+        parts = [f"SELECT * FROM {alias(p.id)}.contributions" for p in self.registry.providers]
+        cur = self.con.execute(" UNION ALL ".join(parts) + " ORDER BY received_at, contribution_id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def contribution(self, contribution_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.contributions() if c["contribution_id"] == contribution_id), None)
+
+    def record_anchor(self, contribution_id: str, anchor: str) -> None:
+        """The seam for the ledger: the application anchors a receipt's root and records where."""
+        c = self.contribution(contribution_id)
+        if c is None:
+            raise KeyError(contribution_id)
+        self.con.execute(
+            f"UPDATE {alias(c['provider'])}.contributions SET anchor = ? WHERE contribution_id = ?",
+            [anchor, contribution_id],
+        )
