@@ -22,6 +22,7 @@ from .errors import (
     MissingRoleError,
     NodeUnavailableError,
     TransactionError,
+    TransactionRejectedError,
     TransactionTimeoutError,
 )
 from .factory import open_ledger
@@ -68,6 +69,7 @@ __all__ = [
     "NodeUnavailableError",
     "Role",
     "TransactionError",
+    "TransactionRejectedError",
     "TransactionTimeoutError",
     "TxReceipt",
     "WitnessSet",

@@ -67,6 +67,16 @@ class TransactionError(LedgerError):
     message = "the ledger transaction failed"
 
 
+class TransactionRejectedError(TransactionError):
+    """The node refused the signed transaction (fee, balance, nonce); nothing was mined."""
+
+    message = "the ledger node rejected the transaction"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason)
+        self.reason = reason
+
+
 class TransactionTimeoutError(TransactionError):
     """Sent but not seen mined in time: it may still be mined; do not resend blindly."""
 

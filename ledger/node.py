@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import requests
 from eth_tester import EthereumTester
 from eth_typing import Address
 from web3 import Web3
@@ -68,7 +69,9 @@ def open_jsonrpc(config: LedgerConfig) -> Node:
     """Connect to ``config.rpc_url``; probing for ``eth_sendRawTransactionSync`` happens on
     the first transaction (see :mod:`ledger.sender`)."""
     assert config.rpc_url is not None
-    retry = ExceptionRetryConfiguration(retries=2, backoff_factor=0.05)
+    # web3 retries only idempotent reads (its allowlist excludes sending transactions)
+    errors = (requests.ConnectionError, requests.HTTPError, requests.Timeout)
+    retry = ExceptionRetryConfiguration(errors=errors, retries=2, backoff_factor=0.05)
     provider = Web3.HTTPProvider(
         config.rpc_url,
         request_kwargs={"timeout": config.request_timeout},

@@ -28,7 +28,7 @@ from eth_tester.exceptions import TransactionFailed
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
-from .errors import NodeUnavailableError, TransactionTimeoutError
+from .errors import NodeUnavailableError, TransactionRejectedError, TransactionTimeoutError
 from .node import Node
 from .revert import RevertDecoder, revert_data
 
@@ -94,7 +94,7 @@ class TxSender:
             except Web3RPCError as exc:
                 self._nonces.pop(account.address, None)
                 if attempt == 2 or "nonce" not in str(exc).lower():
-                    raise NodeUnavailableError(self._node.endpoint, str(exc)) from None
+                    raise TransactionRejectedError(str(exc)) from None
                 continue
             except BaseException:
                 self._nonces.pop(account.address, None)
@@ -144,7 +144,7 @@ class TxSender:
 
     def _send_sync(self, raw: bytes) -> TxReceipt | None:
         """``eth_sendRawTransactionSync``; None (and poll from now on) if unsupported."""
-        params = ["0x" + raw.hex(), int(self._timeout * 1000)]
+        params = ["0x" + raw.hex()]
         method = "eth_sendRawTransactionSync"
         response = guard(self._node, lambda: self._w3.provider.make_request(method, params))
         error = response.get("error")

@@ -1,0 +1,84 @@
+"""Test helpers: a real anvil node on loopback. Not for production use.
+
+The anvil binary comes from the npm package ``@foundry-rs/anvil`` (its platform package
+ships the executable, so nothing is downloaded at run time); ``make install`` runs
+``npm ci``. The funding key below is anvil's first well-known development key: it is
+public, so it must never fund anything but a throwaway local chain.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from web3 import Web3
+
+REPO = Path(__file__).resolve().parent.parent
+UNSAFE_ANVIL_DEV_KEY = bytes.fromhex(
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+)
+_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def anvil_binary() -> Path:
+    """The anvil executable from node_modules (or PATH); FileNotFoundError if absent."""
+    arch = _ARCH.get(platform.machine().lower(), platform.machine())
+    system = platform.system().lower()
+    path = REPO / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+    if path.exists():
+        return path
+    found = shutil.which("anvil")
+    if found is None:
+        raise FileNotFoundError(f"anvil not found at {path}: run `make install` (npm ci)")
+    return Path(found)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def run_anvil(*, block_time: float | None = None) -> Iterator[str]:
+    """Start anvil on 127.0.0.1 at a free port (Prague rules, auto-mine); yield its URL;
+    stop it after."""
+    port = free_port()
+    args = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port),
+            "--hardfork", "prague", "--silent"]  # fmt: skip
+    if block_time is not None:
+        args += ["--block-time", str(block_time)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 1}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"anvil exited with {proc.returncode}")
+        try:
+            w3.eth.chain_id
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise TimeoutError(f"anvil did not answer at {url}")
