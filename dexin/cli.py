@@ -38,7 +38,7 @@ app.add_typer(vault_app, name="vault")
 app.add_typer(data_app, name="data")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
