@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt as Web3Receipt
@@ -64,7 +64,8 @@ class Web3Ledger:
         self._decoder = decoder
         self._funder = funder
         self._reader = keys.identity(ADMIN_LABEL).address
-        self._events = {keccak(text=_signature(e)): e["name"] for e in _events(contract.abi)}
+        abi: list[dict[str, Any]] = list(contract.abi)  # type: ignore[arg-type]
+        self._events = {keccak(text=_signature(e)): e["name"] for e in _events(abi)}
 
     @property
     def backend(self) -> str:
@@ -307,7 +308,6 @@ class Web3Ledger:
             log_index=log["logIndex"],
             args=dict(decoded["args"]),
         )
-
 
 
 def _events(abi: list[dict[str, Any]]) -> list[dict[str, Any]]:

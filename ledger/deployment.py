@@ -15,8 +15,8 @@ from web3 import Web3
 
 from .artifacts import Artifact
 from .errors import DeploymentError
-from .sender import DEPLOY_GAS, TxSender, guard
 from .node import Node
+from .sender import DEPLOY_GAS, TxSender, guard
 
 
 def locate_or_deploy(node: Node, sender: TxSender, artifact: Artifact, record: Path,

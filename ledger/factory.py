@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from .artifacts import load_artifact
 from .client import ADMIN_LABEL, Web3Ledger
@@ -59,7 +60,7 @@ def _connect(config: LedgerConfig, node: Node, keys: KeyStore) -> Web3Ledger:
         _top_up(sender, funder, admin.address)
     record = config.data_dir / "deployment.json"
     address = locate_or_deploy(node, sender, artifact, record, admin, config.contract_address)
-    contract = node.w3.eth.contract(address=address, abi=artifact.abi)
+    contract = node.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
     return Web3Ledger(node, contract, keys, sender, decoder, funder)
 
 
@@ -70,7 +71,8 @@ def _funder(config: LedgerConfig, admin: LocalAccount) -> LocalAccount | None:
         return admin
     if config.funding_key is None:
         return None
-    return Account.from_key(config.funding_key.get_secret_value())
+    funder: LocalAccount = Account.from_key(config.funding_key.get_secret_value())
+    return funder
 
 
 def _top_up(sender: TxSender, funder: LocalAccount, address: str) -> None:

@@ -72,7 +72,7 @@ class KeyStore:
     def first_with_role(self, role: Role) -> str | None:
         for label, entry in self._doc["keys"].items():
             if entry["role"] == role:
-                return label
+                return str(label)
         return None
 
     def _entry(self, label: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class KeyStore:
         aad = _aad(label, entry["address"])
         nonce, sealed = base64.b64decode(entry["nonce"]), base64.b64decode(entry["sealed"])
         try:
-            account = Account.from_key(self._aead.decrypt(nonce, sealed, aad))
+            account: LocalAccount = Account.from_key(self._aead.decrypt(nonce, sealed, aad))
         except InvalidTag:
             raise KeyStoreError(label, "cannot decrypt: wrong secret or altered file") from None
         if account.address != entry["address"]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from eth_abi import decode
+from eth_abi.abi import decode
 from eth_tester.exceptions import TransactionFailed
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import function_signature_to_4byte_selector
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from .errors import AlreadyAnchoredError, ContractRevertError, MissingRoleError
@@ -42,7 +42,8 @@ def revert_data(exc: BaseException) -> bytes | None:
     if isinstance(exc, TransactionFailed):
         return _tester_data(exc)
     if isinstance(exc, Web3RPCError) and exc.rpc_response:
-        data = (exc.rpc_response.get("error") or {}).get("data")
+        error: Any = exc.rpc_response.get("error") or {}
+        data = error.get("data") if isinstance(error, dict) else None
         if isinstance(data, str) and data.startswith("0x"):
             return bytes.fromhex(data[2:])
     return None

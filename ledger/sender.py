@@ -22,13 +22,20 @@ from typing import Any, TypeVar
 
 import requests
 from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed
+from eth_typing import HexStr
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3._utils.method_formatters import receipt_formatter
-from eth_tester.exceptions import TransactionFailed
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import TxParams, TxReceipt
+from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt, Wei
 
-from .errors import NodeUnavailableError, TransactionRejectedError, TransactionTimeoutError
+from .errors import (
+    ContractRevertError,
+    NodeUnavailableError,
+    TransactionRejectedError,
+    TransactionTimeoutError,
+)
 from .node import Node
 from .revert import RevertDecoder, revert_data
 
@@ -60,7 +67,7 @@ class TxSender:
                  gas: int = CALL_GAS, value: int = 0) -> TxReceipt:  # fmt: skip
         """Simulate, sign, send and wait; raises ContractRevertError subclasses on revert,
         NodeUnavailableError when the node cannot be reached."""
-        call: TxParams = {"from": account.address, "data": data, "value": value}
+        call: TxParams = {"from": account.address, "data": data, "value": Wei(value)}
         if to is not None:
             call["to"] = Web3.to_checksum_address(to)
             self.simulate(call)
@@ -74,7 +81,7 @@ class TxSender:
         checksum = Web3.to_checksum_address(address)
         return int(guard(self._node, lambda: self._w3.eth.get_balance(checksum)))
 
-    def simulate(self, call: TxParams, block: int | str = "latest") -> bytes:
+    def simulate(self, call: TxParams, block: BlockIdentifier = "latest") -> bytes:
         """``eth_call``; a revert raises its decoded error."""
         try:
             return bytes(guard(self._node, lambda: self._w3.eth.call(call, block)))
@@ -105,9 +112,11 @@ class TxSender:
 
     def _next_nonce(self, address: str) -> int:
         if address not in self._nonces:
-            self._nonces[address] = guard(
-                self._node, lambda: self._w3.eth.get_transaction_count(address, "pending")
+            checksum = to_checksum_address(address)
+            count = guard(
+                self._node, lambda: self._w3.eth.get_transaction_count(checksum, "pending")
             )
+            self._nonces[address] = count
         return self._nonces[address]
 
     def _sign(self, account: LocalAccount, call: TxParams, gas: int, nonce: int) -> bytes:
@@ -145,7 +154,7 @@ class TxSender:
     def _send_sync(self, raw: bytes) -> TxReceipt | None:
         """``eth_sendRawTransactionSync``; None (and poll from now on) if unsupported."""
         params = ["0x" + raw.hex()]
-        method = "eth_sendRawTransactionSync"
+        method = RPCEndpoint("eth_sendRawTransactionSync")
         response = guard(self._node, lambda: self._w3.provider.make_request(method, params))
         error = response.get("error")
         if error and error.get("code") == _METHOD_NOT_FOUND:
@@ -158,9 +167,10 @@ class TxSender:
     def _poll(self, tx_hash: str) -> TxReceipt:
         """Poll fast (2 ms, doubling to 50 ms): web3's default 0.1 s costs ~100 ms a tx."""
         deadline, delay = time.monotonic() + self._timeout, 0.002
+        eth, tx = self._w3.eth, HexStr(tx_hash)
         while time.monotonic() < deadline:
             try:
-                return guard(self._node, lambda: self._w3.eth.get_transaction_receipt(tx_hash))
+                return guard(self._node, lambda: eth.get_transaction_receipt(tx))
             except TransactionNotFound:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
@@ -170,10 +180,9 @@ class TxSender:
         tx_hash = receipt["transactionHash"].to_0x_hex()
         try:
             self.simulate(call, max(receipt["blockNumber"] - 1, 0))
-        except Exception as exc:
-            if hasattr(exc, "tx_hash"):
-                exc.tx_hash = tx_hash
-                exc.details["tx_hash"] = tx_hash
+        except ContractRevertError as exc:
+            exc.tx_hash = tx_hash
+            exc.details["tx_hash"] = tx_hash
             raise
         raise self._decoder.error(None, tx_hash)
 

@@ -77,7 +77,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) 
         if proc.poll() is not None:
             raise RuntimeError(f"anvil exited with {proc.returncode}")
         try:
-            w3.eth.chain_id
+            _ = w3.eth.chain_id
             return
         except Exception:
             time.sleep(0.05)

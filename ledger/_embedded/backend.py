@@ -21,7 +21,7 @@ from eth_tester.backends.pyevm.serializers import (
     serialize_transaction_receipt,
 )
 from eth_tester.exceptions import TransactionNotFound
-from eth_typing import Address
+from eth_typing import Address, Hash32
 
 from .chain import open_chain
 from .kvstore import SqliteAtomicDB
@@ -61,7 +61,7 @@ class PersistentPyEVMBackend(PyEVMBackend):  # type: ignore[misc]
     def _locate(self, transaction_hash: bytes) -> tuple[Any, Any, int]:
         """Find a mined transaction by py-evm's index; pending ones are not acknowledged."""
         try:
-            number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
+            number, index = self.chain.chaindb.get_transaction_index(Hash32(transaction_hash))
         except EVMTransactionNotFound as exc:
             raise TransactionNotFound(transaction_hash.hex()) from exc
         if number >= self.chain.get_block().number:

@@ -14,9 +14,9 @@ from typing import Any
 from eth.abc import AtomicDatabaseAPI, BlockHeaderAPI
 from eth.chains.base import MiningChain
 from eth.exceptions import CanonicalHeadNotFound
-from eth.vm.forks import PragueVM
+from eth.vm.forks.prague import PragueVM
 from eth_tester.backends.pyevm.main import get_default_genesis_params
-from eth_typing import Address
+from eth_typing import Address, BlockNumber
 
 # web3's eth-tester provider answers eth_chainId with this constant, so the chain uses it too
 EMBEDDED_CHAIN_ID = 131_277_322_940_537
@@ -28,7 +28,7 @@ class DexinChain(MiningChain):
     """A single-VM Prague chain with a constant gas limit."""
 
     chain_id = EMBEDDED_CHAIN_ID
-    vm_configuration = ((0, PragueVM),)
+    vm_configuration = ((BlockNumber(0), PragueVM),)
 
     def create_header_from_parent(
         self, parent_header: BlockHeaderAPI, **header_params: Any
@@ -56,7 +56,7 @@ def open_chain(db: AtomicDatabaseAPI, funded: Address) -> DexinChain:
 
 def _genesis(cls: type[DexinChain], db: AtomicDatabaseAPI, funded: Address) -> DexinChain:
     params = get_default_genesis_params({"gas_limit": GAS_LIMIT, "timestamp": int(time.time())})
-    account = {"balance": GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
+    account: Any = {"balance": GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
     chain = cls.from_genesis(db, params, {funded: account})
     assert isinstance(chain, DexinChain)
     return chain

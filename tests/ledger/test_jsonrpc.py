@@ -54,7 +54,9 @@ def test_receipt_polling_works_when_sync_send_is_off(tmp_path: Path, anvil_url: 
     assert receipt.block_number > 0
 
 
-def _hammer(ledger: Web3Ledger, signer: str, roots: list[bytes], errors: list[BaseException]) -> None:
+def _hammer(
+    ledger: Web3Ledger, signer: str, roots: list[bytes], errors: list[BaseException]
+) -> None:
     try:
         for root in roots:
             ledger.anchor(AnchorKind.CONTRIBUTION, root, 1, bytes(32), signer=signer)
