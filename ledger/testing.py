@@ -1,9 +1,13 @@
 """Test helpers: a real anvil node on loopback. Not for production use.
 
-The anvil binary comes from the npm package ``@foundry-rs/anvil`` (its platform package
-ships the executable, so nothing is downloaded at run time); ``make install`` runs
-``npm ci``. The funding key below is anvil's first well-known development key: it is
-public, so it must never fund anything but a throwaway local chain.
+The anvil binary comes from the npm package ``@foundry-rs/anvil-linux-amd64@1.7.1``, the
+platform package of ``@foundry-rs/anvil`` that ships the executable (nothing is downloaded
+at install or run time; the wrapper package is left out because npm 11 writes a lock file
+without its other platforms' optional packages, which ``npm ci`` then rejects);
+``make install`` runs ``npm ci``.
+
+The funding key below is anvil's first well-known development key: it is public, so it
+must never fund anything but a throwaway local chain.
 """
 
 from __future__ import annotations
