@@ -30,6 +30,8 @@ def _constraint(c: Column) -> str:
                      (f">= {c.min:g}" if c.min is not None else f"<= {c.max:g}"))
     if c.not_before:
         parts.append(f"not before `{c.not_before}`")
+    if c.type == "date":
+        parts.append("may lie in the future" if c.may_be_future else "not after the as-of day")
     if c.matches_id:
         parts.append(f"must match the ID number's {c.matches_id.replace('_', ' ')}")
     if c.type == "id_number":

@@ -4,9 +4,12 @@ A row is encoded as ``dexin.row.v1|<table>|`` followed, for each stored column i
 order, by ``~`` for NULL or ``<n>:<text>`` where ``text`` is the value's canonical text and
 ``n`` its length in UTF-8 bytes. The length prefix makes the encoding injective, so
 ``('a', NULL, 'b')`` and ``('a', 'b')`` never collide (DuckDB's ``concat_ws`` drops NULLs).
-The digest is SHA-256 of the encoding. Canonical text: strings as stored, integers in
-decimal, decimals with exactly the column's scale, dates as YYYY-MM-DD, booleans as
-``true``/``false``.
+Canonical text: strings as stored, integers in decimal, decimals with exactly the column's
+scale, dates as YYYY-MM-DD, booleans as ``true``/``false``.
+
+The row's digest is the RFC 6962 *leaf hash* of its encoding, SHA-256(0x00 || encoding):
+the contribution's Merkle tree is built directly over these digests, so each row costs one
+hash, not two.
 
 `row_digest()` is the reference implementation; `sql_row_digest()` computes the same in
 DuckDB. docs/architecture.md repeats this definition for auditors.
@@ -47,23 +50,23 @@ def encode_row(table: Table, values: Sequence[object]) -> bytes:
 
 
 def row_digest(table: Table, values: Sequence[object]) -> bytes:
-    """SHA-256 of the canonical encoding of one stored row (values in declared order)."""
-    return hashlib.sha256(encode_row(table, values)).digest()
+    """The Merkle leaf hash of one stored row's canonical encoding (values in declared order)."""
+    return hashlib.sha256(b"\x00" + encode_row(table, values)).digest()
 
 
 def _sql_text(column: Column) -> str:
     name = f'"{column.stored_name}"'
     if column.type == "boolean":
-        return f"CASE WHEN {name} THEN 'true' ELSE 'false' END"
+        return f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
     return f"CAST({name} AS VARCHAR)"
 
 
 def sql_row_digest(table: Table) -> str:
-    """A DuckDB expression (BLOB, 32 bytes) equal to `row_digest` over the stored columns."""
-    fields = []
-    for column in table.columns:
-        text = _sql_text(column)
-        fields.append(f"CASE WHEN \"{column.stored_name}\" IS NULL THEN '~' "
-                      f"ELSE CAST(strlen({text}) AS VARCHAR) || ':' || {text} END")
-    body = " || ".join(fields)
-    return f"unhex(sha256('{PREFIX}|{table.name}|' || {body}))"
+    """A DuckDB expression (BLOB, 32 bytes) equal to `row_digest` over the stored columns.
+
+    ``a || b`` is NULL when either side is, so ``coalesce(len || ':' || text, '~')`` encodes
+    NULL as ``~`` without a CASE (measurably faster over millions of rows).
+    """
+    fields = [f"coalesce(CAST(strlen({t}) AS VARCHAR) || ':' || {t}, '~')"
+              for t in (_sql_text(c) for c in table.columns)]
+    return f"unhex(sha256(concat(chr(0), '{PREFIX}|{table.name}|', {', '.join(fields)})))"

@@ -36,9 +36,12 @@ class RowProof(BaseModel):
     merkle_root: str
 
     def verify(self) -> None:
-        """Raise `audit.errors.ProofError` unless the leaf is included under the root."""
+        """Raise `audit.errors.ProofError` unless the leaf is included under the root.
+
+        A row digest is already the RFC 6962 leaf hash of the row's encoding (`vault.digest`).
+        """
         merkle.verify_inclusion(
-            merkle.leaf_hash(bytes.fromhex(self.leaf_digest)), self.row, self.size,
+            bytes.fromhex(self.leaf_digest), self.row, self.size,
             [bytes.fromhex(h) for h in self.proof], bytes.fromhex(self.merkle_root),
         )
 
@@ -49,10 +52,7 @@ def prove_row(vault: Vault, contribution_id: str, row: int) -> RowProof:
     if record is None or not 0 <= row < record["accepted"]:
         raise RowNotFound(contribution_id, row)
     a, table = alias(record["provider"]), vault.registry.table(record["table_name"])
-    leaves = [bytes(d) for (d,) in vault.query(
-        f"SELECT digest FROM {a}.leaves WHERE contribution_id = ? ORDER BY leaf_index",
-        [contribution_id],
-    )]
+    leaves = _leaves(vault, a, table.name, contribution_id)
     cols = ", ".join(f'"{c.stored_name}"' for c in table.columns)
     stored = vault.query(
         f"SELECT {cols} FROM {a}.{table.name} WHERE contribution_id = ? AND row_no = ?",
@@ -60,9 +60,18 @@ def prove_row(vault: Vault, contribution_id: str, row: int) -> RowProof:
     )
     if stored and row_digest(table, stored[0]) != leaves[row]:
         raise LeafMismatch(contribution_id, row)
-    hashes = [merkle.leaf_hash(d) for d in leaves]
     return RowProof(
         contribution_id=contribution_id, row=row, size=len(leaves), leaf_digest=leaves[row].hex(),
-        row_present=bool(stored), proof=[h.hex() for h in merkle.inclusion_proof(hashes, row)],
+        row_present=bool(stored), proof=[h.hex() for h in merkle.inclusion_proof(leaves, row)],
         merkle_root=record["merkle_root"],
     )
+
+
+def _leaves(vault: Vault, a: str, table: str, contribution_id: str) -> list[bytes]:
+    """Every leaf of a contribution in order: stored rows' digests and purged rows' leaves."""
+    rows = vault.query(
+        f"SELECT row_no, row_digest FROM {a}.{table} WHERE contribution_id = $c UNION ALL "
+        f"SELECT leaf_index, digest FROM {a}.purged_leaves WHERE contribution_id = $c ORDER BY 1",
+        {"c": contribution_id},
+    )
+    return [bytes(d) for _, d in rows]

@@ -48,6 +48,7 @@ class Column(_Frozen):
     scale: int | None = Field(default=None, ge=0, le=6)
     not_before: str | None = None
     matches_id: Literal["birth_year", "sex"] | None = None
+    may_be_future: bool = False  # e.g. the end of a sentence still being served
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:

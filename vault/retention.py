@@ -60,8 +60,10 @@ def _purge_provider(vault: Vault, provider: str, records: list[PurgeRecord]) -> 
     vault.con.execute("BEGIN TRANSACTION")
     try:
         for t in sorted({r.table for r in records}):
-            table = vault.registry.table(t)
-            vault.con.execute(f"DELETE FROM {a}.{t} WHERE {vault.expired_predicate(table)}")
+            expired = vault.expired_predicate(vault.registry.table(t))
+            vault.con.execute(f"INSERT INTO {a}.purged_leaves SELECT contribution_id, row_no, "
+                              f"row_digest FROM {a}.{t} WHERE {expired}")
+            vault.con.execute(f"DELETE FROM {a}.{t} WHERE {expired}")
         for r in records:
             vault.con.execute(
                 f"INSERT INTO {a}.purges VALUES (?, ?, ?, ?, ?)",

@@ -86,7 +86,11 @@ def stage_csv(run: _Run, path: Path) -> Header:
         "CREATE TEMP TABLE {p}_bad AS SELECT line - 1 AS __row, "
         "lower(min(error_type)) AS error_type FROM {p}_rej_err GROUP BY line"
     )
-    total = run.one("SELECT count(*) FROM {p}_raw") + run.one("SELECT count(*) FROM {p}_bad")
+    bad = run.one("SELECT count(*) FROM {p}_bad")
+    if bad == 0:  # the common case: row r is the r-th row read
+        run.sql(f"CREATE TEMP VIEW {{p}}_stage AS SELECT rowid + 1 AS __row, {names} FROM {{p}}_raw")
+        return Header(header)
+    total = run.one("SELECT count(*) FROM {p}_raw") + bad
     run.sql(
         f"CREATE TEMP TABLE {{p}}_stage AS SELECT g.__row, {names} FROM "
         "(SELECT *, rowid AS __k FROM {p}_raw) s JOIN "

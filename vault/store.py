@@ -3,8 +3,9 @@
 Layout under the vault directory (``$DEXIN_HOME/vault``):
 
 - ``keyring.json``: every data key, wrapped by the master key (`vault.keys`);
-- ``providers/<provider>.v<N>.duckdb``: a provider's tables, contributions, Merkle leaves
-  and purge records, encrypted under version N of that provider's data key;
+- ``providers/<provider>.v<N>.duckdb``: a provider's tables (each row with its digest, the
+  Merkle leaf), contributions, purge records and the leaves of purged rows, encrypted under
+  version N of that provider's data key;
 - ``reports/<contribution_id>.csv``: row-level rejection reports (row, column, reason; never values);
 - ``tmp/``: DuckDB's spill directory (temp files encrypted);
 - ``.lock``: held (flock) by the one process that has the vault open.
@@ -78,7 +79,7 @@ CREATE TABLE IF NOT EXISTS {a}.contributions (
     status VARCHAR NOT NULL, refusal VARCHAR, merkle_root VARCHAR NOT NULL,
     schema_digest VARCHAR NOT NULL, received_at VARCHAR NOT NULL, anchor VARCHAR,
     UNIQUE (table_name, file_sha256));
-CREATE TABLE IF NOT EXISTS {a}.leaves (
+CREATE TABLE IF NOT EXISTS {a}.purged_leaves (
     contribution_id VARCHAR NOT NULL, leaf_index BIGINT NOT NULL, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS {a}.purges (
     purged_at VARCHAR NOT NULL, table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL,
@@ -90,7 +91,8 @@ def table_ddl(a: str, table: Table) -> str:
     columns = ", ".join(f'"{c.stored_name}" {c.sql_type}' for c in table.columns)
     return (
         f"CREATE TABLE IF NOT EXISTS {a}.{table.name} "
-        f"(contribution_id VARCHAR NOT NULL, row_no BIGINT NOT NULL, {columns})"
+        f"(contribution_id VARCHAR NOT NULL, row_no BIGINT NOT NULL, row_digest BLOB NOT NULL, "
+        f"{columns})"
     )
 
 
@@ -214,7 +216,7 @@ class Vault:
             ]
             self.con.execute(f"CREATE OR REPLACE VIEW src.{t.name} AS {' UNION ALL '.join(parts)}")
 
-    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a read-only query over the ``src`` views (the credit model's features use this)."""
         return self.con.execute(sql, params or []).fetchall()
 

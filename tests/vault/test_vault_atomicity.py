@@ -47,11 +47,11 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 def _state(settings: Settings) -> tuple[int, int, int]:
-    """(contributions, rows, leaves) stored for public_security."""
+    """(contributions, rows, rows whose digest is its leaf) stored for public_security."""
     with open_vault(settings) as v:
         (n,), = v.query("SELECT count(*) FROM p_public_security.contributions")
         (rows,), = v.query("SELECT count(*) FROM p_public_security.residents")
-        (leaves,), = v.query("SELECT count(*) FROM p_public_security.leaves")
+        (leaves,), = v.query("SELECT count(row_digest) FROM p_public_security.residents")
     return n, rows, leaves
 
 
