@@ -6,6 +6,7 @@ already ingested are recognised by their SHA-256 and not loaded twice.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def ingest_with_progress(vault: Vault, root: Path, quiet: bool = False) -> list[
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("ingest", total=total)
 
-        done = iter(range(total + 1))
+        done = itertools.count()  # called from the ingest's worker threads
 
         def on_file(provider: str, table: str, _: Path) -> None:
             progress.update(task, description=f"ingest {provider}/{table}", completed=next(done))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from audit import merkle
 from vault import staging
 from vault.digest import sql_row_digest
+from vault.engine import Connection
 from vault.errors import ContributionRefused, InputFileError
 from vault.prohibited import prohibited_category
 from vault.pseudonym import hmac_pads, sql_pseudonym
@@ -113,8 +114,9 @@ class _Run:
     earlier row or a stored record) → the accepted rows, numbered 0.. as Merkle leaves.
     """
 
-    def __init__(self, vault: Vault, table: Table, cid: str) -> None:
+    def __init__(self, vault: Vault, con: Connection, table: Table, cid: str) -> None:
         self.vault = vault
+        self.con = con
         self.table = table
         self.cid = cid
         self.p = f"t_{cid}"
@@ -122,7 +124,7 @@ class _Run:
         self.invalid = 0
 
     def sql(self, text: str, params: Any = None) -> Any:
-        return self.vault.con.execute(text.replace("{p}", self.p), params or [])
+        return self.con.execute(text.replace("{p}", self.p), params or [])
 
     def one(self, text: str, params: Any = None) -> Any:
         return self.sql(text, params).fetchone()[0]
@@ -185,7 +187,7 @@ class _Run:
 
         Sorted by Arrow after the fetch: cheaper than an ORDER BY in DuckDB at this size.
         """
-        table = self.vault.con.execute(f"SELECT row_no, __digest FROM ({self.accepted_sql})").to_arrow_table()
+        table = self.con.execute(f"SELECT row_no, __digest FROM ({self.accepted_sql})").to_arrow_table()
         return table.sort_by("row_no").column("__digest").to_pylist()  # type: ignore[no-any-return]
 
     def problems(self) -> Any:
@@ -202,12 +204,12 @@ class _Run:
 
     def drop(self) -> None:
         """Drop every temporary table and view of this run (names start with its prefix)."""
-        objects = self.vault.con.execute(
+        objects = self.con.execute(
             "SELECT table_name, table_type FROM information_schema.tables "
             "WHERE table_catalog = 'temp' AND starts_with(table_name, ?)", [self.p]
         ).fetchall()
         for name, kind in objects:
-            self.vault.con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+            self.con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
 
 def _write_report(run: _Run, path: Path, csv_lines: bool) -> int:
@@ -247,8 +249,8 @@ def _receipt(record: dict[str, Any], report_dir: Path, already: bool = False) ->
     )
 
 
-def _existing(vault: Vault, provider: str, table: str, sha: str) -> dict[str, Any] | None:
-    cur = vault.con.execute(
+def _existing(con: Connection, provider: str, table: str, sha: str) -> dict[str, Any] | None:
+    cur = con.execute(
         f"SELECT * FROM {alias(provider)}.contributions WHERE table_name = ? AND file_sha256 = ?",
         [table, sha],
     )
@@ -256,16 +258,18 @@ def _existing(vault: Vault, provider: str, table: str, sha: str) -> dict[str, An
     return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
-def _insert_record(vault: Vault, record: dict[str, Any]) -> None:
+def _insert_record(con: Connection, record: dict[str, Any]) -> None:
     names = ", ".join(record)
     marks = ", ".join("?" for _ in record)
-    vault.con.execute(
+    con.execute(
         f"INSERT INTO {alias(record['provider'])}.contributions ({names}) VALUES ({marks})",
         list(record.values()),
     )
 
 
-def ingest_file(vault: Vault, provider: str, table_name: str, path: Path) -> Receipt:
+def ingest_file(
+    vault: Vault, provider: str, table_name: str, path: Path, con: Connection | None = None
+) -> Receipt:
     """Ingest one contribution file; see the module docstring for the guarantees.
 
     Raises `ContributionRefused` (carrying the recorded receipt) when the file's columns make
@@ -275,14 +279,15 @@ def ingest_file(vault: Vault, provider: str, table_name: str, path: Path) -> Rec
     table = vault.registry.check_contributes(provider, table_name)
     fmt = _file_format(path)
     sha = file_sha256(path)
-    existing = _existing(vault, provider, table_name, sha)
+    con = con or vault.con
+    existing = _existing(con, provider, table_name, sha)
     if existing is not None:
         receipt = _receipt(existing, vault.config.reports_dir, already=True)
         if receipt.status == "refused":
             raise ContributionRefused(receipt.refusal or "", None, receipt)
         return receipt
     cid = contribution_id(provider, table_name, sha)
-    run = _Run(vault, table, cid)
+    run = _Run(vault, con, table, cid)
     try:
         return _load(run, provider, path, fmt, sha)
     finally:
@@ -301,7 +306,7 @@ def _load(run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], 
     submitted = run.one("SELECT count(*) FROM {p}_stage") + run.one("SELECT count(*) FROM {p}_bad")
     refusal = header.refusal or _header_refusal(table, header.columns)
     if refusal is not None:
-        return _refuse(vault, record, submitted, refusal)
+        return _refuse(run.con, vault, record, submitted, refusal)
     target = f"{alias(provider)}.{table.name}"
     run.validate(target)
     report_path = vault.config.reports_dir / f"{run.cid}.csv"
@@ -328,24 +333,27 @@ def _commit(run: _Run, target: str, record: dict[str, Any]) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         root = pool.submit(lambda: merkle.root(leaves).hex())
         stored = ", ".join(f'"{c.stored_name}"' for c in run.table.columns)
-        con = run.vault.con
+        con = run.con
         con.execute("BEGIN TRANSACTION")
         try:
             run.sql(f"INSERT INTO {target} SELECT '{run.cid}', row_no, __digest, {stored} "
                     f"FROM ({run.accepted_sql})")
             record["merkle_root"] = root.result()
-            _insert_record(run.vault, record)
+            _insert_record(con, record)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
 
 
-def _refuse(vault: Vault, record: dict[str, Any], submitted: int, refusal: tuple[str, str | None]) -> Receipt:
+def _refuse(
+    con: Connection, vault: Vault, record: dict[str, Any], submitted: int,
+    refusal: tuple[str, str | None],
+) -> Receipt:
     reason, column = refusal
     record |= {"submitted": submitted, "accepted": 0, "rejected": submitted, "status": "refused",
                "refusal": reason, "merkle_root": merkle.root([]).hex()}
-    _insert_record(vault, record)
+    _insert_record(con, record)
     receipt = _receipt(record, vault.config.reports_dir)
     raise ContributionRefused(reason, column, receipt)
 
@@ -369,20 +377,31 @@ def ingest_directory(
     vault: Vault,
     root: Path,
     on_file: Callable[[str, str, Path], None] | None = None,
+    workers: int = 2,
 ) -> list[Receipt | ContributionRefused]:
     """Ingest every contribution file under ``root``; a refused file does not stop the others.
 
-    Every provider and table name is checked before anything is loaded.
+    Every provider and table name is checked before anything is loaded. Up to ``workers``
+    files are ingested at once, each on its own cursor (its own transaction); results come
+    back in file order. Larger files start first, so the slowest one is not left for last.
     """
     files = contribution_files(root)
     for provider, table, _ in files:
         vault.registry.check_contributes(provider, table)
-    results: list[Receipt | ContributionRefused] = []
-    for provider, table, path in files:
+
+    def one(item: tuple[str, str, Path]) -> Receipt | ContributionRefused:
+        provider, table, path = item
         if on_file:
             on_file(provider, table, path)
+        cursor = vault.con.cursor()
         try:
-            results.append(ingest_file(vault, provider, table, path))
+            return ingest_file(vault, provider, table, path, cursor)
         except ContributionRefused as exc:
-            results.append(exc)
-    return results
+            return exc
+        finally:
+            cursor.close()
+
+    order = sorted(range(len(files)), key=lambda i: -files[i][2].stat().st_size)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {i: pool.submit(one, files[i]) for i in order}
+        return [futures[i].result() for i in range(len(files))]
