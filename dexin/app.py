@@ -16,11 +16,15 @@ from vault.store import Vault, VaultConfig
 
 
 def vault_config(settings: Settings) -> VaultConfig:
-    return VaultConfig(root=settings.vault_dir, memory_limit=settings.memory_limit, as_of=settings.as_of)
+    return VaultConfig(
+        root=settings.vault_dir, memory_limit=settings.memory_limit, as_of=settings.as_of
+    )
 
 
 @contextmanager
 def open_vault(settings: Settings, registry: Registry | None = None) -> Iterator[Vault]:
     """Open this data directory's vault (the one owner process; see `vault.store`)."""
-    with Vault.open(vault_config(settings), registry or load_registry(), key_provider(settings)) as v:
+    with Vault.open(
+        vault_config(settings), registry or load_registry(), key_provider(settings)
+    ) as v:
         yield v

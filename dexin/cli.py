@@ -23,15 +23,17 @@ from dexin.app import open_vault, vault_config
 from dexin.keys import ensure_master_key, rotate_master_key
 from dexin.settings import Settings
 from vault import errors as verr
-from vault.ingest import Receipt, ingest_directory, ingest_file
+from vault.ingest import Receipt, ingest_file
 from vault.proofs import prove_row
 from vault.registry import load_registry
 from vault.retention import purge_expired
-from vault.rotation import rotate_provider_key
+from vault.rotation import rotate_derived_key, rotate_provider_key
 from vault.status import vault_status
 from vault.store import Vault
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Dexin (德信): data usable, never visible.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Dexin (德信): data usable, never visible."
+)
 vault_app = typer.Typer(no_args_is_help=True, help="The encrypted vault of the 17 source tables.")
 data_app = typer.Typer(no_args_is_help=True, help="Synthetic data and the data dictionary.")
 app.add_typer(vault_app, name="vault")
@@ -84,8 +86,10 @@ def vault_init() -> None:
     Vault.init(vault_config(settings), load_registry(), provider)
     out.print(f"vault created at {settings.vault_dir}")
     if created:
-        out.print(f"master key file created: {created} (mode 0600). Keep it apart from backups of "
-                  f"{settings.home}: whoever holds both can read the vault.")
+        out.print(
+            f"master key file created: {created} (mode 0600). Keep it apart from backups of "
+            f"{settings.home}: whoever holds both can read the vault."
+        )
     else:
         out.print(f"master key from {settings.key_source}")
 
@@ -103,18 +107,29 @@ def vault_status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -
     for col in ("provider", "key", "contributions", "rows", "bytes"):
         t.add_column(col, justify="left" if col == "provider" else "right")
     for p in status.providers:
-        t.add_row(p.provider, f"v{p.key_version}", str(p.contributions), f"{sum(p.rows.values()):,}",
-                  f"{p.file_bytes:,}")
+        t.add_row(
+            p.provider,
+            f"v{p.key_version}",
+            str(p.contributions),
+            f"{sum(p.rows.values()):,}",
+            f"{p.file_bytes:,}",
+        )
     out.print(t)
-    out.print(f"total rows {status.total_rows:,}; excluded by the 5-year rule "
-              f"{status.excluded_by_retention:,} (conduct ended before {status.retention_cutoff})")
+    out.print(
+        f"total rows {status.total_rows:,}; excluded by the 5-year rule "
+        f"{status.excluded_by_retention:,} (conduct ended before {status.retention_cutoff})"
+    )
 
 
 @vault_app.command("rotate-key")
 @handle_errors
 def vault_rotate_key(
-    provider: Annotated[str | None, typer.Option(help="Rotate only this provider's data key.")] = None,
-    master: Annotated[bool, typer.Option("--master", help="Also re-wrap every key under a new master key.")] = False,
+    provider: Annotated[
+        str | None, typer.Option(help="Rotate only this provider's data key.")
+    ] = None,
+    master: Annotated[
+        bool, typer.Option("--master", help="Also re-wrap every key under a new master key.")
+    ] = False,
 ) -> None:
     """Re-encrypt provider databases under new data keys; no row is lost, the old keys open nothing."""
     settings = _settings()
@@ -123,6 +138,8 @@ def vault_rotate_key(
         for p in targets:
             version = rotate_provider_key(v, p)
             out.print(f"{p}: data key v{version}")
+        if not provider:
+            out.print(f"derived tables: data key v{rotate_derived_key(v)}")
         if master:
             new = rotate_master_key(settings, v.keyring)
             out.print(f"master key rotated (new id {new.key_id}) in {settings.master_key_file}")
@@ -130,8 +147,15 @@ def vault_rotate_key(
 
 def _receipt_row(t: RichTable, r: Receipt) -> None:
     note = "already loaded" if r.already_loaded else r.status
-    t.add_row(r.provider, r.table, f"{r.submitted:,}", f"{r.accepted:,}", f"{r.rejected:,}",
-              r.merkle_root[:16] + "…", note)
+    t.add_row(
+        r.provider,
+        r.table,
+        f"{r.submitted:,}",
+        f"{r.accepted:,}",
+        f"{r.rejected:,}",
+        r.merkle_root[:16] + "…",
+        note,
+    )
 
 
 def _receipts_table(receipts: list[Receipt]) -> RichTable:
@@ -146,8 +170,12 @@ def _receipts_table(receipts: list[Receipt]) -> RichTable:
 @vault_app.command("ingest")
 @handle_errors
 def vault_ingest(
-    path: Annotated[Path, typer.Argument(help="A contribution file, or a directory DIR/<provider>/<table>.csv")],
-    provider: Annotated[str | None, typer.Option(help="The contributing provider (for a file).")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="A contribution file, or a directory DIR/<provider>/<table>.csv")
+    ],
+    provider: Annotated[
+        str | None, typer.Option(help="The contributing provider (for a file).")
+    ] = None,
     table: Annotated[str | None, typer.Option(help="The table (for a file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the receipt(s) as JSON.")] = False,
 ) -> None:
@@ -162,7 +190,9 @@ def vault_ingest(
     _report(results, as_json, single=not path.is_dir())
 
 
-def _ingest_one(v: Vault, provider: str, table: str, path: Path) -> Receipt | verr.ContributionRefused:
+def _ingest_one(
+    v: Vault, provider: str, table: str, path: Path
+) -> Receipt | verr.ContributionRefused:
     try:
         return ingest_file(v, provider, table, path)
     except verr.ContributionRefused as exc:
@@ -228,8 +258,12 @@ def data_generate(
 
 @data_app.command("dictionary")
 def data_dictionary(
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Fail if --out differs from the registry.")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if --out differs from the registry.")
+    ] = False,
 ) -> None:
     """Generate docs/data-dictionary.md from the schema registry."""
     from dexin.dictionary import render

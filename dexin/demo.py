@@ -23,10 +23,17 @@ from vault.registry import load_registry
 from vault.store import Vault
 
 
-def ingest_with_progress(vault: Vault, root: Path, quiet: bool = False) -> list[Receipt | ContributionRefused]:
+def ingest_with_progress(
+    vault: Vault, root: Path, quiet: bool = False
+) -> list[Receipt | ContributionRefused]:
     """`ingest_directory` with a progress bar (one step per contribution file)."""
     total = len(contribution_files(root))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=quiet, transient=True) as progress:
         task = progress.add_task("ingest", total=total)
 
@@ -68,8 +75,14 @@ def summary_table(receipts: list[Receipt]) -> RichTable:
         t.add_column(col, justify="right" if col in ("accepted", "rejected") else "left")
     for r in receipts:
         t.add_row(r.provider, r.table, f"{r.accepted:,}", f"{r.rejected:,}", r.merkle_root)
-    t.add_row("", "total", f"{sum(r.accepted for r in receipts):,}",
-              f"{sum(r.rejected for r in receipts):,}", "", style="bold")
+    t.add_row(
+        "",
+        "total",
+        f"{sum(r.accepted for r in receipts):,}",
+        f"{sum(r.rejected for r in receipts):,}",
+        "",
+        style="bold",
+    )
     return t
 
 
@@ -82,6 +95,8 @@ def run(settings: Settings, scale: float, seed: int, console: Console) -> list[R
     shown = [r for r in receipts if isinstance(r, Receipt)]
     console.print(summary_table(shown))
     truth = json.loads((data / "_truth" / "summary.json").read_text())
-    console.print(f"data directory {settings.home}; generator summary: scale {truth.get('scale')}, "
-                  f"seed {truth.get('seed')}")
+    console.print(
+        f"data directory {settings.home}; generator summary: scale {truth.get('scale')}, "
+        f"seed {truth.get('seed')}"
+    )
     return shown

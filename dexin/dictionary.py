@@ -26,8 +26,11 @@ def _constraint(c: Column) -> str:
     if c.pattern:
         parts.append(f"matches `{c.pattern}`")
     if c.min is not None or c.max is not None:
-        parts.append(f"{c.min:g} … {c.max:g}" if c.min is not None and c.max is not None else
-                     (f">= {c.min:g}" if c.min is not None else f"<= {c.max:g}"))
+        parts.append(
+            f"{c.min:g} … {c.max:g}"
+            if c.min is not None and c.max is not None
+            else (f">= {c.min:g}" if c.min is not None else f"<= {c.max:g}")
+        )
     if c.not_before:
         parts.append(f"not before `{c.not_before}`")
     if c.type == "date":
@@ -59,17 +62,24 @@ def _table(registry: Registry, t: Table) -> list[str]:
     ]
     if t.is_negative_information:
         which = "every row" if t.negative else f"rows where `{t.negative_when}`"
-        lines.append(f"- negative information: {which}; the conduct ended on `{t.conduct_end}` "
-                     f"(empty = still ongoing, never expires); excluded from every use "
-                     f"{registry.retention_years} years after that date")
+        lines.append(
+            f"- negative information: {which}; the conduct ended on `{t.conduct_end}` "
+            f"(empty = still ongoing, never expires); excluded from every use "
+            f"{registry.retention_years} years after that date"
+        )
     if t.publication:
         lines.append(f"- publication window: {t.publication}")
-    lines += ["", "| column | stored as | type | required | constraints | 说明 |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| column | stored as | type | required | constraints | 说明 |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in t.columns:
         stored = f"`{c.stored_name}`"
-        lines.append(f"| `{c.name}` | {stored} | {_type(c)} | {'yes' if c.required else 'no'} | "
-                     f"{_constraint(c)} | {c.zh} — {c.en} |")
+        lines.append(
+            f"| `{c.name}` | {stored} | {_type(c)} | {'yes' if c.required else 'no'} | "
+            f"{_constraint(c)} | {c.zh} — {c.en} |"
+        )
     return [*lines, ""]
 
 
@@ -96,8 +106,10 @@ def render(registry: Registry, rates: str | None = None) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for t in registry.tables:
-        lines.append(f"| {t.no} | `{t.name}` | {t.zh} | {', '.join(t.providers)} | {t.dimension} | "
-                     f"{t.legal_basis} | {'yes' if t.is_negative_information else ''} |")
+        lines.append(
+            f"| {t.no} | `{t.name}` | {t.zh} | {', '.join(t.providers)} | {t.dimension} | "
+            f"{t.legal_basis} | {'yes' if t.is_negative_information else ''} |"
+        )
     lines.append("")
     for t in registry.tables:
         lines += _table(registry, t)

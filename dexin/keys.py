@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from pathlib import Path  # noqa: TC003
+from pathlib import Path
 
 from dexin.settings import Settings
 from vault.errors import VaultError
@@ -81,5 +81,3 @@ def rotate_master_key(settings: Settings, keyring: Keyring) -> LocalKeyProvider:
     keyring.rewrap(provider).save()
     os.replace(pending, settings.master_key_file)
     return provider
-
-

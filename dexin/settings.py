@@ -35,7 +35,9 @@ class Settings:
         as_of = env.get("DEXIN_AS_OF")
         return cls(
             home=home,
-            master_key_file=Path(key_file).absolute() if key_file else home / "secrets" / "master.key",
+            master_key_file=Path(key_file).absolute()
+            if key_file
+            else home / "secrets" / "master.key",
             master_key_hex=env.get("DEXIN_MASTER_KEY") or None,
             as_of=dt.date.fromisoformat(as_of) if as_of else None,
             memory_limit=env.get("DEXIN_MEMORY_LIMIT", "4GB"),

@@ -17,8 +17,12 @@ from vault.store import Vault
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    env = {"DEXIN_HOME": str(tmp_path / "home"), "DEXIN_MASTER_KEY": secrets.token_hex(32),
-           "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB"}
+    env = {
+        "DEXIN_HOME": str(tmp_path / "home"),
+        "DEXIN_MASTER_KEY": secrets.token_hex(32),
+        "DEXIN_AS_OF": "2026-11-01",
+        "DEXIN_MEMORY_LIMIT": "1GB",
+    }
     return Settings.from_env(env)
 
 

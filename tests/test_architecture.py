@@ -25,8 +25,15 @@ def _imports(package: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(("module", "owner"), [("duckdb", "vault"), ("duckdb_extension_httpfs", "vault"),
-                                                ("web3", "ledger"), ("eth_tester", "ledger")])
+@pytest.mark.parametrize(
+    ("module", "owner"),
+    [
+        ("duckdb", "vault"),
+        ("duckdb_extension_httpfs", "vault"),
+        ("web3", "ledger"),
+        ("eth_tester", "ledger"),
+    ],
+)
 def test_an_engine_is_imported_only_by_its_package(module: str, owner: str) -> None:
     for package in PACKAGES:
         if package == owner:
@@ -35,12 +42,15 @@ def test_an_engine_is_imported_only_by_its_package(module: str, owner: str) -> N
             assert module not in names, f"{path} imports {module}; only {owner}/ may"
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("vault", {"ledger", "dexin", "query_gateway", "fastapi", "credit_model"}),
-    ("ledger", {"vault", "dexin", "query_gateway", "fastapi", "audit", "credit_model"}),
-    ("audit", {"vault", "dexin", "query_gateway", "fastapi", "ledger"}),
-    ("credit_model", {"dexin", "query_gateway", "fastapi", "ledger", "duckdb"}),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("vault", {"ledger", "dexin", "query_gateway", "fastapi", "credit_model"}),
+        ("ledger", {"vault", "dexin", "query_gateway", "fastapi", "audit", "credit_model"}),
+        ("audit", {"vault", "dexin", "query_gateway", "fastapi", "ledger"}),
+        ("credit_model", {"dexin", "query_gateway", "fastapi", "ledger", "duckdb"}),
+    ],
+)
 def test_core_packages_do_not_import_the_application(package: str, forbidden: set[str]) -> None:
     for path, names in _imports(package).items():
         assert not names & forbidden, f"{path} imports {names & forbidden}"

@@ -67,6 +67,8 @@ def sql_row_digest(table: Table) -> str:
     ``a || b`` is NULL when either side is, so ``coalesce(len || ':' || text, '~')`` encodes
     NULL as ``~`` without a CASE (measurably faster over millions of rows).
     """
-    fields = [f"coalesce(CAST(strlen({t}) AS VARCHAR) || ':' || {t}, '~')"
-              for t in (_sql_text(c) for c in table.columns)]
+    fields = [
+        f"coalesce(CAST(strlen({t}) AS VARCHAR) || ':' || {t}, '~')"
+        for t in (_sql_text(c) for c in table.columns)
+    ]
     return f"unhex(sha256(concat(chr(0), '{PREFIX}|{table.name}|', {', '.join(fields)})))"

@@ -32,7 +32,9 @@ def httpfs_extension_path() -> Path:
     base = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
     path = base / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
     if not path.exists():
-        raise EngineError("loading the httpfs extension", f"missing for DuckDB {duckdb.__version__}")
+        raise EngineError(
+            "loading the httpfs extension", f"missing for DuckDB {duckdb.__version__}"
+        )
     return path
 
 

@@ -40,8 +40,10 @@ class UnknownTableError(VaultError):
 
 class UnknownProviderError(VaultError):
     def __init__(self, provider: str, table: str | None = None) -> None:
-        what = f"provider {provider!r} does not contribute table {table!r}" if table else (
-            f"unknown provider {provider!r}"
+        what = (
+            f"provider {provider!r} does not contribute table {table!r}"
+            if table
+            else (f"unknown provider {provider!r}")
         )
         super().__init__(what)
         self.provider = provider
@@ -140,3 +142,11 @@ class RowNotFound(VaultError):
         super().__init__(f"contribution {contribution_id} has no accepted row {row}")
         self.contribution_id = contribution_id
         self.row = row
+
+
+class InvalidIdNumber(VaultError):
+    """An ID number is malformed; the message gives the reason, never the number."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid ID number: {reason}")
+        self.reason = reason

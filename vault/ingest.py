@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -150,17 +150,25 @@ class _Run:
         """Split rows into valid ones (typed, pseudonymised, digested) and duplicates."""
         maps = self._identifier_maps()
         deferred = frozenset(c.name for c, _ in maps)
-        bad = " OR ".join([f"({row_is_bad_sql(self.table, self.vault.as_of, deferred)})",
-                           *(f"coalesce({m}.__bad, FALSE)" for _, m in maps)])
+        bad = " OR ".join(
+            [
+                f"({row_is_bad_sql(self.table, self.vault.as_of, deferred)})",
+                *(f"coalesce({m}.__bad, FALSE)" for _, m in maps),
+            ]
+        )
         joins = " ".join(f'LEFT JOIN {m} USING ("{c.name}")' for c, m in maps)
         pseudonyms = {c.name: f"{m}.__pseudonym" for c, m in maps}
-        cols = ", ".join(f'{pseudonyms.get(c.name) or _stored_expr(c)} AS "{c.stored_name}"'
-                         for c in self.table.columns)
+        cols = ", ".join(
+            f'{pseudonyms.get(c.name) or _stored_expr(c)} AS "{c.stored_name}"'
+            for c in self.table.columns
+        )
         self.sql(
             f"CREATE TEMP TABLE {{p}}_valid AS SELECT *, {sql_row_digest(self.table)} AS __digest "
             f"FROM (SELECT __row, {cols} FROM {{p}}_stage {joins} WHERE NOT ({bad}))"
         )
-        self.invalid = self.one("SELECT count(*) FROM {p}_stage") - self.one("SELECT count(*) FROM {p}_valid")
+        self.invalid = self.one("SELECT count(*) FROM {p}_stage") - self.one(
+            "SELECT count(*) FROM {p}_valid"
+        )
         k = f'"{self.table.key_stored}"'
         self.sql(
             f"CREATE TEMP TABLE {{p}}_dups AS SELECT v.__row, 'same key as row ' || d.first AS detail "
@@ -174,7 +182,9 @@ class _Run:
         """Leaf indices: the accepted rows in file order, from 0."""
         stored = ", ".join(f'"{c.stored_name}"' for c in self.table.columns)
         if not any_rejected:
-            self.accepted_sql = f"SELECT __row - 1 AS row_no, {stored}, __digest FROM {self.p}_valid"
+            self.accepted_sql = (
+                f"SELECT __row - 1 AS row_no, {stored}, __digest FROM {self.p}_valid"
+            )
             return
         self.sql(
             "CREATE TEMP TABLE {p}_accepted AS SELECT row_number() OVER (ORDER BY __row) - 1 AS row_no, "
@@ -187,7 +197,9 @@ class _Run:
 
         Sorted by Arrow after the fetch: cheaper than an ORDER BY in DuckDB at this size.
         """
-        table = self.con.execute(f"SELECT row_no, __digest FROM ({self.accepted_sql})").to_arrow_table()
+        table = self.con.execute(
+            f"SELECT row_no, __digest FROM ({self.accepted_sql})"
+        ).to_arrow_table()
         return table.sort_by("row_no").column("__digest").to_pylist()  # type: ignore[no-any-return]
 
     def problems(self) -> Any:
@@ -206,7 +218,8 @@ class _Run:
         """Drop every temporary table and view of this run (names start with its prefix)."""
         objects = self.con.execute(
             "SELECT table_name, table_type FROM information_schema.tables "
-            "WHERE table_catalog = 'temp' AND starts_with(table_name, ?)", [self.p]
+            "WHERE table_catalog = 'temp' AND starts_with(table_name, ?)",
+            [self.p],
         ).fetchall()
         for name, kind in objects:
             self.con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
@@ -294,12 +307,18 @@ def ingest_file(
         run.drop()
 
 
-def _load(run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], sha: str) -> Receipt:
+def _load(
+    run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], sha: str
+) -> Receipt:
     vault, table = run.vault, run.table
     header = staging.stage(run, path, fmt)
     record: dict[str, Any] = {
-        "contribution_id": run.cid, "provider": provider, "table_name": table.name,
-        "file_name": path.name, "file_sha256": sha, "format": fmt,
+        "contribution_id": run.cid,
+        "provider": provider,
+        "table_name": table.name,
+        "file_name": path.name,
+        "file_sha256": sha,
+        "format": fmt,
         "schema_digest": vault.registry.digest,
         "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
     }
@@ -317,8 +336,13 @@ def _load(run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], 
         raise ContributionRefused("row accounting failed", None)
     if rejected == 0:
         report_path.unlink()
-    record |= {"submitted": submitted, "accepted": accepted, "rejected": rejected,
-               "status": "accepted", "refusal": None}
+    record |= {
+        "submitted": submitted,
+        "accepted": accepted,
+        "rejected": rejected,
+        "status": "accepted",
+        "refusal": None,
+    }
     _commit(run, target, record)
     return _receipt(record, vault.config.reports_dir)
 
@@ -336,8 +360,10 @@ def _commit(run: _Run, target: str, record: dict[str, Any]) -> None:
         con = run.con
         con.execute("BEGIN TRANSACTION")
         try:
-            run.sql(f"INSERT INTO {target} SELECT '{run.cid}', row_no, __digest, {stored} "
-                    f"FROM ({run.accepted_sql})")
+            run.sql(
+                f"INSERT INTO {target} SELECT '{run.cid}', row_no, __digest, {stored} "
+                f"FROM ({run.accepted_sql})"
+            )
             record["merkle_root"] = root.result()
             _insert_record(con, record)
             con.execute("COMMIT")
@@ -347,12 +373,21 @@ def _commit(run: _Run, target: str, record: dict[str, Any]) -> None:
 
 
 def _refuse(
-    con: Connection, vault: Vault, record: dict[str, Any], submitted: int,
+    con: Connection,
+    vault: Vault,
+    record: dict[str, Any],
+    submitted: int,
     refusal: tuple[str, str | None],
 ) -> Receipt:
     reason, column = refusal
-    record |= {"submitted": submitted, "accepted": 0, "rejected": submitted, "status": "refused",
-               "refusal": reason, "merkle_root": merkle.root([]).hex()}
+    record |= {
+        "submitted": submitted,
+        "accepted": 0,
+        "rejected": submitted,
+        "status": "refused",
+        "refusal": reason,
+        "merkle_root": merkle.root([]).hex(),
+    }
     _insert_record(con, record)
     receipt = _receipt(record, vault.config.reports_dir)
     raise ContributionRefused(reason, column, receipt)

@@ -12,15 +12,26 @@ import re
 # Each category: English token sequences (matched on word boundaries) and Chinese substrings.
 _CATEGORIES: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
     "religion": ((("religion",), ("religious",), ("faith",), ("belief",)), ("宗教", "信仰")),
-    "genes": ((("gene",), ("genes",), ("genetic",), ("genome",), ("dna",), ("genotype",)), ("基因",)),
+    "genes": (
+        (("gene",), ("genes",), ("genetic",), ("genome",), ("dna",), ("genotype",)),
+        ("基因",),
+    ),
     "fingerprints": ((("fingerprint",), ("fingerprints",)), ("指纹",)),
     "blood type": (
         (("blood", "type"), ("blood", "group"), ("bloodtype",), ("abo",), ("rh", "factor")),
         ("血型",),
     ),
-    "disease": ((("disease",), ("diseases",), ("illness",), ("diagnosis",), ("icd",)), ("疾病", "诊断")),
+    "disease": (
+        (("disease",), ("diseases",), ("illness",), ("diagnosis",), ("icd",)),
+        ("疾病", "诊断"),
+    ),
     "medical history": (
-        (("medical", "history"), ("medical", "record"), ("medical", "records"), ("health", "record")),
+        (
+            ("medical", "history"),
+            ("medical", "record"),
+            ("medical", "records"),
+            ("health", "record"),
+        ),
         ("病史", "病历", "既往史"),
     ),
 }

@@ -41,8 +41,11 @@ class RowProof(BaseModel):
         A row digest is already the RFC 6962 leaf hash of the row's encoding (`vault.digest`).
         """
         merkle.verify_inclusion(
-            bytes.fromhex(self.leaf_digest), self.row, self.size,
-            [bytes.fromhex(h) for h in self.proof], bytes.fromhex(self.merkle_root),
+            bytes.fromhex(self.leaf_digest),
+            self.row,
+            self.size,
+            [bytes.fromhex(h) for h in self.proof],
+            bytes.fromhex(self.merkle_root),
         )
 
 
@@ -61,8 +64,12 @@ def prove_row(vault: Vault, contribution_id: str, row: int) -> RowProof:
     if stored and row_digest(table, stored[0]) != leaves[row]:
         raise LeafMismatch(contribution_id, row)
     return RowProof(
-        contribution_id=contribution_id, row=row, size=len(leaves), leaf_digest=leaves[row].hex(),
-        row_present=bool(stored), proof=[h.hex() for h in merkle.inclusion_proof(leaves, row)],
+        contribution_id=contribution_id,
+        row=row,
+        size=len(leaves),
+        leaf_digest=leaves[row].hex(),
+        row_present=bool(stored),
+        proof=[h.hex() for h in merkle.inclusion_proof(leaves, row)],
         merkle_root=record["merkle_root"],
     )
 

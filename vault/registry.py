@@ -17,12 +17,19 @@ from typing import Any, Literal
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vault.errors import ProhibitedColumnError, RegistryError, UnknownProviderError, UnknownTableError
+from vault.errors import (
+    ProhibitedColumnError,
+    RegistryError,
+    UnknownProviderError,
+    UnknownTableError,
+)
 from vault.prohibited import prohibited_category
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "tables.toml"
 
-ColumnType = Literal["id_number", "pseudonym", "string", "enum", "integer", "decimal", "date", "boolean"]
+ColumnType = Literal[
+    "id_number", "pseudonym", "string", "enum", "integer", "decimal", "date", "boolean"
+]
 Dimension = Literal["base", "moral_review", "law_abiding", "honesty", "volunteering", "virtue"]
 LegalBasis = Literal["consent", "public_by_law", "statutory_duty"]
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

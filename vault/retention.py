@@ -29,7 +29,7 @@ class PurgeRecord(BaseModel):
 
 def expired_counts(vault: Vault) -> list[tuple[str, str, str, int]]:
     """(provider, table, contribution_id, rows) of stored rows past the retention limit."""
-    out = []
+    out: list[tuple[str, str, str, int]] = []
     for t in vault.registry.tables:
         if not t.is_negative_information:
             continue
@@ -46,8 +46,14 @@ def purge_expired(vault: Vault) -> list[PurgeRecord]:
     """Delete every expired negative row; return (and store) one record per contribution."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
     records = [
-        PurgeRecord(purged_at=now, provider=p, table=t, contribution_id=c, rows=n,
-                    cutoff=vault.retention_cutoff)
+        PurgeRecord(
+            purged_at=now,
+            provider=p,
+            table=t,
+            contribution_id=c,
+            rows=n,
+            cutoff=vault.retention_cutoff,
+        )
         for p, t, c, n in expired_counts(vault)
     ]
     for provider in sorted({r.provider for r in records}):
@@ -61,8 +67,10 @@ def _purge_provider(vault: Vault, provider: str, records: list[PurgeRecord]) -> 
     try:
         for t in sorted({r.table for r in records}):
             expired = vault.expired_predicate(vault.registry.table(t))
-            vault.con.execute(f"INSERT INTO {a}.purged_leaves SELECT contribution_id, row_no, "
-                              f"row_digest FROM {a}.{t} WHERE {expired}")
+            vault.con.execute(
+                f"INSERT INTO {a}.purged_leaves SELECT contribution_id, row_no, "
+                f"row_digest FROM {a}.{t} WHERE {expired}"
+            )
             vault.con.execute(f"DELETE FROM {a}.{t} WHERE {expired}")
         for r in records:
             vault.con.execute(
@@ -77,11 +85,19 @@ def _purge_provider(vault: Vault, provider: str, records: list[PurgeRecord]) -> 
 
 
 def purge_history(vault: Vault) -> list[PurgeRecord]:
-    out = []
+    out: list[PurgeRecord] = []
     for p in vault.registry.providers:
         for purged_at, table, cid, rows, cutoff in vault.query(
             f"SELECT * FROM {alias(p.id)}.purges ORDER BY purged_at"
         ):
-            out.append(PurgeRecord(purged_at=purged_at, provider=p.id, table=table,
-                                   contribution_id=cid, rows=rows, cutoff=cutoff))
+            out.append(
+                PurgeRecord(
+                    purged_at=purged_at,
+                    provider=p.id,
+                    table=table,
+                    contribution_id=cid,
+                    rows=rows,
+                    cutoff=cutoff,
+                )
+            )
     return out

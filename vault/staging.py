@@ -88,7 +88,9 @@ def stage_csv(run: _Run, path: Path) -> Header:
     )
     bad = run.one("SELECT count(*) FROM {p}_bad")
     if bad == 0:  # the common case: row r is the r-th row read
-        run.sql(f"CREATE TEMP VIEW {{p}}_stage AS SELECT rowid + 1 AS __row, {names} FROM {{p}}_raw")
+        run.sql(
+            f"CREATE TEMP VIEW {{p}}_stage AS SELECT rowid + 1 AS __row, {names} FROM {{p}}_raw"
+        )
         return Header(header)
     total = run.one("SELECT count(*) FROM {p}_raw") + bad
     run.sql(

@@ -32,7 +32,9 @@ class VaultStatus(BaseModel):
 
 def vault_status(vault: Vault) -> VaultStatus:
     providers = [_provider_status(vault, p.id) for p in vault.registry.providers]
-    visible = sum(vault.query(f"SELECT count(*) FROM src.{t.name}")[0][0] for t in vault.registry.tables)
+    visible = sum(
+        vault.query(f"SELECT count(*) FROM src.{t.name}")[0][0] for t in vault.registry.tables
+    )
     total = sum(sum(p.rows.values()) for p in providers)
     return VaultStatus(
         root=str(vault.config.root),
@@ -48,8 +50,10 @@ def vault_status(vault: Vault) -> VaultStatus:
 def _provider_status(vault: Vault, provider: str) -> ProviderStatus:
     a = alias(provider)
     path = vault.current_file(provider)
-    rows = {t.name: vault.query(f"SELECT count(*) FROM {a}.{t.name}")[0][0]
-            for t in vault.registry.tables_of(provider)}
+    rows = {
+        t.name: vault.query(f"SELECT count(*) FROM {a}.{t.name}")[0][0]
+        for t in vault.registry.tables_of(provider)
+    }
     return ProviderStatus(
         provider=provider,
         key_version=vault.keyring.version(provider_key_name(provider)),

@@ -26,12 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from vault import idnumber
 from vault.engine import Connection, attach_encrypted, connect
-from vault.errors import VaultAlreadyInitialised, VaultBusy, VaultNotInitialised
+from vault.errors import InvalidIdNumber, VaultAlreadyInitialised, VaultBusy, VaultNotInitialised
 from vault.keys import KeyProvider, Keyring
+from vault.pseudonym import pseudonym
 from vault.registry import Registry, Table
 
 PSEUDONYM_KEY = "pseudonym"
+DERIVED_KEY = "derived"  # the database of derived tables (features, scores)
+DERIVED = "derived"  # its alias
+APP_SECRET_PREFIX = "app:"  # secrets the application keeps here, e.g. "app:ledger"
 
 
 def provider_key_name(provider: str) -> str:
@@ -69,6 +74,9 @@ class VaultConfig:
 
     def provider_file(self, provider: str, version: int) -> Path:
         return self.providers_dir / f"{provider}.v{version}.duckdb"
+
+    def derived_file(self, version: int) -> Path:
+        return self.root / f"derived.v{version}.duckdb"
 
 
 _BOOKKEEPING = """
@@ -118,7 +126,13 @@ class Vault:
         for sub in (config.providers_dir, config.reports_dir, config.temp_dir):
             sub.mkdir(exist_ok=True, mode=0o700)
         keyring = Keyring(config.keyring, provider)
-        for name in (PSEUDONYM_KEY, *(provider_key_name(p.id) for p in registry.providers)):
+        names = (
+            PSEUDONYM_KEY,
+            DERIVED_KEY,
+            f"{APP_SECRET_PREFIX}ledger",
+            *(provider_key_name(p.id) for p in registry.providers),
+        )
+        for name in names:
             keyring.put(keyring.next_key(name)[0])
         keyring.save()  # first: a crash after this leaves a vault that `open` completes
         vault = cls(config, registry, keyring)
@@ -128,7 +142,9 @@ class Vault:
 
     @classmethod
     @contextmanager
-    def open(cls, config: VaultConfig, registry: Registry, provider: KeyProvider) -> Iterator[Vault]:
+    def open(
+        cls, config: VaultConfig, registry: Registry, provider: KeyProvider
+    ) -> Iterator[Vault]:
         """Open the vault for this process; `VaultBusy` if another process has it open."""
         if not config.keyring.exists():
             raise VaultNotInitialised(str(config.root))
@@ -164,10 +180,17 @@ class Vault:
         """Delete database files of key versions the keyring no longer names (an
         interrupted rotation leaves one behind; the keyring decides which file is current)."""
         current = {self.current_file(p.id).name for p in self.registry.providers}
-        for f in self.config.providers_dir.glob("*.duckdb*"):
+        current.add(self.derived_file().name)
+        for f in [
+            *self.config.providers_dir.glob("*.duckdb*"),
+            *self.config.root.glob("derived.*"),
+        ]:
             base = f.name.removesuffix(".wal")
             if base not in current:
                 f.unlink()
+
+    def derived_file(self) -> Path:
+        return self.config.derived_file(self.keyring.version(DERIVED_KEY))
 
     def current_file(self, provider: str) -> Path:
         version = self.keyring.version(provider_key_name(provider))
@@ -176,6 +199,7 @@ class Vault:
     def _attach_all(self) -> None:
         for p in self.registry.providers:
             self.attach_provider(p.id, self.current_file(p.id), alias(p.id))
+        attach_encrypted(self.con, self.derived_file(), DERIVED, self.keyring.unwrap(DERIVED_KEY))
 
     def attach_provider(self, provider: str, path: Path, a: str, key: bytes | None = None) -> None:
         key = key if key is not None else self.keyring.unwrap(provider_key_name(provider))
@@ -200,9 +224,7 @@ class Vault:
         if table.negative_predicate is None or table.conduct_end is None:
             return "FALSE"
         end = f'"{table.column(table.conduct_end).stored_name}"'
-        return (
-            f"coalesce(({table.negative_predicate}) AND {end} < DATE '{self.retention_cutoff}', FALSE)"
-        )
+        return f"coalesce(({table.negative_predicate}) AND {end} < DATE '{self.retention_cutoff}', FALSE)"
 
     def _create_views(self) -> None:
         """``src.<table>``: every provider's rows of a table, without expired negative rows."""
@@ -216,7 +238,9 @@ class Vault:
             ]
             self.con.execute(f"CREATE OR REPLACE VIEW src.{t.name} AS {' UNION ALL '.join(parts)}")
 
-    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         """Run a read-only query over the ``src`` views (the credit model's features use this)."""
         return self.con.execute(sql, params or []).fetchall()
 
@@ -227,7 +251,47 @@ class Vault:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def contribution(self, contribution_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.contributions() if c["contribution_id"] == contribution_id), None)
+        return next(
+            (c for c in self.contributions() if c["contribution_id"] == contribution_id), None
+        )
+
+    # -- derived tables and identifiers ------------------------------------------------------
+
+    def materialise(self, name: str, select_sql: str, key: str) -> int:
+        """Replace derived table ``name`` with the result of ``select_sql`` (run over the
+        ``src`` views), indexed on ``key`` for point look-ups; returns its row count."""
+        self.con.execute(f"CREATE OR REPLACE TABLE {DERIVED}.{name} AS {select_sql}")
+        self.con.execute(f'CREATE UNIQUE INDEX {name}_{key} ON {DERIVED}.{name} ("{key}")')
+        (count,) = self.con.execute(f"SELECT count(*) FROM {DERIVED}.{name}").fetchone() or (0,)
+        return int(count)
+
+    def lookup(self, name: str, key: str, value: object) -> dict[str, Any] | None:
+        """The row of derived table ``name`` whose ``key`` equals ``value`` (index look-up)."""
+        cur = self.con.cursor()
+        try:
+            res = cur.execute(f'SELECT * FROM {DERIVED}.{name} WHERE "{key}" = ?', [value])
+            row = res.fetchone()
+            return (
+                None
+                if row is None
+                else dict(zip([d[0] for d in res.description], row, strict=True))
+            )
+        finally:
+            cur.close()
+
+    def subject_pseudonym(self, id_number: str) -> str:
+        """The pseudonym under which ``id_number``'s rows are stored (`vault.pseudonym`).
+
+        Raises `InvalidIdNumber` (which never repeats the number) for a malformed number.
+        """
+        reason = idnumber.problem(id_number)
+        if reason is not None:
+            raise InvalidIdNumber(reason)
+        return pseudonym(self.keyring.unwrap(PSEUDONYM_KEY), "subject", id_number)
+
+    def app_secret(self, name: str) -> bytes:
+        """A random secret kept (wrapped) in this vault's keyring for the application."""
+        return self.keyring.unwrap(f"{APP_SECRET_PREFIX}{name}")
 
     def record_anchor(self, contribution_id: str, anchor: str) -> None:
         """The seam for the ledger: the application anchors a receipt's root and records where."""

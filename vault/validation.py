@@ -22,7 +22,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_format": ("格式不符：{detail}", "wrong format: {detail}"),
     "bad_id_number": ("身份号码无效：{detail}", "invalid ID number: {detail}"),
     "not_integer": ("不是整数", "not an integer"),
-    "not_decimal": ("不是数值（最多 {detail} 位小数）", "not a number with at most {detail} decimals"),
+    "not_decimal": (
+        "不是数值（最多 {detail} 位小数）",
+        "not a number with at most {detail} decimals",
+    ),
     "not_date": ("不是日期（YYYY-MM-DD）", "not a date (YYYY-MM-DD)"),
     "not_boolean": ("不是 true/false", "not true or false"),
     "not_allowed": ("取值不在允许范围：{detail}", "value not allowed; one of: {detail}"),
@@ -60,8 +63,9 @@ class Check:
     per_value: bool = True  # depends on this column's value alone (not on other columns)
 
     def guarded(self, guard: str) -> Check:
-        return Check(f"({guard}) AND ({self.condition})", self.column, self.code, self.detail,
-                     self.per_value)
+        return Check(
+            f"({guard}) AND ({self.condition})", self.column, self.code, self.detail, self.per_value
+        )
 
     def problem_sql(self) -> str:
         struct = f"{{'column': {_lit(self.column)}, 'code': {_lit(self.code)}, 'detail': {_lit(self.detail)}}}"
@@ -72,7 +76,9 @@ _problem = Check
 
 
 def _check_digit_sql(v: str) -> str:
-    terms = " + ".join(f"CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS))
+    terms = " + ".join(
+        f"CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS)
+    )
     return f"substr('{CHECK_CHARS}', (({terms}) % 11) + 1, 1)"
 
 
@@ -81,21 +87,37 @@ def _id_number_checks(c: Column, v: str, as_of: dt.date) -> list[Check]:
     birth = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')"
     return [
         _problem(f"NOT {well_formed}", c.name, "bad_id_number", "not 17 digits then a digit or X"),
-        _problem(f"{well_formed} AND {birth} IS NULL", c.name, "bad_id_number",
-                 "birth date part is not a date"),
-        _problem(f"{well_formed} AND ({birth} < DATE '{_LOWEST_DATE}' OR {birth} > DATE '{as_of}')",
-                 c.name, "bad_id_number", "birth date part out of range"),
-        _problem(f"{well_formed} AND {birth} IS NOT NULL AND {_check_digit_sql(v)} <> right({v}, 1)",
-                 c.name, "bad_id_number", "check digit does not match"),
+        _problem(
+            f"{well_formed} AND {birth} IS NULL",
+            c.name,
+            "bad_id_number",
+            "birth date part is not a date",
+        ),
+        _problem(
+            f"{well_formed} AND ({birth} < DATE '{_LOWEST_DATE}' OR {birth} > DATE '{as_of}')",
+            c.name,
+            "bad_id_number",
+            "birth date part out of range",
+        ),
+        _problem(
+            f"{well_formed} AND {birth} IS NOT NULL AND {_check_digit_sql(v)} <> right({v}, 1)",
+            c.name,
+            "bad_id_number",
+            "check digit does not match",
+        ),
     ]
 
 
 def _number_checks(c: Column, v: str, cast: str, shape: str, code: str, detail: str) -> list[Check]:
     out = [_problem(f"NOT regexp_full_match({v}, '{shape}')", c.name, code, detail)]
     if c.min is not None:
-        out.append(_problem(f"TRY_CAST({v} AS {cast}) < {c.min}", c.name, "out_of_range", f">= {c.min:g}"))
+        out.append(
+            _problem(f"TRY_CAST({v} AS {cast}) < {c.min}", c.name, "out_of_range", f">= {c.min:g}")
+        )
     if c.max is not None:
-        out.append(_problem(f"TRY_CAST({v} AS {cast}) > {c.max}", c.name, "out_of_range", f"<= {c.max:g}"))
+        out.append(
+            _problem(f"TRY_CAST({v} AS {cast}) > {c.max}", c.name, "out_of_range", f"<= {c.max:g}")
+        )
     return out
 
 
@@ -107,7 +129,11 @@ def _date_checks(c: Column, v: str, as_of: dt.date) -> list[Check]:
         _problem(f"{d} < DATE '{_LOWEST_DATE}'", c.name, "out_of_range", f">= {_LOWEST_DATE}"),
     ]
     if not c.may_be_future:
-        checks.append(_problem(f"{d} > DATE '{as_of}'", c.name, "out_of_range", f"<= {as_of} (no future dates)"))
+        checks.append(
+            _problem(
+                f"{d} > DATE '{as_of}'", c.name, "out_of_range", f"<= {as_of} (no future dates)"
+            )
+        )
     return checks
 
 
@@ -126,14 +152,18 @@ def _type_checks(c: Column, v: str, as_of: dt.date) -> list[Check]:
         return [_problem(f"{v} NOT IN ('true', 'false')", c.name, "not_boolean")]
     if c.type == "enum":
         allowed = ", ".join(_lit(x) for x in c.values or ())
-        return [_problem(f"{v} NOT IN ({allowed})", c.name, "not_allowed", ", ".join(c.values or ()))]
+        return [
+            _problem(f"{v} NOT IN ({allowed})", c.name, "not_allowed", ", ".join(c.values or ()))
+        ]
     return []
 
 
 def _pattern_check(c: Column, v: str) -> list[Check]:
     if c.pattern is None:
         return []
-    return [_problem(f"NOT regexp_full_match({v}, {_lit(c.pattern)})", c.name, "bad_format", c.pattern)]
+    return [
+        _problem(f"NOT regexp_full_match({v}, {_lit(c.pattern)})", c.name, "bad_format", c.pattern)
+    ]
 
 
 def _relation_checks(table: Table, c: Column, v: str) -> list[Check]:
@@ -185,8 +215,9 @@ def row_is_bad_sql(table: Table, as_of: dt.date, deferred: frozenset[str] = froz
     Building the list of problems costs far more than testing the conditions, so ingest
     uses this flag to split rows and builds problem lists for the rejected rows only.
     """
-    return _any([c for c in table_checks(table, as_of)
-                 if not (c.per_value and c.column in deferred)])
+    return _any(
+        [c for c in table_checks(table, as_of) if not (c.per_value and c.column in deferred)]
+    )
 
 
 def value_is_bad_sql(table: Table, column: Column, as_of: dt.date) -> str:

@@ -41,17 +41,20 @@ def _big_file(tmp_path: Path) -> Path:
 
 def _env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DEXIN_HOME=str(settings.home), DEXIN_MASTER_KEY=settings.master_key_hex or "",
-               DEXIN_AS_OF="2026-11-01")
+    env.update(
+        DEXIN_HOME=str(settings.home),
+        DEXIN_MASTER_KEY=settings.master_key_hex or "",
+        DEXIN_AS_OF="2026-11-01",
+    )
     return env
 
 
 def _state(settings: Settings) -> tuple[int, int, int]:
     """(contributions, rows, rows whose digest is its leaf) stored for public_security."""
     with open_vault(settings) as v:
-        (n,), = v.query("SELECT count(*) FROM p_public_security.contributions")
-        (rows,), = v.query("SELECT count(*) FROM p_public_security.residents")
-        (leaves,), = v.query("SELECT count(row_digest) FROM p_public_security.residents")
+        ((n,),) = v.query("SELECT count(*) FROM p_public_security.contributions")
+        ((rows,),) = v.query("SELECT count(*) FROM p_public_security.residents")
+        ((leaves,),) = v.query("SELECT count(row_digest) FROM p_public_security.residents")
     return n, rows, leaves
 
 
@@ -60,8 +63,12 @@ def test_kill_9_at_any_moment_leaves_all_or_nothing(settings: Settings, tmp_path
     path = _big_file(tmp_path)
     outcomes = set()
     for delay in (0.1, 0.4, 0.8, 1.2, 1.8, 2.5, 4.0):
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(path)], env=_env(settings),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(path)],
+            env=_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"open"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -70,6 +77,10 @@ def test_kill_9_at_any_moment_leaves_all_or_nothing(settings: Settings, tmp_path
         assert state in ((0, 0, 0), (1, ROWS, ROWS)), state
         outcomes.add(state[0])
     assert 0 in outcomes, "no kill landed before the commit; lower the delays"
-    subprocess.run([sys.executable, "-c", SCRIPT, str(path)], env=_env(settings), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(path)],
+        env=_env(settings),
+        check=True,
+        capture_output=True,
+    )
     assert _state(settings) == (1, ROWS, ROWS)

@@ -35,7 +35,7 @@ def test_a_good_file_is_loaded_whole(vault: Vault, tmp_path: Path) -> None:
 def test_raw_identifiers_are_replaced_by_pseudonyms(vault: Vault, tmp_path: Path) -> None:
     path = _residents(tmp_path, [resident(1)])
     ingest_file(vault, "public_security", "residents", path)
-    (subject, household), = vault.query("SELECT subject, household FROM src.residents")
+    ((subject, household),) = vault.query("SELECT subject, household FROM src.residents")
     assert len(subject) == 32 and subject != id_number(1) and household != "H000000001"
     columns = [r[0] for r in vault.query("DESCRIBE src.residents")]
     assert "id_number" not in columns and "household_id" not in columns
@@ -44,27 +44,36 @@ def test_raw_identifiers_are_replaced_by_pseudonyms(vault: Vault, tmp_path: Path
 def test_every_bad_row_is_reported_with_row_column_and_reason(vault: Vault, tmp_path: Path) -> None:
     good = resident(1)
     rows = [
-        good,                                                   # row 1 ok
-        resident(2, birth_year="1981"),                         # 2 birth year does not match ID
-        resident(3, sex="F"),                                   # 3 sex does not match ID
-        id_number(4)[:-1] + ("0" if id_number(4)[-1] != "0" else "1") + good[18:],  # 4 bad check digit
-        resident(5, registered_on="2010-02-30"),                # 5 not a date
-        resident(6, relation="cousin"),                         # 6 not an allowed value
-        resident(7, town_code="X01"),                           # 7 wrong format
-        resident(8, registered_on="2030-01-01"),                # 8 future date
-        resident(9, birth_year="abc"),                          # 9 not an integer
-        resident(10, household_id=""),                          # 10 missing
-        good,                                                   # 11 duplicate of row 1
-        "33029119800315",                                       # 12 too few fields
+        good,  # row 1 ok
+        resident(2, birth_year="1981"),  # 2 birth year does not match ID
+        resident(3, sex="F"),  # 3 sex does not match ID
+        id_number(4)[:-1]
+        + ("0" if id_number(4)[-1] != "0" else "1")
+        + good[18:],  # 4 bad check digit
+        resident(5, registered_on="2010-02-30"),  # 5 not a date
+        resident(6, relation="cousin"),  # 6 not an allowed value
+        resident(7, town_code="X01"),  # 7 wrong format
+        resident(8, registered_on="2030-01-01"),  # 8 future date
+        resident(9, birth_year="abc"),  # 9 not an integer
+        resident(10, household_id=""),  # 10 missing
+        good,  # 11 duplicate of row 1
+        "33029119800315",  # 12 too few fields
     ]
     r = ingest_file(vault, "public_security", "residents", _residents(tmp_path, rows))
     assert (r.submitted, r.accepted, r.rejected) == (12, 1, 11)
     got = {(int(p["row"]), p["column"], p["code"]) for p in _report(r)}
     assert got == {
-        (2, "birth_year", "id_mismatch"), (3, "sex", "id_mismatch"), (4, "id_number", "bad_id_number"),
-        (5, "registered_on", "not_date"), (6, "relation", "not_allowed"), (7, "town_code", "bad_format"),
-        (8, "registered_on", "out_of_range"), (9, "birth_year", "not_integer"),
-        (10, "household_id", "missing"), (11, "id_number", "duplicate"), (12, "", "unparsable"),
+        (2, "birth_year", "id_mismatch"),
+        (3, "sex", "id_mismatch"),
+        (4, "id_number", "bad_id_number"),
+        (5, "registered_on", "not_date"),
+        (6, "relation", "not_allowed"),
+        (7, "town_code", "bad_format"),
+        (8, "registered_on", "out_of_range"),
+        (9, "birth_year", "not_integer"),
+        (10, "household_id", "missing"),
+        (11, "id_number", "duplicate"),
+        (12, "", "unparsable"),
     }
 
 
@@ -78,14 +87,18 @@ def test_reports_and_errors_never_quote_an_id_number(vault: Vault, tmp_path: Pat
 
 
 def test_a_duplicate_of_a_stored_record_is_rejected(vault: Vault, tmp_path: Path) -> None:
-    ingest_file(vault, "public_security", "residents", _residents(tmp_path, [resident(1), resident(2)]))
+    ingest_file(
+        vault, "public_security", "residents", _residents(tmp_path, [resident(1), resident(2)])
+    )
     second = _residents(tmp_path, [resident(2), resident(3)], "residents-2.csv")
     r = ingest_file(vault, "public_security", "residents", second)
     assert (r.submitted, r.accepted, r.rejected) == (2, 1, 1)
     assert _report(r)[0]["code"] == "duplicate" and _report(r)[0]["row"] == "1"
 
 
-def test_the_same_file_twice_is_recognised_and_not_loaded_twice(vault: Vault, tmp_path: Path) -> None:
+def test_the_same_file_twice_is_recognised_and_not_loaded_twice(
+    vault: Vault, tmp_path: Path
+) -> None:
     path = _residents(tmp_path, [resident(i) for i in range(5)])
     first = ingest_file(vault, "public_security", "residents", path)
     again = ingest_file(vault, "public_security", "residents", path)
@@ -99,23 +112,34 @@ def test_a_prohibited_column_refuses_the_whole_contribution(
     vault: Vault, tmp_path: Path, column: str
 ) -> None:
     path = tmp_path / "blood.csv"
-    path.write_text(f"record_id,id_number,donation_date,donation_kind,volume_ml,{column}\n"
-                    f"B-000001,{id_number(1)},2024-01-01,whole_blood,400,A\n", encoding="utf-8")
+    path.write_text(
+        f"record_id,id_number,donation_date,donation_kind,volume_ml,{column}\n"
+        f"B-000001,{id_number(1)},2024-01-01,whole_blood,400,A\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ContributionRefused) as info:
         ingest_file(vault, "blood_centre", "blood_donations", path)
     assert info.value.column == column and column in str(info.value)
     receipt = info.value.receipt
     assert isinstance(receipt, Receipt)
-    assert (receipt.submitted, receipt.accepted, receipt.rejected, receipt.status) == (1, 0, 1, "refused")
+    assert (receipt.submitted, receipt.accepted, receipt.rejected, receipt.status) == (
+        1,
+        0,
+        1,
+        "refused",
+    )
     assert vault.query("SELECT count(*) FROM src.blood_donations")[0][0] == 0
 
 
-def test_an_unknown_or_missing_column_refuses_the_contribution(vault: Vault, tmp_path: Path) -> None:
+def test_an_unknown_or_missing_column_refuses_the_contribution(
+    vault: Vault, tmp_path: Path
+) -> None:
     extra = write(tmp_path / "extra.csv", RESIDENT_HEADER + ",nickname", [resident(1) + ",x"])
     with pytest.raises(ContributionRefused, match="nickname"):
         ingest_file(vault, "public_security", "residents", extra)
-    missing = write(tmp_path / "missing.csv", RESIDENT_HEADER.rsplit(",", 1)[0],
-                    [resident(1).rsplit(",", 1)[0]])
+    missing = write(
+        tmp_path / "missing.csv", RESIDENT_HEADER.rsplit(",", 1)[0], [resident(1).rsplit(",", 1)[0]]
+    )
     with pytest.raises(ContributionRefused, match="registered_on"):
         ingest_file(vault, "public_security", "residents", missing)
 
@@ -149,18 +173,22 @@ def test_a_header_that_is_not_utf8_refuses_the_file(vault: Vault, tmp_path: Path
 def test_types_and_orderings_of_a_negative_table(vault: Vault, tmp_path: Path) -> None:
     rows = [
         penalty("P-000001", id_number(1)),
-        penalty("P-000002", id_number(2), fine_amount="12.345"),        # too many decimals
-        penalty("P-000003", id_number(3), fine_amount=""),              # optional: fine
-        penalty("P-000004", id_number(4), ended="2023-12-31"),          # ends before decision
-        penalty("P-000005", id_number(5), fine_amount="-1.00"),         # below minimum
-        penalty("p 6", id_number(6)),                                   # bad record id
+        penalty("P-000002", id_number(2), fine_amount="12.345"),  # too many decimals
+        penalty("P-000003", id_number(3), fine_amount=""),  # optional: fine
+        penalty("P-000004", id_number(4), ended="2023-12-31"),  # ends before decision
+        penalty("P-000005", id_number(5), fine_amount="-1.00"),  # below minimum
+        penalty("p 6", id_number(6)),  # bad record id
     ]
     path = write(tmp_path / "administrative_penalties.csv", PENALTY_HEADER, rows)
     r = ingest_file(vault, "market_regulation", "administrative_penalties", path)
     assert (r.submitted, r.accepted, r.rejected) == (6, 2, 4)
     got = {(p["row"], p["column"], p["code"]) for p in _report(r)}
-    assert got == {("2", "fine_amount", "not_decimal"), ("4", "conduct_end_date", "date_order"),
-                   ("5", "fine_amount", "out_of_range"), ("6", "record_id", "bad_format")}
+    assert got == {
+        ("2", "fine_amount", "not_decimal"),
+        ("4", "conduct_end_date", "date_order"),
+        ("5", "fine_amount", "out_of_range"),
+        ("6", "record_id", "bad_format"),
+    }
 
 
 def test_a_provider_may_only_contribute_its_own_tables(vault: Vault, tmp_path: Path) -> None:
@@ -174,7 +202,9 @@ def test_a_provider_may_only_contribute_its_own_tables(vault: Vault, tmp_path: P
 def test_parquet_contributions_are_validated_the_same_way(vault: Vault, tmp_path: Path) -> None:
     csv_path = _residents(tmp_path, [resident(1), resident(2, sex="F"), resident(3)])
     parquet = tmp_path / "residents.parquet"
-    vault.con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar=true)) TO '{parquet}'")
+    vault.con.execute(
+        f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar=true)) TO '{parquet}'"
+    )
     r = ingest_file(vault, "public_security", "residents", parquet)
     assert (r.format, r.submitted, r.accepted, r.rejected) == ("parquet", 3, 2, 1)
     assert _report(r)[0]["row"] == "2" and _report(r)[0]["line"] == ""
@@ -186,10 +216,15 @@ def test_a_directory_is_ingested_file_by_file(vault: Vault, tmp_path: Path) -> N
     (root / "market_regulation").mkdir()
     (root / "_truth").mkdir()
     _residents(root / "public_security", [resident(1), resident(2)])
-    write(root / "market_regulation" / "administrative_penalties.csv", PENALTY_HEADER,
-          [penalty("P-000001", id_number(1))])
+    write(
+        root / "market_regulation" / "administrative_penalties.csv",
+        PENALTY_HEADER,
+        [penalty("P-000001", id_number(1))],
+    )
     (root / "_truth" / "residents.csv").write_text("ignored\n")
     results = ingest_directory(vault, root)
     assert [(r.provider, r.table, r.accepted) for r in results if isinstance(r, Receipt)] == [
-        ("market_regulation", "administrative_penalties", 1), ("public_security", "residents", 2)]
+        ("market_regulation", "administrative_penalties", 1),
+        ("public_security", "residents", 2),
+    ]
     assert json.loads(results[0].model_dump_json())["merkle_root"]  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from vault_builders import id_number, resident, write, RESIDENT_HEADER
+from vault_builders import RESIDENT_HEADER, id_number, resident, write
 
 from dexin.app import open_vault, vault_config
 from dexin.keys import ensure_master_key, key_provider, rotate_master_key
@@ -38,13 +38,17 @@ def _load_sample(v: Vault, tmp_path: Path, n: int = 400) -> list[str]:
     return [id_number(i, 1950 + i % 50) for i in range(n)]
 
 
-def test_no_plaintext_identifier_or_value_in_any_vault_file(settings: Settings, tmp_path: Path) -> None:
+def test_no_plaintext_identifier_or_value_in_any_vault_file(
+    settings: Settings, tmp_path: Path
+) -> None:
     small = replace(settings, memory_limit="64MB")  # small enough that DuckDB spills to tmp/
     Vault.init(vault_config(small), load_registry(), key_provider(small))
     with open_vault(small) as v:
         ids = _load_sample(v, tmp_path, 3000)
-        v.con.execute("CREATE TEMP TABLE spill AS SELECT range AS i, 'T01V001G01' || range AS g "
-                      "FROM range(3000000) ORDER BY random()")
+        v.con.execute(
+            "CREATE TEMP TABLE spill AS SELECT range AS i, 'T01V001G01' || range AS g "
+            "FROM range(3000000) ORDER BY random()"
+        )
         assert any(p.name.endswith(".wal") for p in _files(small.vault_dir)), "expected a WAL"
         spilled = _files(small.vault_dir / "tmp")
         assert spilled, "the test meant DuckDB to spill to its temp directory"
@@ -63,7 +67,10 @@ def test_only_one_owner_may_open_the_vault(settings: Settings, vault: Vault) -> 
 
 def test_wrong_and_missing_keys(settings: Settings) -> None:
     Vault.init(vault_config(settings), load_registry(), key_provider(settings))
-    with pytest.raises(WrongKeyError), open_vault(replace(settings, master_key_hex=secrets.token_hex(32))):
+    with (
+        pytest.raises(WrongKeyError),
+        open_vault(replace(settings, master_key_hex=secrets.token_hex(32))),
+    ):
         pass
     with pytest.raises(MasterKeyMissing), open_vault(replace(settings, master_key_hex=None)):
         pass
@@ -71,7 +78,9 @@ def test_wrong_and_missing_keys(settings: Settings) -> None:
         pass
 
 
-def test_a_provider_database_does_not_open_without_its_key(settings: Settings, tmp_path: Path) -> None:
+def test_a_provider_database_does_not_open_without_its_key(
+    settings: Settings, tmp_path: Path
+) -> None:
     Vault.init(vault_config(settings), load_registry(), key_provider(settings))
     path = next((settings.vault_dir / "providers").glob("court.v1.duckdb"))
     con = duckdb.connect()
@@ -113,7 +122,9 @@ def test_rotating_a_provider_key_keeps_every_row_and_retires_the_old_key(
         assert v.query("SELECT * FROM src.residents ORDER BY row_no") == before
 
 
-def test_an_interrupted_rotation_leaves_the_vault_usable(settings: Settings, tmp_path: Path) -> None:
+def test_an_interrupted_rotation_leaves_the_vault_usable(
+    settings: Settings, tmp_path: Path
+) -> None:
     Vault.init(vault_config(settings), load_registry(), key_provider(settings))
     stray = settings.vault_dir / "providers" / "court.v2.duckdb"
     stray.write_bytes(b"half-written copy")

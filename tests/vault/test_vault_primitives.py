@@ -30,21 +30,26 @@ def test_check_digit_of_the_standard_example() -> None:
 def test_pseudonym_is_an_hmac_separated_by_kind() -> None:
     key = secrets.token_bytes(32)
     value = "33029119800315011X"
-    expected = hmac.new(key, b"dexin.pseudonym.v1:subject:" + value.encode(), hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        key, b"dexin.pseudonym.v1:subject:" + value.encode(), hashlib.sha256
+    ).hexdigest()
     assert pseudonym(key, "subject", value) == expected[:32]
     assert pseudonym(key, "household", value) != pseudonym(key, "subject", value)
     assert pseudonym(secrets.token_bytes(32), "subject", value) != pseudonym(key, "subject", value)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=8))
 def test_sql_pseudonym_equals_the_reference(vault: Vault, values: list[str]) -> None:
     key = secrets.token_bytes(32)
     ipad, opad = hmac_pads(key)
     expr = sql_pseudonym("v", "subject", "$ipad", "$opad")
     for value in values:
-        got = vault.con.execute(f"SELECT {expr} FROM (SELECT $v AS v)",
-                                {"v": value, "ipad": ipad, "opad": opad}).fetchone()
+        got = vault.con.execute(
+            f"SELECT {expr} FROM (SELECT $v AS v)", {"v": value, "ipad": ipad, "opad": opad}
+        ).fetchone()
         assert got is not None and got[0] == pseudonym(key, "subject", value)
 
 
@@ -69,12 +74,21 @@ def _insert_and_digest(vault: Vault, table_name: str, values: list[object]) -> b
 @pytest.mark.parametrize(
     ("table", "values"),
     [
-        ("dishonest_debtors", ["R-1", "ab", dt.date(2020, 1, 2), None, Decimal("12.5"), "contract"]),
-        ("criminal_judgments", ["C-9", "x", dt.date(2019, 5, 1), dt.date(2021, 5, 1), "fraud",
-                                "fixed_term", 36, True]),
+        (
+            "dishonest_debtors",
+            ["R-1", "ab", dt.date(2020, 1, 2), None, Decimal("12.5"), "contract"],
+        ),
+        (
+            "criminal_judgments",
+            ["C-9", "x", dt.date(2019, 5, 1), dt.date(2021, 5, 1), "fraud", "fixed_term", 36, True],
+        ),
         ("volunteer_service", ["V-1", "人", dt.date(2025, 1, 1), Decimal("2.5"), "elder_care"]),
         ("honors_awards", ["A-1", "s", "moral_model", "city", dt.date(2022, 2, 2), False]),
     ],
 )
-def test_sql_row_digest_equals_the_reference(vault: Vault, table: str, values: list[object]) -> None:
-    assert _insert_and_digest(vault, table, values) == row_digest(vault.registry.table(table), values)
+def test_sql_row_digest_equals_the_reference(
+    vault: Vault, table: str, values: list[object]
+) -> None:
+    assert _insert_and_digest(vault, table, values) == row_digest(
+        vault.registry.table(table), values
+    )

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from vault.errors import ProhibitedColumnError, RegistryError, UnknownProviderError, UnknownTableError
+from vault.errors import (
+    ProhibitedColumnError,
+    RegistryError,
+    UnknownProviderError,
+    UnknownTableError,
+)
 from vault.prohibited import prohibited_category
 from vault.registry import SCHEMA_FILE, load_registry, parse_registry
 
@@ -20,9 +25,18 @@ def _document() -> dict[str, Any]:
 def test_the_17_tables_are_declared_with_providers_and_dimensions() -> None:
     registry = load_registry()
     assert [t.no for t in registry.tables] == list(range(1, 18))
-    assert registry.table("administrative_penalties").providers == ("market_regulation", "urban_management")
+    assert registry.table("administrative_penalties").providers == (
+        "market_regulation",
+        "urban_management",
+    )
     assert {t.dimension for t in registry.tables} == {
-        "base", "moral_review", "law_abiding", "honesty", "volunteering", "virtue"}
+        "base",
+        "moral_review",
+        "law_abiding",
+        "honesty",
+        "volunteering",
+        "virtue",
+    }
     assert len(registry.towns) == 21
 
 
@@ -48,8 +62,20 @@ def test_the_digest_is_stable_and_changes_with_the_content() -> None:
     assert parse_registry(doc).digest != load_registry().digest
 
 
-@pytest.mark.parametrize("name", ["blood_type", "BloodGroup", "religion", "dna_sample",
-                                  "fingerprint_hash", "disease_code", "medical_history", "血型", "宗教信仰"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "blood_type",
+        "BloodGroup",
+        "religion",
+        "dna_sample",
+        "fingerprint_hash",
+        "disease_code",
+        "medical_history",
+        "血型",
+        "宗教信仰",
+    ],
+)
 def test_a_prohibited_column_cannot_be_declared(name: str) -> None:
     doc = _document()
     doc["tables"][13]["columns"].append({"name": name, "type": "string", "en": "x", "zh": "x"})
@@ -98,4 +124,6 @@ def test_the_data_dictionary_is_generated_from_the_registry() -> None:
     from dexin.dictionary import render
 
     committed = (ROOT / "docs" / "data-dictionary.md").read_text(encoding="utf-8")
-    assert committed == render(load_registry()), "run: dexin data dictionary --out docs/data-dictionary.md"
+    assert committed == render(load_registry()), (
+        "run: dexin data dictionary --out docs/data-dictionary.md"
+    )

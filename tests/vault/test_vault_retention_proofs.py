@@ -37,16 +37,22 @@ def test_expired_negative_rows_are_excluded_from_every_use(vault: Vault, tmp_pat
 
 def test_only_negative_rows_expire(vault: Vault, tmp_path: Path) -> None:
     header = "record_id,id_number,event_date,item,points"
-    rows = [f"G-000001,{id_number(1)},2016-01-01,littering,-5",
-            f"G-000002,{id_number(2)},2016-01-01,elder_care,5"]
-    ingest_file(vault, "grid_office", "village_rules_points", write(tmp_path / "g.csv", header, rows))
+    rows = [
+        f"G-000001,{id_number(1)},2016-01-01,littering,-5",
+        f"G-000002,{id_number(2)},2016-01-01,elder_care,5",
+    ]
+    ingest_file(
+        vault, "grid_office", "village_rules_points", write(tmp_path / "g.csv", header, rows)
+    )
     assert vault.query("SELECT record_id FROM src.village_rules_points") == [("G-000002",)]
 
 
 def test_an_ongoing_listing_never_expires(vault: Vault, tmp_path: Path) -> None:
     header = "record_id,id_number,listed_date,removed_date,amount,case_type"
-    rows = [f"E-000001,{id_number(1)},2015-01-01,,1000.00,contract",
-            f"E-000002,{id_number(2)},2015-01-01,2016-01-01,1000.00,contract"]
+    rows = [
+        f"E-000001,{id_number(1)},2015-01-01,,1000.00,contract",
+        f"E-000002,{id_number(2)},2015-01-01,2016-01-01,1000.00,contract",
+    ]
     ingest_file(vault, "court", "dishonest_debtors", write(tmp_path / "d.csv", header, rows))
     assert vault.query("SELECT record_id FROM src.dishonest_debtors") == [("E-000001",)]
 
@@ -55,14 +61,18 @@ def test_purge_removes_expired_rows_and_keeps_a_record(vault: Vault, tmp_path: P
     cid = _penalties(vault, tmp_path)
     assert expired_counts(vault) == [("urban_management", "administrative_penalties", cid, 2)]
     records = purge_expired(vault)
-    assert [(r.table, r.contribution_id, r.rows) for r in records] == [("administrative_penalties", cid, 2)]
+    assert [(r.table, r.contribution_id, r.rows) for r in records] == [
+        ("administrative_penalties", cid, 2)
+    ]
     stored = vault.query("SELECT count(*) FROM p_urban_management.administrative_penalties")
     assert stored == [(2,)]
     assert purge_expired(vault) == []
     assert [r.rows for r in purge_history(vault)] == [2]
 
 
-def test_every_row_has_an_inclusion_proof_that_survives_a_purge(vault: Vault, tmp_path: Path) -> None:
+def test_every_row_has_an_inclusion_proof_that_survives_a_purge(
+    vault: Vault, tmp_path: Path
+) -> None:
     cid = _penalties(vault, tmp_path)
     for row in range(4):
         prove_row(vault, cid, row).verify()
@@ -75,8 +85,9 @@ def test_every_row_has_an_inclusion_proof_that_survives_a_purge(vault: Vault, tm
 
 def test_an_altered_row_or_a_wrong_root_fails_its_proof(vault: Vault, tmp_path: Path) -> None:
     rows = [resident(i) for i in range(5)]
-    cid = ingest_file(vault, "public_security", "residents",
-                      write(tmp_path / "r.csv", RESIDENT_HEADER, rows)).contribution_id
+    cid = ingest_file(
+        vault, "public_security", "residents", write(tmp_path / "r.csv", RESIDENT_HEADER, rows)
+    ).contribution_id
     proof = prove_row(vault, cid, 3)
     tampered = proof.model_copy(update={"merkle_root": "00" * 32})
     with pytest.raises(ProofError):

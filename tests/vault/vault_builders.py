@@ -34,8 +34,9 @@ def resident(seq: int, year: int = 1980, male: bool = True, household: int = 1, 
     return ",".join(fields.values())
 
 
-def penalty(record: str, id_no: str, decided: str = "2024-01-10", ended: str = "2024-02-01",
-            **over: str) -> str:
+def penalty(
+    record: str, id_no: str, decided: str = "2024-01-10", ended: str = "2024-02-01", **over: str
+) -> str:
     fields = {
         "record_id": record,
         "id_number": id_no,
