@@ -22,6 +22,7 @@ from dexin import demo as demo_mod
 from dexin.app import open_vault, vault_config
 from dexin.keys import ensure_master_key, rotate_master_key
 from dexin.settings import Settings
+from dexin.synthetic.cli import generate_command
 from vault import errors as verr
 from vault.ingest import Receipt, ingest_file
 from vault.proofs import prove_row
@@ -243,17 +244,7 @@ def vault_prove(
     _print_json(proof.model_dump(mode="json"))
 
 
-@data_app.command("generate")
-def data_generate(
-    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    scale: Annotated[float, typer.Option(help="1.0 is Yuyao's size (~36 million rows).")] = 0.01,
-    seed: Annotated[int, typer.Option(help="Same seed and scale, same bytes.")] = 1,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
-) -> None:
-    """Write a synthetic Yuyao as the files each provider would submit."""
-    from dexin.synthetic.cli import generate_command
-
-    generate_command(scale=scale, seed=seed, out=out_dir, format=fmt)
+data_app.command("generate")(generate_command)
 
 
 @data_app.command("dictionary")

@@ -8,6 +8,10 @@
   ``$DEXIN_HOME/secrets/master.key``, outside the vault's files.
 - ``DEXIN_AS_OF``: the day retention is computed against (YYYY-MM-DD); today if unset.
 - ``DEXIN_MEMORY_LIMIT``: DuckDB's memory limit for the vault (default 4GB).
+- ``DEXIN_LEDGER``: ``embedded`` (default: an in-process EVM under ``$DEXIN_HOME/ledger``) or
+  ``jsonrpc``; then ``DEXIN_LEDGER_RPC_URL`` names the node (Besu, anvil),
+  ``DEXIN_LEDGER_FUNDING_KEY`` (hex) may pay for deployment and accounts, and
+  ``DEXIN_LEDGER_CONTRACT`` joins an existing deployment.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,10 @@ class Settings:
     master_key_hex: str | None = field(default=None, repr=False)
     as_of: dt.date | None = None
     memory_limit: str = "4GB"
+    ledger_backend: Literal["embedded", "jsonrpc"] = "embedded"
+    ledger_rpc_url: str | None = None
+    ledger_funding_key_hex: str | None = field(default=None, repr=False)
+    ledger_contract: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -41,11 +50,19 @@ class Settings:
             master_key_hex=env.get("DEXIN_MASTER_KEY") or None,
             as_of=dt.date.fromisoformat(as_of) if as_of else None,
             memory_limit=env.get("DEXIN_MEMORY_LIMIT", "4GB"),
+            ledger_backend="jsonrpc" if env.get("DEXIN_LEDGER") == "jsonrpc" else "embedded",
+            ledger_rpc_url=env.get("DEXIN_LEDGER_RPC_URL") or None,
+            ledger_funding_key_hex=env.get("DEXIN_LEDGER_FUNDING_KEY") or None,
+            ledger_contract=env.get("DEXIN_LEDGER_CONTRACT") or None,
         )
 
     @property
     def vault_dir(self) -> Path:
         return self.home / "vault"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.home / "ledger"
 
     @property
     def key_source(self) -> str:

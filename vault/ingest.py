@@ -50,7 +50,7 @@ class Receipt(BaseModel):
     refusal: str | None
     merkle_root: str
     schema_digest: str
-    received_at: dt.datetime
+    received_at: str  # ISO 8601, UTC, exactly as recorded (it is part of the anchored document)
     report: str | None
     already_loaded: bool = False
 

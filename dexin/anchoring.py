@@ -1,0 +1,108 @@
+"""Anchoring contribution roots on the ledger, and checking them against the vault.
+
+The seam between vault and ledger: the vault issues receipts and recomputes roots; the
+ledger stores anchors; this module, in the application layer, connects them. A
+contribution's anchor binds its Merkle root, its number of accepted rows and the SHA-256
+of its canonical receipt document (RFC 8785 JSON of the fields below), so an auditor holding
+a receipt can check the anchor, and the anchor pins every row through the root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict
+
+from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role
+from vault.ingest import Receipt
+from vault.store import Vault
+from vault.verify import ContributionCheck, check_contribution
+
+ANCHORED_FIELDS = ("contribution_id", "provider", "table", "file_sha256", "submitted",
+                   "accepted", "rejected", "merkle_root", "schema_digest", "received_at")  # fmt: skip
+
+
+def receipt_document(record: dict[str, Any]) -> bytes:
+    """The canonical receipt document whose SHA-256 is anchored with the root."""
+    doc = {k: str(record[k]) if k == "received_at" else record[k] for k in ANCHORED_FIELDS}
+    return rfc8785.dumps(doc)
+
+
+def metadata_digest(record: dict[str, Any]) -> bytes:
+    return hashlib.sha256(receipt_document(record)).digest()
+
+
+def provider_label(provider: str) -> str:
+    return f"provider:{provider}"
+
+
+def anchor_receipt(ledger: Ledger, vault: Vault, receipt: Receipt) -> str | None:
+    """Anchor one accepted contribution (idempotent) and record where; returns the anchor
+    reference, or None for a contribution with nothing to anchor (refused, or no rows)."""
+    if receipt.status != "accepted" or receipt.accepted == 0:
+        return None
+    record = receipt.model_dump(mode="json")
+    signer = ledger.ensure_account(provider_label(receipt.provider), Role.PROVIDER).label
+    root = bytes.fromhex(receipt.merkle_root)
+    digest = metadata_digest(record)
+    try:
+        done = ledger.anchor(AnchorKind.CONTRIBUTION, root, receipt.accepted, digest, signer=signer)
+        reference = f"block {done.block_number} tx {done.tx_hash}"
+    except AlreadyAnchoredError:  # a previous run anchored it and stopped before recording
+        anchor = ledger.verify_anchor(
+            root, kind=AnchorKind.CONTRIBUTION, size=receipt.accepted, metadata_digest=digest
+        )
+        reference = f"block {anchor.block_number}"
+    vault.record_anchor(receipt.contribution_id, reference)
+    return reference
+
+
+def anchor_pending(ledger: Ledger, vault: Vault) -> int:
+    """Anchor every accepted contribution the vault has not recorded an anchor for."""
+    count = 0
+    for record in vault.contributions():
+        if record["anchor"] is None and record["status"] == "accepted" and record["accepted"]:
+            receipt = Receipt.model_validate(
+                record | {"table": record["table_name"], "report": None}
+            )
+            count += anchor_receipt(ledger, vault, receipt) is not None
+    return count
+
+
+class ContributionVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    contribution_id: str
+    provider: str
+    table: str
+    rows: int
+    ok: bool
+    problems: list[str]
+
+
+def verify_contributions(ledger: Ledger, vault: Vault) -> list[ContributionVerdict]:
+    """For every accepted contribution: recompute its root from the stored rows (naming any
+    altered or missing row) and check the anchor on the ledger binds that root and receipt."""
+    return [_verdict(ledger, vault, record) for record in _accepted(vault.contributions())]
+
+
+def _accepted(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r["status"] == "accepted" and r["accepted"]]
+
+
+def _verdict(ledger: Ledger, vault: Vault, record: dict[str, Any]) -> ContributionVerdict:
+    check: ContributionCheck = check_contribution(vault, record["contribution_id"])
+    problems = list(check.problems())
+    root = bytes.fromhex(record["merkle_root"])
+    try:
+        ledger.verify_anchor(root, kind=AnchorKind.CONTRIBUTION, size=record["accepted"],
+                             metadata_digest=metadata_digest(record | {"table": record["table_name"]}))  # fmt: skip
+    except LedgerError as exc:
+        problems.append(f"anchor: {exc}")
+    return ContributionVerdict(
+        contribution_id=record["contribution_id"], provider=record["provider"],
+        table=record["table_name"], rows=record["accepted"], ok=not problems, problems=problems,
+    )  # fmt: skip
