@@ -10,6 +10,8 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pydantic import SecretBytes
+
 from dexin.keys import key_provider
 from dexin.settings import Settings
 from ledger import Ledger, LedgerConfig
@@ -44,10 +46,10 @@ def ledger_config(settings: Settings) -> LedgerConfig:
     funding = settings.ledger_funding_key_hex
     return LedgerConfig(
         data_dir=settings.ledger_dir,
-        key_secret=ledger_secret(settings),
+        key_secret=SecretBytes(ledger_secret(settings)),
         backend=settings.ledger_backend,
         rpc_url=settings.ledger_rpc_url,
-        funding_key=bytes.fromhex(funding.removeprefix("0x")) if funding else None,
+        funding_key=SecretBytes(bytes.fromhex(funding.removeprefix("0x"))) if funding else None,
         contract_address=settings.ledger_contract,
     )
 
