@@ -10,7 +10,7 @@ a receipt can check the anchor, and the anchor pins every row through the root.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import rfc8785
@@ -83,10 +83,15 @@ class ContributionVerdict(BaseModel):
     problems: list[str]
 
 
-def verify_contributions(ledger: Ledger, vault: Vault) -> list[ContributionVerdict]:
+def verify_contributions(
+    ledger: Ledger,
+    vault: Vault,
+    progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = lambda xs: xs,
+) -> list[ContributionVerdict]:
     """For every accepted contribution: recompute its root from the stored rows (naming any
     altered or missing row) and check the anchor on the ledger binds that root and receipt."""
-    return [_verdict(ledger, vault, record) for record in _accepted(vault.contributions())]
+    records = _accepted(vault.contributions())
+    return [_verdict(ledger, vault, record) for record in progress(records)]
 
 
 def _accepted(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

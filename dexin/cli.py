@@ -1,18 +1,14 @@
 """The ``dexin`` command line: ``dexin vault …``, ``dexin data …``, ``dexin demo``.
 
-Exit codes: 0 success; 1 unexpected failure; 2 bad input (a refused contribution, an
-unknown table, a file that cannot be read); 3 a key problem (missing, wrong, unsafe file);
-4 the vault is not there or is in use by another process.
+Exit codes are listed in `dexin.errors`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +16,9 @@ from rich.table import Table as RichTable
 
 from dexin import demo as demo_mod
 from dexin.app import open_vault, vault_config
+from dexin.errors import handle_errors
 from dexin.keys import ensure_master_key, rotate_master_key
+from dexin.ledger_cli import app as ledger_app
 from dexin.settings import Settings
 from dexin.synthetic.cli import generate_command
 from vault import errors as verr
@@ -39,35 +37,10 @@ vault_app = typer.Typer(no_args_is_help=True, help="The encrypted vault of the 1
 data_app = typer.Typer(no_args_is_help=True, help="Synthetic data and the data dictionary.")
 app.add_typer(vault_app, name="vault")
 app.add_typer(data_app, name="data")
+app.add_typer(ledger_app, name="ledger")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_CODES: list[tuple[type[Exception], int]] = [
-    (verr.KeyManagementError, 3),
-    (verr.VaultNotInitialised, 4),
-    (verr.VaultBusy, 4),
-    (verr.VaultAlreadyInitialised, 4),
-    (verr.VaultError, 2),
-]
-
-
-def handle_errors(fn: F) -> F:
-    """Turn the vault's errors into a message, its advice and an exit code (never a traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except verr.VaultError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            if exc.advice:
-                err.print(f"hint: {exc.advice}", highlight=False)
-            code = next(c for cls, c in EXIT_CODES if isinstance(exc, cls))
-            raise typer.Exit(code) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _settings() -> Settings:
@@ -180,14 +153,17 @@ def vault_ingest(
     table: Annotated[str | None, typer.Option(help="The table (for a file).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the receipt(s) as JSON.")] = False,
 ) -> None:
-    """Validate, pseudonymise and load contributions; print receipts (rejected rows go to a report)."""
-    with open_vault(_settings()) as v:
+    """Validate, pseudonymise and load contributions, anchor their roots on the ledger, and
+    print the receipts (rejected rows go to a report file)."""
+    if not path.is_dir() and (not provider or not table):
+        raise verr.InputFileError(str(path), "a single file needs --provider and --table")
+    settings = _settings()
+    with open_vault(settings) as v:
         if path.is_dir():
             results = demo_mod.ingest_with_progress(v, path, quiet=as_json)
         else:
-            if not provider or not table:
-                raise verr.InputFileError(str(path), "a single file needs --provider and --table")
-            results = [_ingest_one(v, provider, table, path)]
+            results = [_ingest_one(v, provider or "", table or "", path)]
+        results = demo_mod.anchor_results(settings, v, results)
     _report(results, as_json, single=not path.is_dir())
 
 

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from dexin.app import open_vault, vault_config
+from dexin.anchoring import anchor_receipt
+from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import ensure_master_key
 from dexin.settings import Settings
 from vault.errors import ContributionRefused
@@ -47,6 +48,23 @@ def ingest_with_progress(
     return results
 
 
+def anchor_results(
+    settings: Settings, vault: Vault, results: list[Receipt | ContributionRefused]
+) -> list[Receipt | ContributionRefused]:
+    """Anchor every accepted receipt's root on the ledger; receipts come back with `anchor` set.
+
+    A ledger that cannot be reached leaves the contributions stored but unanchored (their
+    receipts say so); `dexin ledger anchor` anchors them later.
+    """
+    with open_ledger(settings) as ledger:
+        out: list[Receipt | ContributionRefused] = []
+        for r in results:
+            if isinstance(r, Receipt) and r.anchor is None:
+                r = r.model_copy(update={"anchor": anchor_receipt(ledger, vault, r)})
+            out.append(r)
+    return out
+
+
 def _generate_once(settings: Settings, scale: float, seed: int, console: Console) -> Path:
     data = settings.home / "demo-data" / f"scale-{scale:g}-seed-{seed}"
     summary = data / "_truth" / "summary.json"
@@ -71,10 +89,11 @@ def _ensure_vault(settings: Settings, console: Console) -> None:
 
 def summary_table(receipts: list[Receipt]) -> RichTable:
     t = RichTable(title="synthetic Yuyao in the encrypted vault")
-    for col in ("provider", "table", "accepted", "rejected", "merkle root"):
+    for col in ("provider", "table", "accepted", "rejected", "merkle root", "anchored"):
         t.add_column(col, justify="right" if col in ("accepted", "rejected") else "left")
     for r in receipts:
-        t.add_row(r.provider, r.table, f"{r.accepted:,}", f"{r.rejected:,}", r.merkle_root)
+        t.add_row(r.provider, r.table, f"{r.accepted:,}", f"{r.rejected:,}", r.merkle_root,
+                  r.anchor or "—")  # fmt: skip
     t.add_row(
         "",
         "total",
@@ -90,7 +109,7 @@ def run(settings: Settings, scale: float, seed: int, console: Console) -> list[R
     data = _generate_once(settings, scale, seed, console)
     _ensure_vault(settings, console)
     with open_vault(settings) as vault:
-        results = ingest_with_progress(vault, data)
+        results = anchor_results(settings, vault, ingest_with_progress(vault, data))
     receipts = [r if isinstance(r, Receipt) else r.receipt for r in results]
     shown = [r for r in receipts if isinstance(r, Receipt)]
     console.print(summary_table(shown))

@@ -53,6 +53,7 @@ class Receipt(BaseModel):
     received_at: str  # ISO 8601, UTC, exactly as recorded (it is part of the anchored document)
     report: str | None
     already_loaded: bool = False
+    anchor: str | None = None  # where the root is anchored on the ledger, once it is
 
 
 def file_sha256(path: Path) -> str:
@@ -259,6 +260,7 @@ def _receipt(record: dict[str, Any], report_dir: Path, already: bool = False) ->
         received_at=record["received_at"],
         report=str(report) if report.exists() else None,
         already_loaded=already,
+        anchor=record.get("anchor"),
     )
 
 

@@ -1,0 +1,76 @@
+"""``dexin ledger …``: the ledger's status, anchoring what is pending, and verification."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import track
+
+from dexin.anchoring import anchor_pending, verify_contributions
+from dexin.app import open_ledger, open_vault
+from dexin.errors import handle_errors
+from dexin.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="The permissioned ledger: anchors and their checks.")
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+@app.command("status")
+@handle_errors
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Backend, chain id, height, contract and the number of anchors by kind."""
+    with open_ledger(Settings.from_env()) as ledger:
+        st = ledger.status()
+    data = dataclasses.asdict(st)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    out.print(
+        f"backend {st.backend}, chain {st.chain_id}, height {st.height}, contract {st.contract}"
+    )
+    out.print("anchors: " + ", ".join(f"{k} {v}" for k, v in st.anchors.items()))
+
+
+@app.command("anchor")
+@handle_errors
+def anchor() -> None:
+    """Anchor every contribution root the vault holds but has not anchored yet."""
+    settings = Settings.from_env()
+    with open_vault(settings) as vault, open_ledger(settings) as ledger:
+        count = anchor_pending(ledger, vault)
+    out.print(f"anchored {count} contribution root(s)")
+
+
+@app.command("verify")
+@handle_errors
+def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recompute every contribution's root from its stored rows and check its anchor.
+
+    Exits 1 and names each contribution whose rows were altered or are missing, or whose
+    anchor does not bind the recomputed root and receipt.
+    """
+    settings = Settings.from_env()
+    with open_vault(settings) as vault, open_ledger(settings) as ledger:
+        verdicts = verify_contributions(ledger, vault, progress=lambda xs: track(
+            xs, description="verifying contributions", console=err, transient=True,
+            disable=as_json))  # fmt: skip
+    bad = [v for v in verdicts if not v.ok]
+    if as_json:
+        doc = {"ok": not bad, "contributions": [v.model_dump() for v in verdicts]}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for v in bad:
+            err.print(f"[bold red]MISMATCH[/] {v.provider}/{v.table} {v.contribution_id}: "
+                      + "; ".join(v.problems))  # fmt: skip
+        rows = sum(v.rows for v in verdicts)
+        verdict = "FAIL" if bad else "OK"
+        out.print(f"{verdict}: {len(verdicts)} contributions, {rows:,} rows checked, "
+                  f"{len(bad)} mismatched")  # fmt: skip
+    if bad:
+        raise typer.Exit(1)
