@@ -1,0 +1,160 @@
+"""Audit entries: what one access (allowed or denied) leaves in the log, and its bytes.
+
+An entry is validated when it is built (fail closed: a bad entry is refused, so the access
+it records must not happen) and encoded as RFC 8785 canonical JSON together with its
+position in the log. Those exact bytes are the Merkle leaf data (RFC 9162 §2.1.1).
+
+Fields, in the canonical encoding (``null`` where absent):
+
+- ``v`` format version (1); ``index`` position in the log, from 0;
+- ``time`` RFC 3339 UTC with microseconds (``2026-11-01T08:00:00.000000Z``);
+- ``actor`` and ``role``: who asked; ``action`` and ``computation``: what was asked;
+- ``purpose``; ``access_request`` (the approval's id); ``consent`` (the consent's id);
+- ``subject``: the subject's pseudonym (lowercase hex, 32 to 64 characters) — never an ID
+  number;
+- ``decision`` ``allow`` or ``deny`` and ``reason``;
+- ``result_digest`` (lowercase hex SHA-256 of the answer, if one left); ``request_id``.
+
+No text field may contain anything that looks like an 18-digit resident ID number
+(17 digits then a digit or X); such an entry is refused with ``IdentifierInEntryError``.
+
+>>> e = AuditEntry.create(actor="bank:demo", role="requester", action="score",
+...     decision="deny", reason="no consent", request_id="r-1",
+...     time=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+>>> e.encode(7)[:60]
+b'{"access_request":null,"action":"score","actor":"bank:demo",'
+>>> AuditEntry.create(actor="x", role="r", action="a", decision="allow",
+...     request_id="330281199001011234")
+Traceback (most recent call last):
+...
+audit.errors.IdentifierInEntryError: audit entry refused: a field looks like a resident ID number
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import rfc8785
+
+from audit.errors import EntryError, IdentifierInEntryError
+
+__all__ = ["FORMAT_VERSION", "AuditEntry", "Decision", "decode_entry", "encode_time"]
+
+FORMAT_VERSION = 1
+Decision = Literal["allow", "deny"]
+
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_HEX = re.compile(r"[0-9a-f]+")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+_MAX_TEXT = 1024
+_TEXT_FIELDS = ("actor", "role", "action", "computation", "purpose", "access_request",
+                "consent", "reason", "request_id")  # fmt: skip
+_REQUIRED = ("actor", "role", "action", "request_id")
+_KEYS = frozenset(("v", "index", "time", "subject", "decision", "result_digest", *_TEXT_FIELDS))
+
+
+def encode_time(moment: dt.datetime) -> str:
+    """RFC 3339 UTC with exactly six fractional digits; raises EntryError if naive."""
+    if moment.tzinfo is None:
+        raise EntryError("time", "must be timezone-aware")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One validated audit entry (without its index, which the log assigns)."""
+
+    time: str
+    actor: str
+    role: str
+    action: str
+    decision: Decision
+    request_id: str
+    computation: str | None = None
+    purpose: str | None = None
+    access_request: str | None = None
+    consent: str | None = None
+    subject: str | None = None
+    reason: str | None = None
+    result_digest: str | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @classmethod
+    def create(cls, *, time: dt.datetime | None = None, **fields: Any) -> AuditEntry:
+        """Build an entry stamped ``time`` (now, UTC, by default); raises EntryError."""
+        return cls(time=encode_time(time or dt.datetime.now(dt.UTC)), **fields)
+
+    def as_dict(self, index: int) -> dict[str, Any]:
+        """The entry's JSON object at position ``index`` (the canonical field set)."""
+        return {"v": FORMAT_VERSION, "index": index, **asdict(self)}
+
+    def encode(self, index: int) -> bytes:
+        """RFC 8785 canonical JSON of the entry at ``index``: the Merkle leaf data."""
+        return rfc8785.dumps(self.as_dict(index))
+
+    @property
+    def time_value(self) -> dt.datetime:
+        """``time`` as an aware datetime."""
+        return dt.datetime.strptime(self.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def decode_entry(data: bytes) -> tuple[int, AuditEntry]:
+    """Parse leaf data back into ``(index, entry)``, re-validating every field.
+
+    Raises ``EntryError`` (field ``json``, ``v``, ``index`` or the bad field) if the bytes
+    are not an entry of this format. Canonical form is checked by the verifier, not here.
+    """
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise EntryError("json", "not valid JSON") from None
+    if not isinstance(obj, dict) or set(obj) != _KEYS:
+        raise EntryError("json", "not an audit entry object (wrong set of fields)")
+    if obj.pop("v") != FORMAT_VERSION:
+        raise EntryError("v", "unknown format version")
+    index = obj.pop("index")
+    if type(index) is not int or index < 0:
+        raise EntryError("index", "not a non-negative integer")
+    try:
+        return index, AuditEntry(**obj)
+    except TypeError:
+        raise EntryError("json", "wrong field types") from None
+
+
+def _validate(entry: AuditEntry) -> None:
+    if not isinstance(entry.time, str) or not _TIME.fullmatch(entry.time):
+        raise EntryError("time", "not RFC 3339 UTC with microseconds")
+    for name in _TEXT_FIELDS:
+        _check_text(name, getattr(entry, name), required=name in _REQUIRED)
+    if entry.decision not in ("allow", "deny"):
+        raise EntryError("decision", "must be 'allow' or 'deny'")
+    _check_hex("subject", entry.subject, 32, 64)
+    _check_hex("result_digest", entry.result_digest, 64, 64)
+
+
+def _check_text(name: str, value: object, *, required: bool) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not value:
+        raise EntryError(name, "must be a non-empty string")
+    if len(value) > _MAX_TEXT:
+        raise EntryError(name, f"longer than {_MAX_TEXT} characters")
+    if _ID_NUMBER.search(value):
+        raise IdentifierInEntryError(name)
+
+
+def _check_hex(name: str, value: object, shortest: int, longest: int) -> None:
+    # Pseudonyms and digests are hash outputs: checked by shape, never scanned for ID
+    # numbers (a run of 18 decimal digits occurs by chance in about 1% of SHA-256 hex).
+    if value is None:
+        return
+    if not isinstance(value, str) or not _HEX.fullmatch(value):
+        raise EntryError(name, "must be lowercase hex")
+    if not shortest <= len(value) <= longest or len(value) % 2:
+        raise EntryError(name, f"must be {shortest} to {longest} hex characters")
