@@ -42,7 +42,14 @@ import rfc8785
 
 from audit.errors import EntryError, IdentifierInEntryError
 
-__all__ = ["FORMAT_VERSION", "AuditEntry", "Decision", "decode_entry", "encode_time"]
+__all__ = [
+    "FORMAT_VERSION",
+    "AuditEntry",
+    "Decision",
+    "decode_entry",
+    "encode_time",
+    "entry_from_object",
+]
 
 FORMAT_VERSION = 1
 Decision = Literal["allow", "deny"]
@@ -114,8 +121,14 @@ def decode_entry(data: bytes) -> tuple[int, AuditEntry]:
         obj = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise EntryError("json", "not valid JSON") from None
+    return entry_from_object(obj)
+
+
+def entry_from_object(obj: Any) -> tuple[int, AuditEntry]:
+    """``decode_entry`` for an already parsed JSON value."""
     if not isinstance(obj, dict) or set(obj) != _KEYS:
         raise EntryError("json", "not an audit entry object (wrong set of fields)")
+    obj = dict(obj)  # the caller's object stays as parsed
     if obj.pop("v") != FORMAT_VERSION:
         raise EntryError("v", "unknown format version")
     index = obj.pop("index")

@@ -35,6 +35,7 @@ __all__ = [
     "PolicyViolation",
     "ProofError",
     "ProofLengthError",
+    "QuorumError",
     "RootMismatchError",
     "SignatureError",
     "SplitViewError",
@@ -135,6 +136,7 @@ class RootMismatchError(ProofError):
 #     ├── WitnessError                  a witness refuses to cosign (reason)
 #     │   └── SplitViewError            not an extension of what it cosigned before
 #     ├── CosignatureError              an aggregate cosignature that does not verify
+#     │   └── QuorumError                 fewer cosignatures than the threshold (refusals)
 #     ├── AnchorError                   a checkpoint's on-chain anchor is missing or differs
 #     ├── PolicyViolation               an allowed access without valid approval/consent
 #     └── VerificationError             the auditor's verdict: the first problem found
@@ -263,6 +265,20 @@ class CosignatureError(AuditError):
         super().__init__()
         self.size = size
         self.reason = reason
+
+
+class QuorumError(CosignatureError):
+    """Fewer witnesses than required cosigned; ``refusals`` holds each refusal."""
+
+    message = "not enough witnesses cosigned the checkpoint"
+
+    def __init__(
+        self, size: int, cosigned: int, required: int, refusals: list[WitnessError]
+    ) -> None:
+        super().__init__(size, f"{cosigned} cosignatures, {required} required")
+        self.cosigned = cosigned
+        self.required = required
+        self.refusals = refusals
 
 
 class AnchorError(AuditError):

@@ -171,7 +171,7 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Parse ``name+hex(key ID)+base64(0x01 || key)``; raises NoteError if inconsistent."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("a vkey has three '+'-separated parts")
         try:

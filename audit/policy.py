@@ -1,0 +1,135 @@
+"""The access-policy hook of the verifier: was every allowed access approved and consented?
+
+The verifier calls ``AccessPolicy.check(index, entry)`` for every entry, in order; a policy
+raises ``PolicyViolation`` to reject. ``RecordedPolicy`` checks entries against approval
+and consent records the *caller* supplies (from the ledger and the consent log, once they
+exist): for every ``allow`` entry by a governed role it requires
+
+- ``access_request`` naming a known approval, for this actor (if the approval names one),
+  for this computation (if it lists some), with ``valid_from <= time < valid_until``;
+- when the entry has a ``subject``: ``consent`` naming a known consent for that same
+  subject, with ``given_at <= time`` and not withdrawn at ``time``.
+
+It cannot know whether the supplied records are complete or authentic: that is the job of
+whoever supplies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from audit.entry import AuditEntry
+from audit.errors import PolicyViolation
+
+__all__ = ["AccessPolicy", "ApprovalRecord", "ConsentRecord", "RecordedPolicy"]
+
+
+class AccessPolicy(Protocol):
+    def check(self, index: int, entry: AuditEntry) -> None:
+        """Return if entry ``index`` is justified; raise ``PolicyViolation`` otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    approval_id: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    requester: str | None = None
+    computations: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    consent_id: str
+    subject: str
+    given_at: dt.datetime
+    withdrawn_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordedPolicy:
+    """Checks ``allow`` entries of ``roles`` against supplied approvals and consents."""
+
+    approvals: Mapping[str, ApprovalRecord]
+    consents: Mapping[str, ConsentRecord]
+    roles: frozenset[str] = frozenset({"requester"})
+
+    def check(self, index: int, entry: AuditEntry) -> None:
+        if entry.decision != "allow" or entry.role not in self.roles:
+            return
+        at = entry.time_value
+        self._check_approval(index, entry, at)
+        if entry.subject is not None:
+            self._check_consent(index, entry, at)
+
+    def _check_approval(self, index: int, entry: AuditEntry, at: dt.datetime) -> None:
+        approval = self.approvals.get(entry.access_request or "")
+        if approval is None:
+            raise PolicyViolation(index, "allowed without a known approval")
+        if approval.requester is not None and approval.requester != entry.actor:
+            raise PolicyViolation(
+                index, f"approval {approval.approval_id} is for another requester"
+            )
+        if approval.computations is not None and entry.computation not in approval.computations:
+            raise PolicyViolation(
+                index, f"approval {approval.approval_id} does not cover the computation"
+            )
+        if not approval.valid_from <= at < approval.valid_until:
+            raise PolicyViolation(
+                index, f"approval {approval.approval_id} not valid at {entry.time}"
+            )
+
+    def _check_consent(self, index: int, entry: AuditEntry, at: dt.datetime) -> None:
+        consent = self.consents.get(entry.consent or "")
+        if consent is None:
+            raise PolicyViolation(index, "allowed without a known consent")
+        if consent.subject != entry.subject:
+            raise PolicyViolation(index, f"consent {consent.consent_id} is another subject's")
+        withdrawn = consent.withdrawn_at is not None and consent.withdrawn_at <= at
+        if at < consent.given_at or withdrawn:
+            raise PolicyViolation(index, f"consent {consent.consent_id} not valid at {entry.time}")
+
+    @classmethod
+    def from_files(cls, approvals: Path, consents: Path) -> RecordedPolicy:
+        """Load JSON lists of approval and consent records (ISO 8601 times)."""
+        return cls(
+            {a.approval_id: a for a in map(_approval, _load_list(approvals))},
+            {c.consent_id: c for c in map(_consent, _load_list(consents))},
+        )
+
+
+def _load_list(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of records")
+    return data
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+
+
+def _approval(doc: dict[str, Any]) -> ApprovalRecord:
+    computations = doc.get("computations")
+    return ApprovalRecord(
+        approval_id=doc["approval_id"],
+        valid_from=_time(doc["valid_from"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        valid_until=_time(doc["valid_until"]) or dt.datetime.max.replace(tzinfo=dt.UTC),
+        requester=doc.get("requester"),
+        computations=None if computations is None else frozenset(computations),
+    )
+
+
+def _consent(doc: dict[str, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        consent_id=doc["consent_id"],
+        subject=doc["subject"],
+        given_at=_time(doc["given_at"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
+        withdrawn_at=_time(doc.get("withdrawn_at")),
+    )

@@ -1,0 +1,358 @@
+"""The auditor's verifier: checks a snapshot of the audit trail without trusting the operator.
+
+``verify_snapshot`` returns a ``Verdict`` or raises ``VerificationError`` naming the first
+problem. Checks, in this order:
+
+1. every checkpoint parses (c2sp.org/tlog-checkpoint), its file name matches its size, all
+   share one origin, and the log's Ed25519 signature verifies under the *trusted* log key
+   (``check="checkpoint"``, ``"checkpoint-signature"``);
+2. every entry, in order: a valid entry of this format (``"entry"``), carrying its own
+   position (``"entry-order"``: deleted, inserted or reordered entries), in RFC 8785
+   canonical form (``"entry-canonical"``), hashing to the leaf the log recorded when one is
+   there (``"leaf"``: names an edited entry), allowed by the access policy (``"policy"``);
+3. the tree recomputed from the entries has each checkpoint's root at its size
+   (``"checkpoint-root"``, naming the entry range since the previous checkpoint), no
+   checkpoint claims more entries than there are (``"checkpoint-size"``: truncation), and
+   no entry lies beyond the latest checkpoint (``"uncovered"``);
+4. each pair of consecutive checkpoints is consistent (RFC 9162 §2.1.4), by a proof built
+   from the recomputed tree (``"consistency"``);
+5. each cosignature bundle is for a checkpoint of the snapshot, its signers are trusted
+   witnesses, at least the threshold of them, and the BLS aggregate verifies
+   (``"cosignature"``); and its anchor on the ledger binds root, size and bundle digest
+   (``"anchor"``). With ``require_anchor`` a non-empty log needs at least one anchored
+   checkpoint.
+
+Trust: the log key and witness set come from the caller (``Trust``); where they come from
+the snapshot instead (the operator's claim), the verdict's ``notes`` say so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+
+from audit.anchor import Anchorer
+from audit.checkpoint import Checkpoint, SignedCheckpoint
+from audit.cosign import CosignatureBundle, WitnessPolicy
+from audit.entry import AuditEntry, entry_from_object
+from audit.errors import (
+    AnchorError,
+    CheckpointError,
+    CosignatureError,
+    EntryError,
+    NoteError,
+    PolicyViolation,
+    ProofError,
+    VerificationError,
+)
+from audit.export import Snapshot
+from audit.merkle import HASH_SIZE, leaf_hash, verify_consistency
+from audit.note import NoteVerifier
+from audit.policy import AccessPolicy
+from audit.tree import MemoryLevels, StoredTree
+
+__all__ = ["Progress", "Trust", "Verdict", "verify_snapshot"]
+
+Progress = Callable[[str, int, int], None]
+"""``(stage, done, total)``: called as verification advances."""
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the auditor trusts, obtained independently of the operator.
+
+    ``log_key``: the log's pinned verifier key (else the snapshot's, noted).
+    ``witnesses``: the trusted witness set (else the anchorer's, else the snapshot's).
+    """
+
+    log_key: NoteVerifier | None = None
+    witnesses: WitnessPolicy | None = None
+
+
+@dataclass
+class Verdict:
+    """A passed verification: what was covered and on what trust."""
+
+    entries: int
+    root: bytes
+    checkpoints: list[int]
+    cosigned: list[int]
+    anchored: dict[int, str]
+    policy_checked: bool
+    anchors_checked: bool
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "entries": self.entries,
+            "root": self.root.hex(),
+            "checkpoints": len(self.checkpoints),
+            "latest_checkpoint": self.checkpoints[-1] if self.checkpoints else None,
+            "cosigned": self.cosigned,
+            "anchored": {str(k): v for k, v in self.anchored.items()},
+            "policy_checked": self.policy_checked,
+            "anchors_checked": self.anchors_checked,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def verify_snapshot(
+    snapshot: Snapshot,
+    trust: Trust,
+    *,
+    anchorer: Anchorer | None = None,
+    policy: AccessPolicy | None = None,
+    require_anchor: bool = True,
+    progress: Progress | None = None,
+) -> Verdict:
+    """Verify ``snapshot``; return the verdict or raise ``VerificationError`` (first problem).
+
+    Without ``anchorer`` anchors are not checked (the verdict says so and
+    ``require_anchor`` must be False); without ``policy`` the access policy is not checked.
+    """
+    started = time.perf_counter()
+    run = _Run(snapshot, trust, anchorer, policy, progress)
+    verdict = run.execute(require_anchor)
+    verdict.seconds = time.perf_counter() - started
+    return verdict
+
+
+class _Run:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        trust: Trust,
+        anchorer: Anchorer | None,
+        policy: AccessPolicy | None,
+        progress: Progress | None,
+    ) -> None:
+        self.snap = snapshot
+        self.trust = trust
+        self.anchorer = anchorer
+        self.policy = policy
+        self.progress = progress or (lambda stage, done, total: None)
+        self.notes: list[str] = []
+        self.tree = StoredTree(MemoryLevels())
+        self.covered = max(snapshot.checkpoints, default=0)
+
+    def execute(self, require_anchor: bool) -> Verdict:
+        if require_anchor and self.anchorer is None:
+            raise VerificationError("anchor", "anchors must be checked but no ledger was given")
+        checkpoints = self._checkpoints()
+        self._entries(checkpoints)
+        self._consistency(checkpoints)
+        cosigned, anchored = self._bundles(checkpoints)
+        if require_anchor and self.tree.size and not anchored:
+            raise VerificationError("anchor", "no checkpoint is cosigned and anchored")
+        if self.policy is None:
+            self.notes.append("access policy NOT checked: no approval/consent records supplied")
+        return Verdict(
+            entries=self.tree.size,
+            root=self.tree.root(),
+            checkpoints=[c.size for c in checkpoints],
+            cosigned=cosigned,
+            anchored=anchored,
+            policy_checked=self.policy is not None,
+            anchors_checked=self.anchorer is not None,
+            notes=self.notes,
+        )
+
+    # -- 1. checkpoints ----------------------------------------------------------------
+
+    def _checkpoints(self) -> list[Checkpoint]:
+        key = self._log_key()
+        result = []
+        for size, data in sorted(self.snap.checkpoints.items()):
+            signed = _parse_checkpoint(size, data)
+            try:
+                signed.verify(key)
+            except (NoteError, CheckpointError) as exc:
+                raise VerificationError(
+                    "checkpoint-signature", f"log signature rejected: {exc}", checkpoint=size
+                ) from None
+            result.append(signed.checkpoint)
+        if not result and self.snap.count:
+            raise VerificationError("checkpoint", "entries but no checkpoint")
+        return result
+
+    def _log_key(self) -> NoteVerifier:
+        if self.trust.log_key is not None:
+            return self.trust.log_key
+        if self.snap.log_key is None:
+            raise VerificationError("checkpoint-signature", "no log key to verify checkpoints")
+        self.notes.append("log key taken from the snapshot (pin it with --log-key)")
+        return self.snap.log_key
+
+    # -- 2 and 3. entries and roots ----------------------------------------------------
+
+    def _entries(self, checkpoints: list[Checkpoint]) -> None:
+        pending = list(checkpoints)
+        self._match_roots(pending, start=0)
+        for index, data in enumerate(self.snap.entries()):
+            self._entry(index, data)
+            self._match_roots(pending, start=index)
+            if index % 50_000 == 0:
+                self.progress("entries", index, self.snap.count)
+        self.progress("entries", self.tree.size, self.snap.count)
+        if pending:
+            cp = pending[0]
+            raise VerificationError(
+                "checkpoint-size", "checkpoint claims more entries than there are",
+                checkpoint=cp.size, expected=str(cp.size), actual=str(self.tree.size),
+            )  # fmt: skip
+
+    def _entry(self, index: int, data: bytes) -> None:
+        if index >= self.covered:
+            raise VerificationError(
+                "uncovered", "entry beyond the latest checkpoint (appended or inserted)",
+                entry=index, expected=f"{self.covered} entries", actual=f"entry {index}",
+            )  # fmt: skip
+        try:
+            obj = json.loads(data)
+            claimed, entry = entry_from_object(obj)
+        except (ValueError, UnicodeDecodeError):
+            raise VerificationError("entry", "not valid JSON", entry=index) from None
+        except EntryError as exc:
+            raise VerificationError(
+                "entry", f"not a valid entry ({exc.field}: {exc.reason})", entry=index
+            ) from None
+        if claimed != index:
+            raise VerificationError(
+                "entry-order", "entry is out of place (deleted, inserted or reordered)",
+                entry=index, expected=f"index {index}", actual=f"index {claimed}",
+            )  # fmt: skip
+        _check_canonical(index, data, obj)
+        leaf = leaf_hash(data)
+        self._check_leaf(index, leaf)
+        self._check_policy(index, entry)
+        self.tree.append(leaf)
+
+    def _check_leaf(self, index: int, leaf: bytes) -> None:
+        stored = self.snap.leaf_hashes
+        start = index * HASH_SIZE
+        if stored is None or len(stored) < start + HASH_SIZE:
+            return
+        recorded = stored[start : start + HASH_SIZE]
+        if recorded != leaf:
+            raise VerificationError(
+                "leaf", "entry differs from the leaf hash the log recorded", entry=index,
+                expected=recorded.hex(), actual=leaf.hex(),
+            )  # fmt: skip
+
+    def _check_policy(self, index: int, entry: AuditEntry) -> None:
+        if self.policy is None:
+            return
+        try:
+            self.policy.check(index, entry)
+        except PolicyViolation as exc:
+            raise VerificationError("policy", exc.reason, entry=index) from None
+
+    def _match_roots(self, pending: list[Checkpoint], start: int) -> None:
+        while pending and pending[0].size == self.tree.size:
+            cp = pending.pop(0)
+            calculated = self.tree.root()
+            if calculated != cp.root:
+                raise VerificationError(
+                    "checkpoint-root",
+                    f"root differs from the entries; a change lies in entries "
+                    f"[{self._previous_size(cp.size)}, {cp.size})",
+                    checkpoint=cp.size, expected=cp.root.hex(), actual=calculated.hex(),
+                )  # fmt: skip
+
+    def _previous_size(self, size: int) -> int:
+        return max((s for s in self.snap.checkpoints if s < size), default=0)
+
+    # -- 4. consistency ----------------------------------------------------------------
+
+    def _consistency(self, checkpoints: list[Checkpoint]) -> None:
+        for old, new in itertools.pairwise(checkpoints):
+            proof = self.tree.consistency_proof(old.size, new.size)
+            try:
+                verify_consistency(old.size, new.size, proof, old.root, new.root)
+            except ProofError:
+                raise VerificationError(
+                    "consistency",
+                    f"checkpoint is not an extension of checkpoint {old.size}",
+                    checkpoint=new.size,
+                ) from None
+        self.progress("checkpoints", len(checkpoints), len(checkpoints))
+
+    # -- 5. cosignatures and anchors ---------------------------------------------------
+
+    def _bundles(self, checkpoints: list[Checkpoint]) -> tuple[list[int], dict[int, str]]:
+        by_size = {c.size: c for c in checkpoints}
+        cosigned, anchored = [], {}
+        policy = self._witness_policy() if self.snap.bundles else None
+        for done, (size, data) in enumerate(sorted(self.snap.bundles.items())):
+            bundle = self._bundle(size, data, by_size, policy)
+            cosigned.append(size)
+            if self.anchorer is not None:
+                anchored[size] = self._anchor(bundle)
+            self.progress("cosignatures", done + 1, len(self.snap.bundles))
+        return cosigned, anchored
+
+    def _bundle(
+        self, size: int, data: bytes, by_size: dict[int, Checkpoint], policy: WitnessPolicy | None
+    ) -> CosignatureBundle:
+        try:
+            bundle = CosignatureBundle.from_json(data)
+            if bundle.size != size or size not in by_size:
+                raise CosignatureError(size, "bundle names no checkpoint of the snapshot")
+            assert policy is not None
+            bundle.verify(by_size[size], policy)
+        except CosignatureError as exc:
+            raise VerificationError("cosignature", exc.reason, checkpoint=size) from None
+        return bundle
+
+    def _anchor(self, bundle: CosignatureBundle) -> str:
+        assert self.anchorer is not None
+        try:
+            return self.anchorer.verify_checkpoint_anchor(bundle.size, bundle.root, bundle.digest())
+        except AnchorError as exc:
+            raise VerificationError("anchor", exc.reason, checkpoint=bundle.size) from None
+
+    def _witness_policy(self) -> WitnessPolicy:
+        if self.trust.witnesses is not None:
+            return self.trust.witnesses
+        if self.anchorer is not None:
+            policy = self.anchorer.witness_policy()
+            if policy.public_keys:
+                return policy
+            self.notes.append("the ledger's witness set is empty")
+        self.notes.append("witness keys taken from the snapshot (the operator's claim)")
+        keys = frozenset(k.public_key for k in self.snap.witness_keys)
+        return WitnessPolicy(1, keys)
+
+
+def _parse_checkpoint(size: int, data: bytes) -> SignedCheckpoint:
+    try:
+        signed = SignedCheckpoint.parse(data)
+    except (NoteError, CheckpointError) as exc:
+        raise VerificationError("checkpoint", f"malformed: {exc.reason}", checkpoint=size) from None
+    except UnicodeDecodeError:
+        raise VerificationError("checkpoint", "malformed: not UTF-8", checkpoint=size) from None
+    if signed.checkpoint.size != size:
+        raise VerificationError(
+            "checkpoint", "checkpoint file holds another size", checkpoint=size,
+            expected=str(size), actual=str(signed.checkpoint.size),
+        )  # fmt: skip
+    return signed
+
+
+def _check_canonical(index: int, data: bytes, obj: Any) -> None:
+    # json.dumps with sorted keys and no spaces equals RFC 8785 for our fields (ASCII keys,
+    # integers, strings); rfc8785 decides only when the fast form differs.
+    fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if fast != data and rfc8785.dumps(obj) != data:
+        raise VerificationError(
+            "entry-canonical", "entry is not RFC 8785 canonical JSON", entry=index
+        )
