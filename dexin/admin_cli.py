@@ -1,0 +1,90 @@
+"""``dexin admin …``: clients and development subject tokens, over the control plane only.
+
+Mount with ``app.add_typer(dexin.admin_cli.app, name="admin")``. These commands never open
+the vault or the ledger, so they work while ``dexin serve`` runs on the same data directory.
+Exit codes: 0 success; 2 refused input; 4 no vault (keys) in this data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from query_gateway.admin import AdminError, control_plane, create_client, subject_token
+from query_gateway.credentials import CLIENT_ROLES, Role
+from query_gateway.settings import GatewaySettings
+
+from dexin.settings import Settings
+from vault.errors import VaultError
+
+app = typer.Typer(no_args_is_help=True, help="Gateway administration (control plane only).")
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    sys.stderr.write(f"error: {message}\n")
+    return typer.Exit(code)
+
+
+@app.command("create-client")
+def create_client_command(
+    role: Annotated[str, typer.Option(help="bank, provider, officer, auditor or admin")],
+    name: Annotated[str, typer.Option(help="display name; for a provider, its registry id")],
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Register an OAuth client and print its client_id and client_secret (shown once)."""
+    if role not in {r.value for r in CLIENT_ROLES}:
+        raise _fail("role must be one of bank, provider, officer, auditor, admin", 2)
+    settings = Settings.from_env()
+    try:
+        made = create_client(control_plane(settings), Role(role), name)
+    except AdminError as exc:
+        raise _fail(str(exc), 2) from None
+    doc = {"client_id": made.client_id, "client_secret": made.client_secret,
+           "role": made.role.value, "name": made.name}  # fmt: skip
+    if json_out:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(f"client_id:     {made.client_id}\nclient_secret: {made.client_secret}\n"
+                         "(the secret is shown only now; only its hash is stored)\n")  # fmt: skip
+
+
+@app.command("subject-token")
+def subject_token_command(
+    id_number: Annotated[str, typer.Option(help="the subject's resident ID number")],
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Print a short-lived subject token (the embedded development identity provider)."""
+    settings = Settings.from_env()
+    try:
+        token = subject_token(settings, id_number, GatewaySettings.from_env(settings).token_ttl)
+    except AdminError as exc:
+        raise _fail(str(exc), 2) from None
+    except VaultError as exc:
+        raise _fail(str(exc), 4) from None
+    if json_out:
+        doc = {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+        }
+        sys.stdout.write(json.dumps(doc) + "\n")
+    else:
+        sys.stdout.write(token.access_token + "\n")
+
+
+@app.command("list-clients")
+def list_clients_command() -> None:
+    """Registered clients as JSON (never their secrets)."""
+    control = control_plane(Settings.from_env())
+    rows = [{"client_id": c.client_id, "name": c.name, "role": c.role,
+             "disabled": c.disabled_at is not None} for c in control.clients()]  # fmt: skip
+    sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command("disable-client")
+def disable_client_command(client_id: Annotated[str, typer.Option()]) -> None:
+    """Disable a client: its tokens stop working within a second, new ones are refused."""
+    if not control_plane(Settings.from_env()).disable_client(client_id):
+        raise _fail("no such client", 2)

@@ -1,0 +1,32 @@
+"""``dexin serve``: the query gateway over the data directory, with uvicorn (uvloop, httptools).
+
+Mount with ``app.command("serve")(dexin.serve_cli.serve)`` or
+``app.add_typer(dexin.serve_cli.app, name="serve")``. One process: the gateway owns the vault
+and the embedded ledger while it runs (several workers would each need them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from query_gateway import create_app
+
+from dexin.settings import Settings
+
+app = typer.Typer(help="Serve the query gateway.")
+
+
+@app.callback(invoke_without_command=True)
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Serve the gateway on HOST:PORT until interrupted."""
+    settings = Settings.from_env()
+    uvicorn.run(
+        create_app(settings), host=host, port=port, loop="uvloop", http="httptools",
+        log_level=log_level, access_log=False, server_header=False,
+    )  # fmt: skip

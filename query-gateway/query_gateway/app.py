@@ -1,0 +1,100 @@
+"""`create_app(settings)`: the FastAPI application over one data directory.
+
+The lifespan opens what the gateway owns for as long as it runs — the vault and the
+embedded ledger (one owner process each), the control plane (migrated to head) and the
+audit sink — unless `Components` are passed in (tests pass a vault and ledger they opened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from dexin.app import ledger_secret, open_ledger, open_vault
+from dexin.settings import Settings
+from ledger import Ledger
+from query_gateway import problems
+from query_gateway.aggregates import AggregateSource, VaultAggregates, negative_tables
+from query_gateway.approvals import GATEWAY_LABEL, Approvals
+from query_gateway.audit_sink import AuditSink, JsonlAuditSink
+from query_gateway.catalogue import load_catalogue
+from query_gateway.consent_log import ConsentLog
+from query_gateway.control import ControlPlane
+from query_gateway.credentials import derive_keys
+from query_gateway.db import migrate, open_engine, session_factory
+from query_gateway.gateway import Gateway
+from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
+from query_gateway.ratelimit import RateLimiter
+from query_gateway.routes import access, answers, consents, contributions, public
+from query_gateway.scoring import ScoreService, VaultScoreService
+from query_gateway.settings import GatewaySettings
+from query_gateway.signing import ResponseSigner
+
+
+@dataclass
+class Components:
+    """What tests (or another host) may provide instead of the lifespan opening it."""
+
+    vault: Any
+    ledger: Ledger
+    audit: AuditSink | None = None
+    scores: ScoreService | None = None
+    aggregates: AggregateSource | None = None
+    schema: str | None = None  # PostgreSQL schema (search path), for isolated test runs
+
+
+def create_app(
+    settings: Settings,
+    gateway_settings: GatewaySettings | None = None,
+    components: Components | None = None,
+) -> FastAPI:
+    config = gateway_settings or GatewaySettings.from_env(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            parts = components or Components(
+                vault=stack.enter_context(open_vault(settings)),
+                ledger=stack.enter_context(open_ledger(settings)),
+            )
+            app.state.gateway = build(settings, config, parts, stack)
+            yield
+
+    app = FastAPI(
+        title="Dexin query gateway", version="1", lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # no pages that load scripts from elsewhere
+    )  # fmt: skip
+    for module in (public, access, consents, answers, contributions):
+        app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, limit=config.max_body, upload_limit=config.max_upload,
+                       upload_paths={"/v1/contributions"})  # fmt: skip
+    app.add_middleware(AuditMiddleware, sink=lambda: app.state.gateway.audit)
+    return app
+
+
+def build(
+    settings: Settings, config: GatewaySettings, parts: Components, stack: ExitStack
+) -> Gateway:
+    engine = open_engine(config.database_url, schema=parts.schema)
+    stack.callback(engine.dispose)
+    migrate(engine)
+    sessions = session_factory(engine)
+    control = ControlPlane(sessions)
+    keys = derive_keys(ledger_secret(settings))
+    audit = parts.audit or JsonlAuditSink(config.audit_path)
+    stack.callback(audit.close)
+    vault = parts.vault
+    return Gateway(
+        settings=config, engine=engine, control=control, catalogue=load_catalogue(),
+        keys=keys, signer=ResponseSigner(keys.signing_key), audit=audit,
+        scores=parts.scores or VaultScoreService(vault, len(vault.registry.tables)),
+        aggregates=parts.aggregates or VaultAggregates(vault, negative_tables(vault.registry), vault.as_of),
+        approvals=Approvals(control, parts.ledger, config.approval_threshold),
+        consents=ConsentLog(sessions, parts.ledger, GATEWAY_LABEL),
+        vault=vault, ledger=parts.ledger, rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
+    )  # fmt: skip

@@ -1,0 +1,232 @@
+"""The control plane's operations: clients, access requests, votes, consents, accesses.
+
+Every check the hot path makes reads the database afresh, so a withdrawn consent, a revoked
+approval or a disabled client is refused on the very next call. Spending a quota or a
+privacy budget is one conditional UPDATE (no lost updates, on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from query_gateway.credentials import Role, hash_secret, new_client_id, new_secret
+from query_gateway.errors import (
+    BudgetExhausted,
+    Conflict,
+    InvalidClient,
+    NotFound,
+    PolicyDenied,
+    QuotaExhausted,
+)
+from query_gateway.models import AccessRequest, Client, Consent, SubjectAccess, Vote
+
+EPSILON_SLACK = 1e-9
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+    role: Role
+    name: str
+
+
+class ControlPlane:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def create_client(self, role: Role, name: str) -> NewClient:
+        if role is Role.SUBJECT:
+            raise ValueError("subjects are not OAuth clients")
+        client_id, secret = new_client_id(role), new_secret()
+        with self.sessions.begin() as s:
+            s.add(Client(client_id=client_id, name=name, role=role.value,
+                         secret_hash=hash_secret(secret), created_at=utcnow()))  # fmt: skip
+        return NewClient(client_id, secret, role, name)
+
+    def authenticate(self, client_id: str, secret: str) -> Client:
+        from query_gateway.credentials import secret_matches
+
+        with self.sessions() as s:
+            client = s.get(Client, client_id)
+            if client is None or client.disabled_at is not None:
+                secret_matches(secret, "0" * 64)  # same work whether or not the id exists
+                raise InvalidClient()
+            if not secret_matches(secret, client.secret_hash):
+                raise InvalidClient()
+            return client
+
+    def active_client(self, client_id: str) -> Client | None:
+        with self.sessions() as s:
+            client = s.get(Client, client_id)
+            return client if client is not None and client.disabled_at is None else None
+
+    def clients(self) -> list[Client]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Client).order_by(Client.created_at)))
+
+    def disable_client(self, client_id: str) -> bool:
+        with self.sessions.begin() as s:
+            client = s.get(Client, client_id)
+            if client is None:
+                return False
+            client.disabled_at = client.disabled_at or utcnow()
+            return True
+
+    def officers(self) -> list[Client]:
+        with self.sessions() as s:
+            q = select(Client).where(
+                Client.role == Role.OFFICER.value, Client.disabled_at.is_(None)
+            )
+            return list(s.scalars(q))
+
+    def set_ledger_label(self, client_id: str, label: str) -> None:
+        with self.sessions.begin() as s:
+            s.execute(
+                update(Client).where(Client.client_id == client_id).values(ledger_label=label)
+            )
+
+    # -- access requests -----------------------------------------------------------------------
+
+    def add_request(self, request: AccessRequest) -> None:
+        with self.sessions.begin() as s:
+            s.add(request)
+
+    def request(self, request_id: str) -> AccessRequest:
+        with self.sessions() as s:
+            found = s.get(AccessRequest, request_id)
+            if found is None:
+                raise NotFound("unknown_access_request")
+            return found
+
+    def requests(self, client_id: str | None = None) -> list[AccessRequest]:
+        with self.sessions() as s:
+            q = select(AccessRequest).order_by(AccessRequest.created_at)
+            if client_id is not None:
+                q = q.where(AccessRequest.client_id == client_id)
+            return list(s.scalars(q))
+
+    def record_vote(self, request_id: str, officer_id: str, decision: str) -> None:
+        try:
+            with self.sessions.begin() as s:
+                s.add(Vote(access_request_id=request_id, officer_id=officer_id,
+                           decision=decision, created_at=utcnow()))  # fmt: skip
+        except IntegrityError:
+            raise Conflict("already_voted") from None
+
+    def remove_vote(self, request_id: str, officer_id: str) -> None:
+        with self.sessions.begin() as s:
+            vote = s.scalar(select(Vote).where(Vote.access_request_id == request_id,
+                                               Vote.officer_id == officer_id))  # fmt: skip
+            if vote is not None:
+                s.delete(vote)
+
+    def votes(self, request_id: str) -> list[Vote]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Vote).where(Vote.access_request_id == request_id)))
+
+    def set_status(self, request_id: str, status: str) -> None:
+        with self.sessions.begin() as s:
+            s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
+                      .values(status=status, decided_at=utcnow()))  # fmt: skip
+
+    def spend_quota(self, request: AccessRequest) -> None:
+        """Use one unit of the approval's quota, or raise `QuotaExhausted`."""
+        with self.sessions.begin() as s:
+            done = s.execute(
+                update(AccessRequest)
+                .where(AccessRequest.id == request.id, AccessRequest.used < AccessRequest.quota)
+                .values(used=AccessRequest.used + 1)
+            )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            left = (request.valid_until - utcnow()).total_seconds()
+            raise QuotaExhausted(retry_after=int(left))
+
+    def spend_epsilon(self, request: AccessRequest, cost: float) -> float:
+        """Spend ``cost`` of the approval's ε; returns what remains, or `BudgetExhausted`."""
+        with self.sessions.begin() as s:
+            done = s.execute(
+                update(AccessRequest)
+                .where(
+                    AccessRequest.id == request.id,
+                    AccessRequest.epsilon_spent + cost <= AccessRequest.epsilon + EPSILON_SLACK,
+                )
+                .values(epsilon_spent=AccessRequest.epsilon_spent + cost)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise BudgetExhausted("budget_exhausted")
+            fresh = s.get(AccessRequest, request.id, populate_existing=True)
+            assert fresh is not None and fresh.epsilon is not None
+            return max(0.0, fresh.epsilon - fresh.epsilon_spent)
+
+    # -- consents ------------------------------------------------------------------------------
+
+    def add_consent(
+        self, subject: str, bank_id: str, purpose: str, expires: dt.datetime
+    ) -> Consent:
+        consent = Consent(id=f"cs_{secrets.token_hex(12)}", subject=subject, bank_id=bank_id,
+                          purpose=purpose, expires_at=expires, created_at=utcnow())  # fmt: skip
+        with self.sessions.begin() as s:
+            s.add(consent)
+        return consent
+
+    def consents_of(self, subject: str) -> list[Consent]:
+        with self.sessions() as s:
+            q = select(Consent).where(Consent.subject == subject).order_by(Consent.created_at)
+            return list(s.scalars(q))
+
+    def withdraw(self, consent_id: str, subject: str) -> Consent:
+        with self.sessions.begin() as s:
+            consent = s.get(Consent, consent_id)
+            if consent is None or consent.subject != subject:
+                raise NotFound("unknown_consent")
+            if consent.withdrawn_at is not None:
+                raise Conflict("consent_already_withdrawn")
+            consent.withdrawn_at = utcnow()
+            return consent
+
+    def valid_consent(self, consent_id: str, subject: str, bank_id: str, purpose: str) -> Consent:
+        """The consent, if it covers this subject, bank and purpose now; `PolicyDenied` else."""
+        with self.sessions() as s:
+            consent = s.get(Consent, consent_id)
+        if consent is None or consent.subject != subject or consent.bank_id != bank_id:
+            raise PolicyDenied("consent_missing")
+        if consent.withdrawn_at is not None:
+            raise PolicyDenied("consent_withdrawn")
+        if consent.expires_at <= utcnow():
+            raise PolicyDenied("consent_expired")
+        if consent.purpose != purpose:
+            raise PolicyDenied("consent_wrong_purpose")
+        return consent
+
+    # -- subjects' access records -----------------------------------------------------------------
+
+    def record_access(self, access: SubjectAccess) -> None:
+        with self.sessions.begin() as s:
+            s.add(access)
+
+    def accesses_of(self, subject: str) -> list[tuple[SubjectAccess, str]]:
+        with self.sessions() as s:
+            q = (
+                select(SubjectAccess, Client.name)
+                .join(Client, Client.client_id == SubjectAccess.bank_id)
+                .where(SubjectAccess.subject == subject)
+                .order_by(SubjectAccess.at)
+            )
+            return [(a, name) for a, name in s.execute(q).tuples()]
+
+    def count(self, model: type[object]) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]

@@ -1,0 +1,134 @@
+"""Two ASGI layers around the application: audit before answer, and bounded bodies.
+
+`AuditMiddleware` holds each response back until the request's audit entry is durable: a
+route that needs the entry's position in its answer (scores) appends it itself and marks
+the request audited; for every other request, allowed or denied, the middleware appends
+it. If the append fails the caller gets a 503 problem and nothing of the answer. An
+unexpected exception becomes a bare 500 problem (audited as well), never a stack trace.
+
+`BodyLimitMiddleware` refuses a body above the limit from its Content-Length, or once the
+bytes received exceed it (chunked uploads), with 413.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditSink
+from query_gateway.errors import AuditUnavailable, GatewayError, PayloadTooLarge
+from query_gateway.problems import problem_response
+
+log = logging.getLogger("query_gateway")
+
+
+class AuditMiddleware:
+    def __init__(self, app: ASGIApp, sink: Callable[[], AuditSink]) -> None:
+        self.app = app
+        self.sink = sink
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = f"req_{secrets.token_hex(10)}"
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["audit"] = {"actor": "anonymous", "role": "anonymous"}
+        messages: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        except Exception as exc:  # never leak it; audit it like any other answer
+            log.error("unexpected %s on %s %s (request %s)", type(exc).__name__,
+                      scope.get("method"), scope.get("path"), request_id)  # fmt: skip
+            state["audit"]["reason"] = "internal_error"
+            messages = _messages(GatewayError(), request_id)
+        if not state.get("audited"):
+            entry = _entry(scope, state, messages, request_id)
+            try:
+                await anyio.to_thread.run_sync(self.sink().append, entry)
+            except (AuditAppendError, OSError):
+                messages = _messages(AuditUnavailable(), request_id)
+        for message in messages:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"dexin-request-id", request_id.encode()))
+            await send(message)
+
+
+def _messages(error: GatewayError, request_id: str) -> list[Message]:
+    response = problem_response(error, request_id)
+    return [
+        {"type": "http.response.start", "status": response.status_code,
+         "headers": response.raw_headers},
+        {"type": "http.response.body", "body": response.body, "more_body": False},
+    ]  # fmt: skip
+
+
+def _entry(scope: Scope, state: dict[str, Any], messages: list[Message], rid: str) -> AuditEntry:
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    audit = state["audit"]
+    allowed = status < 400
+    return AuditEntry(
+        time=AuditEntry.now(), actor=audit["actor"], role=audit["role"],
+        action=f"{scope.get('method', '?')} {_route(scope)}",
+        decision="allow" if allowed else "deny", request_id=rid,
+        computation=audit.get("computation"), purpose=audit.get("purpose"),
+        access_request=audit.get("access_request"), consent=audit.get("consent"),
+        subject=audit.get("subject"),
+        reason=audit.get("reason") if not allowed else None,
+        result_digest=hashlib.sha256(body).hexdigest() if allowed else None,
+    )  # fmt: skip
+
+
+def _route(scope: Scope) -> str:
+    """The route template (``/v1/access-requests/{id}``), never the raw path's values."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "(no route)"
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_paths: set[str]):
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+        self.upload_paths = upload_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if scope.get("path") in self.upload_paths else self.limit
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _send_problem(send, PayloadTooLarge(), scope)
+            return
+        received = 0
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLarge()
+            return message
+
+        await self.app(scope, counting, send)
+
+
+async def _send_problem(send: Send, error: GatewayError, scope: Scope) -> None:
+    state = scope.setdefault("state", {})
+    state.setdefault("audit", {})["reason"] = error.reason
+    for message in _messages(error, state.get("request_id", "-")):
+        await send(message)

@@ -1,0 +1,132 @@
+"""The control plane's tables (SQLAlchemy 2). Migrations in `migrations/` create them.
+
+Clients, access requests with their officer votes, consents and the consent-event log,
+subjects' access records. Privacy budgets and quotas are columns of the access request they
+belong to, so spending them is one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Client(Base):
+    """An OAuth client (bank, provider, officer, auditor, admin); subjects are not clients."""
+
+    __tablename__ = "clients"
+    client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    ledger_label: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
+    computation_id: Mapped[str] = mapped_column(String(64))
+    computation_version: Mapped[int] = mapped_column(Integer)
+    computation_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    quota: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    epsilon: Mapped[float | None] = mapped_column(Float, default=None)
+    epsilon_spent: Mapped[float] = mapped_column(Float, default=0.0)
+    valid_from: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[int] = mapped_column(Integer)
+    ledger_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("access_request_id", "officer_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    access_request_id: Mapped[str] = mapped_column(ForeignKey("access_requests.id"), index=True)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    bank_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ConsentEvent(Base):
+    """The append-only consent log: one leaf per grant or withdrawal; roots are anchored."""
+
+    __tablename__ = "consent_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consent_id: Mapped[str] = mapped_column(String(40), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    entry: Mapped[str] = mapped_column(String(1024))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    anchor: Mapped[str | None] = mapped_column(String(128), default=None)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class SubjectAccess(Base):
+    """One allowed access to a subject's data, for ``GET /v1/me/accesses``."""
+
+    __tablename__ = "subject_accesses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    bank_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"))
+    computation_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(32))
+    access_request_id: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[str] = mapped_column(String(40))
+    audit_index: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

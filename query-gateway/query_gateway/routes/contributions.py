@@ -1,0 +1,93 @@
+"""Providers' contributions: an upload into the vault's ingest, answered with its receipt."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import File, Form, Request, UploadFile
+
+from dexin.anchoring import anchor_receipt
+from ledger import LedgerError
+from query_gateway.credentials import Role
+from query_gateway.errors import ContributionRefused, InvalidRequest, NotFound
+from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
+from query_gateway.policy import policy
+from query_gateway.routes import router
+from query_gateway.schemas import ContributionPublic, RejectionPublic
+from vault import errors as verr
+from vault.ingest import Receipt, ingest_file
+
+routes = router()
+MAX_REJECTIONS_SHOWN = 1000
+CHUNK = 1 << 20
+
+
+@routes.post("/v1/contributions", openapi_extra=policy(Role.PROVIDER), status_code=201,
+             response_model=ContributionPublic, summary="Submit a contribution (CSV or Parquet)")  # fmt: skip
+def contribute(
+    table: Annotated[str, Form(pattern=r"^[a-z_]{1,40}$")],
+    file: Annotated[UploadFile, File()],
+    request: Request, gw: GatewayDep, who: PrincipalDep,
+) -> ContributionPublic:  # fmt: skip
+    assert who.client_id is not None
+    client = gw.control.active_client(who.client_id)
+    assert client is not None
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InvalidRequest(reason="unsupported_file_type")
+    uploads = gw.settings.audit_path.parent / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = uploads / f"{secrets.token_hex(12)}{suffix}"
+    try:
+        with open(path, "wb") as out:
+            while chunk := file.file.read(CHUNK):
+                out.write(chunk)
+        receipt = _ingest(gw, client.name, table, path)
+    finally:
+        path.unlink(missing_ok=True)
+    request.state.audit["computation"] = f"contribution:{table}"
+    return _public(gw, receipt)
+
+
+def _ingest(gw: Gateway, provider: str, table: str, path: Path) -> Receipt:
+    with gw.ingest_lock:
+        try:
+            receipt = ingest_file(gw.vault, provider, table, path)
+        except verr.ContributionRefused as exc:
+            refused = exc.receipt if isinstance(exc.receipt, Receipt) else None
+            raise ContributionRefused(_public(gw, refused).model_dump(mode="json") if refused
+                                      else {"refusal": exc.reason}) from None  # fmt: skip
+        except (verr.UnknownTableError, verr.UnknownProviderError):
+            raise NotFound("table_not_contributed_by_provider") from None
+        except verr.VaultError:
+            raise InvalidRequest(reason="unreadable_contribution") from None
+        try:
+            anchor = anchor_receipt(gw.ledger, gw.vault, receipt)
+        except LedgerError:
+            anchor = None  # recorded unanchored; `dexin ledger anchor` completes it later
+    return receipt.model_copy(update={"anchor": anchor or receipt.anchor})
+
+
+def _public(gw: Gateway, r: Receipt) -> ContributionPublic:
+    return ContributionPublic(
+        contribution_id=r.contribution_id, provider=r.provider, table=r.table,
+        file_sha256=r.file_sha256, format=r.format, submitted=r.submitted, accepted=r.accepted,
+        rejected=r.rejected, status=r.status, refusal=r.refusal, merkle_root=r.merkle_root,
+        schema_digest=r.schema_digest, received_at=r.received_at,
+        already_loaded=r.already_loaded, anchor=r.anchor, rejections=_rejections(r.report),
+    )  # fmt: skip
+
+
+def _rejections(report: str | None) -> list[RejectionPublic]:
+    """Row, column and reason code of each rejected row (the report holds no values)."""
+    if not report or not Path(report).exists():
+        return []
+    with open(report, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))[:MAX_REJECTIONS_SHOWN]
+    return [
+        RejectionPublic(row=int(r["row"]), column=r.get("column") or None, code=r["code"])
+        for r in rows
+    ]

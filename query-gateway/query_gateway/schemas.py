@@ -1,0 +1,230 @@
+"""Request and response bodies: frozen, strict (unknown fields refused), bounded.
+
+Separate ``*Create`` (what a caller sends) and ``*Public`` (what the gateway answers)
+models. No response model has a field for a raw row, an ID number or a pseudonym, so none
+can leave by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from query_gateway.catalogue import Purpose
+from query_gateway.scoring import Coverage, Dimensions, ReasonCode
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,8}_[0-9a-f]{16,24}$", max_length=40)]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+IdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9X]$")]
+ShortText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time zone is required (e.g. 2027-06-30T00:00:00Z)")
+    if not dt.datetime(2000, 1, 1, tzinfo=dt.UTC) < value < dt.datetime(2200, 1, 1, tzinfo=dt.UTC):
+        raise ValueError("out of range")
+    return value.astimezone(dt.UTC)
+
+
+AwareTime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenForm(Strict):
+    grant_type: Annotated[str, StringConstraints(max_length=64)]
+    client_id: Annotated[str, StringConstraints(max_length=64)]
+    client_secret: Annotated[str, StringConstraints(max_length=128)]
+    scope: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class TokenPublic(Strict):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class ComputationPublic(Strict):
+    id: str
+    version: int
+    hash: str
+    title: str
+    privacy: Literal["subject", "aggregate"]
+    unit: Literal["person", "household"] | None
+    purposes: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+class AccessRequestCreate(Strict):
+    computation: ShortText
+    computation_hash: Hex64
+    purpose: Purpose
+    valid_until: AwareTime
+    quota: int = Field(ge=1, le=10_000_000)
+    scope: dict[ShortText, ShortText] | None = Field(default=None, max_length=8)
+    epsilon: float | None = Field(default=None, gt=0, le=10)
+
+
+class AccessRequestPublic(Strict):
+    id: str
+    status: Literal["pending", "approved", "rejected", "revoked", "expired"]
+    client_id: str
+    computation: str
+    computation_version: int
+    computation_hash: str
+    purpose: str
+    scope: dict[str, str] | None
+    quota: int
+    used: int
+    epsilon: float | None
+    epsilon_spent: float
+    valid_until: dt.datetime
+    threshold: int
+    approvals: int
+    created_at: dt.datetime
+
+
+class VoteCreate(Strict):
+    decision: Literal["approve", "reject"]
+
+
+class ConsentCreate(Strict):
+    bank: Id
+    purpose: Purpose
+    expires_at: AwareTime
+
+
+class ConsentPublic(Strict):
+    id: str
+    bank: str
+    purpose: str
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+    status: Literal["active", "withdrawn", "expired"]
+
+
+class ScoreRequest(Strict):
+    id_number: IdNumber
+    purpose: Purpose
+    access_request_id: Id
+    consent_id: Id
+
+
+class AuditRef(Strict):
+    index: int
+    leaf_hash: str
+
+
+class ScorePublic(Strict):
+    """The declared outputs of ``morality_credit_score`` and ``household_credit_score``."""
+
+    computation: str
+    computation_version: int
+    unit: Literal["person", "household"]
+    dimensions: Dimensions | None
+    morality_points: float | None
+    morality_code: str | None
+    credit_line: int | None
+    reason_codes: tuple[ReasonCode, ...]
+    model: str | None
+    computed_at: dt.datetime | None
+    coverage: Coverage | None
+    no_score_reason: str | None
+    request_id: str
+    audit: AuditRef
+
+
+class ProfilePublic(Strict):
+    """The declared outputs of ``dimension_profile``."""
+
+    computation: str
+    computation_version: int
+    unit: Literal["person"]
+    dimensions: Dimensions | None
+    model: str | None
+    computed_at: dt.datetime | None
+    no_score_reason: str | None
+    request_id: str
+    audit: AuditRef
+
+
+class AggregateCreate(Strict):
+    computation: ShortText
+    access_request_id: Id
+    parameters: dict[ShortText, ShortText] = Field(default_factory=dict, max_length=4)
+    epsilon: float = Field(default=0.1, gt=0, le=10)
+    preview: bool = False
+
+
+class CellPublic(Strict):
+    group: dict[str, str | int]
+    count: int | None
+    suppressed: bool
+
+
+class AggregatePublic(Strict):
+    computation: str
+    computation_version: int
+    preview: bool
+    cost: float
+    epsilon_remaining: float
+    sufficient: bool
+    cells: list[CellPublic] | None
+    min_cell: int
+    mechanism: str
+    request_id: str
+
+
+class AccessPublic(Strict):
+    at: dt.datetime
+    bank: str
+    bank_id: str
+    computation: str
+    purpose: str
+    access_request_id: str
+
+
+class ClientPublic(Strict):
+    client_id: str
+    name: str
+    role: str
+    created_at: dt.datetime
+    disabled: bool
+
+
+class RejectionPublic(Strict):
+    row: int
+    column: str | None
+    code: str
+
+
+class ContributionPublic(Strict):
+    contribution_id: str
+    provider: str
+    table: str
+    file_sha256: str
+    format: str
+    submitted: int
+    accepted: int
+    rejected: int
+    status: str
+    refusal: str | None
+    merkle_root: str
+    schema_digest: str
+    received_at: str
+    already_loaded: bool
+    anchor: str | None
+    rejections: list[RejectionPublic]
+
+
+class ConsentLogPublic(Strict):
+    size: int
+    root: str
+    last_anchor: str | None

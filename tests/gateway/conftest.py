@@ -1,0 +1,223 @@
+"""The gateway over a real vault (a tiny synthetic Yuyao) and a real embedded ledger.
+
+One vault, ledger and gateway per test session (building them costs seconds); every test
+makes its own clients, so tests do not see each other's approvals or consents. The control
+plane is SQLite, or PostgreSQL when ``DEXIN_TEST_DATABASE_URL`` names one: then a fresh
+schema is created for the run and dropped after it, so parallel runs do not collide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from query_gateway.admin import subject_token
+from query_gateway.app import Components, create_app
+from query_gateway.audit_sink import JsonlAuditSink
+from query_gateway.control import ControlPlane
+from query_gateway.credentials import Role
+from query_gateway.db import normalise_url, open_engine, session_factory
+from query_gateway.settings import GatewaySettings
+from sqlalchemy import create_engine, text
+
+from dexin.app import open_ledger, open_vault, vault_config
+from dexin.keys import key_provider
+from dexin.settings import Settings
+from dexin.synthetic import generate
+from vault.ingest import ingest_file
+from vault.registry import load_registry
+from vault.store import Vault
+
+with warnings.catch_warnings():
+    # Starlette 1.10 deprecates running its test client on httpx (it wants httpx2); the
+    # gateway's own client is built on httpx, so we keep one HTTP library in the tests.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
+    from starlette.testclient import TestClient
+
+INGESTED = [
+    ("public_security", "residents"),
+    ("market_regulation", "administrative_penalties"),
+    ("court", "criminal_judgments"),
+    ("traffic_police", "traffic_violations"),
+]
+CODES = ["A", "B", "C"]
+SCORES_SQL = """
+SELECT subject, household,
+       50 + (hash(subject) % 50) AS moral_review, 60.0 AS law_abiding, 70.5 AS honesty,
+       40.0 AS volunteering, 55.0 AS virtue, 80 + (hash(subject) % 30) AS morality_points,
+       CASE WHEN hash(subject) % 10 < 6 THEN 'A' WHEN hash(subject) % 10 < 9 THEN 'B' ELSE 'C' END
+         AS morality_code,
+       100000 AS credit_line, '[{"code": "VS01", "dimension": "volunteering"}]' AS reason_codes,
+       'wuweitu@1' AS model, TIMESTAMP '2026-11-01 08:00:00' AS computed_at,
+       3 AS tables_with_data, NULL AS no_score_reason, 'internal' AS secret_feature
+FROM src.residents
+"""
+
+
+@dataclass
+class World:
+    settings: Settings
+    gateway_settings: GatewaySettings
+    vault: Vault
+    ledger: Any
+    ids: list[str]  # raw ID numbers of synthetic residents (test-side knowledge only)
+    database_url: str
+    schema: str | None
+
+    def components(self, **kw: Any) -> Components:
+        return Components(vault=self.vault, ledger=self.ledger, schema=self.schema, **kw)
+
+
+def _database(tmp: Path) -> tuple[str, str | None, Callable[[], None]]:
+    url = os.environ.get("DEXIN_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp / 'control.sqlite'}", None, lambda: None
+    schema = f"gw_{secrets.token_hex(6)}"
+    admin = create_engine(normalise_url(url))
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    return url, schema, drop
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("gateway")
+    env = {"DEXIN_HOME": str(tmp / "home"), "DEXIN_MASTER_KEY": secrets.token_hex(32),
+           "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB"}  # fmt: skip
+    settings = Settings.from_env(env)
+    generate(tmp / "data", 0.002, 0, "parquet")
+    ids = (
+        pq.read_table(tmp / "data/public_security/residents.parquet")
+        .column("id_number")
+        .to_pylist()
+    )
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    url, schema, drop = _database(tmp)
+    with open_vault(settings) as vault, open_ledger(settings) as ledger:
+        for provider, table in INGESTED:
+            ingest_file(vault, provider, table, tmp / "data" / provider / f"{table}.parquet")
+        vault.materialise("scores", SCORES_SQL, "subject")
+        vault.materialise(
+            "household_scores",
+            SCORES_SQL.replace("subject, household", "household")
+            + " QUALIFY row_number() OVER (PARTITION BY household ORDER BY subject) = 1",
+            "household",
+        )
+        gateway = GatewaySettings(database_url=url, audit_path=tmp / "audit.jsonl",
+                                  approval_threshold=2, rate_limit=1000, rate_burst=1000)  # fmt: skip
+        yield World(settings, gateway, vault, ledger, ids, url, schema)
+    drop()
+
+
+@pytest.fixture(scope="session")
+def app_client(world: World) -> Iterator[TestClient]:
+    app = create_app(world.settings, world.gateway_settings, world.components())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def control(world: World, app_client: TestClient) -> ControlPlane:
+    engine = open_engine(world.database_url, schema=world.schema)
+    return ControlPlane(session_factory(engine))
+
+
+class Actors:
+    """Makes clients and tokens for a test; every call registers fresh ones."""
+
+    def __init__(self, client: TestClient, control: ControlPlane, world: World) -> None:
+        self.http = client
+        self.control = control
+        self.world = world
+
+    def token(self, role: Role, name: str = "test") -> tuple[str, str]:
+        """(client_id, bearer token) of a new client with ``role``."""
+        if role is Role.SUBJECT:
+            raise ValueError("use subject()")
+        made = self.control.create_client(role, name)
+        r = self.http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
+                           "client_id": made.client_id, "client_secret": made.client_secret})  # fmt: skip
+        assert r.status_code == 200, r.text
+        return made.client_id, r.json()["access_token"]
+
+    def subject(self, id_number: str) -> str:
+        return subject_token(self.world.settings, id_number, 300).access_token
+
+    def officers(self, n: int = 2) -> list[str]:
+        return [self.token(Role.OFFICER, f"officer-{i}")[1] for i in range(n)]
+
+    def approved(self, bank: str, computation: str = "morality_credit_score", **extra: Any) -> str:
+        """File a request as ``bank`` and approve it with two fresh officers."""
+        rid = self.file(bank, computation, **extra)
+        for officer in self.officers(2):
+            r = self.http.post(f"/v1/access-requests/{rid}/votes", json={"decision": "approve"},
+                               headers=auth(officer))  # fmt: skip
+            assert r.status_code == 200, r.text
+        assert r.json()["status"] == "approved"
+        return rid
+
+    def file(self, bank: str, computation: str = "morality_credit_score", **extra: Any) -> str:
+        self.officers(2)  # m = 2 needs at least two officers
+        body = request_body(self.http, computation, **extra)
+        r = self.http.post("/v1/access-requests", json=body, headers=auth(bank))
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def consent(self, subject_token: str, bank_id: str, purpose: str = "credit_assessment") -> str:
+        r = self.http.post("/v1/consents", headers=auth(subject_token), json={
+            "bank": bank_id, "purpose": purpose, "expires_at": later(days=30)})  # fmt: skip
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def later(**delta: int) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(**delta)).isoformat().replace("+00:00", "Z")
+
+
+def computation_hash(http: TestClient, computation: str) -> str:
+    _, token = None, None
+    catalogue = http.app.state.gateway.catalogue  # type: ignore[attr-defined]
+    return str(catalogue.get(computation).hash)
+
+
+def request_body(http: TestClient, computation: str, **extra: Any) -> dict[str, Any]:
+    aggregate = computation.startswith(("grade_", "negative_"))
+    body: dict[str, Any] = {
+        "computation": computation, "computation_hash": computation_hash(http, computation),
+        "purpose": "statistics" if aggregate else "credit_assessment",
+        "valid_until": later(days=365), "quota": 1000,
+    }  # fmt: skip
+    if aggregate:
+        body["epsilon"] = 1.0
+    body.update(extra)
+    return body
+
+
+@pytest.fixture
+def actors(app_client: TestClient, control: ControlPlane, world: World) -> Actors:
+    return Actors(app_client, control, world)
+
+
+@pytest.fixture
+def jsonl_sink(tmp_path: Path) -> Iterator[JsonlAuditSink]:
+    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
+    yield sink
+    sink.close()
