@@ -67,3 +67,34 @@ class FeaturesStaleError(CreditModelError):
         super().__init__("the materialised features do not belong to this model spec")
         self.expected = expected
         self.found = found
+
+
+class FeaturesMissingError(CreditModelError):
+    """No features have been materialised in this vault yet."""
+
+    advice = "Run `dexin model score-all` first."
+
+    def __init__(self) -> None:
+        super().__init__("no materialised features: the population has not been scored yet")
+
+
+class NotReleasedError(CreditModelError):
+    """The model version has not been released on the ledger."""
+
+    advice = "Release it with `dexin model release` (an officer), or pass --unreleased for a draft."
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"model {model} is not released on the ledger")
+        self.model = model
+
+
+class ReleaseMismatchError(CreditModelError):
+    """The ledger's release of this model version anchors another spec hash."""
+
+    advice = "The spec file was changed after its release: give the changed spec a new version."
+
+    def __init__(self, model: str, released: str, local: str) -> None:
+        super().__init__(f"model {model} was released with another spec hash")
+        self.model = model
+        self.released = released
+        self.local = local

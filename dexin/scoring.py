@@ -1,0 +1,189 @@
+"""Scoring wiring: the credit model over the vault's derived tables and the ledger's releases.
+
+- `score_all`: materialise ``derived.features`` (one row per resident, by the generated
+  feature SQL), then ``derived.scores`` and ``derived.household_scores`` (the compiled
+  scorecard); all inside the vault, nothing leaves it. Call it after each ingest so that a
+  single score needs no scan.
+- `score_subject` / `score_household`: an indexed look-up of the features, then the pure
+  scorecard (`credit_model.scorecard`), naming the release the score came from.
+- `release_spec` / `find_release`: a model release anchors the spec's digest on the ledger;
+  a spec whose released digest differs is refused (`ReleaseMismatchError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from credit_model.compiled import household_sql, score_sql
+from credit_model.errors import FeaturesMissingError, FeaturesStaleError, ReleaseMismatchError
+from credit_model.features import FeatureRow, feature_sql
+from credit_model.results import HouseholdScore, ReleaseRef, ScoreResult
+from credit_model.scorecard import NOT_REGISTERED, not_scored, score, score_household
+from credit_model.spec import ModelSpec
+from ledger import Ledger, LedgerError, Role
+from vault.store import Vault
+
+FEATURES = "features"
+SCORES = "scores"
+HOUSEHOLDS = "household_scores"
+OFFICER = "officer"
+TX_HASH = re.compile(r"^0x[0-9a-fA-F]{1,128}$")
+
+
+@dataclass(frozen=True)
+class ScoreAllSummary:
+    """What `score_all` did: counts and the seconds each stage took."""
+
+    model: str
+    as_of: dt.date
+    subjects: int
+    scored: int
+    eligible: int
+    households: int
+    feature_seconds: float
+    score_seconds: float
+
+
+def _constants(release: ReleaseRef | None, computed_at: dt.datetime) -> dict[str, str]:
+    block = "NULL::BIGINT" if release is None else str(int(release.block_number))
+    tx = "NULL::VARCHAR"
+    if release is not None:
+        if not TX_HASH.match(release.tx_hash):
+            raise ValueError("a transaction hash is 0x and hex digits")
+        tx = f"'{release.tx_hash}'"
+    return {
+        "computed_at": f"TIMESTAMPTZ '{computed_at.isoformat()}'",
+        "release_block": block,
+        "release_tx": tx,
+    }
+
+
+def refresh_features(vault: Vault, spec: ModelSpec, as_of: dt.date | None = None) -> int:
+    """Materialise ``derived.features`` for every resident as known on ``as_of`` (default:
+    the vault's as-of date); returns the number of rows."""
+    sql = feature_sql(spec, vault.registry, as_of or vault.as_of)
+    return vault.materialise(FEATURES, sql, "subject")
+
+
+def score_all(
+    vault: Vault,
+    spec: ModelSpec,
+    *,
+    computed_at: dt.datetime,
+    release: ReleaseRef | None,
+    as_of: dt.date | None = None,
+) -> ScoreAllSummary:
+    """Features, person scores and household scores for the whole population."""
+    start = time.perf_counter()
+    subjects = refresh_features(vault, spec, as_of)
+    middle = time.perf_counter()
+    extra = _constants(release, computed_at)
+    vault.materialise(SCORES, score_sql(spec, f"derived.{FEATURES}", extra), "subject")
+    households = vault.materialise(
+        HOUSEHOLDS, household_sql(spec, f"derived.{SCORES}", extra), "household"
+    )
+    end = time.perf_counter()
+    ((scored, eligible),) = vault.query(
+        f"SELECT count(*) FILTER (WHERE no_score IS NULL), count(*) FILTER (WHERE eligible) "
+        f"FROM derived.{SCORES}"
+    )
+    return ScoreAllSummary(spec.ref, as_of or vault.as_of, subjects, int(scored), int(eligible),
+                           households, middle - start, end - middle)  # fmt: skip
+
+
+def has_table(vault: Vault, name: str) -> bool:
+    rows = vault.query(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = 'derived' AND table_name = ?", [name]
+    )
+    return bool(rows)
+
+
+def _checked(spec: ModelSpec, record: Mapping[str, Any]) -> FeatureRow:
+    if record["spec_digest"] != spec.digest.hex():
+        raise FeaturesStaleError(spec.digest.hex(), record["spec_digest"])
+    return FeatureRow.from_record(spec, record)
+
+
+def feature_row(vault: Vault, spec: ModelSpec, subject: str) -> FeatureRow | None:
+    """The materialised features of pseudonym ``subject`` (an indexed look-up), or None."""
+    if not has_table(vault, FEATURES):
+        raise FeaturesMissingError()
+    record = vault.lookup(FEATURES, "subject", subject)
+    return None if record is None else _checked(spec, record)
+
+
+def score_subject(
+    vault: Vault,
+    spec: ModelSpec,
+    id_number: str,
+    *,
+    computed_at: dt.datetime,
+    release: ReleaseRef | None,
+) -> ScoreResult:
+    """Score one person by ID number (validated; `InvalidIdNumber` never repeats it)."""
+    subject = vault.subject_pseudonym(id_number)
+    row = feature_row(vault, spec, subject)
+    if row is None:
+        return not_scored(spec, subject, NOT_REGISTERED, as_of=vault.as_of,
+                          computed_at=computed_at, release=release)  # fmt: skip
+    return score(spec, row, computed_at=computed_at, release=release)
+
+
+def score_household_of(
+    vault: Vault,
+    spec: ModelSpec,
+    id_number: str,
+    *,
+    computed_at: dt.datetime,
+    release: ReleaseRef | None,
+) -> HouseholdScore | None:
+    """Score the household of the person with ``id_number``; None if not registered."""
+    row = feature_row(vault, spec, vault.subject_pseudonym(id_number))
+    if row is None or row.household is None:
+        return None
+    cur = vault.con.cursor()
+    try:
+        res = cur.execute(f"SELECT * FROM derived.{FEATURES} WHERE household = ? ORDER BY subject",
+                          [row.household])  # fmt: skip
+        names = [d[0] for d in res.description]
+        members = [_checked(spec, dict(zip(names, r, strict=True))) for r in res.fetchall()]
+    finally:
+        cur.close()
+    return score_household(spec, row.household, members, as_of=row.as_of,
+                           computed_at=computed_at, release=release)  # fmt: skip
+
+
+# -- the ledger -----------------------------------------------------------------------------
+
+
+def find_release(ledger: Ledger, spec: ModelSpec) -> ReleaseRef | None:
+    """The ledger's release of this spec's model version, or None if not released. Raises
+    `ReleaseMismatchError` if that version was released with another spec digest."""
+    if ledger.latest_model_version(spec.model_id) < spec.version:
+        return None
+    try:
+        release = ledger.get_model_release(spec.model_id, spec.version)
+    except LedgerError:  # the version was skipped: nothing released under it
+        return None
+    if release.spec_hash != spec.digest:
+        raise ReleaseMismatchError(spec.ref, release.spec_hash.hex(), spec.digest.hex())
+    anchor = ledger.get_anchor(spec.digest)
+    return ReleaseRef(model_id=spec.model_id, version=spec.version, spec_digest=spec.digest.hex(),
+                      block_number=anchor.block_number, tx_hash=anchor.tx_hash)  # fmt: skip
+
+
+def release_spec(ledger: Ledger, spec: ModelSpec, officer: str = OFFICER) -> ReleaseRef:
+    """Release this spec (idempotent): anchors its digest under ``model_id``/``version``,
+    signed by the officer account ``officer`` (created with the officer role if needed)."""
+    existing = find_release(ledger, spec)
+    if existing is not None:
+        return existing
+    ledger.ensure_account(officer, Role.OFFICER)
+    receipt = ledger.release_model(spec.model_id, spec.version, spec.digest, officer=officer)
+    return ReleaseRef(model_id=spec.model_id, version=spec.version, spec_digest=spec.digest.hex(),
+                      block_number=receipt.block_number, tx_hash=receipt.tx_hash)  # fmt: skip
