@@ -7,7 +7,7 @@
 - ``DEXIN_MASTER_KEY_FILE``: the master key file (mode 0600), by default
   ``$DEXIN_HOME/secrets/master.key``, outside the vault's files.
 - ``DEXIN_AS_OF``: the day retention is computed against (YYYY-MM-DD); today if unset.
-- ``DEXIN_MEMORY_LIMIT``: DuckDB's memory limit for the vault (default 4GB).
+- ``DEXIN_MEMORY_LIMIT``: DuckDB's memory limit for the vault (default 3GB).
 - ``DEXIN_LEDGER``: ``embedded`` (default: an in-process EVM under ``$DEXIN_HOME/ledger``) or
   ``jsonrpc``; then ``DEXIN_LEDGER_RPC_URL`` names the node (Besu, anvil),
   ``DEXIN_LEDGER_FUNDING_KEY`` (hex) may pay for deployment and accounts, and
@@ -30,7 +30,7 @@ class Settings:
     master_key_file: Path
     master_key_hex: str | None = field(default=None, repr=False)
     as_of: dt.date | None = None
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"
     ledger_backend: Literal["embedded", "jsonrpc"] = "embedded"
     ledger_rpc_url: str | None = None
     ledger_funding_key_hex: str | None = field(default=None, repr=False)
@@ -49,7 +49,7 @@ class Settings:
             else home / "secrets" / "master.key",
             master_key_hex=env.get("DEXIN_MASTER_KEY") or None,
             as_of=dt.date.fromisoformat(as_of) if as_of else None,
-            memory_limit=env.get("DEXIN_MEMORY_LIMIT", "4GB"),
+            memory_limit=env.get("DEXIN_MEMORY_LIMIT", "3GB"),
             ledger_backend="jsonrpc" if env.get("DEXIN_LEDGER") == "jsonrpc" else "embedded",
             ledger_rpc_url=env.get("DEXIN_LEDGER_RPC_URL") or None,
             ledger_funding_key_hex=env.get("DEXIN_LEDGER_FUNDING_KEY") or None,

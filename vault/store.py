@@ -52,7 +52,7 @@ class VaultConfig:
     """Where the vault lives and how hard DuckDB may work. Built once by the application."""
 
     root: Path
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"
     threads: int = 2
     as_of: dt.date | None = None  # the day retention is computed against; today if None
 
