@@ -50,7 +50,9 @@ def _distribution(inputs: ReportInputs, path: Path) -> str:
         ax.axvspan(b.min, b.max, color=b.colour, alpha=0.25, lw=0)
         ax.text((b.min + b.max) / 2, 1.0, b.code, transform=ax.get_xaxis_transform(),
                 ha="center", va="bottom")  # fmt: skip
-    ax.hist(cur.points, bins=np.arange(40, spec.points.scale + 1, 1.0), color="#444")
+    ax.hist(
+        cur.points, bins=[float(x) for x in np.arange(40, spec.points.scale + 1, 1.0)], color="#444"
+    )
     ax.axvline(spec.points.qualifying, color="k", ls="--", lw=1, label="qualifying points")
     ax.set_xlabel(f"morality points (0–{spec.points.scale:g})")
     ax.set_ylabel("people")
