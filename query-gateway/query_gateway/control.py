@@ -225,7 +225,7 @@ class ControlPlane:
                 .where(SubjectAccess.subject == subject)
                 .order_by(SubjectAccess.at)
             )
-            return [(a, name) for a, name in s.execute(q).tuples()]
+            return [(row[0], row[1]) for row in s.execute(q).all()]
 
     def count(self, model: type[object]) -> int:
         with self.sessions() as s:

@@ -1,0 +1,139 @@
+"""A Python client for banks (and other clients) of the Dexin query gateway.
+
+    client = DexinClient("http://127.0.0.1:8000", client_id, client_secret)
+    request = client.request_access("morality_credit_score", purpose="credit_assessment",
+                                    valid_until="2027-06-30T00:00:00Z", quota=1000)
+    # ... officers approve; the applicant consents and hands over the consent id ...
+    score = client.score(id_number, purpose="credit_assessment",
+                         access_request_id=request["id"], consent_id=consent_id)
+
+`score` verifies the response's detached JWS against the gateway's published JWKS before
+returning (`SignatureError` otherwise) and returns the body with its signature, so the bank
+can keep both and prove later what it was told. Errors are `GatewayProblem` carrying the
+RFC 9457 fields.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from query_gateway.signing import SIGNATURE_HEADER, SignatureError, verify_detached
+
+__all__ = ["DexinClient", "GatewayProblem", "SignatureError", "SignedAnswer"]
+
+
+class GatewayProblem(Exception):
+    """An RFC 9457 problem answered by the gateway."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status} {problem.get('title', '')} ({problem.get('reason', '')})")
+        self.status = status
+        self.type = str(problem.get("type", "about:blank"))
+        self.reason = problem.get("reason")
+        self.retry_after: int | None = None
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class SignedAnswer:
+    body: dict[str, Any]
+    raw: bytes
+    signature: str
+
+
+class DexinClient:
+    def __init__(
+        self, base_url: str, client_id: str, client_secret: str, *,
+        http: httpx.Client | None = None, timeout: float = 10.0,
+    ) -> None:  # fmt: skip
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self._id = client_id
+        self._secret = client_secret
+        self._token: str | None = None
+        self._expires = 0.0
+        self._jwks: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DexinClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def computations(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/v1/computations").json())
+
+    def computation_hash(self, computation: str) -> str:
+        return next(str(c["hash"]) for c in self.computations() if c["id"] == computation)
+
+    def request_access(self, computation: str, **terms: Any) -> dict[str, Any]:
+        body = {"computation": computation, "computation_hash": self.computation_hash(computation)}
+        return dict(self._call("POST", "/v1/access-requests", json=body | terms).json())
+
+    def access_request(self, request_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/v1/access-requests/{request_id}").json())
+
+    def score(
+        self, id_number: str, *, purpose: str, access_request_id: str, consent_id: str
+    ) -> SignedAnswer:
+        r = self._call("POST", "/v1/scores", json={"id_number": id_number, "purpose": purpose,
+                       "access_request_id": access_request_id, "consent_id": consent_id})  # fmt: skip
+        signature = r.headers.get(SIGNATURE_HEADER, "")
+        self.verify(signature, r.content)
+        return SignedAnswer(dict(r.json()), r.content, signature)
+
+    def aggregate(self, computation: str, access_request_id: str, *, epsilon: float = 0.1,
+                  parameters: dict[str, str] | None = None, preview: bool = False) -> dict[str, Any]:  # fmt: skip
+        body = {"computation": computation, "access_request_id": access_request_id,
+                "epsilon": epsilon, "parameters": parameters or {}, "preview": preview}  # fmt: skip
+        return dict(self._call("POST", "/v1/aggregates", json=body).json())
+
+    def verify(self, signature: str, body: bytes) -> None:
+        """Raise `SignatureError` unless ``signature`` is the gateway's over ``body``."""
+        try:
+            verify_detached(signature, body, self.jwks())
+        except SignatureError:
+            self._jwks = None  # keys may have rotated: fetch once more
+            verify_detached(signature, body, self.jwks())
+
+    def jwks(self) -> dict[str, Any]:
+        if self._jwks is None:
+            self._jwks = dict(self._checked(self._http.get("/v1/keys")).json())
+        return self._jwks
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _bearer(self) -> str:
+        if self._token is None or time.monotonic() > self._expires - 30:
+            r = self._checked(self._http.post("/v1/oauth/token", data={
+                "grant_type": "client_credentials", "client_id": self._id,
+                "client_secret": self._secret}))  # fmt: skip
+            doc = r.json()
+            self._token = str(doc["access_token"])
+            self._expires = time.monotonic() + float(doc["expires_in"])
+        return self._token
+
+    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._bearer()}"}
+        return self._checked(self._http.request(method, path, headers=headers, **kw))
+
+    @staticmethod
+    def _checked(r: httpx.Response) -> httpx.Response:
+        if r.status_code < 400:
+            return r
+        try:
+            problem = dict(r.json())
+        except ValueError:
+            problem = {"title": "non-JSON error"}
+        error = GatewayProblem(r.status_code, problem)
+        retry = r.headers.get("Retry-After")
+        error.retry_after = int(retry) if retry and retry.isdigit() else None
+        raise error
