@@ -136,9 +136,10 @@ class OffsetIndex:
 
     def truncate(self, count: int) -> None:
         self.flush()
-        if count < self._flushed:
+        count = min(count, self._flushed)
+        if os.fstat(self._fd).st_size != count * 8:  # also a torn offset
             os.ftruncate(self._fd, count * 8)
-            self._flushed = count
+        self._flushed = count
 
     def close(self) -> None:
         os.close(self._fd)

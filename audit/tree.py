@@ -121,10 +121,10 @@ class FileLevels:
         """Keep exactly the nodes of a tree of ``size`` leaves (``size >> k`` at level k)."""
         self.flush()
         for level in range(len(self._flushed)):
-            keep = size >> level
-            if keep < self._flushed[level]:
+            keep = min(size >> level, self._flushed[level])
+            if os.fstat(self._fds[level]).st_size != keep * HASH_SIZE:  # also a torn hash
                 os.ftruncate(self._fds[level], keep * HASH_SIZE)
-                self._flushed[level] = keep
+            self._flushed[level] = keep
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -1,0 +1,331 @@
+"""``dexin audit …``: export, verify, prove, witness, anchor (mounted by ``dexin.cli``).
+
+Exit codes: 0 success; 1 verification failed or a witness refused (the first problem is
+printed); 2 bad input (missing file, malformed key or proof); 4 the ledger is in use by
+another process (use ``--skip-anchors`` to verify everything else).
+
+Readers (``export``, ``verify``, ``prove``) take no lock on the log: they work while the
+gateway appends, on the prefix covered by the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from audit.anchor import Anchorer
+from audit.checkpoint import SignedCheckpoint
+from audit.cosign import Cosignature, WitnessPublicKey, aggregate
+from audit.errors import AuditError, VerificationError, WitnessError
+from audit.export import export_log, load_export, snapshot_log
+from audit.merkle import leaf_hash, verify_inclusion
+from audit.note import NoteVerifier
+from audit.policy import RecordedPolicy
+from audit.reader import LogReader
+from audit.verify import Trust, Verdict, verify_snapshot
+from audit.witness import BundleStore, Witness
+from dexin.app import open_ledger
+from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
+from dexin.settings import Settings
+from vault.errors import VaultBusy
+
+app = typer.Typer(no_args_is_help=True, help="The audit trail: export, verify, prove, witness.")
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+ExportOpt = Annotated[Path | None, typer.Option("--export", help="verify this export directory")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the verdict as JSON")]
+LogKeyOpt = Annotated[
+    str | None, typer.Option("--log-key", help="the log's pinned vkey (or a file)")
+]
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _log_key(value: str | None) -> NoteVerifier | None:
+    if value is None:
+        return None
+    path = Path(value)
+    return NoteVerifier.from_vkey(path.read_text() if path.exists() else value)
+
+
+def _handled(fn: F) -> F:
+    """Map audit errors and a busy ledger to a message and an exit code (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except VaultBusy:
+            raise _fail("the ledger is in use by another process (try --skip-anchors)", 4) from None
+        except (AuditError, OSError, ValueError, KeyError) as exc:
+            detail = getattr(exc, "reason", None) or getattr(exc, "path", None) or ""
+            raise _fail(f"{exc} {detail}".strip(), 2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _anchorer(settings: Settings, skip: bool) -> Iterator[Anchorer | None]:
+    if skip:
+        yield None
+        return
+    try:
+        with open_ledger(settings) as ledger:
+            yield LedgerAnchorer(ledger)
+    except VaultBusy:
+        raise _fail("the ledger is in use by another process (try --skip-anchors)", 4) from None
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=not enabled, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done)
+
+        yield update
+
+
+@app.command("export")
+@_handled
+def export_command(out_dir: Annotated[Path, typer.Option("--out", help="a new directory")]) -> None:
+    """Write a self-contained export (entries, checkpoints, cosignatures, public keys)."""
+    if out_dir.exists():
+        raise _fail(f"{out_dir} exists already", 2)
+    with LogReader(audit_dir(_settings())) as reader, _progress(sys.stderr.isatty()) as update:
+        count = (reader.history.sizes() or [0])[-1]
+        snap = export_log(reader, out_dir, lambda done: update("export", done, count))
+    out.print(f"exported {snap.count} entries, {len(snap.checkpoints)} checkpoints, "
+              f"{len(snap.bundles)} cosignature bundles to {out_dir}")  # fmt: skip
+
+
+@app.command("verify")
+@_handled
+def verify_command(
+    export: ExportOpt = None,
+    as_json: JsonOpt = False,
+    log_key: LogKeyOpt = None,
+    skip_anchors: Annotated[bool, typer.Option(help="do not check anchors on the ledger")] = False,
+    approvals: Annotated[Path | None, typer.Option(help="approval records (JSON list)")] = None,
+    consents: Annotated[Path | None, typer.Option(help="consent records (JSON list)")] = None,
+) -> None:
+    """Verify the log (or an export) and print a verdict; exit 1 naming the first problem."""
+    settings = _settings()
+    policy = RecordedPolicy.from_files(approvals, consents) if approvals and consents else None
+    trust = Trust(log_key=_log_key(log_key))
+    with contextlib.ExitStack() as stack:
+        reader = None if export else stack.enter_context(LogReader(audit_dir(settings)))
+        snap = load_export(export) if export else snapshot_log(reader)  # type: ignore[arg-type]
+        anchorer = stack.enter_context(_anchorer(settings, skip_anchors))
+        update = stack.enter_context(_progress(not as_json and sys.stderr.isatty()))
+        try:
+            verdict = verify_snapshot(snap, trust, anchorer=anchorer, policy=policy,
+                                      require_anchor=not skip_anchors, progress=update)  # fmt: skip
+        except VerificationError as exc:
+            _print_failure(exc, as_json)
+            raise typer.Exit(1) from None
+    _print_verdict(verdict, as_json)
+
+
+def _print_failure(exc: VerificationError, as_json: bool) -> None:
+    if as_json:
+        problem = {
+            k: getattr(exc, k)
+            for k in ("check", "detail", "entry", "checkpoint", "expected", "actual")
+        }
+        sys.stdout.write(json.dumps({"ok": False, "problem": problem}, indent=2) + "\n")
+    else:
+        out.print(f"[bold red]FAILED[/] {exc.describe()}", highlight=False)
+
+
+def _print_verdict(verdict: Verdict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(verdict.as_json(), indent=2) + "\n")
+        return
+    anchored = max(verdict.anchored, default=0)
+    out.print(
+        f"[bold green]OK[/] {verdict.entries} entries, root {verdict.root.hex()}", highlight=False
+    )
+    out.print(f"  {len(verdict.checkpoints)} checkpoints signed and consistent; "
+              f"{len(verdict.cosigned)} cosigned; anchored up to size {anchored}")  # fmt: skip
+    for note in verdict.notes:
+        out.print(f"  note: {note}", highlight=False)
+
+
+@app.command("prove")
+@_handled
+def prove_command(
+    index: Annotated[int, typer.Option("--index", help="the entry's position")],
+    size: Annotated[int | None, typer.Option(help="a checkpoint's size (default: latest)")] = None,
+) -> None:
+    """Print an inclusion proof (JSON) checkable with nothing but the signed checkpoint."""
+    with LogReader(audit_dir(_settings())) as reader:
+        sizes = reader.history.sizes()
+        chosen = size if size is not None else (sizes or [0])[-1]
+        if chosen not in sizes or not 0 <= index < chosen:
+            raise _fail(f"no checkpoint of size {chosen} covering entry {index}", 2)
+        entry = reader.entry(index, chosen)
+        proof = reader.tree().inclusion_proof(index, chosen)
+        note = reader.history.path(chosen).read_text()
+    document = {"index": index, "size": chosen, "entry": entry.decode(), "leaf_hash": leaf_hash(entry).hex(),
+                "proof": [p.hex() for p in proof], "checkpoint": note}  # fmt: skip
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command("check-proof")
+@_handled
+def check_proof_command(proof_file: Path, log_key: LogKeyOpt = None) -> None:
+    """Check a ``prove`` document: the checkpoint's signature and the entry's inclusion."""
+    doc = json.loads(proof_file.read_text(encoding="utf-8"))
+    signed = SignedCheckpoint.parse(doc["checkpoint"])
+    key = _log_key(log_key)
+    try:
+        if key is not None:
+            signed.verify(key)
+        leaf = leaf_hash(doc["entry"].encode())
+        proof = [bytes.fromhex(p) for p in doc["proof"]]
+        verify_inclusion(leaf, doc["index"], signed.checkpoint.size, proof, signed.checkpoint.root)
+    except AuditError as exc:
+        raise _fail(f"proof does not verify: {exc}", 1) from None
+    signed_by = "signature verified" if key else "signature NOT checked (no --log-key)"
+    out.print(
+        f"OK entry {doc['index']} is in the log of size {signed.checkpoint.size} ({signed_by})"
+    )
+
+
+@app.command("witness")
+@_handled
+def witness_command(
+    state: Annotated[Path, typer.Option("--state", help="this witness's state directory")],
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="a signed checkpoint note")],
+    name: Annotated[str | None, typer.Option(help="name, when creating the witness")] = None,
+    log_key: LogKeyOpt = None,
+    proof: Annotated[Path | None, typer.Option(help="consistency proof (JSON list of hex)")] = None,
+    submit: Annotated[bool, typer.Option(help="leave the cosignature for `anchor`")] = False,
+) -> None:
+    """Cosign a checkpoint if it extends the last one this witness cosigned; else refuse."""
+    settings = _settings()
+    witness = _open_witness(state, name, log_key, settings)
+    signed = SignedCheckpoint.parse(checkpoint.read_bytes())
+    last = witness.last()
+    old = 0 if last is None else min(last.checkpoint.size, signed.checkpoint.size)
+    hashes = _proof(proof, settings, old, signed.checkpoint.size)
+    try:
+        cosignature = witness.cosign(signed, hashes)
+    except WitnessError as exc:
+        raise _fail(f"refused: {exc} ({exc.reason})", 1) from None
+    if submit:
+        _submit(settings, cosignature)
+    sys.stdout.write(cosignature.line() + "\n")
+
+
+def _open_witness(
+    state: Path, name: str | None, log_key: str | None, settings: Settings
+) -> Witness:
+    if (state / "witness.json").exists():
+        return Witness(state)
+    if name is None:
+        raise _fail("a new witness needs --name", 2)
+    key = _log_key(log_key) or NoteVerifier.from_vkey(
+        (audit_dir(settings) / "log.vkey").read_text()
+    )
+    witness = Witness.init(state, name, key)
+    pop = base64.b64encode(witness.proof_of_possession()).decode()
+    err.print(
+        f"created witness {witness.public.vkey()}\nproof of possession {pop}", highlight=False
+    )
+    return witness
+
+
+def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[bytes]:
+    if path is not None:
+        return [bytes.fromhex(h) for h in json.loads(path.read_text())]
+    with LogReader(audit_dir(settings)) as reader:
+        return reader.tree().consistency_proof(old, new)
+
+
+def _pending(settings: Settings) -> Path:
+    return audit_dir(settings) / "cosignatures" / "pending"
+
+
+def _submit(settings: Settings, cosignature: Cosignature) -> None:
+    folder = _pending(settings) / f"{cosignature.size:020d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {"witness": cosignature.witness.vkey(), "size": cosignature.size,
+                "signature": base64.b64encode(cosignature.signature).decode()}  # fmt: skip
+    (folder / f"{cosignature.witness.key_id.hex()}.json").write_text(json.dumps(document))
+
+
+@app.command("anchor")
+@_handled
+def anchor_command() -> None:
+    """Aggregate the submitted cosignatures of the newest checkpoint and anchor it."""
+    settings = _settings()
+    folders = sorted(_pending(settings).glob("0*")) if _pending(settings).exists() else []
+    if not folders:
+        raise _fail("no submitted cosignatures", 2)
+    size = int(folders[-1].name)
+    with LogReader(audit_dir(settings)) as reader:
+        signed = reader.history.load(size)
+    cosignatures = [_load_cosignature(p) for p in sorted(folders[-1].glob("*.json"))]
+    with open_ledger(settings) as ledger:
+        anchorer = LedgerAnchorer(ledger)
+        bundle = aggregate(signed.checkpoint, cosignatures)
+        policy = anchorer.witness_policy()
+        bundle.verify(signed.checkpoint, policy)
+        reference = anchorer.anchor_checkpoint(size, bundle.root, bundle.digest())
+    store = BundleStore(audit_dir(settings) / "cosignatures")
+    store.store(
+        type(bundle)(bundle.origin, size, bundle.root, bundle.signers, bundle.aggregate, reference)
+    )
+    out.print(f"anchored checkpoint {size} with {len(bundle.signers)} cosignatures: {reference}")
+
+
+def _load_cosignature(path: Path) -> Cosignature:
+    doc = json.loads(path.read_text())
+    key = WitnessPublicKey.from_vkey(doc["witness"])
+    return Cosignature(key, int(doc["size"]), base64.b64decode(doc["signature"]))
+
+
+@app.command("register-witness")
+@_handled
+def register_witness_command(
+    vkey: Annotated[str, typer.Option("--vkey", help="the witness's vkey")],
+    pop: Annotated[str, typer.Option("--pop", help="its proof of possession (base64)")],
+    threshold: Annotated[int | None, typer.Option(help="then set the witness threshold")] = None,
+) -> None:
+    """Add a witness's BLS key to the ledger's witness set (admin), after checking its PoP."""
+    key = WitnessPublicKey.from_vkey(vkey)
+    with open_ledger(_settings()) as ledger:
+        register_witness(ledger, key, base64.b64decode(pop))
+        if threshold is not None:
+            ledger.set_witness_threshold(threshold)
+    out.print(f"registered {key.vkey()}")
