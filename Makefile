@@ -21,7 +21,7 @@ help:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml uv.lock | $(UV)
+$(STAMP): pyproject.toml uv.lock $(wildcard package-lock.json) | $(UV)
 	$(UV) sync --frozen --quiet
 	@if [ -f package-lock.json ]; then npm ci --silent --no-audit --no-fund; fi
 	@touch $@
