@@ -89,13 +89,13 @@ def _verdict(spec: ModelSpec, household: bool) -> list[str]:
         for b in spec.bands
     )
     return [
-        f"{points} AS morality_points",
-        f"CASE {band} ELSE '{top}' END AS morality_code",
+        f"CASE WHEN no_score IS NULL THEN {points} END AS morality_points",
+        f"CASE WHEN morality_points IS NULL THEN NULL {band} ELSE '{top}' END AS morality_code",
         f"({vetoed}) AS vetoed",
         f"(no_score IS NULL AND NOT ({vetoed}) AND morality_points >= "
         f"{_num(spec.points.qualifying)}) AS eligible",
         f"CASE WHEN eligible THEN CASE morality_code {lines} END ELSE 0 END AS credit_line",
-        f"{_reasons(spec)} AS reasons",
+        f"CASE WHEN no_score IS NULL THEN {_reasons(spec)} ELSE []::VARCHAR[] END AS reasons",
     ]
 
 
@@ -113,6 +113,13 @@ def _with_verdict(spec: ModelSpec, inner: str, keep: list[str], household: bool)
     """Stack the verdict's columns over ``inner`` (DuckDB resolves the lateral aliases)."""
     verdict = _verdict(spec, household)
     return f"SELECT {', '.join(keep)}, {', '.join(verdict)} FROM ({inner})"
+
+
+def _mean(column: str, digits: int, where: str) -> str:
+    """Mean of a column rounded to ``digits``, as `scorecard._mean` computes it (exactly)."""
+    scale = _num(10.0**digits)
+    total = f"CAST(sum(CAST(round({column} * {scale}) AS BIGINT)) {where} AS DOUBLE)"
+    return f"(floor({total} / CAST(count(*) {where} AS DOUBLE) + 0.5) / {scale})"
 
 
 def _constants(extra: Mapping[str, str]) -> list[str]:
@@ -150,8 +157,8 @@ def household_sql(spec: ModelSpec, scores: str, extra: Mapping[str, str]) -> str
         "household", "any_value(as_of) AS as_of", "any_value(spec_digest) AS spec_digest",
         f"count(*) {scored} AS members_scored",
         f"CASE WHEN count(*) {scored} = 0 THEN '{NO_ADULT_MEMBER.code}' END AS no_score",
-        *(f"{_round(f'avg(dim_{d.id}) {scored}', 4)} AS dim_{d.id}" for d in spec.dimensions),
-        *(f"{_round(f'avg(loss_{f.id}) {scored}', 2)} AS loss_{f.id}" for f in spec.features),
+        *(f"{_mean(f'dim_{d.id}', 4, scored)} AS dim_{d.id}" for d in spec.dimensions),
+        *(f"{_mean(f'loss_{f.id}', 2, scored)} AS loss_{f.id}" for f in spec.features),
         *(f"coalesce(bool_or(veto_{v.id}) {scored}, FALSE) AS veto_{v.id}" for v in spec.vetoes),
         *(f"sum(n_{t}) AS n_{t}" for t in spec.tables()),
     ]  # fmt: skip

@@ -262,11 +262,11 @@ def score_household(
 
 
 def _mean(rows: Sequence[Mapping[str, float]], digits: int) -> dict[str, float]:
-    """Key-wise mean, summed in row order then rounded half up (as SQL's ``avg`` then floor)."""
+    """Key-wise mean of values already rounded to ``digits``: summed exactly as integers of
+    10^-digits, divided, then rounded half up (so the order of addition cannot matter)."""
+    scale = 10**digits
     out = {}
     for key in rows[0]:
-        total = 0.0
-        for r in rows:
-            total = total + r[key]
-        out[key] = round_half_up(total / len(rows), digits)
+        total = sum(round(r[key] * scale) for r in rows)
+        out[key] = math.floor(total / len(rows) + 0.5) / scale
     return out

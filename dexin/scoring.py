@@ -57,7 +57,7 @@ def _constants(release: ReleaseRef | None, computed_at: dt.datetime) -> dict[str
             raise ValueError("a transaction hash is 0x and hex digits")
         tx = f"'{release.tx_hash}'"
     return {
-        "computed_at": f"TIMESTAMPTZ '{computed_at.isoformat()}'",
+        "computed_at": f"'{computed_at.isoformat()}'",  # text: TIMESTAMPTZ needs pytz to fetch
         "release_block": block,
         "release_tx": tx,
     }
