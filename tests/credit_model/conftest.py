@@ -13,15 +13,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from credit_model.spec import ModelSpec, load_spec  # noqa: E402
-from dexin.app import open_vault, vault_config  # noqa: E402
-from dexin.keys import key_provider  # noqa: E402
-from dexin.scoring import score_all  # noqa: E402
-from dexin.settings import Settings  # noqa: E402
-from dexin.synthetic import generate  # noqa: E402
-from vault.ingest import ingest_directory  # noqa: E402
-from vault.registry import Registry, load_registry  # noqa: E402
-from vault.store import Vault  # noqa: E402
+from credit_model.spec import ModelSpec, load_spec
+from dexin.app import open_vault, vault_config
+from dexin.keys import key_provider
+from dexin.scoring import score_all
+from dexin.settings import Settings
+from dexin.synthetic import generate
+from vault.ingest import ingest_directory
+from vault.registry import Registry, load_registry
+from vault.store import Vault
 
 AS_OF = dt.date(2026, 11, 1)
 COMPUTED_AT = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
