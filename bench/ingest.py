@@ -15,6 +15,7 @@ Targets on the 2-core machine: ratio >= 0.5, ingest <= 300 s, peak memory <= 6 G
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import shutil
 import sys
@@ -51,10 +52,8 @@ def peak_rss() -> Iterator[list[int]]:
             procs = [me, *me.children(recursive=True)]
             total = 0
             for p in procs:
-                try:
+                with contextlib.suppress(psutil.Error):  # a child may exit between the calls
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             peak[0] = max(peak[0], total)
             done.wait(0.05)
 
