@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -151,4 +152,4 @@ def test_checkpoints_follow_the_cadence(tmp_path: Path, signer: NoteSigner) -> N
         log.checkpoint_now()
         sizes = log.checkpoints().sizes()
     assert sizes[-1] == 35 and len(sizes) >= 4
-    assert all(b - a >= 10 for a, b in zip(sizes, sizes[1:-1], strict=False))
+    assert all(b - a >= 10 for a, b in itertools.pairwise(sizes[:-1]))
