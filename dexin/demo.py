@@ -92,8 +92,9 @@ def summary_table(receipts: list[Receipt]) -> RichTable:
     for col in ("provider", "table", "accepted", "rejected", "merkle root", "anchored"):
         t.add_column(col, justify="right" if col in ("accepted", "rejected") else "left")
     for r in receipts:
-        t.add_row(r.provider, r.table, f"{r.accepted:,}", f"{r.rejected:,}", r.merkle_root,
-                  r.anchor or "—")  # fmt: skip
+        anchored = r.anchor.split(" tx ")[0] if r.anchor else "—"
+        t.add_row(r.provider, r.table, f"{r.accepted:,}", f"{r.rejected:,}",
+                  r.merkle_root[:16] + "…", anchored)  # fmt: skip
     t.add_row(
         "",
         "total",
