@@ -55,9 +55,9 @@ def _edit(lines: list[bytes]) -> list[bytes]:
     [
         (_edit, "leaf", 57),
         (lambda lines: lines[:20] + lines[21:], "entry-order", 20),
-        (lambda lines: lines[:20] + [lines[20]] + lines[20:], "entry-order", 21),
-        (lambda lines: lines[:30] + [lines[31], lines[30]] + lines[32:], "entry-order", 30),
-        (lambda lines: lines + [lines[-1]], "uncovered", 130),
+        (lambda lines: [*lines[:20], lines[20], *lines[20:]], "entry-order", 21),
+        (lambda lines: [*lines[:30], lines[31], lines[30], *lines[32:]], "entry-order", 30),
+        (lambda lines: [*lines, lines[-1]], "uncovered", 130),
         (lambda lines: lines[:120], "checkpoint-size", None),
         (lambda lines: [*lines[:5], b"{not json}\n", *lines[6:]], "entry", 5),
     ],

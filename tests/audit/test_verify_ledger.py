@@ -1,0 +1,130 @@
+"""Anchors on a real (embedded) ledger, and the ``dexin audit`` commands end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from audit_builders import fill
+from typer.testing import CliRunner
+
+from audit.errors import AnchorError, VerificationError
+from audit.export import load_export, snapshot_log
+from audit.log import LogOptions
+from audit.reader import LogReader
+from audit.verify import Trust, verify_snapshot
+from audit.witness import BundleStore, Witness, witness_round
+from dexin import audit_cli
+from dexin.app import open_ledger, vault_config
+from dexin.audit_wiring import (
+    LedgerAnchorer,
+    audit_dir,
+    load_or_create_log_key,
+    open_audit_log,
+    register_witness,
+    witness_dir,
+)
+from dexin.keys import key_provider
+from dexin.settings import Settings
+from vault.registry import load_registry
+from vault.store import Vault
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A data directory with a keyring (the ledger's secret), a log of 30 entries anchored at
+    size 30 by two witnesses registered on the ledger (threshold 2)."""
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    for name, value in {"DEXIN_HOME": settings.home, "DEXIN_MASTER_KEY": settings.master_key_hex,
+                        "DEXIN_AS_OF": "2026-11-01"}.items():  # fmt: skip
+        monkeypatch.setenv(name, str(value))
+    log_key = load_or_create_log_key(settings).verifier()
+    witnesses = [Witness.init(witness_dir(settings, n), n, log_key) for n in ("w1", "w2")]
+    with (
+        open_ledger(settings) as ledger,
+        open_audit_log(settings, LogOptions(checkpoint_every=10**6)) as log,
+    ):
+        for w in witnesses:
+            register_witness(ledger, w.public, w.proof_of_possession())
+        ledger.set_witness_threshold(2)
+        fill(log, 0, 30)
+        signed = log.checkpoint_now()
+        assert signed is not None
+        store = BundleStore(audit_dir(settings) / "cosignatures")
+        witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
+        fill(log, 30, 35)
+        log.checkpoint_now()
+    return settings
+
+
+def test_anchors_verify_against_the_ledger(home: Settings) -> None:
+    with open_ledger(home) as ledger, LogReader(audit_dir(home)) as reader:
+        anchorer = LedgerAnchorer(ledger)
+        snap = snapshot_log(reader)
+        verdict = verify_snapshot(
+            snap, Trust(log_key=load_or_create_log_key(home).verifier()), anchorer=anchorer
+        )
+        assert verdict.entries == 35 and list(verdict.anchored) == [30]
+        assert verdict.anchored[30].startswith("block ")
+        bundle = BundleStore(audit_dir(home) / "cosignatures").load(30)
+        with pytest.raises(AnchorError):
+            anchorer.verify_checkpoint_anchor(30, bundle.root, b"\x00" * 32)
+        with pytest.raises(AnchorError):
+            anchorer.verify_checkpoint_anchor(31, bundle.root, bundle.digest())
+        assert anchorer.anchor_checkpoint(30, bundle.root, bundle.digest()).startswith("block")
+
+
+def test_a_bundle_not_anchored_on_the_ledger_fails_verify(home: Settings, tmp_path: Path) -> None:
+    with LogReader(audit_dir(home)) as reader:
+        from audit.export import export_log
+
+        export_log(reader, tmp_path / "export")
+    bundle = tmp_path / "export" / "cosignatures" / f"{30:020d}.json"
+    doc = json.loads(bundle.read_bytes())
+    doc["signers"].reverse()  # same signers, another digest: the ledger never saw it
+    bundle.write_text(json.dumps(doc))
+    with open_ledger(home) as ledger, pytest.raises(VerificationError) as info:
+        verify_snapshot(load_export(tmp_path / "export"), Trust(), anchorer=LedgerAnchorer(ledger))
+    assert (info.value.check, info.value.checkpoint) == ("anchor", 30)
+
+
+def test_the_cli_exports_verifies_proves_and_witnesses(home: Settings, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    assert runner.invoke(audit_cli.app, ["export", "--out", str(export)]).exit_code == 0
+    result = runner.invoke(audit_cli.app, ["verify", "--export", str(export), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["anchored"] == {
+        "30": json.loads(result.stdout)["anchored"]["30"]
+    }
+    assert runner.invoke(audit_cli.app, ["verify"]).exit_code == 0
+    lines = (export / "entries.jsonl").read_bytes().splitlines(keepends=True)
+    (export / "entries.jsonl").write_bytes(b"".join(lines[:7] + lines[8:]))
+    result = runner.invoke(audit_cli.app, ["verify", "--export", str(export), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["problem"]["entry"] == 7
+
+    proof = runner.invoke(audit_cli.app, ["prove", "--index", "12"])
+    assert proof.exit_code == 0, proof.output
+    (tmp_path / "proof.json").write_text(proof.stdout)
+    vkey = (audit_dir(home) / "log.vkey").read_text().strip()
+    checked = runner.invoke(
+        audit_cli.app, ["check-proof", str(tmp_path / "proof.json"), "--log-key", vkey]
+    )
+    assert checked.exit_code == 0, checked.output
+    doc = json.loads(proof.stdout)
+    doc["entry"] = doc["entry"].replace("req-12", "req-13")
+    (tmp_path / "proof.json").write_text(json.dumps(doc))
+    assert (
+        runner.invoke(audit_cli.app, ["check-proof", str(tmp_path / "proof.json")]).exit_code == 1
+    )
+
+    latest = audit_dir(home) / "checkpoints" / f"{35:020d}.note"
+    state = ["witness", "--state", str(witness_dir(home, "w1")), "--checkpoint"]
+    cosigned = runner.invoke(audit_cli.app, [*state, str(latest), "--submit"])
+    assert cosigned.exit_code == 0, cosigned.output
+    older = audit_dir(home) / "checkpoints" / f"{30:020d}.note"
+    refused = runner.invoke(audit_cli.app, [*state, str(older)])
+    assert refused.exit_code == 1 and "split view" in refused.output
