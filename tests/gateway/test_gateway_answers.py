@@ -1,0 +1,107 @@
+"""Score answers: only declared outputs, signatures checked with the published JWKS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Actors, auth
+from jwcrypto import jwk, jws
+
+from query_gateway.credentials import Role
+from query_gateway.signing import SignatureError, verify_detached
+
+SCORE_KEYS = {"computation", "computation_version", "unit", "dimensions", "morality_points",
+              "morality_code", "credit_line", "reason_codes", "model", "computed_at", "coverage",
+              "no_score_reason", "request_id", "audit"}  # fmt: skip
+
+
+def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dict[str, str]]:
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank, computation)
+    id_number = actors.world.ids[idx]
+    consent = actors.consent(actors.subject(id_number), bank_id)
+    r = actors.http.post("/v1/scores", headers=auth(bank), json={
+        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": consent})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert id_number not in r.text
+    return r.content, r.headers["Dexin-Signature"], {"id_number": id_number}
+
+
+def test_a_score_has_exactly_the_declared_outputs(actors: Actors) -> None:
+    raw, _, _ = _scored(actors, "morality_credit_score", 20)
+    body = json.loads(raw)
+    assert set(body) == SCORE_KEYS
+    assert set(body["dimensions"]) == {
+        "moral_review",
+        "law_abiding",
+        "honesty",
+        "volunteering",
+        "virtue",
+    }
+    assert body["reason_codes"] == [{"code": "VS01", "dimension": "volunteering"}]
+    assert body["coverage"] == {"tables_with_data": 3, "tables_total": 17}
+    assert body["model"] == "wuweitu@1" and body["unit"] == "person"
+    assert "secret_feature" not in raw.decode() and "household" not in body
+
+
+def test_a_profile_has_no_credit_line(actors: Actors) -> None:
+    body = json.loads(_scored(actors, "dimension_profile", 21)[0])
+    assert set(body) == {"computation", "computation_version", "unit", "dimensions", "model",
+                         "computed_at", "no_score_reason", "request_id", "audit"}  # fmt: skip
+
+
+def test_a_household_score(actors: Actors) -> None:
+    body = json.loads(_scored(actors, "household_credit_score", 22)[0])
+    assert body["unit"] == "household" and body["morality_code"] in ("A", "B", "C")
+
+
+def test_the_signature_verifies_with_the_published_jwks_and_an_independent_library(
+    actors: Actors,
+) -> None:
+    raw, signature, _ = _scored(actors, "morality_credit_score", 23)
+    keys = actors.http.get("/v1/keys").json()
+    header = verify_detached(signature, raw, keys)
+    assert header["alg"] == "EdDSA"
+    key = jwk.JWK(**keys["keys"][0])
+    token = jws.JWS()
+    token.deserialize(signature)
+    token.verify(key, detached_payload=raw)  # jwcrypto: RFC 7515 Appendix F
+    flipped = raw.replace(b'"computation"', b'"computatioN"', 1)
+    with pytest.raises(SignatureError):
+        verify_detached(signature, flipped, keys)
+    with pytest.raises(jws.InvalidJWSSignature):
+        token.verify(key, detached_payload=flipped)
+    with pytest.raises(SignatureError):
+        verify_detached(signature, raw, {"keys": []})
+
+
+def test_a_malformed_id_number_is_refused_without_echo(actors: Actors) -> None:
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank)
+    bad = actors.world.ids[24][:17] + ("0" if actors.world.ids[24][17] != "0" else "1")
+    r = actors.http.post("/v1/scores", headers=auth(bank), json={
+        "id_number": bad, "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": "cs_" + "0" * 24})  # fmt: skip
+    assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:invalid-id-number")
+    assert bad not in r.text
+    r = actors.http.post("/v1/scores", headers=auth(bank), json={
+        "id_number": "12345", "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": "cs_" + "0" * 24})  # fmt: skip
+    assert r.status_code == 422 and "12345" not in r.text
+
+
+def test_an_unscored_subject_gets_an_explicit_no_score_reason(actors: Actors) -> None:
+    from vault.idnumber import check_char
+
+    first17 = "33029919900101123"
+    stranger = first17 + check_char(first17)
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank)
+    consent = actors.consent(actors.subject(stranger), bank_id)
+    r = actors.http.post("/v1/scores", headers=auth(bank), json={
+        "id_number": stranger, "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": consent})  # fmt: skip
+    assert r.status_code == 200
+    assert (r.json()["no_score_reason"], r.json()["credit_line"]) == ("not_scored", None)

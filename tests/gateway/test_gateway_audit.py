@@ -1,0 +1,145 @@
+"""Audit before answer: every request is recorded first; a failing sink means 503, no answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Actors, TestClient, World, auth
+
+from query_gateway.app import create_app
+from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
+from query_gateway.credentials import Role
+
+
+class UnsafeFailingSink:
+    """Test only: refuses every append after ``fail_after`` successes."""
+
+    def __init__(self, fail_after: int = 0) -> None:
+        self.fail_after = fail_after
+        self.entries: list[AuditEntry] = []
+
+    def append(self, entry: AuditEntry) -> AuditReceipt:
+        if len(self.entries) >= self.fail_after:
+            raise AuditAppendError("disk full")
+        self.entries.append(entry)
+        return AuditReceipt(len(self.entries) - 1, "00" * 32)
+
+    def close(self) -> None: ...
+
+
+@pytest.fixture
+def failing(world: World) -> Iterator[tuple[TestClient, UnsafeFailingSink]]:
+    sink = UnsafeFailingSink(fail_after=10_000)
+    app = create_app(world.settings, world.gateway_settings, world.components(audit=sink))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, sink
+
+
+def _entry(e: AuditEntry) -> str:
+    return json.dumps(e.__dict__)
+
+
+def test_a_failing_audit_sink_gives_503_and_no_answer(
+    failing: tuple[TestClient, UnsafeFailingSink], world: World
+) -> None:
+    from conftest import Actors
+    from query_gateway.control import ControlPlane
+
+    client, sink = failing
+    actors = Actors(client, ControlPlane(client.app.state.gateway.control.sessions), world)  # type: ignore[attr-defined]
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank)
+    id_number = world.ids[30]
+    consent = actors.consent(actors.subject(id_number), bank_id)
+    sink.fail_after = len(sink.entries)  # from now on, every append fails
+    r = client.post("/v1/scores", headers=auth(bank), json={
+        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": consent})  # fmt: skip
+    assert r.status_code == 503
+    assert r.json()["type"] == "urn:dexin:problem:audit-unavailable"
+    assert "Dexin-Signature" not in r.headers
+    assert set(r.json()) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "reason",
+        "request_id",
+    }
+    for path in ("/v1/computations", "/v1/keys"):
+        r = client.get(path, headers=auth(bank))
+        assert r.status_code == 503 and "keys" not in r.json()
+
+
+def test_every_request_allowed_or_denied_is_audited_first(
+    failing: tuple[TestClient, UnsafeFailingSink],
+) -> None:
+    client, sink = failing
+    before = len(sink.entries)
+    client.get("/v1/computations")
+    client.get("/v1/no-such-route")
+    client.get("/v1/keys")
+    new = sink.entries[before:]
+    assert [(e.action, e.decision) for e in new] == [
+        ("GET /v1/computations", "deny"), ("GET (no route)", "deny"), ("GET /v1/keys", "allow")]  # fmt: skip
+    assert new[0].reason == "token_missing" and new[2].result_digest
+
+
+def test_a_score_entry_names_the_pseudonym_never_the_id_number(actors: Actors) -> None:
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank)
+    id_number = actors.world.ids[31]
+    consent = actors.consent(actors.subject(id_number), bank_id)
+    r = actors.http.post("/v1/scores", headers=auth(bank), json={
+        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
+        "consent_id": consent})  # fmt: skip
+    index = r.json()["audit"]["index"]
+    lines = actors.world.gateway_settings.audit_path.read_bytes().splitlines()
+    entry = json.loads(lines[index])
+    assert (entry["index"], entry["decision"], entry["access_request"]) == (index, "allow", rid)
+    assert entry["subject"] == actors.world.vault.subject_pseudonym(id_number)
+    assert id_number.encode() not in actors.world.gateway_settings.audit_path.read_bytes()
+
+
+def test_the_jsonl_sink_group_commits_in_order(jsonl_sink: JsonlAuditSink, tmp_path: Path) -> None:
+    receipts: list[AuditReceipt] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        for i in range(50):
+            e = AuditEntry(time=AuditEntry.now(), actor=f"w{n}", role="bank", action="x",
+                           decision="allow", request_id=f"r{n}-{i}")  # fmt: skip
+            got = jsonl_sink.append(e)
+            with lock:
+                receipts.append(got)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.index for r in receipts) == list(range(400))
+    lines = (tmp_path / "audit.jsonl").read_bytes().splitlines()
+    assert [json.loads(line)["index"] for line in lines] == list(range(400))
+
+
+def test_the_jsonl_sink_drops_a_torn_tail_and_continues(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    sink = JsonlAuditSink(path)
+    e = AuditEntry(
+        time=AuditEntry.now(), actor="a", role="bank", action="x", decision="deny", request_id="r"
+    )
+    sink.append(e)
+    sink.close()
+    with open(path, "ab") as f:
+        f.write(b'{"index":1,"torn')
+    again = JsonlAuditSink(path)
+    assert again.append(e).index == 1
+    again.close()
+    with pytest.raises(AuditAppendError):
+        again.append(e)

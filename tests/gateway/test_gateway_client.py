@@ -1,0 +1,41 @@
+"""`dexin.client`: a bank's whole journey, with the signature checked by the client."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Actors, auth
+
+from dexin.client import DexinClient, GatewayProblem, SignatureError
+from query_gateway.credentials import Role
+
+
+def test_a_bank_uses_the_python_client(actors: Actors) -> None:
+    made = actors.control.create_client(Role.BANK, "client-bank")
+    client = DexinClient("http://testserver", made.client_id, made.client_secret, http=actors.http)
+    filed = client.request_access("morality_credit_score", purpose="credit_assessment",
+                                  valid_until="2030-01-01T00:00:00Z", quota=10)  # fmt: skip
+    assert filed["status"] == "pending"
+    for officer in actors.officers(2):
+        actors.http.post(
+            f"/v1/access-requests/{filed['id']}/votes",
+            json={"decision": "approve"},
+            headers=auth(officer),
+        )
+    assert client.access_request(filed["id"])["status"] == "approved"
+    id_number = actors.world.ids[60]
+    consent = actors.consent(actors.subject(id_number), made.client_id)
+    answer = client.score(
+        id_number, purpose="credit_assessment", access_request_id=filed["id"], consent_id=consent
+    )
+    assert answer.body["audit"]["index"] >= 0
+    client.verify(answer.signature, answer.raw)
+    with pytest.raises(SignatureError):
+        client.verify(answer.signature, answer.raw + b" ")
+    with pytest.raises(GatewayProblem) as caught:
+        client.score(
+            id_number,
+            purpose="post_loan_monitoring",
+            access_request_id=filed["id"],
+            consent_id=consent,
+        )
+    assert (caught.value.status, caught.value.reason) == (403, "wrong_purpose")
