@@ -35,10 +35,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
-
-import rfc8785
 
 from audit.errors import EntryError, IdentifierInEntryError
 
@@ -46,6 +44,7 @@ __all__ = [
     "FORMAT_VERSION",
     "AuditEntry",
     "Decision",
+    "canonical_json",
     "decode_entry",
     "encode_time",
     "entry_from_object",
@@ -99,16 +98,35 @@ class AuditEntry:
 
     def as_dict(self, index: int) -> dict[str, Any]:
         """The entry's JSON object at position ``index`` (the canonical field set)."""
-        return {"v": FORMAT_VERSION, "index": index, **asdict(self)}
+        values = {name: getattr(self, name) for name in _FIELDS}
+        return {"v": FORMAT_VERSION, "index": index, **values}
 
     def encode(self, index: int) -> bytes:
         """RFC 8785 canonical JSON of the entry at ``index``: the Merkle leaf data."""
-        return rfc8785.dumps(self.as_dict(index))
+        return canonical_json(self.as_dict(index))
 
     @property
     def time_value(self) -> dt.datetime:
         """``time`` as an aware datetime."""
         return dt.datetime.strptime(self.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def canonical_json(obj: dict[str, Any]) -> bytes:
+    """RFC 8785 canonical JSON of an entry object, computed fast.
+
+    For objects whose keys are ASCII and whose values are strings, safe integers and null —
+    every entry — ``json.dumps`` with sorted keys, no whitespace and ``ensure_ascii=False``
+    produces exactly the RFC 8785 bytes (same key order, same string escapes: ``\\b \\f
+    \\n \\r \\t``, other controls as lowercase ``\\u00xx``, everything else literal);
+    tests check it against the ``rfc8785`` package. It is about ten times faster, which matters
+    under the log's lock. Raises EntryError for text that is not valid Unicode (a lone
+    surrogate), which RFC 8785 refuses too.
+    """
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EntryError("json", "text is not valid Unicode") from None
 
 
 def decode_entry(data: bytes) -> tuple[int, AuditEntry]:
@@ -171,3 +189,6 @@ def _check_hex(name: str, value: object, shortest: int, longest: int) -> None:
         raise EntryError(name, "must be lowercase hex")
     if not shortest <= len(value) <= longest or len(value) % 2:
         raise EntryError(name, f"must be {shortest} to {longest} hex characters")
+
+
+_FIELDS = tuple(f.name for f in fields(AuditEntry))

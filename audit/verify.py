@@ -28,36 +28,38 @@ the snapshot instead (the operator's claim), the verdict's ``notes`` say so.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import itertools
-import json
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-import rfc8785
 
 from audit.anchor import Anchorer
 from audit.checkpoint import Checkpoint, SignedCheckpoint
 from audit.cosign import CosignatureBundle, WitnessPolicy
-from audit.entry import AuditEntry, entry_from_object
+from audit.entrycheck import Chunk, Problem, check_chunk
 from audit.errors import (
     AnchorError,
     CheckpointError,
     CosignatureError,
-    EntryError,
     NoteError,
-    PolicyViolation,
     ProofError,
     VerificationError,
 )
 from audit.export import Snapshot
-from audit.merkle import HASH_SIZE, leaf_hash, verify_consistency
+from audit.merkle import HASH_SIZE, verify_consistency
 from audit.note import NoteVerifier
 from audit.policy import AccessPolicy
 from audit.tree import MemoryLevels, StoredTree
 
 __all__ = ["Progress", "Trust", "Verdict", "verify_snapshot"]
+
+_CHUNK = 20_000
+_PARALLEL_FROM = 100_000
 
 Progress = Callable[[str, int, int], None]
 """``(stage, done, total)``: called as verification advances."""
@@ -113,14 +115,18 @@ def verify_snapshot(
     policy: AccessPolicy | None = None,
     require_anchor: bool = True,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Verdict:
     """Verify ``snapshot``; return the verdict or raise ``VerificationError`` (first problem).
 
     Without ``anchorer`` anchors are not checked (the verdict says so and
     ``require_anchor`` must be False); without ``policy`` the access policy is not checked.
+    Snapshots of 100,000 entries or more are checked in ``workers`` processes (default: up
+    to 4, one per CPU); the policy must then be picklable.
     """
     started = time.perf_counter()
     run = _Run(snapshot, trust, anchorer, policy, progress)
+    run.workers = workers
     verdict = run.execute(require_anchor)
     verdict.seconds = time.perf_counter() - started
     return verdict
@@ -143,6 +149,7 @@ class _Run:
         self.notes: list[str] = []
         self.tree = StoredTree(MemoryLevels())
         self.covered = max(snapshot.checkpoints, default=0)
+        self.workers: int | None = None
 
     def execute(self, require_anchor: bool) -> Verdict:
         if require_anchor and self.anchorer is None:
@@ -196,13 +203,14 @@ class _Run:
 
     def _entries(self, checkpoints: list[Checkpoint]) -> None:
         pending = list(checkpoints)
-        self._match_roots(pending, start=0)
-        for index, data in enumerate(self.snap.entries()):
-            self._entry(index, data)
-            self._match_roots(pending, start=index)
-            if index % 50_000 == 0:
-                self.progress("entries", index, self.snap.count)
-        self.progress("entries", self.tree.size, self.snap.count)
+        self._match_roots(pending)
+        with _pool(self.snap.count, self.workers) as pool:
+            for leaves, problem in _results(pool, self._chunks()):
+                self._add_leaves(leaves, pending)
+                if problem is not None:
+                    raise VerificationError(problem.check, problem.detail, entry=problem.entry,
+                                            expected=problem.expected, actual=problem.actual)  # fmt: skip
+                self.progress("entries", self.tree.size, self.snap.count)
         if pending:
             cp = pending[0]
             raise VerificationError(
@@ -210,53 +218,29 @@ class _Run:
                 checkpoint=cp.size, expected=str(cp.size), actual=str(self.tree.size),
             )  # fmt: skip
 
-    def _entry(self, index: int, data: bytes) -> None:
-        if index >= self.covered:
-            raise VerificationError(
-                "uncovered", "entry beyond the latest checkpoint (appended or inserted)",
-                entry=index, expected=f"{self.covered} entries", actual=f"entry {index}",
-            )  # fmt: skip
-        try:
-            obj = json.loads(data)
-            claimed, entry = entry_from_object(obj)
-        except (ValueError, UnicodeDecodeError):
-            raise VerificationError("entry", "not valid JSON", entry=index) from None
-        except EntryError as exc:
-            raise VerificationError(
-                "entry", f"not a valid entry ({exc.field}: {exc.reason})", entry=index
-            ) from None
-        if claimed != index:
-            raise VerificationError(
-                "entry-order", "entry is out of place (deleted, inserted or reordered)",
-                entry=index, expected=f"index {index}", actual=f"index {claimed}",
-            )  # fmt: skip
-        _check_canonical(index, data, obj)
-        leaf = leaf_hash(data)
-        self._check_leaf(index, leaf)
-        self._check_policy(index, entry)
-        self.tree.append(leaf)
+    def _chunks(self) -> Iterator[Chunk]:
+        stored = self.snap.leaf_hashes or b""
+        batch: list[bytes] = []
+        start = 0
+        for data in self.snap.entries():
+            batch.append(data)
+            if len(batch) == _CHUNK:
+                yield self._chunk(start, batch, stored)
+                start, batch = start + len(batch), []
+        if batch:
+            yield self._chunk(start, batch, stored)
 
-    def _check_leaf(self, index: int, leaf: bytes) -> None:
-        stored = self.snap.leaf_hashes
-        start = index * HASH_SIZE
-        if stored is None or len(stored) < start + HASH_SIZE:
-            return
-        recorded = stored[start : start + HASH_SIZE]
-        if recorded != leaf:
-            raise VerificationError(
-                "leaf", "entry differs from the leaf hash the log recorded", entry=index,
-                expected=recorded.hex(), actual=leaf.hex(),
-            )  # fmt: skip
+    def _chunk(self, start: int, batch: list[bytes], stored: bytes) -> Chunk:
+        leaves = stored[start * HASH_SIZE : (start + len(batch)) * HASH_SIZE]
+        return Chunk(start, batch, leaves, self.covered, self.policy)
 
-    def _check_policy(self, index: int, entry: AuditEntry) -> None:
-        if self.policy is None:
-            return
-        try:
-            self.policy.check(index, entry)
-        except PolicyViolation as exc:
-            raise VerificationError("policy", exc.reason, entry=index) from None
+    def _add_leaves(self, leaves: bytes, pending: list[Checkpoint]) -> None:
+        for offset in range(0, len(leaves), HASH_SIZE):
+            self.tree.append(leaves[offset : offset + HASH_SIZE])
+            if pending and pending[0].size == self.tree.size:
+                self._match_roots(pending)
 
-    def _match_roots(self, pending: list[Checkpoint], start: int) -> None:
+    def _match_roots(self, pending: list[Checkpoint]) -> None:
         while pending and pending[0].size == self.tree.size:
             cp = pending.pop(0)
             calculated = self.tree.root()
@@ -348,11 +332,31 @@ def _parse_checkpoint(size: int, data: bytes) -> SignedCheckpoint:
     return signed
 
 
-def _check_canonical(index: int, data: bytes, obj: Any) -> None:
-    # json.dumps with sorted keys and no spaces equals RFC 8785 for our fields (ASCII keys,
-    # integers, strings); rfc8785 decides only when the fast form differs.
-    fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    if fast != data and rfc8785.dumps(obj) != data:
-        raise VerificationError(
-            "entry-canonical", "entry is not RFC 8785 canonical JSON", entry=index
-        )
+@contextlib.contextmanager
+def _pool(count: int, workers: int | None) -> Iterator[tuple[ProcessPoolExecutor, int] | None]:
+    """Worker processes for large snapshots (spawned: safe in threaded callers)."""
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if count >= _PARALLEL_FROM else 1
+    if workers < 2:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield pool, workers
+
+
+def _results(
+    pool: tuple[ProcessPoolExecutor, int] | None, chunks: Iterator[Chunk]
+) -> Iterator[tuple[bytes, Problem | None]]:
+    """Results of ``check_chunk`` in chunk order, a bounded number in flight."""
+    if pool is None:
+        yield from map(check_chunk, chunks)
+        return
+    executor, workers = pool
+    window: collections.deque[Future[tuple[bytes, Problem | None]]] = collections.deque()
+    for chunk in chunks:
+        window.append(executor.submit(check_chunk, chunk))
+        if len(window) >= 2 * workers:
+            yield window.popleft().result()
+    while window:
+        yield window.popleft().result()

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import errors
-from audit.entry import AuditEntry, decode_entry
+from audit.entry import AuditEntry, canonical_json, decode_entry
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "entries" / "entries.json").read_text())
 
@@ -43,3 +46,17 @@ def test_hex_digests_with_digit_runs_are_not_mistaken_for_id_numbers() -> None:
 def test_decoding_rejects_what_is_not_an_entry(data: bytes) -> None:
     with pytest.raises(errors.EntryError):
         decode_entry(data)
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["actor", "purpose", "reason", "zz", "a b", "é"]),
+        _TEXT | st.none() | st.integers(-(2**53) + 1, 2**53 - 1),
+    )
+)
+def test_the_fast_encoder_is_rfc_8785(obj: dict[str, Any]) -> None:
+    assert canonical_json(obj) == rfc8785.dumps(obj)

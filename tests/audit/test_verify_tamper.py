@@ -171,3 +171,10 @@ def test_the_access_policy_check(world: World, export_dir: Path) -> None:
     expired = _policy(dt.datetime(2026, 11, 1, 8, 1, tzinfo=dt.UTC))  # 60 s after the first entry
     problem = _fails(world, export_dir, policy=expired)
     assert (problem.check, problem.entry) == ("policy", 60)
+
+
+def test_worker_processes_name_the_same_first_problem(world: World, export_dir: Path) -> None:
+    assert _verify(world, export_dir, workers=2).entries == 130
+    _rewrite(export_dir, _edit)
+    problem = _fails(world, export_dir, workers=2)
+    assert (problem.check, problem.entry) == ("leaf", 57)
