@@ -178,7 +178,7 @@ class AuditLog:
         self._levels = FileLevels(self.directory / "tree", writable=True)
         self._offsets = OffsetIndex(self.directory / "offsets.bin", writable=True)
         if len(self._offsets) < synced or self._levels.count(0) < synced:
-            raise LogCorruptError(str(self.directory), 0, "derived files shorter than fsynced")
+            synced, offset = 0, HEADER_SIZE  # derived files damaged: rebuild them all
         self._levels.truncate(synced)
         self._offsets.truncate(synced)
         self._tree = StoredTree(self._levels)

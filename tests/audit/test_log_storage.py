@@ -153,3 +153,15 @@ def test_checkpoints_follow_the_cadence(tmp_path: Path, signer: NoteSigner) -> N
         sizes = log.checkpoints().sizes()
     assert sizes[-1] == 35 and len(sizes) >= 4
     assert all(b - a >= 10 for a, b in itertools.pairwise(sizes[:-1]))
+
+
+def test_missing_derived_files_are_rebuilt(tmp_path: Path, signer: NoteSigner) -> None:
+    with AuditLog.open(tmp_path, signer) as log:
+        fill(log, 0, 33)
+        root = log.root()
+    for path in (tmp_path / "tree").iterdir():
+        path.unlink()
+    (tmp_path / "offsets.bin").unlink()
+    with AuditLog.open(tmp_path, signer) as log:
+        assert log.size == 33 and log.root() == root
+        assert log.inclusion_proof(32) == merkle.inclusion_proof(_leaves(log), 32)
