@@ -111,9 +111,12 @@ def _checked(spec: ModelSpec, record: Mapping[str, Any]) -> FeatureRow:
 
 def feature_row(vault: Vault, spec: ModelSpec, subject: str) -> FeatureRow | None:
     """The materialised features of pseudonym ``subject`` (an indexed look-up), or None."""
-    if not has_table(vault, FEATURES):
-        raise FeaturesMissingError()
-    record = vault.lookup(FEATURES, "subject", subject)
+    try:
+        record = vault.lookup(FEATURES, "subject", subject)
+    except Exception:  # the engine's catalog error: look only on failure (a hot path)
+        if not has_table(vault, FEATURES):
+            raise FeaturesMissingError() from None
+        raise
     return None if record is None else _checked(spec, record)
 
 
