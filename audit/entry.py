@@ -161,8 +161,13 @@ def entry_from_object(obj: Any) -> tuple[int, AuditEntry]:
 def _validate(entry: AuditEntry) -> None:
     if not isinstance(entry.time, str) or not _TIME.fullmatch(entry.time):
         raise EntryError("time", "not RFC 3339 UTC with microseconds")
-    for name in _TEXT_FIELDS:
-        _check_text(name, getattr(entry, name), required=name in _REQUIRED)
+    texts = [getattr(entry, name) for name in _TEXT_FIELDS]
+    for name, value in zip(_TEXT_FIELDS, texts, strict=True):
+        _check_text(name, value, required=name in _REQUIRED)
+    # One scan over all text fields (newline-separated, so no match spans two fields).
+    if _ID_NUMBER.search("\n".join(t for t in texts if t is not None)):
+        raise IdentifierInEntryError(next(n for n, t in zip(_TEXT_FIELDS, texts, strict=True)
+                                          if t is not None and _ID_NUMBER.search(t)))  # fmt: skip
     if entry.decision not in ("allow", "deny"):
         raise EntryError("decision", "must be 'allow' or 'deny'")
     _check_hex("subject", entry.subject, 32, 64)
@@ -176,8 +181,6 @@ def _check_text(name: str, value: object, *, required: bool) -> None:
         raise EntryError(name, "must be a non-empty string")
     if len(value) > _MAX_TEXT:
         raise EntryError(name, f"longer than {_MAX_TEXT} characters")
-    if _ID_NUMBER.search(value):
-        raise IdentifierInEntryError(name)
 
 
 def _check_hex(name: str, value: object, shortest: int, longest: int) -> None:

@@ -75,6 +75,8 @@ class AuditLog:
         self._work = threading.Condition(self._lock)
         self._done = threading.Condition(self._lock)
         self._queue: list[bytes] = []
+        # Appenders of one batch wait on its own event, so a commit wakes only them.
+        self._batch = self._inflight = threading.Event()
         self._failed: BaseException | None = None
         self._closing = False
         self._requested = self._served = 0
@@ -107,10 +109,11 @@ class AuditLog:
             self._next += 1
             payload = entry.encode(index)
             self._queue.append(payload)
+            batch = self._batch
             self._work.notify()
-            while self._durable <= index:
-                self._check_open()
-                self._done.wait()
+        batch.wait()  # set once this batch is durable, or the log failed
+        if self._durable <= index:
+            raise LogClosedError(str(self.directory))
         return AppendReceipt(index, leaf_hash(payload))
 
     def entry(self, index: int) -> bytes:
@@ -233,6 +236,8 @@ class AuditLog:
         except BaseException as exc:
             with self._lock:
                 self._failed = exc
+                self._inflight.set()
+                self._batch.set()
                 self._done.notify_all()
             return
 
@@ -243,6 +248,8 @@ class AuditLog:
                 if not self._work.wait(timeout=self._wait_time()):
                     break
             batch, self._queue = self._queue, []
+            if batch:
+                self._inflight, self._batch = self._batch, threading.Event()
             closing, requested = self._closing, self._requested
         if batch:
             self._commit(batch)
@@ -266,7 +273,7 @@ class AuditLog:
         self._end = offset
         with self._lock:
             self._durable += len(batch)
-            self._done.notify_all()
+        self._inflight.set()
 
     def _checkpoint(self, requested: int) -> None:
         size = self._durable
