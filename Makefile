@@ -38,8 +38,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# The gateway's tests run a second time with the control plane on PostgreSQL (each run in a
+# fresh schema of database `test`, dropped afterwards).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
 test: lint typecheck
 	$(VENV)/bin/pytest -m "not slow" -q
+	DEXIN_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m "not slow" -q tests/gateway
 
 test-all: lint typecheck
 	$(VENV)/bin/pytest -q

@@ -41,13 +41,19 @@ def create_client_command(
         made = create_client(control_plane(settings), Role(role), name)
     except AdminError as exc:
         raise _fail(str(exc), 2) from None
-    doc = {"client_id": made.client_id, "client_secret": made.client_secret,
-           "role": made.role.value, "name": made.name}  # fmt: skip
+    doc = {
+        "client_id": made.client_id,
+        "client_secret": made.client_secret,
+        "role": made.role.value,
+        "name": made.name,
+    }
     if json_out:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(f"client_id:     {made.client_id}\nclient_secret: {made.client_secret}\n"
-                         "(the secret is shown only now; only its hash is stored)\n")  # fmt: skip
+        sys.stdout.write(
+            f"client_id:     {made.client_id}\nclient_secret: {made.client_secret}\n"
+            "(the secret is shown only now; only its hash is stored)\n"
+        )
 
 
 @app.command("subject-token")
@@ -78,8 +84,15 @@ def subject_token_command(
 def list_clients_command() -> None:
     """Registered clients as JSON (never their secrets)."""
     control = control_plane(Settings.from_env())
-    rows = [{"client_id": c.client_id, "name": c.name, "role": c.role,
-             "disabled": c.disabled_at is not None} for c in control.clients()]  # fmt: skip
+    rows = [
+        {
+            "client_id": c.client_id,
+            "name": c.name,
+            "role": c.role,
+            "disabled": c.disabled_at is not None,
+        }
+        for c in control.clients()
+    ]
     sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
 from query_gateway.signing import SIGNATURE_HEADER, SignatureError, verify_detached
 
 __all__ = ["DexinClient", "GatewayProblem", "SignatureError", "SignedAnswer"]
@@ -47,9 +46,14 @@ class SignedAnswer:
 
 class DexinClient:
     def __init__(
-        self, base_url: str, client_id: str, client_secret: str, *,
-        http: httpx.Client | None = None, timeout: float = 10.0,
-    ) -> None:  # fmt: skip
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self._id = client_id
         self._secret = client_secret
@@ -84,16 +88,36 @@ class DexinClient:
     def score(
         self, id_number: str, *, purpose: str, access_request_id: str, consent_id: str
     ) -> SignedAnswer:
-        r = self._call("POST", "/v1/scores", json={"id_number": id_number, "purpose": purpose,
-                       "access_request_id": access_request_id, "consent_id": consent_id})  # fmt: skip
+        r = self._call(
+            "POST",
+            "/v1/scores",
+            json={
+                "id_number": id_number,
+                "purpose": purpose,
+                "access_request_id": access_request_id,
+                "consent_id": consent_id,
+            },
+        )
         signature = r.headers.get(SIGNATURE_HEADER, "")
         self.verify(signature, r.content)
         return SignedAnswer(dict(r.json()), r.content, signature)
 
-    def aggregate(self, computation: str, access_request_id: str, *, epsilon: float = 0.1,
-                  parameters: dict[str, str] | None = None, preview: bool = False) -> dict[str, Any]:  # fmt: skip
-        body = {"computation": computation, "access_request_id": access_request_id,
-                "epsilon": epsilon, "parameters": parameters or {}, "preview": preview}  # fmt: skip
+    def aggregate(
+        self,
+        computation: str,
+        access_request_id: str,
+        *,
+        epsilon: float = 0.1,
+        parameters: dict[str, str] | None = None,
+        preview: bool = False,
+    ) -> dict[str, Any]:
+        body = {
+            "computation": computation,
+            "access_request_id": access_request_id,
+            "epsilon": epsilon,
+            "parameters": parameters or {},
+            "preview": preview,
+        }
         return dict(self._call("POST", "/v1/aggregates", json=body).json())
 
     def verify(self, signature: str, body: bytes) -> None:
@@ -113,9 +137,16 @@ class DexinClient:
 
     def _bearer(self) -> str:
         if self._token is None or time.monotonic() > self._expires - 30:
-            r = self._checked(self._http.post("/v1/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": self._id,
-                "client_secret": self._secret}))  # fmt: skip
+            r = self._checked(
+                self._http.post(
+                    "/v1/oauth/token",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self._id,
+                        "client_secret": self._secret,
+                    },
+                )
+            )
             doc = r.json()
             self._token = str(doc["access_token"])
             self._expires = time.monotonic() + float(doc["expires_in"])

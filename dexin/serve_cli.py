@@ -27,6 +27,12 @@ def serve(
     """Serve the gateway on HOST:PORT until interrupted."""
     settings = Settings.from_env()
     uvicorn.run(
-        create_app(settings), host=host, port=port, loop="uvloop", http="httptools",
-        log_level=log_level, access_log=False, server_header=False,
-    )  # fmt: skip
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+    )

@@ -65,14 +65,21 @@ def create_app(
             yield
 
     app = FastAPI(
-        title="Dexin query gateway", version="1", lifespan=lifespan,
-        docs_url=None, redoc_url=None,  # no pages that load scripts from elsewhere
-    )  # fmt: skip
+        title="Dexin query gateway",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,  # no pages that load scripts from elsewhere
+    )
     for module in (public, access, consents, answers, contributions):
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, limit=config.max_body, upload_limit=config.max_upload,
-                       upload_paths={"/v1/contributions"})  # fmt: skip
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=config.max_body,
+        upload_limit=config.max_upload,
+        upload_paths={"/v1/contributions"},
+    )
     app.add_middleware(AuditMiddleware, sink=lambda: app.state.gateway.audit)
     return app
 
@@ -90,11 +97,19 @@ def build(
     stack.callback(audit.close)
     vault = parts.vault
     return Gateway(
-        settings=config, engine=engine, control=control, catalogue=load_catalogue(),
-        keys=keys, signer=ResponseSigner(keys.signing_key), audit=audit,
+        settings=config,
+        engine=engine,
+        control=control,
+        catalogue=load_catalogue(),
+        keys=keys,
+        signer=ResponseSigner(keys.signing_key),
+        audit=audit,
         scores=parts.scores or VaultScoreService(vault, len(vault.registry.tables)),
-        aggregates=parts.aggregates or VaultAggregates(vault, negative_tables(vault.registry), vault.as_of),
+        aggregates=parts.aggregates
+        or VaultAggregates(vault, negative_tables(vault.registry), vault.as_of),
         approvals=Approvals(control, parts.ledger, config.approval_threshold),
         consents=ConsentLog(sessions, parts.ledger, GATEWAY_LABEL),
-        vault=vault, ledger=parts.ledger, rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
-    )  # fmt: skip
+        vault=vault,
+        ledger=parts.ledger,
+        rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
+    )

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
+from typing import Literal, cast
 
 from ledger import ApprovalStatus, ApprovalTerms, ContractRevertError, Ledger, LedgerError, Role
 from query_gateway.catalogue import PURPOSES, Computation
@@ -32,11 +33,14 @@ _STATUS = {
 }
 
 
-def status_now(request: AccessRequest) -> str:
+Status = Literal["pending", "approved", "rejected", "revoked", "expired"]
+
+
+def status_now(request: AccessRequest) -> Status:
     """The mirrored status, with expiry applied at read time."""
     if request.status in ("pending", "approved") and request.valid_until <= utcnow():
         return "expired"
-    return request.status
+    return cast(Status, request.status)
 
 
 class Approvals:
@@ -49,29 +53,51 @@ class Approvals:
         ledger.ensure_account(GATEWAY_LABEL, Role.GATEWAY)
 
     def file(
-        self, client: str, computation: Computation, purpose: str, scope: dict[str, str] | None,
-        quota: int, epsilon: float | None, valid_until: dt.datetime,
-    ) -> AccessRequest:  # fmt: skip
+        self,
+        client: str,
+        computation: Computation,
+        purpose: str,
+        scope: dict[str, str] | None,
+        quota: int,
+        epsilon: float | None,
+        valid_until: dt.datetime,
+    ) -> AccessRequest:
         now = utcnow()
         request = AccessRequest(
-            id=f"ar_{secrets.token_hex(12)}", client_id=client, computation_id=computation.id,
-            computation_version=computation.version, computation_hash=computation.hash,
-            purpose=purpose, scope=scope, quota=quota, used=0, epsilon=epsilon,
-            epsilon_spent=0.0, valid_from=now, valid_until=valid_until, status="pending",
-            threshold=self.threshold, ledger_id=secrets.token_hex(32), created_at=now,
-        )  # fmt: skip
+            id=f"ar_{secrets.token_hex(12)}",
+            client_id=client,
+            computation_id=computation.id,
+            computation_version=computation.version,
+            computation_hash=computation.hash,
+            purpose=purpose,
+            scope=scope,
+            quota=quota,
+            used=0,
+            epsilon=epsilon,
+            epsilon_spent=0.0,
+            valid_from=now,
+            valid_until=valid_until,
+            status="pending",
+            threshold=self.threshold,
+            ledger_id=secrets.token_hex(32),
+            created_at=now,
+        )
         terms = ApprovalTerms(
-            requester=client[:32], computation_id=computation.id[:32],
+            requester=client[:32],
+            computation_id=computation.id[:32],
             content_hash=bytes.fromhex(computation.hash),
             scope=hashlib.sha256(repr(sorted((scope or {}).items())).encode()).digest(),
-            purpose=PURPOSES[purpose], quota=quota,
-            valid_from=int(now.timestamp()) - 1, valid_until=int(valid_until.timestamp()),
-        )  # fmt: skip
+            purpose=PURPOSES[purpose],
+            quota=quota,
+            valid_from=int(now.timestamp()) - 1,
+            valid_until=int(valid_until.timestamp()),
+        )
         with self._lock:
             self._prepare_threshold()
             try:
-                self.ledger.request_approval(bytes.fromhex(request.ledger_id), terms,
-                                             signer=GATEWAY_LABEL)  # fmt: skip
+                self.ledger.request_approval(
+                    bytes.fromhex(request.ledger_id), terms, signer=GATEWAY_LABEL
+                )
             except LedgerError as exc:
                 raise ServiceUnavailable(
                     "ledger_unavailable", audit_detail=type(exc).__name__
@@ -135,8 +161,11 @@ class Approvals:
             raise NotFound("unknown_officer")
         with self._lock:
             try:
-                self.ledger.revoke_approval(bytes.fromhex(request.ledger_id), REASON_REVOKED,
-                                            officer=self._officer_label(officer))  # fmt: skip
+                self.ledger.revoke_approval(
+                    bytes.fromhex(request.ledger_id),
+                    REASON_REVOKED,
+                    officer=self._officer_label(officer),
+                )
             except ContractRevertError as exc:
                 raise Conflict(_revert_reason(exc.error)) from None
             except LedgerError as exc:
@@ -161,6 +190,9 @@ def require_usable(request: AccessRequest, client_id: str, computation: Computat
 
 
 def _revert_reason(error: str) -> str:
-    return {"AlreadyVoted": "already_voted", "NotPending": "not_pending",
-            "ApprovalExpired": "approval_expired", "NotRevocable": "not_revocable"}.get(
-        error, "ledger_refused")  # fmt: skip
+    return {
+        "AlreadyVoted": "already_voted",
+        "NotPending": "not_pending",
+        "ApprovalExpired": "approval_expired",
+        "NotRevocable": "not_revocable",
+    }.get(error, "ledger_refused")

@@ -32,16 +32,30 @@ class ConsentLog:
         self._lock = threading.Lock()
 
     def record(self, consent: Consent, event: str) -> None:
-        entry = rfc8785.dumps({
-            "consent": consent.id, "event": event, "bank": consent.bank_id,
-            "purpose": consent.purpose, "expires_at": consent.expires_at.isoformat(),
-            "subject_digest": hashlib.sha256(b"dexin.consent-subject:" + consent.subject.encode()).hexdigest(),
-            "at": utcnow().isoformat(),
-        })  # fmt: skip
+        entry = rfc8785.dumps(
+            {
+                "consent": consent.id,
+                "event": event,
+                "bank": consent.bank_id,
+                "purpose": consent.purpose,
+                "expires_at": consent.expires_at.isoformat(),
+                "subject_digest": hashlib.sha256(
+                    b"dexin.consent-subject:" + consent.subject.encode()
+                ).hexdigest(),
+                "at": utcnow().isoformat(),
+            }
+        )
         with self._lock:
             with self.sessions.begin() as s:
-                s.add(ConsentEvent(consent_id=consent.id, event=event, entry=entry.decode(),
-                                   leaf_hash=merkle.leaf_hash(entry).hex(), at=utcnow()))  # fmt: skip
+                s.add(
+                    ConsentEvent(
+                        consent_id=consent.id,
+                        event=event,
+                        entry=entry.decode(),
+                        leaf_hash=merkle.leaf_hash(entry).hex(),
+                        at=utcnow(),
+                    )
+                )
             self._anchor()
 
     def state(self) -> tuple[int, bytes]:

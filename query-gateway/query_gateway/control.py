@@ -52,8 +52,15 @@ class ControlPlane:
             raise ValueError("subjects are not OAuth clients")
         client_id, secret = new_client_id(role), new_secret()
         with self.sessions.begin() as s:
-            s.add(Client(client_id=client_id, name=name, role=role.value,
-                         secret_hash=hash_secret(secret), created_at=utcnow()))  # fmt: skip
+            s.add(
+                Client(
+                    client_id=client_id,
+                    name=name,
+                    role=role.value,
+                    secret_hash=hash_secret(secret),
+                    created_at=utcnow(),
+                )
+            )
         return NewClient(client_id, secret, role, name)
 
     def authenticate(self, client_id: str, secret: str) -> Client:
@@ -121,15 +128,24 @@ class ControlPlane:
     def record_vote(self, request_id: str, officer_id: str, decision: str) -> None:
         try:
             with self.sessions.begin() as s:
-                s.add(Vote(access_request_id=request_id, officer_id=officer_id,
-                           decision=decision, created_at=utcnow()))  # fmt: skip
+                s.add(
+                    Vote(
+                        access_request_id=request_id,
+                        officer_id=officer_id,
+                        decision=decision,
+                        created_at=utcnow(),
+                    )
+                )
         except IntegrityError:
             raise Conflict("already_voted") from None
 
     def remove_vote(self, request_id: str, officer_id: str) -> None:
         with self.sessions.begin() as s:
-            vote = s.scalar(select(Vote).where(Vote.access_request_id == request_id,
-                                               Vote.officer_id == officer_id))  # fmt: skip
+            vote = s.scalar(
+                select(Vote).where(
+                    Vote.access_request_id == request_id, Vote.officer_id == officer_id
+                )
+            )
             if vote is not None:
                 s.delete(vote)
 
@@ -139,8 +155,11 @@ class ControlPlane:
 
     def set_status(self, request_id: str, status: str) -> None:
         with self.sessions.begin() as s:
-            s.execute(update(AccessRequest).where(AccessRequest.id == request_id)
-                      .values(status=status, decided_at=utcnow()))  # fmt: skip
+            s.execute(
+                update(AccessRequest)
+                .where(AccessRequest.id == request_id)
+                .values(status=status, decided_at=utcnow())
+            )
 
     def spend_quota(self, request: AccessRequest) -> None:
         """Use one unit of the approval's quota, or raise `QuotaExhausted`."""
@@ -176,8 +195,14 @@ class ControlPlane:
     def add_consent(
         self, subject: str, bank_id: str, purpose: str, expires: dt.datetime
     ) -> Consent:
-        consent = Consent(id=f"cs_{secrets.token_hex(12)}", subject=subject, bank_id=bank_id,
-                          purpose=purpose, expires_at=expires, created_at=utcnow())  # fmt: skip
+        consent = Consent(
+            id=f"cs_{secrets.token_hex(12)}",
+            subject=subject,
+            bank_id=bank_id,
+            purpose=purpose,
+            expires_at=expires,
+            created_at=utcnow(),
+        )
         with self.sessions.begin() as s:
             s.add(consent)
         return consent
@@ -229,4 +254,4 @@ class ControlPlane:
 
     def count(self, model: type[object]) -> int:
         with self.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)

@@ -49,8 +49,13 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, hold)
         except Exception as exc:  # never leak it; audit it like any other answer
-            log.error("unexpected %s on %s %s (request %s)", type(exc).__name__,
-                      scope.get("method"), scope.get("path"), request_id)  # fmt: skip
+            log.error(
+                "unexpected %s on %s %s (request %s)",
+                type(exc).__name__,
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
             state["audit"]["reason"] = "internal_error"
             messages = _messages(GatewayError(), request_id)
         if not state.get("audited"):
@@ -68,10 +73,13 @@ class AuditMiddleware:
 def _messages(error: GatewayError, request_id: str) -> list[Message]:
     response = problem_response(error, request_id)
     return [
-        {"type": "http.response.start", "status": response.status_code,
-         "headers": response.raw_headers},
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        },
         {"type": "http.response.body", "body": response.body, "more_body": False},
-    ]  # fmt: skip
+    ]
 
 
 def _entry(scope: Scope, state: dict[str, Any], messages: list[Message], rid: str) -> AuditEntry:
@@ -80,15 +88,20 @@ def _entry(scope: Scope, state: dict[str, Any], messages: list[Message], rid: st
     audit = state["audit"]
     allowed = status < 400
     return AuditEntry(
-        time=AuditEntry.now(), actor=audit["actor"], role=audit["role"],
+        time=AuditEntry.now(),
+        actor=audit["actor"],
+        role=audit["role"],
         action=f"{scope.get('method', '?')} {_route(scope)}",
-        decision="allow" if allowed else "deny", request_id=rid,
-        computation=audit.get("computation"), purpose=audit.get("purpose"),
-        access_request=audit.get("access_request"), consent=audit.get("consent"),
+        decision="allow" if allowed else "deny",
+        request_id=rid,
+        computation=audit.get("computation"),
+        purpose=audit.get("purpose"),
+        access_request=audit.get("access_request"),
+        consent=audit.get("consent"),
         subject=audit.get("subject"),
         reason=audit.get("reason") if not allowed else None,
         result_digest=hashlib.sha256(body).hexdigest() if allowed else None,
-    )  # fmt: skip
+    )
 
 
 def _route(scope: Scope) -> str:

@@ -9,7 +9,7 @@ schema. The principal is then in ``request.state.principal``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ class PolicedRoute(APIRoute):
         self.policy = declared(path, kwargs.get("openapi_extra"))
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         route_policy = self.policy
 
@@ -105,6 +105,6 @@ def roles_of(routes: Iterable[Any]) -> dict[tuple[str, str], Policy]:
     out: dict[tuple[str, str], Policy] = {}
     for route in routes:
         if isinstance(route, PolicedRoute):
-            for method in route.methods:
+            for method in route.methods or ():
                 out[(method, route.path)] = route.policy
     return out

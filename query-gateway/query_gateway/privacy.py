@@ -43,6 +43,6 @@ def laplace_for(epsilon: float, sensitivity: int) -> Any:
     """The OpenDP measurement; raises ValueError if it would cost more than ``epsilon``."""
     space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
     measurement = dp.m.make_laplace(*space, scale=sensitivity / epsilon)
-    if measurement.map(sensitivity) > epsilon * (1 + 1e-9):
+    if measurement.map(sensitivity) > epsilon * (1 + 1e-9):  # type: ignore[no-untyped-call]
         raise ValueError("the mechanism would exceed its budget")
     return measurement

@@ -96,8 +96,12 @@ def _database(tmp: Path) -> tuple[str, str | None, Callable[[], None]]:
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("gateway")
-    env = {"DEXIN_HOME": str(tmp / "home"), "DEXIN_MASTER_KEY": secrets.token_hex(32),
-           "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB"}  # fmt: skip
+    env = {
+        "DEXIN_HOME": str(tmp / "home"),
+        "DEXIN_MASTER_KEY": secrets.token_hex(32),
+        "DEXIN_AS_OF": "2026-11-01",
+        "DEXIN_MEMORY_LIMIT": "1GB",
+    }
     settings = Settings.from_env(env)
     generate(tmp / "data", 0.002, 0, "parquet")
     ids = (
@@ -117,8 +121,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             + " QUALIFY row_number() OVER (PARTITION BY household ORDER BY subject) = 1",
             "household",
         )
-        gateway = GatewaySettings(database_url=url, audit_path=tmp / "audit.jsonl",
-                                  approval_threshold=2, rate_limit=1000, rate_burst=1000)  # fmt: skip
+        gateway = GatewaySettings(
+            database_url=url,
+            audit_path=tmp / "audit.jsonl",
+            approval_threshold=2,
+            rate_limit=1000,
+            rate_burst=1000,
+        )
         yield World(settings, gateway, vault, ledger, ids, url, schema)
     drop()
 
@@ -131,9 +140,10 @@ def app_client(world: World) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="session")
-def control(world: World, app_client: TestClient) -> ControlPlane:
+def control(world: World, app_client: TestClient) -> Iterator[ControlPlane]:
     engine = open_engine(world.database_url, schema=world.schema)
-    return ControlPlane(session_factory(engine))
+    yield ControlPlane(session_factory(engine))
+    engine.dispose()
 
 
 class Actors:
@@ -149,8 +159,14 @@ class Actors:
         if role is Role.SUBJECT:
             raise ValueError("use subject()")
         made = self.control.create_client(role, name)
-        r = self.http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
-                           "client_id": made.client_id, "client_secret": made.client_secret})  # fmt: skip
+        r = self.http.post(
+            "/v1/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": made.client_id,
+                "client_secret": made.client_secret,
+            },
+        )
         assert r.status_code == 200, r.text
         return made.client_id, r.json()["access_token"]
 
@@ -164,8 +180,11 @@ class Actors:
         """File a request as ``bank`` and approve it with two fresh officers."""
         rid = self.file(bank, computation, **extra)
         for officer in self.officers(2):
-            r = self.http.post(f"/v1/access-requests/{rid}/votes", json={"decision": "approve"},
-                               headers=auth(officer))  # fmt: skip
+            r = self.http.post(
+                f"/v1/access-requests/{rid}/votes",
+                json={"decision": "approve"},
+                headers=auth(officer),
+            )
             assert r.status_code == 200, r.text
         assert r.json()["status"] == "approved"
         return rid
@@ -178,8 +197,11 @@ class Actors:
         return str(r.json()["id"])
 
     def consent(self, subject_token: str, bank_id: str, purpose: str = "credit_assessment") -> str:
-        r = self.http.post("/v1/consents", headers=auth(subject_token), json={
-            "bank": bank_id, "purpose": purpose, "expires_at": later(days=30)})  # fmt: skip
+        r = self.http.post(
+            "/v1/consents",
+            headers=auth(subject_token),
+            json={"bank": bank_id, "purpose": purpose, "expires_at": later(days=30)},
+        )
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
@@ -193,7 +215,6 @@ def later(**delta: int) -> str:
 
 
 def computation_hash(http: TestClient, computation: str) -> str:
-    _, token = None, None
     catalogue = http.app.state.gateway.catalogue  # type: ignore[attr-defined]
     return str(catalogue.get(computation).hash)
 
@@ -201,10 +222,12 @@ def computation_hash(http: TestClient, computation: str) -> str:
 def request_body(http: TestClient, computation: str, **extra: Any) -> dict[str, Any]:
     aggregate = computation.startswith(("grade_", "negative_"))
     body: dict[str, Any] = {
-        "computation": computation, "computation_hash": computation_hash(http, computation),
+        "computation": computation,
+        "computation_hash": computation_hash(http, computation),
         "purpose": "statistics" if aggregate else "credit_assessment",
-        "valid_until": later(days=365), "quota": 1000,
-    }  # fmt: skip
+        "valid_until": later(days=365),
+        "quota": 1000,
+    }
     if aggregate:
         body["epsilon"] = 1.0
     body.update(extra)

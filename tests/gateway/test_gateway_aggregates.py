@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from conftest import Actors, auth
-
 from query_gateway.credentials import Role
 from query_gateway.privacy import laplace_for, release
 
@@ -50,8 +49,12 @@ def test_small_cells_are_suppressed_and_the_rest_noised(actors: Actors) -> None:
     _, bank = actors.token(Role.BANK)
     rid = actors.approved(bank, "grade_distribution_by_town", epsilon=5.0)
     body = _ask(actors, bank, rid, epsilon=2.0).json()
-    truth = {(g["town"], g["code"]): n for g, n in actors.http.app.state.gateway.aggregates.counts(  # type: ignore[attr-defined]
-        "grade_distribution_by_town", {})}  # fmt: skip
+    truth = {
+        (g["town"], g["code"]): n
+        for g, n in actors.http.app.state.gateway.aggregates.counts(  # type: ignore[attr-defined]
+            "grade_distribution_by_town", {}
+        )
+    }
     assert any(n < 10 for n in truth.values()) and any(n >= 10 for n in truth.values())
     for cell in body["cells"]:
         true = truth[(cell["group"]["town"], cell["group"]["code"])]

@@ -7,13 +7,25 @@ import json
 import pytest
 from conftest import Actors, auth
 from jwcrypto import jwk, jws
-
 from query_gateway.credentials import Role
 from query_gateway.signing import SignatureError, verify_detached
 
-SCORE_KEYS = {"computation", "computation_version", "unit", "dimensions", "morality_points",
-              "morality_code", "credit_line", "reason_codes", "model", "computed_at", "coverage",
-              "no_score_reason", "request_id", "audit"}  # fmt: skip
+SCORE_KEYS = {
+    "computation",
+    "computation_version",
+    "unit",
+    "dimensions",
+    "morality_points",
+    "morality_code",
+    "credit_line",
+    "reason_codes",
+    "model",
+    "computed_at",
+    "coverage",
+    "no_score_reason",
+    "request_id",
+    "audit",
+}
 
 
 def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dict[str, str]]:
@@ -21,9 +33,16 @@ def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dic
     rid = actors.approved(bank, computation)
     id_number = actors.world.ids[idx]
     consent = actors.consent(actors.subject(id_number), bank_id)
-    r = actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": consent})  # fmt: skip
+    r = actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": id_number,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
     assert r.status_code == 200, r.text
     assert id_number not in r.text
     return r.content, r.headers["Dexin-Signature"], {"id_number": id_number}
@@ -48,8 +67,17 @@ def test_a_score_has_exactly_the_declared_outputs(actors: Actors) -> None:
 
 def test_a_profile_has_no_credit_line(actors: Actors) -> None:
     body = json.loads(_scored(actors, "dimension_profile", 21)[0])
-    assert set(body) == {"computation", "computation_version", "unit", "dimensions", "model",
-                         "computed_at", "no_score_reason", "request_id", "audit"}  # fmt: skip
+    assert set(body) == {
+        "computation",
+        "computation_version",
+        "unit",
+        "dimensions",
+        "model",
+        "computed_at",
+        "no_score_reason",
+        "request_id",
+        "audit",
+    }
 
 
 def test_a_household_score(actors: Actors) -> None:
@@ -78,17 +106,31 @@ def test_the_signature_verifies_with_the_published_jwks_and_an_independent_libra
 
 
 def test_a_malformed_id_number_is_refused_without_echo(actors: Actors) -> None:
-    bank_id, bank = actors.token(Role.BANK)
+    _, bank = actors.token(Role.BANK)
     rid = actors.approved(bank)
     bad = actors.world.ids[24][:17] + ("0" if actors.world.ids[24][17] != "0" else "1")
-    r = actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": bad, "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": "cs_" + "0" * 24})  # fmt: skip
+    r = actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": bad,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": "cs_" + "0" * 24,
+        },
+    )
     assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:invalid-id-number")
     assert bad not in r.text
-    r = actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": "12345", "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": "cs_" + "0" * 24})  # fmt: skip
+    r = actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": "12345",
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": "cs_" + "0" * 24,
+        },
+    )
     assert r.status_code == 422 and "12345" not in r.text
 
 
@@ -100,8 +142,15 @@ def test_an_unscored_subject_gets_an_explicit_no_score_reason(actors: Actors) ->
     bank_id, bank = actors.token(Role.BANK)
     rid = actors.approved(bank)
     consent = actors.consent(actors.subject(stranger), bank_id)
-    r = actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": stranger, "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": consent})  # fmt: skip
+    r = actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": stranger,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
     assert r.status_code == 200
     assert (r.json()["no_score_reason"], r.json()["credit_line"]) == ("not_scored", None)

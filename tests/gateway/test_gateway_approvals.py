@@ -6,15 +6,18 @@ import datetime as dt
 from typing import Any
 
 from conftest import Actors, auth, computation_hash, later, request_body
-from sqlalchemy import update
-
 from query_gateway.credentials import Role
 from query_gateway.models import AccessRequest
+from sqlalchemy import update
 
 
 def _score(actors: Actors, bank: str, rid: str, consent: str, id_number: str, **over: Any) -> Any:
-    body = {"id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
-            "consent_id": consent} | over  # fmt: skip
+    body = {
+        "id_number": id_number,
+        "purpose": "credit_assessment",
+        "access_request_id": rid,
+        "consent_id": consent,
+    } | over
     return actors.http.post("/v1/scores", json=body, headers=auth(bank))
 
 

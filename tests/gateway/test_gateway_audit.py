@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Actors, TestClient, World, auth
-
 from query_gateway.app import create_app
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
 from query_gateway.credentials import Role
@@ -56,9 +55,16 @@ def test_a_failing_audit_sink_gives_503_and_no_answer(
     id_number = world.ids[30]
     consent = actors.consent(actors.subject(id_number), bank_id)
     sink.fail_after = len(sink.entries)  # from now on, every append fails
-    r = client.post("/v1/scores", headers=auth(bank), json={
-        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": consent})  # fmt: skip
+    r = client.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": id_number,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
     assert r.status_code == 503
     assert r.json()["type"] == "urn:dexin:problem:audit-unavailable"
     assert "Dexin-Signature" not in r.headers
@@ -86,7 +92,10 @@ def test_every_request_allowed_or_denied_is_audited_first(
     client.get("/v1/keys")
     new = sink.entries[before:]
     assert [(e.action, e.decision) for e in new] == [
-        ("GET /v1/computations", "deny"), ("GET (no route)", "deny"), ("GET /v1/keys", "allow")]  # fmt: skip
+        ("GET /v1/computations", "deny"),
+        ("GET (no route)", "deny"),
+        ("GET /v1/keys", "allow"),
+    ]
     assert new[0].reason == "token_missing" and new[2].result_digest
 
 
@@ -95,9 +104,16 @@ def test_a_score_entry_names_the_pseudonym_never_the_id_number(actors: Actors) -
     rid = actors.approved(bank)
     id_number = actors.world.ids[31]
     consent = actors.consent(actors.subject(id_number), bank_id)
-    r = actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": id_number, "purpose": "credit_assessment", "access_request_id": rid,
-        "consent_id": consent})  # fmt: skip
+    r = actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": id_number,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
     index = r.json()["audit"]["index"]
     lines = actors.world.gateway_settings.audit_path.read_bytes().splitlines()
     entry = json.loads(lines[index])
@@ -112,8 +128,14 @@ def test_the_jsonl_sink_group_commits_in_order(jsonl_sink: JsonlAuditSink, tmp_p
 
     def worker(n: int) -> None:
         for i in range(50):
-            e = AuditEntry(time=AuditEntry.now(), actor=f"w{n}", role="bank", action="x",
-                           decision="allow", request_id=f"r{n}-{i}")  # fmt: skip
+            e = AuditEntry(
+                time=AuditEntry.now(),
+                actor=f"w{n}",
+                role="bank",
+                action="x",
+                decision="allow",
+                request_id=f"r{n}-{i}",
+            )
             got = jsonl_sink.append(e)
             with lock:
                 receipts.append(got)

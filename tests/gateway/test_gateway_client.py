@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pytest
 from conftest import Actors, auth
+from query_gateway.credentials import Role
 
 from dexin.client import DexinClient, GatewayProblem, SignatureError
-from query_gateway.credentials import Role
 
 
 def test_a_bank_uses_the_python_client(actors: Actors) -> None:
     made = actors.control.create_client(Role.BANK, "client-bank")
     client = DexinClient("http://testserver", made.client_id, made.client_secret, http=actors.http)
-    filed = client.request_access("morality_credit_score", purpose="credit_assessment",
-                                  valid_until="2030-01-01T00:00:00Z", quota=10)  # fmt: skip
+    filed = client.request_access(
+        "morality_credit_score",
+        purpose="credit_assessment",
+        valid_until="2030-01-01T00:00:00Z",
+        quota=10,
+    )
     assert filed["status"] == "pending"
     for officer in actors.officers(2):
         actors.http.post(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from conftest import Actors, auth, later
+from query_gateway.credentials import Role
+from query_gateway.models import Consent
 from sqlalchemy import update
 
 from ledger import AnchorKind
-from query_gateway.credentials import Role
-from query_gateway.models import Consent
 
 
 def _score(
@@ -20,8 +20,16 @@ def _score(
     id_number: str,
     purpose: str = "credit_assessment",
 ):  # type: ignore[no-untyped-def]
-    return actors.http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": id_number, "purpose": purpose, "access_request_id": rid, "consent_id": consent})  # fmt: skip
+    return actors.http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": id_number,
+            "purpose": purpose,
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
 
 
 def test_withdrawal_takes_effect_on_the_next_call(actors: Actors) -> None:
@@ -40,7 +48,8 @@ def test_withdrawal_takes_effect_on_the_next_call(actors: Actors) -> None:
     assert [c["status"] for c in mine] == ["withdrawn"]
     accesses = actors.http.get("/v1/me/accesses", headers=auth(subject)).json()
     assert [(a["bank"], a["computation"], a["purpose"]) for a in accesses] == [
-        ("Yuyao Rural Bank", "morality_credit_score", "credit_assessment")]  # fmt: skip
+        ("Yuyao Rural Bank", "morality_credit_score", "credit_assessment")
+    ]
 
 
 def test_a_consent_covers_one_subject_one_bank_one_purpose(actors: Actors) -> None:
@@ -58,8 +67,11 @@ def test_a_consent_covers_one_subject_one_bank_one_purpose(actors: Actors) -> No
     r = _score(actors, bank, rid, monitoring, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "consent_wrong_purpose")
     with actors.control.sessions.begin() as s:
-        s.execute(update(Consent).where(Consent.id == consent)
-                  .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))  # fmt: skip
+        s.execute(
+            update(Consent)
+            .where(Consent.id == consent)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "consent_expired")
 
@@ -70,8 +82,11 @@ def test_only_the_subject_withdraws_and_only_for_a_real_bank(actors: Actors) -> 
     stranger = actors.subject(actors.world.ids[15])
     assert actors.http.delete(f"/v1/consents/{consent}", headers=auth(stranger)).status_code == 404
     officer_id, _ = actors.token(Role.OFFICER)
-    r = actors.http.post("/v1/consents", headers=auth(stranger), json={
-        "bank": officer_id, "purpose": "credit_assessment", "expires_at": later(days=1)})  # fmt: skip
+    r = actors.http.post(
+        "/v1/consents",
+        headers=auth(stranger),
+        json={"bank": officer_id, "purpose": "credit_assessment", "expires_at": later(days=1)},
+    )
     assert (r.status_code, r.json()["reason"]) == (422, "unknown_bank")
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from conftest import Actors, auth
-
 from query_gateway.credentials import Role
 
 
@@ -25,26 +24,46 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     _, court = actors.token(Role.PROVIDER, "court")
     data = _csv(tmp_path, actors, 5)
     broken = data + b"not,a,valid,row\n"
-    r = actors.http.post("/v1/contributions", headers=auth(court), data={"table": "dishonest_debtors"},
-                         files={"file": ("dishonest_debtors.csv", broken, "text/csv")})  # fmt: skip
+    r = actors.http.post(
+        "/v1/contributions",
+        headers=auth(court),
+        data={"table": "dishonest_debtors"},
+        files={"file": ("dishonest_debtors.csv", broken, "text/csv")},
+    )
     assert r.status_code == 201, r.text
     receipt = r.json()
     assert (receipt["accepted"], receipt["rejected"], receipt["status"]) == (5, 1, "accepted")
     assert receipt["anchor"] and receipt["rejections"][0]["row"] == 6
-    again = actors.http.post("/v1/contributions", headers=auth(court), data={"table": "dishonest_debtors"},
-                             files={"file": ("x.csv", broken, "text/csv")})  # fmt: skip
+    again = actors.http.post(
+        "/v1/contributions",
+        headers=auth(court),
+        data={"table": "dishonest_debtors"},
+        files={"file": ("x.csv", broken, "text/csv")},
+    )
     assert again.json()["already_loaded"] is True
 
 
 def test_a_provider_only_submits_its_own_tables(actors: Actors, tmp_path: Path) -> None:
     _, court = actors.token(Role.PROVIDER, "court")
-    r = actors.http.post("/v1/contributions", headers=auth(court), data={"table": "residents"},
-                         files={"file": ("r.csv", b"a,b\n1,2\n", "text/csv")})  # fmt: skip
+    r = actors.http.post(
+        "/v1/contributions",
+        headers=auth(court),
+        data={"table": "residents"},
+        files={"file": ("r.csv", b"a,b\n1,2\n", "text/csv")},
+    )
     assert (r.status_code, r.json()["reason"]) == (404, "table_not_contributed_by_provider")
-    r = actors.http.post("/v1/contributions", headers=auth(court), data={"table": "dishonest_debtors"},
-                         files={"file": ("r.txt", b"a,b\n", "text/plain")})  # fmt: skip
+    r = actors.http.post(
+        "/v1/contributions",
+        headers=auth(court),
+        data={"table": "dishonest_debtors"},
+        files={"file": ("r.txt", b"a,b\n", "text/plain")},
+    )
     assert (r.status_code, r.json()["reason"]) == (422, "unsupported_file_type")
-    r = actors.http.post("/v1/contributions", headers=auth(court), data={"table": "dishonest_debtors"},
-                         files={"file": ("r.csv", b"religion,x\n1,2\n", "text/csv")})  # fmt: skip
+    r = actors.http.post(
+        "/v1/contributions",
+        headers=auth(court),
+        data={"table": "dishonest_debtors"},
+        files={"file": ("r.csv", b"religion,x\n1,2\n", "text/csv")},
+    )
     assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:contribution-refused")
     assert r.json()["receipt"]["status"] == "refused"

@@ -10,7 +10,6 @@ import sys
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import Actors, auth
-
 from query_gateway.models import Base
 
 
@@ -24,12 +23,18 @@ def test_migrations_create_exactly_the_models(actors: Actors) -> None:
 def _admin(actors: Actors, *args: str) -> subprocess.CompletedProcess[str]:
     """`dexin admin …` in another process, while this one holds the vault and ledger open."""
     world = actors.world
-    env = os.environ | {"DEXIN_HOME": str(world.settings.home), "DATABASE_URL": world.database_url,
-                        "DEXIN_MASTER_KEY": world.settings.master_key_hex or ""}  # fmt: skip
-    code = ("import sys, typer; from dexin.admin_cli import app; "
-            "sys.argv = ['dexin-admin', *sys.argv[1:]]; app()")  # fmt: skip
-    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    env = os.environ | {
+        "DEXIN_HOME": str(world.settings.home),
+        "DATABASE_URL": world.database_url,
+        "DEXIN_MASTER_KEY": world.settings.master_key_hex or "",
+    }
+    code = (
+        "import sys, typer; from dexin.admin_cli import app; "
+        "sys.argv = ['dexin-admin', *sys.argv[1:]]; app()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_admin_commands_work_while_the_gateway_runs(actors: Actors) -> None:
@@ -39,8 +44,14 @@ def test_admin_commands_work_while_the_gateway_runs(actors: Actors) -> None:
     assert made.returncode == 0, made.stderr
     doc = json.loads(made.stdout)
     assert set(doc) == {"client_id", "client_secret", "role", "name"}
-    r = actors.http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
-                         "client_id": doc["client_id"], "client_secret": doc["client_secret"]})  # fmt: skip
+    r = actors.http.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": doc["client_id"],
+            "client_secret": doc["client_secret"],
+        },
+    )
     assert (
         r.status_code == 200 and r.json()["token_type"] == "Bearer" and r.json()["expires_in"] > 0
     )

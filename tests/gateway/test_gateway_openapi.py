@@ -8,7 +8,6 @@ from typing import Any
 import schemathesis
 from conftest import Actors, auth
 from hypothesis import HealthCheck, given, settings
-
 from query_gateway.credentials import Role
 
 EXAMPLES = 12
@@ -63,10 +62,14 @@ def test_no_input_gives_a_server_error(actors: Actors) -> None:
         headers = auth(tokens[_role_for(operation.path)])
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
-            for extra in ({}, headers):
+            for extra in ({}, headers):  # noqa: B023 (run() is called in this iteration)
                 kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=extra)
                 response = actors.http.request(**_httpx(kwargs))
                 assert response.status_code < 500, (case.method, case.path, response.status_code)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import Actors, auth
 from fastapi.routing import APIRoute
-from starlette.routing import Route
-
 from query_gateway.credentials import CLIENT_ROLES, Role
 from query_gateway.policy import PolicedRoute, roles_of
+from starlette.routing import Route
 
 PUBLIC_FRAMEWORK_ROUTES = {"/openapi.json"}  # the OpenAPI document itself is public
 SAMPLE_PATH = {
@@ -63,7 +62,9 @@ def test_the_role_route_matrix(actors: Actors) -> None:
             allowed = route.policy.public or role in route.policy.roles
             if allowed:
                 assert r.status_code not in (401, 403) or r.json()["type"] not in (
-                    "urn:dexin:problem:forbidden", "urn:dexin:problem:unauthenticated"), (method, path, role)  # fmt: skip
+                    "urn:dexin:problem:forbidden",
+                    "urn:dexin:problem:unauthenticated",
+                ), (method, path, role)
             else:
                 assert r.status_code == 403, (method, path, role, r.status_code)
                 assert r.json()["type"] == "urn:dexin:problem:forbidden"
@@ -112,9 +113,17 @@ def test_a_disabled_client_is_refused(actors: Actors) -> None:
 def test_wrong_client_secret(actors: Actors) -> None:
     made = actors.control.create_client(Role.BANK, "b")
     for cid, secret in ((made.client_id, "wrong"), ("bank_ffffffffffffffff", made.client_secret)):
-        r = actors.http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
-                             "client_id": cid, "client_secret": secret})  # fmt: skip
+        r = actors.http.post(
+            "/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},
+        )
         assert (r.status_code, r.json()["type"]) == (401, "urn:dexin:problem:invalid-client")
-    r = actors.http.post("/v1/oauth/token", data={"grant_type": "password",
-                         "client_id": made.client_id, "client_secret": made.client_secret})  # fmt: skip
+    r = actors.http.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "password",
+            "client_id": made.client_id,
+            "client_secret": made.client_secret,
+        },
+    )
     assert r.status_code == 400

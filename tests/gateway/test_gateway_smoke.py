@@ -14,9 +14,16 @@ def test_a_bank_gets_a_signed_score_for_a_consenting_subject(actors: Actors) -> 
     id_number = actors.world.ids[0]
     subject = actors.subject(id_number)
     consent = actors.consent(subject, bank_id)
-    r = http.post("/v1/scores", headers=auth(bank), json={
-        "id_number": id_number, "purpose": "credit_assessment",
-        "access_request_id": rid, "consent_id": consent})  # fmt: skip
+    r = http.post(
+        "/v1/scores",
+        headers=auth(bank),
+        json={
+            "id_number": id_number,
+            "purpose": "credit_assessment",
+            "access_request_id": rid,
+            "consent_id": consent,
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["computation"] == "morality_credit_score"

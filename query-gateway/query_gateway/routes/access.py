@@ -21,13 +21,23 @@ READERS = (Role.BANK, Role.OFFICER, Role.AUDITOR, Role.ADMIN)
 def public_view(gw: GatewayDep, r: AccessRequest) -> AccessRequestPublic:
     approvals = sum(v.decision == "approve" for v in gw.control.votes(r.id))
     return AccessRequestPublic(
-        id=r.id, status=status_now(r), client_id=r.client_id,  # type: ignore[arg-type]
-        computation=r.computation_id, computation_version=r.computation_version,
-        computation_hash=r.computation_hash, purpose=r.purpose, scope=r.scope, quota=r.quota,
-        used=r.used, epsilon=r.epsilon, epsilon_spent=r.epsilon_spent,
-        valid_until=r.valid_until, threshold=r.threshold, approvals=approvals,
+        id=r.id,
+        status=status_now(r),
+        client_id=r.client_id,
+        computation=r.computation_id,
+        computation_version=r.computation_version,
+        computation_hash=r.computation_hash,
+        purpose=r.purpose,
+        scope=r.scope,
+        quota=r.quota,
+        used=r.used,
+        epsilon=r.epsilon,
+        epsilon_spent=r.epsilon_spent,
+        valid_until=r.valid_until,
+        threshold=r.threshold,
+        approvals=approvals,
         created_at=r.created_at,
-    )  # fmt: skip
+    )
 
 
 def visible(gw: GatewayDep, who: PrincipalDep, request_id: str) -> AccessRequest:
@@ -37,8 +47,13 @@ def visible(gw: GatewayDep, who: PrincipalDep, request_id: str) -> AccessRequest
     return found
 
 
-@routes.post("/v1/access-requests", openapi_extra=policy(Role.BANK), status_code=201,
-             response_model=AccessRequestPublic, summary="File an access request")  # fmt: skip
+@routes.post(
+    "/v1/access-requests",
+    openapi_extra=policy(Role.BANK),
+    status_code=201,
+    response_model=AccessRequestPublic,
+    summary="File an access request",
+)
 def create(
     body: AccessRequestCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
@@ -53,21 +68,36 @@ def create(
     if (computation.privacy == "aggregate") != (body.epsilon is not None):
         raise InvalidRequest(reason="epsilon_only_for_aggregates")
     assert who.client_id is not None
-    filed = gw.approvals.file(who.client_id, computation, body.purpose, body.scope,
-                              body.quota, body.epsilon, body.valid_until)  # fmt: skip
+    filed = gw.approvals.file(
+        who.client_id,
+        computation,
+        body.purpose,
+        body.scope,
+        body.quota,
+        body.epsilon,
+        body.valid_until,
+    )
     request.state.audit["access_request"] = filed.id
     return public_view(gw, filed)
 
 
-@routes.get("/v1/access-requests", openapi_extra=policy(*READERS),
-            response_model=list[AccessRequestPublic], summary="List access requests")  # fmt: skip
+@routes.get(
+    "/v1/access-requests",
+    openapi_extra=policy(*READERS),
+    response_model=list[AccessRequestPublic],
+    summary="List access requests",
+)
 def list_requests(gw: GatewayDep, who: PrincipalDep) -> list[AccessRequestPublic]:
     mine = who.client_id if who.role is Role.BANK else None
     return [public_view(gw, r) for r in gw.control.requests(mine)]
 
 
-@routes.get("/v1/access-requests/{request_id}", openapi_extra=policy(*READERS),
-            response_model=AccessRequestPublic, summary="One access request")  # fmt: skip
+@routes.get(
+    "/v1/access-requests/{request_id}",
+    openapi_extra=policy(*READERS),
+    response_model=AccessRequestPublic,
+    summary="One access request",
+)
 def get_request(
     request_id: str, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
@@ -75,8 +105,12 @@ def get_request(
     return public_view(gw, visible(gw, who, request_id))
 
 
-@routes.post("/v1/access-requests/{request_id}/votes", openapi_extra=policy(Role.OFFICER),
-             response_model=AccessRequestPublic, summary="An officer's vote")  # fmt: skip
+@routes.post(
+    "/v1/access-requests/{request_id}/votes",
+    openapi_extra=policy(Role.OFFICER),
+    response_model=AccessRequestPublic,
+    summary="An officer's vote",
+)
 def vote(
     request_id: str, body: VoteCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
@@ -85,8 +119,12 @@ def vote(
     return public_view(gw, gw.approvals.vote(request_id, who.client_id, body.decision))
 
 
-@routes.post("/v1/access-requests/{request_id}/revoke", openapi_extra=policy(Role.OFFICER),
-             response_model=AccessRequestPublic, summary="Revoke an approval")  # fmt: skip
+@routes.post(
+    "/v1/access-requests/{request_id}/revoke",
+    openapi_extra=policy(Role.OFFICER),
+    response_model=AccessRequestPublic,
+    summary="Revoke an approval",
+)
 def revoke(
     request_id: str, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:

@@ -38,8 +38,16 @@ from query_gateway.signing import SIGNATURE_HEADER
 from vault.errors import InvalidIdNumber as VaultInvalidIdNumber
 
 routes = router()
-SIGNED = {200: {"headers": {SIGNATURE_HEADER: {"description": "Detached JWS (EdDSA) over the body",
-                                               "schema": {"type": "string"}}}}}  # fmt: skip
+SIGNED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            SIGNATURE_HEADER: {
+                "description": "Detached JWS (EdDSA) over the body",
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
 
 
 def approval(
@@ -59,8 +67,13 @@ def approval(
     return found, computation
 
 
-@routes.post("/v1/scores", openapi_extra=policy(Role.BANK), responses=SIGNED,
-             response_model=ScorePublic | ProfilePublic, summary="Score one consenting subject")  # fmt: skip
+@routes.post(
+    "/v1/scores",
+    openapi_extra=policy(Role.BANK),
+    responses=SIGNED,
+    response_model=ScorePublic | ProfilePublic,
+    summary="Score one consenting subject",
+)
 def score(body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
     audit = request.state.audit
     audit.update(
@@ -80,15 +93,24 @@ def score(body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDe
     gw.control.spend_quota(found)
     payload = answer(gw, computation, subject)
     receipt = audit_allow(gw, request, payload)
-    gw.control.record_access(SubjectAccess(
-        subject=subject, bank_id=who.client_id, computation_id=computation.id,
-        purpose=body.purpose, access_request_id=found.id, request_id=request.state.request_id,
-        audit_index=receipt.index, at=utcnow()))  # fmt: skip
+    gw.control.record_access(
+        SubjectAccess(
+            subject=subject,
+            bank_id=who.client_id,
+            computation_id=computation.id,
+            purpose=body.purpose,
+            access_request_id=found.id,
+            request_id=request.state.request_id,
+            audit_index=receipt.index,
+            at=utcnow(),
+        )
+    )
     payload["request_id"] = request.state.request_id
     payload["audit"] = {"index": receipt.index, "leaf_hash": receipt.leaf_hash}
     content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content, media_type="application/json",
-                    headers={SIGNATURE_HEADER: gw.signer.sign(content)})  # fmt: skip
+    return Response(
+        content, media_type="application/json", headers={SIGNATURE_HEADER: gw.signer.sign(content)}
+    )
 
 
 def answer(gw: Gateway, computation: Computation, subject: str) -> dict[str, Any]:
@@ -99,11 +121,16 @@ def answer(gw: Gateway, computation: Computation, subject: str) -> dict[str, Any
         result = None if household is None else gw.scores.score_household(household)
     else:
         result = gw.scores.score_subject(subject)
-    out: dict[str, Any] = {"computation": computation.id, "computation_version": computation.version,
-                           "unit": computation.unit}  # fmt: skip
+    out: dict[str, Any] = {
+        "computation": computation.id,
+        "computation_version": computation.version,
+        "unit": computation.unit,
+    }
     if result is None:
-        full = {k: None for k in ScoreResult.model_fields} | {"reason_codes": [],
-                                                               "no_score_reason": "not_scored"}  # fmt: skip
+        full = {k: None for k in ScoreResult.model_fields} | {
+            "reason_codes": [],
+            "no_score_reason": "not_scored",
+        }
     else:
         full = result.model_dump(mode="json")
     out.update({k: full[k] for k in computation.outputs})
@@ -115,11 +142,19 @@ def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> Audit
     a = request.state.audit
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     entry = AuditEntry(
-        time=AuditEntry.now(), actor=a["actor"], role=a["role"], action="POST /v1/scores",
-        decision="allow", request_id=request.state.request_id, computation=a.get("computation"),
-        purpose=a.get("purpose"), access_request=a.get("access_request"),
-        consent=a.get("consent"), subject=a.get("subject"), result_digest=digest,
-    )  # fmt: skip
+        time=AuditEntry.now(),
+        actor=a["actor"],
+        role=a["role"],
+        action="POST /v1/scores",
+        decision="allow",
+        request_id=request.state.request_id,
+        computation=a.get("computation"),
+        purpose=a.get("purpose"),
+        access_request=a.get("access_request"),
+        consent=a.get("consent"),
+        subject=a.get("subject"),
+        result_digest=digest,
+    )
     try:
         receipt = gw.audit.append(entry)
     except (AuditAppendError, OSError):
@@ -128,8 +163,12 @@ def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> Audit
     return receipt
 
 
-@routes.post("/v1/aggregates", openapi_extra=policy(Role.BANK), response_model=AggregatePublic,
-             summary="An approved aggregate, suppressed and noised (ε from the approval)")  # fmt: skip
+@routes.post(
+    "/v1/aggregates",
+    openapi_extra=policy(Role.BANK),
+    response_model=AggregatePublic,
+    summary="An approved aggregate, suppressed and noised (ε from the approval)",
+)
 def aggregate(
     body: AggregateCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AggregatePublic:
@@ -143,19 +182,35 @@ def aggregate(
     if found.epsilon is None:
         raise PolicyDenied("no_budget")
     remaining = max(0.0, found.epsilon - found.epsilon_spent)
-    common = {"computation": computation.id, "computation_version": computation.version,
-              "cost": body.epsilon, "min_cell": gw.settings.min_cell,
-              "mechanism": "opendp discrete laplace", "request_id": request.state.request_id}  # fmt: skip
+    common = {
+        "computation": computation.id,
+        "computation_version": computation.version,
+        "cost": body.epsilon,
+        "min_cell": gw.settings.min_cell,
+        "mechanism": "opendp discrete laplace",
+        "request_id": request.state.request_id,
+    }
     if body.preview:
-        return AggregatePublic(preview=True, epsilon_remaining=remaining, cells=None,
-                               sufficient=body.epsilon <= remaining + 1e-9, **common)  # fmt: skip
+        return AggregatePublic(
+            preview=True,
+            epsilon_remaining=remaining,
+            cells=None,
+            sufficient=body.epsilon <= remaining + 1e-9,
+            **common,
+        )
     gw.control.spend_quota(found)
     remaining = gw.control.spend_epsilon(found, body.epsilon)
     counts = gw.aggregates.counts(computation.id, dict(body.parameters))
-    cells = release(counts, epsilon=body.epsilon, sensitivity=computation.sensitivity or 1,
-                    min_cell=gw.settings.min_cell)  # fmt: skip
+    cells = release(
+        counts,
+        epsilon=body.epsilon,
+        sensitivity=computation.sensitivity or 1,
+        min_cell=gw.settings.min_cell,
+    )
     return AggregatePublic(
-        preview=False, epsilon_remaining=remaining, sufficient=True,
+        preview=False,
+        epsilon_remaining=remaining,
+        sufficient=True,
         cells=[CellPublic(group=c.group, count=c.count, suppressed=c.suppressed) for c in cells],
         **common,
-    )  # fmt: skip
+    )

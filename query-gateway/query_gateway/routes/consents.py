@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import Request, Response
 
 from query_gateway.control import utcnow
@@ -17,14 +19,27 @@ routes = router()
 
 
 def public_view(c: Consent) -> ConsentPublic:
-    status = "withdrawn" if c.withdrawn_at else "expired" if c.expires_at <= utcnow() else "active"
-    return ConsentPublic(id=c.id, bank=c.bank_id, purpose=c.purpose, expires_at=c.expires_at,
-                         created_at=c.created_at, withdrawn_at=c.withdrawn_at,
-                         status=status)  # fmt: skip
+    status: Literal["active", "withdrawn", "expired"] = (
+        "withdrawn" if c.withdrawn_at else "expired" if c.expires_at <= utcnow() else "active"
+    )
+    return ConsentPublic(
+        id=c.id,
+        bank=c.bank_id,
+        purpose=c.purpose,
+        expires_at=c.expires_at,
+        created_at=c.created_at,
+        withdrawn_at=c.withdrawn_at,
+        status=status,
+    )
 
 
-@routes.post("/v1/consents", openapi_extra=policy(Role.SUBJECT), status_code=201,
-             response_model=ConsentPublic, summary="Give consent to one bank for one purpose")  # fmt: skip
+@routes.post(
+    "/v1/consents",
+    openapi_extra=policy(Role.SUBJECT),
+    status_code=201,
+    response_model=ConsentPublic,
+    summary="Give consent to one bank for one purpose",
+)
 def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDep) -> ConsentPublic:
     assert who.subject is not None
     request.state.audit.update(subject=who.subject, purpose=body.purpose)
@@ -39,16 +54,25 @@ def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDe
     return public_view(consent)
 
 
-@routes.get("/v1/consents", openapi_extra=policy(Role.SUBJECT),
-            response_model=list[ConsentPublic], summary="My consents")  # fmt: skip
+@routes.get(
+    "/v1/consents",
+    openapi_extra=policy(Role.SUBJECT),
+    response_model=list[ConsentPublic],
+    summary="My consents",
+)
 def mine(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[ConsentPublic]:
     assert who.subject is not None
     request.state.audit["subject"] = who.subject
     return [public_view(c) for c in gw.control.consents_of(who.subject)]
 
 
-@routes.delete("/v1/consents/{consent_id}", openapi_extra=policy(Role.SUBJECT), status_code=204,
-               response_class=Response, summary="Withdraw a consent (effective at once)")  # fmt: skip
+@routes.delete(
+    "/v1/consents/{consent_id}",
+    openapi_extra=policy(Role.SUBJECT),
+    status_code=204,
+    response_class=Response,
+    summary="Withdraw a consent (effective at once)",
+)
 def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
     assert who.subject is not None
     request.state.audit.update(subject=who.subject, consent=consent_id[:40])
@@ -57,8 +81,12 @@ def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDe
     return Response(status_code=204)
 
 
-@routes.get("/v1/me/accesses", openapi_extra=policy(Role.SUBJECT),
-            response_model=list[AccessPublic], summary="Who accessed my data")  # fmt: skip
+@routes.get(
+    "/v1/me/accesses",
+    openapi_extra=policy(Role.SUBJECT),
+    response_model=list[AccessPublic],
+    summary="Who accessed my data",
+)
 def accesses(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[AccessPublic]:
     assert who.subject is not None
     request.state.audit["subject"] = who.subject
@@ -70,13 +98,17 @@ def accesses(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[Access
             computation=a.computation_id,
             purpose=a.purpose,
             access_request_id=a.access_request_id,
-        )  # fmt: skip
+        )
         for a, name in gw.control.accesses_of(who.subject)
     ]
 
 
-@routes.get("/v1/consent-log", openapi_extra=policy(Role.AUDITOR, Role.OFFICER, Role.ADMIN),
-            response_model=ConsentLogPublic, summary="The consent log's size and root")  # fmt: skip
+@routes.get(
+    "/v1/consent-log",
+    openapi_extra=policy(Role.AUDITOR, Role.OFFICER, Role.ADMIN),
+    response_model=ConsentLogPublic,
+    summary="The consent log's size and root",
+)
 def consent_log(gw: GatewayDep) -> ConsentLogPublic:
     size, root = gw.consents.state()
     return ConsentLogPublic(size=size, root=root.hex(), last_anchor=gw.consents.last_anchor())
@@ -85,7 +117,12 @@ def consent_log(gw: GatewayDep) -> ConsentLogPublic:
 @routes.get("/v1/clients", openapi_extra=policy(Role.ADMIN), summary="Registered clients")
 def clients(gw: GatewayDep) -> list[dict[str, object]]:
     return [
-        {"client_id": c.client_id, "name": c.name, "role": c.role,
-         "created_at": c.created_at.isoformat(), "disabled": c.disabled_at is not None}
+        {
+            "client_id": c.client_id,
+            "name": c.name,
+            "role": c.role,
+            "created_at": c.created_at.isoformat(),
+            "disabled": c.disabled_at is not None,
+        }
         for c in gw.control.clients()
-    ]  # fmt: skip
+    ]

@@ -25,13 +25,20 @@ MAX_REJECTIONS_SHOWN = 1000
 CHUNK = 1 << 20
 
 
-@routes.post("/v1/contributions", openapi_extra=policy(Role.PROVIDER), status_code=201,
-             response_model=ContributionPublic, summary="Submit a contribution (CSV or Parquet)")  # fmt: skip
+@routes.post(
+    "/v1/contributions",
+    openapi_extra=policy(Role.PROVIDER),
+    status_code=201,
+    response_model=ContributionPublic,
+    summary="Submit a contribution (CSV or Parquet)",
+)
 def contribute(
     table: Annotated[str, Form(pattern=r"^[a-z_]{1,40}$")],
     file: Annotated[UploadFile, File()],
-    request: Request, gw: GatewayDep, who: PrincipalDep,
-) -> ContributionPublic:  # fmt: skip
+    request: Request,
+    gw: GatewayDep,
+    who: PrincipalDep,
+) -> ContributionPublic:
     assert who.client_id is not None
     client = gw.control.active_client(who.client_id)
     assert client is not None
@@ -58,8 +65,9 @@ def _ingest(gw: Gateway, provider: str, table: str, path: Path) -> Receipt:
             receipt = ingest_file(gw.vault, provider, table, path)
         except verr.ContributionRefused as exc:
             refused = exc.receipt if isinstance(exc.receipt, Receipt) else None
-            raise ContributionRefused(_public(gw, refused).model_dump(mode="json") if refused
-                                      else {"refusal": exc.reason}) from None  # fmt: skip
+            raise ContributionRefused(
+                _public(gw, refused).model_dump(mode="json") if refused else {"refusal": exc.reason}
+            ) from None
         except (verr.UnknownTableError, verr.UnknownProviderError):
             raise NotFound("table_not_contributed_by_provider") from None
         except verr.VaultError:
@@ -73,12 +81,23 @@ def _ingest(gw: Gateway, provider: str, table: str, path: Path) -> Receipt:
 
 def _public(gw: Gateway, r: Receipt) -> ContributionPublic:
     return ContributionPublic(
-        contribution_id=r.contribution_id, provider=r.provider, table=r.table,
-        file_sha256=r.file_sha256, format=r.format, submitted=r.submitted, accepted=r.accepted,
-        rejected=r.rejected, status=r.status, refusal=r.refusal, merkle_root=r.merkle_root,
-        schema_digest=r.schema_digest, received_at=r.received_at,
-        already_loaded=r.already_loaded, anchor=r.anchor, rejections=_rejections(r.report),
-    )  # fmt: skip
+        contribution_id=r.contribution_id,
+        provider=r.provider,
+        table=r.table,
+        file_sha256=r.file_sha256,
+        format=r.format,
+        submitted=r.submitted,
+        accepted=r.accepted,
+        rejected=r.rejected,
+        status=r.status,
+        refusal=r.refusal,
+        merkle_root=r.merkle_root,
+        schema_digest=r.schema_digest,
+        received_at=r.received_at,
+        already_loaded=r.already_loaded,
+        anchor=r.anchor,
+        rejections=_rejections(r.report),
+    )
 
 
 def _rejections(report: str | None) -> list[RejectionPublic]:

@@ -17,8 +17,12 @@ from query_gateway.schemas import ComputationPublic, TokenForm, TokenPublic
 routes = router()
 
 
-@routes.post("/v1/oauth/token", openapi_extra=public(), response_model=TokenPublic,
-             summary="OAuth 2.0 client credentials grant (RFC 6749 §4.4)")  # fmt: skip
+@routes.post(
+    "/v1/oauth/token",
+    openapi_extra=public(),
+    response_model=TokenPublic,
+    summary="OAuth 2.0 client credentials grant (RFC 6749 §4.4)",
+)
 async def token(
     form: Annotated[TokenForm, Form()], request: Request, gw: GatewayDep
 ) -> TokenPublic:
@@ -44,8 +48,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@routes.get("/v1/computations", openapi_extra=policy(*Role), response_model=list[ComputationPublic],
-            summary="The catalogue of approved computations")  # fmt: skip
+@routes.get(
+    "/v1/computations",
+    openapi_extra=policy(*Role),
+    response_model=list[ComputationPublic],
+    summary="The catalogue of approved computations",
+)
 async def computations(gw: GatewayDep) -> list[ComputationPublic]:
     return [
         ComputationPublic(
@@ -58,6 +66,6 @@ async def computations(gw: GatewayDep) -> list[ComputationPublic]:
             purposes=c.purposes,
             inputs=c.inputs,
             outputs=c.outputs,
-        )  # fmt: skip
+        )
         for c in gw.catalogue
     ]
