@@ -42,6 +42,7 @@ from audit.errors import EntryError, IdentifierInEntryError
 
 __all__ = [
     "FORMAT_VERSION",
+    "ID_NUMBER",
     "AuditEntry",
     "Decision",
     "canonical_json",
@@ -53,7 +54,7 @@ __all__ = [
 FORMAT_VERSION = 1
 Decision = Literal["allow", "deny"]
 
-_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 _HEX = re.compile(r"[0-9a-f]+")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _MAX_TEXT = 1024
@@ -165,9 +166,9 @@ def _validate(entry: AuditEntry) -> None:
     for name, value in zip(_TEXT_FIELDS, texts, strict=True):
         _check_text(name, value, required=name in _REQUIRED)
     # One scan over all text fields (newline-separated, so no match spans two fields).
-    if _ID_NUMBER.search("\n".join(t for t in texts if t is not None)):
+    if ID_NUMBER.search("\n".join(t for t in texts if t is not None)):
         raise IdentifierInEntryError(next(n for n, t in zip(_TEXT_FIELDS, texts, strict=True)
-                                          if t is not None and _ID_NUMBER.search(t)))  # fmt: skip
+                                          if t is not None and ID_NUMBER.search(t)))  # fmt: skip
     if entry.decision not in ("allow", "deny"):
         raise EntryError("decision", "must be 'allow' or 'deny'")
     _check_hex("subject", entry.subject, 32, 64)

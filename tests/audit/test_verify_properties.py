@@ -4,11 +4,12 @@ fails."""
 from __future__ import annotations
 
 import pytest
-from audit_builders import ORIGIN, fill
+from audit_builders import ORIGIN, entry, fill
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.errors import MerkleError
+from audit.entrycheck import fast_index, reference_check
+from audit.errors import EntryError, MerkleError
 from audit.log import AuditLog
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.note import NoteSigner
@@ -68,3 +69,42 @@ def test_every_consistency_proof_verifies_and_every_flip_fails(
             verify_consistency(
                 old, new, [*proof[:k], _flip(proof[k], bit), *proof[k + 1 :]], old_root, new_root
             )
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> bytes:
+    optional = st.none() | _TEXT
+    fields = {
+        "actor": draw(_TEXT), "role": draw(_TEXT), "action": draw(_TEXT),
+        "request_id": draw(_TEXT), "decision": draw(st.sampled_from(["allow", "deny"])),
+        "computation": draw(optional), "purpose": draw(optional), "reason": draw(optional),
+        "access_request": draw(optional), "consent": draw(optional),
+        "subject": draw(st.none() | st.sampled_from(["ab" * 16, "0" * 64])),
+        "result_digest": draw(st.none() | st.just("cd" * 32)),
+    }  # fmt: skip
+    try:
+        return entry(0, **fields).encode(draw(st.integers(0, 10**7)))
+    except EntryError:
+        return entry(0).encode(3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_entries(), st.integers(0, 10**5), st.sampled_from(["keep", "flip", "cut", "dup"]))
+def test_the_fast_entry_check_never_accepts_what_the_reference_rejects(
+    data: bytes, position: int, mutation: str
+) -> None:
+    original = fast_index(data)
+    assert original is not None and reference_check(None, original, data) is None
+    at = position % len(data)
+    mutated = {
+        "keep": data,
+        "flip": data[:at] + bytes([data[at] ^ (1 << position % 8)]) + data[at + 1 :],
+        "cut": data[:at] + data[at + 1 :],
+        "dup": data[:at] + data[at : at + 1] * 2 + data[at + 1 :],
+    }[mutation]
+    index = fast_index(mutated)
+    if index is not None:
+        assert reference_check(None, index, mutated) is None
