@@ -85,7 +85,10 @@ class LogReader:
 
     def leaf_hashes(self, size: int) -> bytes:
         """The stored leaf hashes of the first ``size`` entries, concatenated."""
-        with (self.directory / "tree" / "level-00.bin").open("rb") as f:
+        path = self.directory / "tree" / "level-00.bin"
+        if size == 0 or not path.exists():  # an empty log has no level file yet
+            return b""
+        with path.open("rb") as f:
             return f.read(32 * size)
 
 

@@ -165,3 +165,15 @@ def test_missing_derived_files_are_rebuilt(tmp_path: Path, signer: NoteSigner) -
     with AuditLog.open(tmp_path, signer) as log:
         assert log.size == 33 and log.root() == root
         assert log.inclusion_proof(32) == merkle.inclusion_proof(_leaves(log), 32)
+
+
+def test_an_empty_log_can_be_read_and_verified(tmp_path: Path, signer: NoteSigner) -> None:
+    from audit.export import snapshot_log
+    from audit.verify import Trust, verify_snapshot
+
+    AuditLog.open(tmp_path, signer).close()
+    with LogReader(tmp_path) as reader:
+        verdict = verify_snapshot(
+            snapshot_log(reader), Trust(log_key=signer.verifier()), require_anchor=False
+        )
+    assert verdict.entries == 0 and verdict.checkpoints == [0]
