@@ -14,12 +14,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from credit_model.spec import load_spec
 from dexin.app import ledger_secret, open_ledger, open_vault
+from dexin.audit_wiring import open_audit_log
+from dexin.scoring import find_release
 from dexin.settings import Settings
 from ledger import Ledger
 from query_gateway import problems
 from query_gateway.aggregates import AggregateSource, VaultAggregates, negative_tables
 from query_gateway.approvals import GATEWAY_LABEL, Approvals
+from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.audit_sink import AuditSink, JsonlAuditSink
 from query_gateway.catalogue import load_catalogue
 from query_gateway.consent_log import ConsentLog
@@ -28,9 +32,10 @@ from query_gateway.credentials import derive_keys
 from query_gateway.db import migrate, open_engine, session_factory
 from query_gateway.gateway import Gateway
 from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
+from query_gateway.model_scores import ModelScoreService
 from query_gateway.ratelimit import RateLimiter
 from query_gateway.routes import access, answers, consents, contributions, public
-from query_gateway.scoring import ScoreService, VaultScoreService
+from query_gateway.scoring import ScoreService
 from query_gateway.settings import GatewaySettings
 from query_gateway.signing import ResponseSigner
 
@@ -93,7 +98,7 @@ def build(
     sessions = session_factory(engine)
     control = ControlPlane(sessions)
     keys = derive_keys(ledger_secret(settings))
-    audit = parts.audit or JsonlAuditSink(config.audit_path)
+    audit = parts.audit or default_audit_sink(settings, config)
     stack.callback(audit.close)
     vault = parts.vault
     return Gateway(
@@ -104,7 +109,7 @@ def build(
         keys=keys,
         signer=ResponseSigner(keys.signing_key),
         audit=audit,
-        scores=parts.scores or VaultScoreService(vault, len(vault.registry.tables)),
+        scores=parts.scores or default_scores(vault, parts.ledger),
         aggregates=parts.aggregates
         or VaultAggregates(vault, negative_tables(vault.registry), vault.as_of),
         approvals=Approvals(control, parts.ledger, config.approval_threshold),
@@ -113,3 +118,16 @@ def build(
         ledger=parts.ledger,
         rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
     )
+
+
+def default_audit_sink(settings: Settings, config: GatewaySettings) -> AuditSink:
+    """The Merkle audit log of the data directory; the interim JSON-lines file on request."""
+    if config.audit_backend == "jsonl":
+        return JsonlAuditSink(config.audit_path)
+    return MerkleAuditSink(open_audit_log(settings))
+
+
+def default_scores(vault: Any, ledger: Ledger) -> ScoreService:
+    """The credit model's default spec, naming its release on the ledger if there is one."""
+    spec = load_spec(registry=vault.registry)
+    return ModelScoreService(vault, spec, find_release(ledger, spec))

@@ -19,6 +19,7 @@ from ledger import ApprovalStatus, ApprovalTerms, ContractRevertError, Ledger, L
 from query_gateway.catalogue import PURPOSES, Computation
 from query_gateway.control import ControlPlane, utcnow
 from query_gateway.errors import Conflict, NotFound, PolicyDenied, ServiceUnavailable
+from query_gateway.ids import new_id
 from query_gateway.models import AccessRequest, Client
 
 GATEWAY_LABEL = "gateway"
@@ -64,7 +65,7 @@ class Approvals:
     ) -> AccessRequest:
         now = utcnow()
         request = AccessRequest(
-            id=f"ar_{secrets.token_hex(12)}",
+            id=new_id("ar"),
             client_id=client,
             computation_id=computation.id,
             computation_version=computation.version,

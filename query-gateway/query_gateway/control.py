@@ -8,7 +8,6 @@ privacy budget is one conditional UPDATE (no lost updates, on SQLite and Postgre
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -24,6 +23,7 @@ from query_gateway.errors import (
     PolicyDenied,
     QuotaExhausted,
 )
+from query_gateway.ids import new_id
 from query_gateway.models import AccessRequest, Client, Consent, SubjectAccess, Vote
 
 EPSILON_SLACK = 1e-9
@@ -196,7 +196,7 @@ class ControlPlane:
         self, subject: str, bank_id: str, purpose: str, expires: dt.datetime
     ) -> Consent:
         consent = Consent(
-            id=f"cs_{secrets.token_hex(12)}",
+            id=new_id("cs"),
             subject=subject,
             bank_id=bank_id,
             purpose=purpose,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditSink
 from query_gateway.errors import AuditUnavailable, GatewayError, PayloadTooLarge
+from query_gateway.ids import new_id
 from query_gateway.problems import problem_response
 
 log = logging.getLogger("query_gateway")
@@ -37,7 +37,7 @@ class AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = f"req_{secrets.token_hex(10)}"
+        request_id = new_id("req", 10)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["audit"] = {"actor": "anonymous", "role": "anonymous"}

@@ -2,17 +2,13 @@
 
 The gateway asks for the score of one subject pseudonym or of one household and gets a
 `ScoreResult` holding only what the catalogue declares; nothing else of the model's output
-can reach a response. `VaultScoreService` reads the scores the credit model materialises in
-the vault's derived tables (``derived.scores`` keyed by ``subject``, ``derived.household_scores``
-keyed by ``household``) with indexed point look-ups.
+can reach a response. `model_scores.ModelScoreService` implements it over the credit model.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,8 +20,13 @@ class _Frozen(BaseModel):
 
 
 class ReasonCode(_Frozen):
+    """What holds the score down (never a vague "other"): a veto or a factor."""
+
     code: str = Field(pattern=r"^[A-Z]{2}\d{2}$")
     dimension: str
+    kind: Literal["veto", "factor"] = "factor"
+    en: str | None = None
+    zh: str | None = None
 
 
 class Coverage(_Frozen):
@@ -67,57 +68,3 @@ class ScoreService(Protocol):
         ...
 
     def score_household(self, household: str) -> ScoreResult | None: ...
-
-
-class Lookup(Protocol):
-    """What the adapter needs of the vault (`vault.store.Vault.lookup`)."""
-
-    def lookup(self, name: str, key: str, value: object) -> dict[str, Any] | None: ...
-
-
-class VaultScoreService:
-    """Scores from the vault's derived tables (written by the credit model's batch scoring)."""
-
-    def __init__(self, vault: Lookup, tables_total: int = 17) -> None:
-        self._vault = vault
-        self._tables_total = tables_total
-
-    def score_subject(self, subject: str) -> ScoreResult | None:
-        row = self._vault.lookup("scores", "subject", subject)
-        return None if row is None else result_from_row(row, self._tables_total)
-
-    def household_of(self, subject: str) -> str | None:
-        row = self._vault.lookup("scores", "subject", subject)
-        household = None if row is None else row.get("household")
-        return household if isinstance(household, str) else None
-
-    def score_household(self, household: str) -> ScoreResult | None:
-        row = self._vault.lookup("household_scores", "household", household)
-        return None if row is None else result_from_row(row, self._tables_total)
-
-
-def result_from_row(row: Mapping[str, Any], tables_total: int) -> ScoreResult:
-    """Build the declared outputs from a derived-table row; any other column is dropped."""
-    reasons = row.get("reason_codes") or []
-    if isinstance(reasons, str):
-        reasons = json.loads(reasons)
-    computed = row["computed_at"]
-    if isinstance(computed, dt.datetime) and computed.tzinfo is None:
-        computed = computed.replace(tzinfo=dt.UTC)
-    return ScoreResult(
-        dimensions=Dimensions(**{d: _float(row.get(d)) for d in DIMENSIONS}),
-        morality_points=_float(row.get("morality_points")),
-        morality_code=row.get("morality_code"),
-        credit_line=None if row.get("credit_line") is None else int(row["credit_line"]),
-        reason_codes=tuple(ReasonCode.model_validate(r) for r in list(reasons)[:4]),
-        model=str(row["model"]),
-        computed_at=computed,
-        coverage=Coverage(
-            tables_with_data=int(row.get("tables_with_data") or 0), tables_total=tables_total
-        ),
-        no_score_reason=row.get("no_score_reason"),
-    )
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else round(float(value), 2)

@@ -8,7 +8,9 @@
 - ``DEXIN_RATE_LIMIT`` / ``DEXIN_RATE_BURST``: requests per second per client and burst (50/100).
 - ``DEXIN_MAX_BODY``: bytes of a JSON or form body (16384); ``DEXIN_MAX_UPLOAD``: bytes of a
   contribution upload (268435456).
-- ``DEXIN_AUDIT_LOG``: the audit log file of the interim sink (``$DEXIN_HOME/gateway/audit.jsonl``).
+- ``DEXIN_AUDIT_SINK``: ``log`` (default: the Merkle audit log under ``$DEXIN_HOME/audit``) or
+  ``jsonl`` (the interim durable JSON-lines file ``DEXIN_AUDIT_LOG``, default
+  ``$DEXIN_HOME/gateway/audit.jsonl``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dexin.settings import Settings
 
@@ -25,6 +28,7 @@ from dexin.settings import Settings
 class GatewaySettings:
     database_url: str
     audit_path: Path
+    audit_backend: Literal["log", "jsonl"] = "log"
     token_ttl: int = 900
     approval_threshold: int = 2
     min_cell: int = 10
@@ -41,6 +45,7 @@ class GatewaySettings:
         return cls(
             database_url=url,
             audit_path=Path(env.get("DEXIN_AUDIT_LOG") or home / "audit.jsonl"),
+            audit_backend="jsonl" if env.get("DEXIN_AUDIT_SINK") == "jsonl" else "log",
             token_ttl=_positive(env, "DEXIN_TOKEN_TTL", 900),
             approval_threshold=_positive(env, "DEXIN_APPROVAL_THRESHOLD", 2),
             min_cell=_positive(env, "DEXIN_MIN_CELL", 10),

@@ -28,8 +28,10 @@ from query_gateway.db import normalise_url, open_engine, session_factory
 from query_gateway.settings import GatewaySettings
 from sqlalchemy import create_engine, text
 
+from credit_model.spec import load_spec
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import key_provider
+from dexin.scoring import score_all
 from dexin.settings import Settings
 from dexin.synthetic import generate
 from vault.ingest import ingest_file
@@ -48,18 +50,6 @@ INGESTED = [
     ("court", "criminal_judgments"),
     ("traffic_police", "traffic_violations"),
 ]
-CODES = ["A", "B", "C"]
-SCORES_SQL = """
-SELECT subject, household,
-       50 + (hash(subject) % 50) AS moral_review, 60.0 AS law_abiding, 70.5 AS honesty,
-       40.0 AS volunteering, 55.0 AS virtue, 80 + (hash(subject) % 30) AS morality_points,
-       CASE WHEN hash(subject) % 10 < 6 THEN 'A' WHEN hash(subject) % 10 < 9 THEN 'B' ELSE 'C' END
-         AS morality_code,
-       100000 AS credit_line, '[{"code": "VS01", "dimension": "volunteering"}]' AS reason_codes,
-       'wuweitu@1' AS model, TIMESTAMP '2026-11-01 08:00:00' AS computed_at,
-       3 AS tables_with_data, NULL AS no_score_reason, 'internal' AS secret_feature
-FROM src.residents
-"""
 
 
 @dataclass
@@ -114,12 +104,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         for provider, table in INGESTED:
             ingest_file(vault, provider, table, tmp / "data" / provider / f"{table}.parquet")
-        vault.materialise("scores", SCORES_SQL, "subject")
-        vault.materialise(
-            "household_scores",
-            SCORES_SQL.replace("subject, household", "household")
-            + " QUALIFY row_number() OVER (PARTITION BY household ORDER BY subject) = 1",
-            "household",
+        score_all(
+            vault,
+            load_spec(registry=vault.registry),
+            computed_at=dt.datetime.now(dt.UTC),
+            release=None,
         )
         gateway = GatewaySettings(
             database_url=url,

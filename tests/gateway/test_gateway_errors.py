@@ -66,7 +66,11 @@ def test_bodies_are_bounded(actors: Actors) -> None:
 @pytest.fixture
 def limited(world: World, tmp_path: Path) -> Iterator[TestClient]:
     settings = replace(
-        world.gateway_settings, rate_limit=1.0, rate_burst=3, audit_path=tmp_path / "a.jsonl"
+        world.gateway_settings,
+        rate_limit=1.0,
+        rate_burst=3,
+        audit_backend="jsonl",
+        audit_path=tmp_path / "a.jsonl",
     )
     app = create_app(world.settings, settings, world.components())
     with TestClient(app, raise_server_exceptions=False) as client:

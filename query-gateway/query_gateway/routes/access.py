@@ -9,6 +9,7 @@ from query_gateway.control import utcnow
 from query_gateway.credentials import Role
 from query_gateway.errors import InvalidRequest, NotFound
 from query_gateway.gateway import GatewayDep, PrincipalDep
+from query_gateway.ids import loggable
 from query_gateway.models import AccessRequest
 from query_gateway.policy import policy
 from query_gateway.routes import router
@@ -101,7 +102,7 @@ def list_requests(gw: GatewayDep, who: PrincipalDep) -> list[AccessRequestPublic
 def get_request(
     request_id: str, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
-    request.state.audit["access_request"] = request_id[:40]
+    request.state.audit["access_request"] = loggable(request_id)
     return public_view(gw, visible(gw, who, request_id))
 
 
@@ -114,7 +115,7 @@ def get_request(
 def vote(
     request_id: str, body: VoteCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
-    request.state.audit["access_request"] = request_id[:40]
+    request.state.audit["access_request"] = loggable(request_id)
     assert who.client_id is not None
     return public_view(gw, gw.approvals.vote(request_id, who.client_id, body.decision))
 
@@ -128,6 +129,6 @@ def vote(
 def revoke(
     request_id: str, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
-    request.state.audit["access_request"] = request_id[:40]
+    request.state.audit["access_request"] = loggable(request_id)
     assert who.client_id is not None
     return public_view(gw, gw.approvals.revoke(request_id, who.client_id))

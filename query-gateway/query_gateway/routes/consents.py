@@ -10,6 +10,7 @@ from query_gateway.control import utcnow
 from query_gateway.credentials import Role
 from query_gateway.errors import InvalidRequest
 from query_gateway.gateway import GatewayDep, PrincipalDep
+from query_gateway.ids import loggable
 from query_gateway.models import Consent
 from query_gateway.policy import policy
 from query_gateway.routes import router
@@ -75,7 +76,7 @@ def mine(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[ConsentPub
 )
 def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
     assert who.subject is not None
-    request.state.audit.update(subject=who.subject, consent=consent_id[:40])
+    request.state.audit.update(subject=who.subject, consent=loggable(consent_id))
     consent = gw.control.withdraw(consent_id, who.subject)
     gw.consents.record(consent, "withdrawn")
     return Response(status_code=204)

@@ -28,11 +28,10 @@ async def token(
 ) -> TokenPublic:
     if form.grant_type != "client_credentials":
         raise UnsupportedGrant("unsupported_grant_type")
-    request.state.audit["actor"] = form.client_id[:64]
     client = await anyio.to_thread.run_sync(
         gw.control.authenticate, form.client_id, form.client_secret
     )
-    request.state.audit["role"] = client.role
+    request.state.audit.update(actor=client.client_id, role=client.role)
     principal = Principal(role=Role(client.role), client_id=client.client_id)
     ttl = gw.settings.token_ttl
     return TokenPublic(access_token=issue_token(gw.keys.token_key, principal, ttl), expires_in=ttl)

@@ -1,0 +1,29 @@
+"""`MerkleAuditSink`: the audit issue's Merkle log (`audit.log.AuditLog`) as an `AuditSink`.
+
+Entries are validated by `audit.entry.AuditEntry` (a field that looks like an ID number is
+refused); any refusal or I/O failure is an `AuditAppendError`, so the request is not answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from audit.entry import AuditEntry as LogEntry
+from audit.errors import AuditError
+from audit.log import AuditLog
+from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt
+
+
+class MerkleAuditSink:
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+
+    def append(self, entry: AuditEntry) -> AuditReceipt:
+        try:
+            receipt = self.log.append(LogEntry(**asdict(entry)))
+        except (AuditError, OSError) as exc:
+            raise AuditAppendError(type(exc).__name__) from None
+        return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
+
+    def close(self) -> None:
+        self.log.close()

@@ -1,0 +1,83 @@
+"""`ModelScoreService`: the credit model (issue 4) behind the gateway's `ScoreService`.
+
+A score is computed live from the subject's materialised feature row (one indexed look-up in
+``derived.features``) by the pure scorecard, naming the model release found on the ledger
+at start-up; only the declared outputs are kept (`scoring.ScoreResult`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from credit_model.results import HouseholdScore, ReleaseRef
+from credit_model.results import ScoreResult as ModelResult
+from credit_model.scorecard import score, score_household
+from credit_model.spec import ModelSpec
+from dexin.scoring import FEATURES, feature_row
+from query_gateway.scoring import DIMENSIONS, Coverage, Dimensions, ReasonCode, ScoreResult
+
+
+class ModelScoreService:
+    def __init__(self, vault: Any, spec: ModelSpec, release: ReleaseRef | None) -> None:
+        self._vault = vault
+        self._spec = spec
+        self._release = release
+
+    def score_subject(self, subject: str) -> ScoreResult | None:
+        row = feature_row(self._vault, self._spec, subject)
+        if row is None:
+            return None
+        now = dt.datetime.now(dt.UTC)
+        return declared(score(self._spec, row, computed_at=now, release=self._release))
+
+    def household_of(self, subject: str) -> str | None:
+        row = feature_row(self._vault, self._spec, subject)
+        return None if row is None else row.household
+
+    def score_household(self, household: str) -> ScoreResult | None:
+        from dexin.scoring import _checked
+
+        cur = self._vault.con.cursor()
+        try:
+            res = cur.execute(
+                f"SELECT * FROM derived.{FEATURES} WHERE household = ? ORDER BY subject",
+                [household],
+            )
+            names = [d[0] for d in res.description]
+            rows = [_checked(self._spec, dict(zip(names, r, strict=True))) for r in res.fetchall()]
+        finally:
+            cur.close()
+        if not rows:
+            return None
+        result = score_household(
+            self._spec,
+            household,
+            rows,
+            as_of=rows[0].as_of,
+            computed_at=dt.datetime.now(dt.UTC),
+            release=self._release,
+        )
+        return declared(result)
+
+
+def declared(result: ModelResult | HouseholdScore) -> ScoreResult:
+    """Keep the declared outputs of a model result; pseudonyms and features are dropped."""
+    by_id = {d.id: round(d.score, 2) for d in result.dimensions}
+    return ScoreResult(
+        dimensions=Dimensions(**{d: by_id.get(d) for d in DIMENSIONS}),
+        morality_points=result.morality_points,
+        morality_code=result.morality_code.code if result.morality_code else None,
+        credit_line=result.credit_line if result.status == "scored" else None,
+        reason_codes=tuple(
+            ReasonCode(code=r.code, dimension=r.dimension, kind=r.kind, en=r.en, zh=r.zh)
+            for r in result.reasons[:4]
+        ),
+        model=result.model,
+        computed_at=result.computed_at,
+        coverage=Coverage(
+            tables_with_data=sum(1 for n in result.coverage.values() if n > 0),
+            tables_total=len(result.coverage),
+        ),
+        no_score_reason=result.no_score_reason.code if result.no_score_reason else None,
+    )
