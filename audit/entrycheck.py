@@ -131,10 +131,13 @@ def fast_index(data: bytes) -> int | None:
         return None
     if match is None:
         return None
-    texts = [_unescape(t) for t in match.group(*_TEXT_GROUPS) if t is not None]
-    if any(len(t) > _MAX_TEXT for t in texts) or ID_NUMBER.search("\n".join(texts)):
+    texts = [t for t in match.group(*_TEXT_GROUPS) if t is not None]
+    if max(map(len, texts)) > _MAX_TEXT:  # raw length bounds the text; else the reference
         return None
-    return int(match.group(6))
+    joined = "\n".join(texts)
+    if "\\" in joined:
+        joined = "\n".join(map(_unescape, texts))
+    return None if ID_NUMBER.search(joined) else int(match.group(6))
 
 
 def _unescape(raw: str) -> str:

@@ -121,8 +121,9 @@ def verify_snapshot(
 
     Without ``anchorer`` anchors are not checked (the verdict says so and
     ``require_anchor`` must be False); without ``policy`` the access policy is not checked.
-    Snapshots of 100,000 entries or more are checked in ``workers`` processes (default: up
-    to 4, one per CPU); the policy must then be picklable.
+    Snapshots of 100,000 entries or more are checked in ``workers`` processes (default: one
+    per CPU, up to 4, on machines with at least 4 CPUs; else in this process); the policy
+    must then be picklable, and the caller's main module import-safe (spawn).
     """
     started = time.perf_counter()
     run = _Run(snapshot, trust, anchorer, policy, progress)
@@ -335,8 +336,9 @@ def _parse_checkpoint(size: int, data: bytes) -> SignedCheckpoint:
 @contextlib.contextmanager
 def _pool(count: int, workers: int | None) -> Iterator[tuple[ProcessPoolExecutor, int] | None]:
     """Worker processes for large snapshots (spawned: safe in threaded callers)."""
-    if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if count >= _PARALLEL_FROM else 1
+    if workers is None:  # spawning pays off only with spare cores and many entries
+        cores = os.cpu_count() or 1
+        workers = min(cores, 4) if count >= _PARALLEL_FROM and cores >= 4 else 1
     if workers < 2:
         yield None
         return
