@@ -1,0 +1,282 @@
+"""Gateway benchmark: POST /v1/scores with authentication, policy, audit and signing on,
+against a bare FastAPI endpoint doing the same DuckDB point look-up (the baseline).
+
+    .venv/bin/python bench/gateway.py --scale 1.0 [--seconds 20] [--connections 64]
+
+Builds a synthetic Yuyao at ``--scale`` (generate, ingest, score_all), registers a bank, two
+officers, an approved access request and one consent for each of ``--subjects`` residents,
+then serves each app in its own process on 127.0.0.1 (uvicorn with uvloop and httptools) and
+drives it from a third process with ``--connections`` concurrent keep-alive connections for
+``--seconds`` seconds. The baseline endpoint pseudonymises the ID number and looks up the
+subject's feature row (`Vault.lookup`), with no token, policy, quota, consent, audit or
+signature. Prints requests per second and p50/p99 latency for both, and the ratio.
+Targets (issue 5): ours >= 1.5 x the baseline's requests per second; p99 <= 25 ms at 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import httpx  # noqa: E402
+
+BASELINE_APP = """
+import sys
+from fastapi import FastAPI
+from pydantic import BaseModel
+import uvicorn
+from dexin.app import open_vault
+from dexin.settings import Settings
+
+class Body(BaseModel):
+    id_number: str
+
+with open_vault(Settings.from_env()) as vault:
+    app = FastAPI()
+
+    @app.post("/score")
+    def score(body: Body) -> dict:
+        row = vault.lookup("features", "subject", vault.subject_pseudonym(body.id_number))
+        return {"found": row is not None}
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
+                log_level="warning", access_log=False)
+"""
+
+GATEWAY_APP = """
+import sys, uvicorn
+from dexin.settings import Settings
+from query_gateway import create_app
+uvicorn.run(create_app(Settings.from_env()), host="127.0.0.1", port=int(sys.argv[1]),
+            loop="uvloop", http="httptools", log_level="warning", access_log=False)
+"""
+
+DRIVER = """
+import asyncio, json, sys, time, httpx
+url, seconds, connections = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+requests = json.loads(sys.stdin.read())
+async def main():
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        latencies, errors, stop = [], 0, time.perf_counter() + seconds
+        async def worker(k):
+            nonlocal errors
+            i = k
+            while time.perf_counter() < stop:
+                r = requests[i % len(requests)]
+                t = time.perf_counter()
+                resp = await client.post(url, json=r["body"], headers=r["headers"])
+                latencies.append(time.perf_counter() - t)
+                errors += resp.status_code != 200
+                i += connections
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(connections)))
+        took = time.perf_counter() - start
+    latencies.sort()
+    q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+    print(json.dumps({"rps": len(latencies) / took, "p50": q(0.5), "p99": q(0.99),
+                      "n": len(latencies), "errors": errors}))
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(code: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(base + "/", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def drive(
+    url: str, requests: list[dict[str, Any]], seconds: float, connections: int
+) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", DRIVER, url, str(seconds), str(connections)],
+        input=json.dumps(requests).encode(),
+        capture_output=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def build(home: Path, env: dict[str, str], scale: float) -> list[str]:
+    """Generate, ingest and score; returns sample ID numbers (bench-side knowledge)."""
+    import pyarrow.parquet as pq
+
+    from credit_model.spec import load_spec
+    from dexin.app import open_vault, vault_config
+    from dexin.keys import key_provider
+    from dexin.scoring import score_all
+    from dexin.settings import Settings
+    from dexin.synthetic import generate
+    from vault.ingest import ingest_directory
+    from vault.registry import load_registry
+    from vault.store import Vault
+
+    settings = Settings.from_env(env)
+    data = home.parent / "data"
+    t = time.perf_counter()
+    generate(data, scale, 0, "parquet")
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    with open_vault(settings) as vault:
+        ingest_directory(vault, data)
+        score_all(
+            vault,
+            load_spec(registry=vault.registry),
+            computed_at=dt.datetime.now(dt.UTC),
+            release=None,
+        )
+    print(f"built scale {scale} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    ids = pq.read_table(data / "public_security/residents.parquet", columns=["id_number"]).column(0)
+    return [str(x) for x in ids.to_pylist()]
+
+
+def prepare(base: str, env: dict[str, str], ids: list[str]) -> list[dict[str, Any]]:
+    """Clients, an approved request and one consent per subject, through the running gateway."""
+    from query_gateway.admin import control_plane, subject_token
+    from query_gateway.credentials import Role
+
+    from dexin.settings import Settings
+
+    settings = Settings.from_env(env)
+    control = control_plane(settings)
+    made = {r: control.create_client(Role(r), r) for r in ("bank", "officer")}
+    second = control.create_client(Role.OFFICER, "officer-2")
+    http = httpx.Client(base_url=base, timeout=60)
+
+    def token(c: Any) -> str:
+        r = http.post(
+            "/v1/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": c.client_id,
+                "client_secret": c.client_secret,
+            },
+        )
+        return str(r.json()["access_token"])
+
+    bank = token(made["bank"])
+    computation = next(
+        c
+        for c in http.get("/v1/computations", headers={"Authorization": f"Bearer {bank}"}).json()
+        if c["id"] == "morality_credit_score"
+    )
+    filed = http.post(
+        "/v1/access-requests",
+        headers={"Authorization": f"Bearer {bank}"},
+        json={
+            "computation": computation["id"],
+            "computation_hash": computation["hash"],
+            "purpose": "credit_assessment",
+            "valid_until": "2030-01-01T00:00:00Z",
+            "quota": 10_000_000,
+        },
+    ).json()
+    for officer in (made["officer"], second):
+        http.post(
+            f"/v1/access-requests/{filed['id']}/votes",
+            json={"decision": "approve"},
+            headers={"Authorization": f"Bearer {token(officer)}"},
+        )
+    requests = []
+    for id_number in ids:
+        subject = subject_token(settings, id_number, 3600).access_token
+        consent = http.post(
+            "/v1/consents",
+            headers={"Authorization": f"Bearer {subject}"},
+            json={
+                "bank": made["bank"].client_id,
+                "purpose": "credit_assessment",
+                "expires_at": "2030-01-01T00:00:00Z",
+            },
+        ).json()
+        requests.append(
+            {
+                "headers": {"Authorization": f"Bearer {bank}"},
+                "body": {
+                    "id_number": id_number,
+                    "purpose": "credit_assessment",
+                    "access_request_id": filed["id"],
+                    "consent_id": consent["id"],
+                },
+            }
+        )
+    return requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--subjects", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dexin-bench-gateway-") as tmp:
+        home = Path(tmp) / "home"
+        env = dict(os.environ) | {
+            "DEXIN_HOME": str(home),
+            "DEXIN_MASTER_KEY": secrets.token_hex(32),
+            "DEXIN_RATE_LIMIT": "1000000",
+            "DEXIN_RATE_BURST": "1000000",
+        }
+        env.pop("DATABASE_URL", None)
+        ids = build(home, env, args.scale)[: args.subjects]
+        proc, base = serve(BASELINE_APP, env)
+        try:
+            baseline = drive(
+                base + "/score",
+                [{"headers": {}, "body": {"id_number": i}} for i in ids],
+                args.seconds,
+                args.connections,
+            )
+        finally:
+            proc.terminate()
+            proc.wait()
+        proc, base = serve(GATEWAY_APP, env)
+        try:
+            ours = drive(
+                base + "/v1/scores", prepare(base, env, ids), args.seconds, args.connections
+            )
+        finally:
+            proc.terminate()
+            proc.wait()
+    for name, r in (
+        ("baseline (bare FastAPI + DuckDB look-up)", baseline),
+        ("gateway (auth, policy, consent, quota, audit, signature)", ours),
+    ):
+        print(
+            f"{name:58s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+            f"  ({r['n']} requests, {r['errors']} non-200)"
+        )
+    print(
+        f"ratio gateway / baseline requests per second: {ours['rps'] / baseline['rps']:.2f} "
+        f"(target >= 1.5); gateway p99 {ours['p99']:.1f} ms (target <= 25 ms) at {args.connections} connections"
+    )
+
+
+if __name__ == "__main__":
+    main()
