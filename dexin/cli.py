@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from dexin import admin_cli, audit_cli, model_cli, serve_cli
 from dexin import demo as demo_mod
 from dexin.app import open_vault, vault_config
 from dexin.errors import handle_errors
@@ -38,6 +39,10 @@ data_app = typer.Typer(no_args_is_help=True, help="Synthetic data and the data d
 app.add_typer(vault_app, name="vault")
 app.add_typer(data_app, name="data")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(model_cli.app, name="model")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(admin_cli.app, name="admin")
+app.command("serve")(serve_cli.serve)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
