@@ -2,10 +2,11 @@
 query computing the same features in the same process (the baseline), and single-subject
 latency.
 
-    .venv/bin/python bench/scoring.py --scale 1.0 [--report DIR] [--keep]
+    .venv/bin/python bench/scoring.py --scale 1.0 [--report DIR] [--workdir DIR]
 
 Generates the population (parquet) and ingests it into a fresh vault under a temporary
-DEXIN_HOME (deleted afterwards unless --keep), then reports:
+DEXIN_HOME (deleted afterwards; with --workdir, built there once, kept and reused), then
+reports:
 - score-all: features + person scores + household scores materialised in the vault;
 - baseline: the hand-written feature query (wuweitu@1's features), materialised likewise;
   both run three times, alternating; medians; and the two feature tables are compared;
@@ -148,19 +149,29 @@ LEFT JOIN gs USING (subject)
 """
 
 
+def _settings(root: Path) -> Settings:
+    key = root / "master.hex"
+    if not key.exists():
+        key.write_text(secrets.token_hex(32), encoding="ascii")
+    return Settings.from_env({"DEXIN_HOME": str(root / "home"), "DEXIN_AS_OF": AS_OF.isoformat(),
+                              "DEXIN_MASTER_KEY": key.read_text(encoding="ascii")})  # fmt: skip
+
+
 def _build(root: Path, scale: float, seed: int) -> Settings:
+    settings = _settings(root)
+    if (root / "home" / "built").exists():
+        print(f"reusing the population built in {root}")
+        return settings
     start = time.perf_counter()
     summary = generate(root / "data", scale, seed, "parquet")
     print(f"generated {summary.residents:,} residents, {summary.total_rows:,} rows "
           f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
-    settings = Settings.from_env({"DEXIN_HOME": str(root / "home"),
-                                  "DEXIN_MASTER_KEY": secrets.token_hex(32),
-                                  "DEXIN_AS_OF": AS_OF.isoformat()})  # fmt: skip
     Vault.init(vault_config(settings), load_registry(), key_provider(settings))
     start = time.perf_counter()
     with open_vault(settings) as v:
         ingest_directory(v, root / "data")
     print(f"ingested in {time.perf_counter() - start:.1f} s")
+    (root / "home" / "built").touch()
     return settings
 
 
@@ -196,9 +207,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--report", type=Path, help="also write the validation report here")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--workdir", type=Path, help="build (or reuse) the population here; kept")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="dexin-scoring-bench-"))
+    keep = args.workdir is not None
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="dexin-scoring-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
     try:
         settings = _build(root, args.scale, args.seed)
         spec = load_spec()
@@ -251,7 +264,7 @@ def main() -> None:
             f"single score over {len(lat)} subjects: p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {lat[-1]:.2f} ms (target p99 <= 5 ms)"
         )
     finally:
-        if args.keep:
+        if keep:
             print(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
