@@ -60,16 +60,23 @@ def scan(data: bytes | memoryview, offset: int, end: ScanEnd) -> Iterator[tuple[
     after the last intact record and ``end.reason`` says why scanning stopped early.
     """
     view = memoryview(data)
+    size, unpack, crc32 = len(view), _PREFIX.unpack_from, zlib.crc32  # hot loop: locals
     end.offset = offset
-    while offset < len(view):
-        reason = _check(view, offset)
-        if reason is not None:
-            end.reason = reason
-            return
-        length = int.from_bytes(view[offset : offset + 4], "big")
-        yield offset, bytes(view[offset + 8 : offset + 8 + length])
-        offset += 8 + length
-        end.offset, end.count = offset, end.count + 1
+    while offset < size:
+        reason = _check(view, offset) if size - offset < 8 else None
+        if reason is None:
+            length, crc = unpack(view, offset)
+            stop = offset + 8 + length
+            payload = view[offset + 8 : stop]
+            intact = 0 < length <= MAX_RECORD and stop <= size
+            if intact and crc32(payload, crc32(view[offset : offset + 4])) == crc:
+                yield offset, payload.tobytes()
+                offset = end.offset = stop
+                end.count += 1
+                continue
+            reason = _check(view, offset)
+        end.reason = reason
+        return
 
 
 def read_record(fd: int, offset: int) -> bytes:
