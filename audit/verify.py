@@ -275,35 +275,30 @@ class _Run:
 
     def _bundles(self, checkpoints: list[Checkpoint]) -> tuple[list[int], dict[int, str]]:
         by_size = {c.size: c for c in checkpoints}
-        cosigned, anchored = [], {}
-        policy = self._witness_policy() if self.snap.bundles else None
+        cosigned: list[int] = []
+        anchored: dict[int, str] = {}
+        if not self.snap.bundles:
+            return cosigned, anchored
+        policy = self._witness_policy()
         for done, (size, data) in enumerate(sorted(self.snap.bundles.items())):
             bundle = self._bundle(size, data, by_size, policy)
             cosigned.append(size)
             if self.anchorer is not None:
-                anchored[size] = self._anchor(bundle)
+                anchored[size] = _anchor(self.anchorer, bundle)
             self.progress("cosignatures", done + 1, len(self.snap.bundles))
         return cosigned, anchored
 
     def _bundle(
-        self, size: int, data: bytes, by_size: dict[int, Checkpoint], policy: WitnessPolicy | None
+        self, size: int, data: bytes, by_size: dict[int, Checkpoint], policy: WitnessPolicy
     ) -> CosignatureBundle:
         try:
             bundle = CosignatureBundle.from_json(data)
             if bundle.size != size or size not in by_size:
                 raise CosignatureError(size, "bundle names no checkpoint of the snapshot")
-            assert policy is not None
             bundle.verify(by_size[size], policy)
         except CosignatureError as exc:
             raise VerificationError("cosignature", exc.reason, checkpoint=size) from None
         return bundle
-
-    def _anchor(self, bundle: CosignatureBundle) -> str:
-        assert self.anchorer is not None
-        try:
-            return self.anchorer.verify_checkpoint_anchor(bundle.size, bundle.root, bundle.digest())
-        except AnchorError as exc:
-            raise VerificationError("anchor", exc.reason, checkpoint=bundle.size) from None
 
     def _witness_policy(self) -> WitnessPolicy:
         if self.trust.witnesses is not None:
@@ -316,6 +311,13 @@ class _Run:
         self.notes.append("witness keys taken from the snapshot (the operator's claim)")
         keys = frozenset(k.public_key for k in self.snap.witness_keys)
         return WitnessPolicy(1, keys)
+
+
+def _anchor(anchorer: Anchorer, bundle: CosignatureBundle) -> str:
+    try:
+        return anchorer.verify_checkpoint_anchor(bundle.size, bundle.root, bundle.digest())
+    except AnchorError as exc:
+        raise VerificationError("anchor", exc.reason, checkpoint=bundle.size) from None
 
 
 def _parse_checkpoint(size: int, data: bytes) -> SignedCheckpoint:
