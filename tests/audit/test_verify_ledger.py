@@ -128,3 +128,22 @@ def test_the_cli_exports_verifies_proves_and_witnesses(home: Settings, tmp_path:
     older = audit_dir(home) / "checkpoints" / f"{30:020d}.note"
     refused = runner.invoke(audit_cli.app, [*state, str(older)])
     assert refused.exit_code == 1 and "split view" in refused.output
+
+
+def test_the_cli_collects_cosignatures_and_anchors(home: Settings) -> None:
+    latest = str(audit_dir(home) / "checkpoints" / f"{35:020d}.note")
+    for name in ("w1", "w2"):
+        args = [
+            "witness",
+            "--state",
+            str(witness_dir(home, name)),
+            "--checkpoint",
+            latest,
+            "--submit",
+        ]
+        assert runner.invoke(audit_cli.app, args).exit_code == 0
+    anchored = runner.invoke(audit_cli.app, ["anchor"])
+    assert anchored.exit_code == 0, anchored.output
+    result = runner.invoke(audit_cli.app, ["verify", "--json"])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.stdout)["anchored"]) == ["30", "35"]
