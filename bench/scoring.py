@@ -186,7 +186,7 @@ def _compare(v: Vault, names: list[str]) -> int:
     """Rows where the baseline and our feature tables differ in any column."""
     diff = " OR ".join(f"abs(CAST(b.{n} AS DOUBLE) - CAST(f.{n} AS DOUBLE)) > 1e-6" if not n.startswith("veto_")
                        else f"b.{n} <> f.{n}" for n in names)  # fmt: skip
-    ((count,),) = v.query(f"SELECT count(*) FROM baseline_features b FULL JOIN derived.features f "
+    ((count,),) = v.query(f"SELECT count(*) FROM derived.baseline_features b FULL JOIN derived.features f "
                           f"USING (subject) WHERE b.subject IS NULL OR f.subject IS NULL OR {diff}")  # fmt: skip
     return int(count)
 
@@ -229,7 +229,7 @@ def main() -> None:
                 base.append(
                     _time(
                         lambda: v.con.execute(
-                            f"CREATE OR REPLACE TEMP TABLE baseline_features AS {baseline_sql(d, cut)}"
+                            f"CREATE OR REPLACE TABLE derived.baseline_features AS {baseline_sql(d, cut)}"
                         )
                     )
                 )
