@@ -79,7 +79,7 @@ class AuditLog:
         self._batch = self._inflight = threading.Event()
         self._failed: BaseException | None = None
         self._closing = False
-        self._requested = self._served = 0
+        self._requested = self._served = self._commits = 0
         self._lock_fd = _take_lock(directory)
         self._history = CheckpointHistory(directory / "checkpoints")
         self._open_files()
@@ -95,6 +95,11 @@ class AuditLog:
         return cls(directory, signer, options or LogOptions())
 
     # -- the public surface ---------------------------------------------------------
+
+    @property
+    def commits(self) -> int:
+        """Number of group commits (``fdatasync`` calls on entries) since open."""
+        return self._commits
 
     @property
     def size(self) -> int:
@@ -263,6 +268,7 @@ class AuditLog:
         records = b"".join(encode_record(payload) for payload in batch)
         _write_all(self._fd, records)
         os.fdatasync(self._fd)
+        self._commits += 1
         offset = self._end
         for payload in batch:
             self._offsets.append(offset)

@@ -70,10 +70,10 @@ def bench_appends(root: Path, signer: NoteSigner, counts: list[int]) -> None:
         directory = root / f"appends-{threads}"
         with AuditLog.open(directory, signer) as log:
             rate = _append(log, threads, 2000 if threads == 1 else 20_000)
+            per_sync = log.size / max(log.commits, 1)
         baseline = baseline or rate
-        print(
-            f"  {threads:3d} threads: {rate:9,.0f} appends/s  ({rate / baseline:5.1f}x one thread)"
-        )
+        print(f"  {threads:3d} threads: {rate:9,.0f} appends/s ({rate / baseline:4.1f}x one thread), "
+              f"{per_sync:5.1f} entries per fdatasync")  # fmt: skip
         shutil.rmtree(directory)
 
 
