@@ -109,7 +109,7 @@ def _policy(policy: AccessPolicy | None, index: int, entry: AuditEntry) -> Probl
 # RFC 8785 escapes. One regular expression accepts a valid entry without parsing JSON. It is
 # only an accelerator: whatever it does not accept goes through ``reference_check``, which
 # decides, and tests check it never accepts what the reference rejects.
-_S = r'"((?:[^"\\\x00-\x1f]|\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f]))+)"'
+_S = r'"((?:[^"\\\x00-\x1f]++|\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f]))++)"'
 _OPT = rf"(?:null|{_S})"
 _ENTRY = re.compile(
     rf'\{{"access_request":{_OPT},"action":{_S},"actor":{_S},"computation":{_OPT},'
