@@ -11,19 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from query_gateway.admin import subject_token
-from query_gateway.app import Components, create_app
+from gateway_support import Actors, TestClient, World
+from query_gateway.app import create_app
 from query_gateway.audit_sink import JsonlAuditSink
 from query_gateway.control import ControlPlane
-from query_gateway.credentials import Role
 from query_gateway.db import normalise_url, open_engine, session_factory
 from query_gateway.settings import GatewaySettings
 from sqlalchemy import create_engine, text
@@ -38,32 +34,12 @@ from vault.ingest import ingest_file
 from vault.registry import load_registry
 from vault.store import Vault
 
-with warnings.catch_warnings():
-    # Starlette 1.10 deprecates running its test client on httpx (it wants httpx2); the
-    # gateway's own client is built on httpx, so we keep one HTTP library in the tests.
-    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
-    from starlette.testclient import TestClient
-
 INGESTED = [
     ("public_security", "residents"),
     ("market_regulation", "administrative_penalties"),
     ("court", "criminal_judgments"),
     ("traffic_police", "traffic_violations"),
 ]
-
-
-@dataclass
-class World:
-    settings: Settings
-    gateway_settings: GatewaySettings
-    vault: Vault
-    ledger: Any
-    ids: list[str]  # raw ID numbers of synthetic residents (test-side knowledge only)
-    database_url: str
-    schema: str | None
-
-    def components(self, **kw: Any) -> Components:
-        return Components(vault=self.vault, ledger=self.ledger, schema=self.schema, **kw)
 
 
 def _database(tmp: Path) -> tuple[str, str | None, Callable[[], None]]:
@@ -133,94 +109,6 @@ def control(world: World, app_client: TestClient) -> Iterator[ControlPlane]:
     engine = open_engine(world.database_url, schema=world.schema)
     yield ControlPlane(session_factory(engine))
     engine.dispose()
-
-
-class Actors:
-    """Makes clients and tokens for a test; every call registers fresh ones."""
-
-    def __init__(self, client: TestClient, control: ControlPlane, world: World) -> None:
-        self.http = client
-        self.control = control
-        self.world = world
-
-    def token(self, role: Role, name: str = "test") -> tuple[str, str]:
-        """(client_id, bearer token) of a new client with ``role``."""
-        if role is Role.SUBJECT:
-            raise ValueError("use subject()")
-        made = self.control.create_client(role, name)
-        r = self.http.post(
-            "/v1/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": made.client_id,
-                "client_secret": made.client_secret,
-            },
-        )
-        assert r.status_code == 200, r.text
-        return made.client_id, r.json()["access_token"]
-
-    def subject(self, id_number: str) -> str:
-        return subject_token(self.world.settings, id_number, 300).access_token
-
-    def officers(self, n: int = 2) -> list[str]:
-        return [self.token(Role.OFFICER, f"officer-{i}")[1] for i in range(n)]
-
-    def approved(self, bank: str, computation: str = "morality_credit_score", **extra: Any) -> str:
-        """File a request as ``bank`` and approve it with two fresh officers."""
-        rid = self.file(bank, computation, **extra)
-        for officer in self.officers(2):
-            r = self.http.post(
-                f"/v1/access-requests/{rid}/votes",
-                json={"decision": "approve"},
-                headers=auth(officer),
-            )
-            assert r.status_code == 200, r.text
-        assert r.json()["status"] == "approved"
-        return rid
-
-    def file(self, bank: str, computation: str = "morality_credit_score", **extra: Any) -> str:
-        self.officers(2)  # m = 2 needs at least two officers
-        body = request_body(self.http, computation, **extra)
-        r = self.http.post("/v1/access-requests", json=body, headers=auth(bank))
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
-
-    def consent(self, subject_token: str, bank_id: str, purpose: str = "credit_assessment") -> str:
-        r = self.http.post(
-            "/v1/consents",
-            headers=auth(subject_token),
-            json={"bank": bank_id, "purpose": purpose, "expires_at": later(days=30)},
-        )
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def later(**delta: int) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(**delta)).isoformat().replace("+00:00", "Z")
-
-
-def computation_hash(http: TestClient, computation: str) -> str:
-    catalogue = http.app.state.gateway.catalogue  # type: ignore[attr-defined]
-    return str(catalogue.get(computation).hash)
-
-
-def request_body(http: TestClient, computation: str, **extra: Any) -> dict[str, Any]:
-    aggregate = computation.startswith(("grade_", "negative_"))
-    body: dict[str, Any] = {
-        "computation": computation,
-        "computation_hash": computation_hash(http, computation),
-        "purpose": "statistics" if aggregate else "credit_assessment",
-        "valid_until": later(days=365),
-        "quota": 1000,
-    }
-    if aggregate:
-        body["epsilon"] = 1.0
-    body.update(extra)
-    return body
 
 
 @pytest.fixture

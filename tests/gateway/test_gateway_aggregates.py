@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from query_gateway.credentials import Role
 from query_gateway.privacy import laplace_for, release
 

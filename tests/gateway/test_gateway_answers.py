@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from jwcrypto import jwk, jws
 from query_gateway.credentials import Role
 from query_gateway.signing import SignatureError, verify_detached

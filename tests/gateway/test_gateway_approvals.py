@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import Actors, auth, computation_hash, later, request_body
+from gateway_support import Actors, auth, computation_hash, later, request_body
 from query_gateway.credentials import Role
 from query_gateway.models import AccessRequest
 from sqlalchemy import update

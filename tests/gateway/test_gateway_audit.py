@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Actors, TestClient, World, auth
+from gateway_support import Actors, TestClient, World, auth
 from query_gateway.app import create_app
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
 from query_gateway.credentials import Role
@@ -45,7 +45,7 @@ def _entry(e: AuditEntry) -> str:
 def test_a_failing_audit_sink_gives_503_and_no_answer(
     failing: tuple[TestClient, UnsafeFailingSink], world: World
 ) -> None:
-    from conftest import Actors
+    from gateway_support import Actors
     from query_gateway.control import ControlPlane
 
     client, sink = failing

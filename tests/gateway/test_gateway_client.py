@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from query_gateway.credentials import Role
 
 from dexin.client import DexinClient, GatewayProblem, SignatureError

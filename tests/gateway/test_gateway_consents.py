@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import Actors, auth, later
+from gateway_support import Actors, auth, later
 from query_gateway.credentials import Role
 from query_gateway.models import Consent
 from sqlalchemy import update

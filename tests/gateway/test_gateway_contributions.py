@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from query_gateway.credentials import Role
 
 

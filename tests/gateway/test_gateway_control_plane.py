@@ -9,7 +9,7 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from query_gateway.models import Base
 
 

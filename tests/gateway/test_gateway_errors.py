@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import Actors, TestClient, World, auth, request_body
+from gateway_support import Actors, TestClient, World, auth, request_body
 from query_gateway.app import create_app
 from query_gateway.credentials import Role
 

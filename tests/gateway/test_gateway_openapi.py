@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from hypothesis import HealthCheck, given, settings
 from query_gateway.credentials import Role
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Actors, auth
 from fastapi.routing import APIRoute
+from gateway_support import Actors, auth
 from query_gateway.credentials import CLIENT_ROLES, Role
 from query_gateway.policy import PolicedRoute, roles_of
 from starlette.routing import Route

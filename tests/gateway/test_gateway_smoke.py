@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Actors, auth
+from gateway_support import Actors, auth
 from query_gateway.credentials import Role
 from query_gateway.signing import verify_detached
 
