@@ -20,7 +20,7 @@ from dexin.audit_wiring import open_audit_log
 from dexin.scoring import find_release
 from dexin.settings import Settings
 from ledger import Ledger
-from query_gateway import problems
+from query_gateway import console, problems
 from query_gateway.aggregates import AggregateSource, VaultAggregates, negative_tables
 from query_gateway.approvals import GATEWAY_LABEL, Approvals
 from query_gateway.audit_log_sink import MerkleAuditSink
@@ -78,6 +78,7 @@ def create_app(
     )
     for module in (public, access, consents, answers, contributions):
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
+    console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -1,0 +1,97 @@
+"""Auditors: run the verifier and see its verdict, the checkpoint history, and the anchors
+with the proofs behind them (consistency proofs between checkpoints, contribution roots).
+
+The verification here runs inside the gateway (which holds the ledger); an auditor who
+trusts nothing of ours runs ``dexin audit export`` and ``dexin audit verify --export`` on
+their own machine with the log key they pinned — the page says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from audit.errors import AuditError, VerificationError
+from audit.export import snapshot_log
+from audit.reader import LogReader
+from audit.verify import Trust, verify_snapshot
+from audit.witness import BundleStore
+from dexin.audit_wiring import LedgerAnchorer, audit_dir
+from query_gateway.console.route import console_router, render
+from query_gateway.console.state import console_state
+from query_gateway.credentials import Role
+from query_gateway.gateway import Gateway
+from query_gateway.policy import policy
+
+routes = console_router()
+AUDITORS = (Role.AUDITOR, Role.ADMIN)
+SHOWN = 20  # checkpoints shown, newest first
+
+
+def history(settings: Any) -> list[dict[str, Any]]:
+    directory = audit_dir(settings)
+    if not (directory / "entries.log").exists():
+        return []
+    store = BundleStore(directory / "cosignatures")
+    bundles = set(store.sizes()) if store.directory.exists() else set()
+    with LogReader(directory) as reader:
+        sizes = reader.history.sizes()[-SHOWN:]
+        tree = reader.tree()
+        rows = []
+        for i, size in enumerate(sizes):
+            signed = reader.history.load(size)
+            old = sizes[i - 1] if i else 0
+            proof = tree.consistency_proof(old, size) if 0 < old < size else []
+            anchor = store.load(size).anchor if size in bundles else None
+            rows.append({"size": size, "root": signed.checkpoint.root.hex(), "old": old,
+                         "proof": [h.hex() for h in proof], "anchor": anchor})  # fmt: skip
+    return list(reversed(rows))
+
+
+def contribution_anchors(gw: Gateway) -> list[dict[str, Any]]:
+    with gw.ingest_lock:
+        records = gw.vault.contributions()
+    return [{"provider": r["provider"], "table": r["table_name"], "rows": r["accepted"],
+             "root": r["merkle_root"], "anchor": r.get("anchor")}
+            for r in records if r["status"] == "accepted"]  # fmt: skip
+
+
+@routes.get("/console/auditor", openapi_extra=policy(*AUDITORS))
+def auditor(request: Request) -> Response:
+    gw, state = console_state(request)
+    size, root = gw.consents.state()
+    return render(request, "auditor.html", checkpoints=history(state.settings),
+                  contributions=contribution_anchors(gw), verdict=None,
+                  consent_log={"size": size, "root": root.hex(),
+                               "anchor": gw.consents.last_anchor()})  # fmt: skip
+
+
+def run_verification(gw: Gateway, settings: Any) -> dict[str, Any]:
+    directory = audit_dir(settings)
+    if not (directory / "entries.log").exists():
+        return {"ok": True, "entries": 0, "notes": ["the log is empty"]}
+    try:
+        with LogReader(directory) as reader:
+            snap = snapshot_log(reader)
+            verdict = verify_snapshot(snap, Trust(log_key=None), anchorer=LedgerAnchorer(gw.ledger),
+                                      require_anchor=False, workers=1)  # fmt: skip
+    except VerificationError as exc:
+        return {"ok": False, "check": exc.check, "problem": exc.describe()}
+    except AuditError as exc:
+        return {"ok": False, "check": type(exc).__name__, "problem": str(exc)}
+    return verdict.as_json()
+
+
+@routes.post("/console/auditor/verify", openapi_extra=policy(*AUDITORS))
+def verify(request: Request) -> Response:
+    gw, state = console_state(request)
+    verdict = run_verification(gw, state.settings)
+    request.state.audit["reason"] = None if verdict["ok"] else "verification_failed"
+    if request.headers.get("hx-request"):
+        return render(request, "verdict.html", verdict=verdict)
+    size, root = gw.consents.state()
+    return render(request, "auditor.html", checkpoints=history(state.settings),
+                  contributions=contribution_anchors(gw), verdict=verdict,
+                  consent_log={"size": size, "root": root.hex(),
+                               "anchor": gw.consents.last_anchor()})  # fmt: skip

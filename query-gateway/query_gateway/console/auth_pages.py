@@ -1,0 +1,103 @@
+"""Sign-in, sign-out, the console's home and its static assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from query_gateway.console.accounts import LoginFailed
+from query_gateway.console.route import console_router, render
+from query_gateway.console.session import end_session, start_session
+from query_gateway.console.state import console_state
+from query_gateway.credentials import Principal, Role
+from query_gateway.errors import InvalidIdNumber
+from query_gateway.policy import public
+from vault.errors import InvalidIdNumber as VaultInvalidIdNumber
+
+routes = console_router()
+STATIC = Path(__file__).parent / "static"
+HOME_OF = {Role.OFFICER: "/console/officer", Role.AUDITOR: "/console/auditor",
+           Role.SUBJECT: "/console/me"}  # fmt: skip
+
+
+def _asset(name: str, media_type: str) -> Response:
+    return Response((STATIC / name).read_bytes(), media_type=media_type,
+                    headers={"cache-control": "public, max-age=3600"})  # fmt: skip
+
+
+@routes.get("/console/static/htmx.min.js", openapi_extra=public())
+def htmx() -> Response:
+    return _asset("vendor/htmx.min.js", "text/javascript")
+
+
+@routes.get("/console/static/console.css", openapi_extra=public())
+def css() -> Response:
+    return _asset("console.css", "text/css")
+
+
+@routes.get("/console", openapi_extra=public())
+def home(request: Request) -> Response:
+    who = request.state.principal
+    if who is not None and who.role in HOME_OF:
+        return RedirectResponse(HOME_OF[who.role], status_code=303)
+    return render(request, "login.html", next="")
+
+
+@routes.get("/console/login", openapi_extra=public())
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", next=request.query_params.get("next", ""))
+
+
+def _next(target: str, fallback: str) -> str:
+    """Only a console path of ours (no open redirect)."""
+    ok = target.startswith("/console/") and "//" not in target and "\\" not in target
+    return target if ok else fallback
+
+
+@routes.post("/console/login", openapi_extra=public())
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    code: Annotated[str, Form(max_length=12)],
+    next: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    gw, state = console_state(request)
+    try:
+        account = state.accounts.check(username, password, code)
+    except LoginFailed:
+        request.state.audit["reason"] = "login_failed"
+        return render(request, "login.html", status=401, message="login_failed", next=next)
+    if not gw.client_active(account.client_id):
+        request.state.audit["reason"] = "client_disabled"
+        return render(request, "login.html", status=401, message="login_failed", next=next)
+    request.state.audit.update(actor=account.client_id, role=account.role.value)
+    response = RedirectResponse(_next(next, HOME_OF[account.role]), status_code=303)
+    who = Principal(account.role, client_id=account.client_id)
+    start_session(response, request, gw.keys.token_key, who, gw.settings.token_ttl)
+    return response
+
+
+@routes.post("/console/login/subject", openapi_extra=public())
+def login_subject(request: Request, id_number: Annotated[str, Form(max_length=32)]) -> Response:
+    """The development identity provider: the ID number alone signs a resident in."""
+    gw, _ = console_state(request)
+    try:
+        subject = gw.vault.subject_pseudonym(id_number.strip())
+    except VaultInvalidIdNumber:
+        raise InvalidIdNumber() from None
+    request.state.audit.update(actor="subject", role=Role.SUBJECT.value, subject=subject)
+    response = RedirectResponse("/console/me", status_code=303)
+    who = Principal(Role.SUBJECT, subject=subject)
+    start_session(response, request, gw.keys.token_key, who, gw.settings.token_ttl)
+    return response
+
+
+@routes.post("/console/logout", openapi_extra=public())
+def logout() -> Response:
+    response = RedirectResponse("/console/login", status_code=303)
+    end_session(response)
+    return response

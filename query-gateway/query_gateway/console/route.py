@@ -1,0 +1,130 @@
+"""`ConsoleRoute`: a console page declares its policy exactly like an API route.
+
+It is a `PolicedRoute` (the policy test and `roles_of` see it), but the principal comes from
+the session cookie when there is one, else from a bearer token as on the API. Browsers
+(``Accept: text/html``) get HTML pages for errors — the sign-in form for a 401 — and every
+other caller gets the usual RFC 9457 problem. A POST from a cookie session (or to a public
+form such as sign-in) must carry the CSRF token. The audit middleware records every console
+request, allowed or denied, like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from query_gateway.console.i18n import lang_of, translate
+from query_gateway.console.session import (
+    LANG_COOKIE,
+    PATH,
+    SESSION_COOKIE,
+    csrf_ok,
+    csrf_token,
+    keep_csrf,
+)
+from query_gateway.credentials import Principal, open_token
+from query_gateway.errors import GatewayError, InvalidRequest, Unauthenticated, WrongRole
+from query_gateway.policy import PolicedRoute, Policy, authorize
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the request's language, with the CSRF token and the signed-in principal."""
+    lang = lang_of(request)
+    principal = getattr(request.state, "principal", None)
+    body = TEMPLATES.get_template(template).render(
+        t=lambda key: translate(lang, key),
+        lang=lang,
+        csrf=csrf_token(request),
+        who=principal,
+        path=request.url.path,
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status)
+    keep_csrf(request, response)
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, path=PATH, samesite="strict")
+    return response
+
+
+def _from_cookie(request: Request, policy: Policy, gateway: Any) -> Principal | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        who = open_token(gateway.keys.token_key, cookie)
+    except Unauthenticated:
+        return None  # an expired session is no session
+    audit = request.state.audit
+    audit["actor"], audit["role"] = who.client_id or "subject", who.role.value
+    if who.subject is not None:
+        audit["subject"] = who.subject
+    if who.client_id is not None and not gateway.client_active(who.client_id):
+        raise Unauthenticated("client_disabled")
+    if not policy.public and who.role not in policy.roles:
+        raise WrongRole("role_not_allowed")
+    return who
+
+
+def authorize_console(
+    request: Request, policy: Policy, gateway: Any
+) -> tuple[Principal | None, bool]:
+    """(principal, by_cookie): the session cookie first, then the API's bearer token."""
+    who = _from_cookie(request, policy, gateway)
+    if who is not None:
+        return who, True
+    if "authorization" not in request.headers and not policy.public:
+        raise Unauthenticated("token_missing")
+    return authorize(request, policy, gateway), False
+
+
+class ConsoleRoute(PolicedRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = APIRoute.get_route_handler(self)
+        route_policy = self.policy
+
+        async def guarded(request: Request) -> Response:
+            gateway = request.app.state.gateway
+            try:
+                who, by_cookie = authorize_console(request, route_policy, gateway)
+                request.state.principal = who
+                needs_csrf = by_cookie or route_policy.public
+                if request.method == "POST" and needs_csrf and not await csrf_ok(request):
+                    raise InvalidRequest(reason="csrf_token_invalid")
+                return await handler(request)
+            except GatewayError as exc:
+                if not wants_html(request):
+                    raise
+                request.state.audit["reason"] = exc.reason
+                return error_page(request, exc)
+
+        return guarded
+
+
+def error_page(request: Request, exc: GatewayError) -> HTMLResponse:
+    if isinstance(exc, Unauthenticated):
+        request.state.principal = None
+        return render(request, "login.html", status=401, message="please_login",
+                      next=request.url.path)  # fmt: skip
+    message = "forbidden" if exc.status == 403 else "error"
+    return render(request, "error.html", status=exc.status, message=message, reason=exc.reason)
+
+
+def console_router() -> APIRouter:
+    return APIRouter(route_class=ConsoleRoute, include_in_schema=False)

@@ -1,0 +1,41 @@
+"""What the console keeps beside the gateway: its accounts and its published statistics."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from dexin.settings import Settings
+from query_gateway.console.accounts import ConsoleAccounts
+from query_gateway.gateway import Gateway, get_gateway
+
+
+def accounts_path(home: Path) -> Path:
+    """``$DEXIN_HOME/console/accounts.json``."""
+    return home / "console" / "accounts.json"
+
+
+@dataclass
+class ConsoleState:
+    accounts: ConsoleAccounts
+    settings: Settings
+    published: dict[str, Any] = field(default_factory=dict)  # DP releases, made once
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def console_state(request: Request) -> tuple[Gateway, ConsoleState]:
+    """The gateway and the console's state (created on first use, after start-up)."""
+    gateway = get_gateway(request)
+    app_state = request.app.state
+    state = getattr(app_state, "console", None)
+    if state is None:
+        settings: Settings = app_state.console_settings
+        accounts = ConsoleAccounts(accounts_path(settings.home), gateway.keys.token_key)
+        state = ConsoleState(accounts, settings)
+        app_state.console = state
+    assert isinstance(state, ConsoleState)
+    return gateway, state

@@ -1,0 +1,65 @@
+"""Residents: their own score with the 五维图 and its reasons, every access to their data,
+and their consents to grant and withdraw (through the API's own consent code, so each event
+goes on the anchored consent log)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from query_gateway.catalogue import PURPOSES
+from query_gateway.console.charts import radar
+from query_gateway.console.i18n import lang_of, translate
+from query_gateway.console.route import console_router, render
+from query_gateway.console.state import console_state
+from query_gateway.control import utcnow
+from query_gateway.credentials import Role
+from query_gateway.policy import policy
+from query_gateway.routes import consents
+from query_gateway.schemas import ConsentCreate
+from query_gateway.scoring import DIMENSIONS
+
+routes = console_router()
+
+
+@routes.get("/console/me", openapi_extra=policy(Role.SUBJECT))
+def me(request: Request) -> Response:
+    gw, _ = console_state(request)
+    subject = request.state.principal.subject
+    lang = lang_of(request)
+    result = gw.scores.score_subject(subject)
+    chart = None
+    if result is not None:
+        values = [getattr(result.dimensions, d) for d in DIMENSIONS]
+        chart = radar([translate(lang, f"dimension.{d}") for d in DIMENSIONS], values)
+    names = {c.client_id: c.name for c in gw.control.clients()}
+    banks = [c for c in gw.control.clients() if c.role == Role.BANK.value and not c.disabled_at]
+    my_consents = [consents.public_view(c) for c in gw.control.consents_of(subject)]
+    return render(request, "me.html", score=result, chart=chart, dimensions=DIMENSIONS,
+                  accesses=gw.control.accesses_of(subject), consents=reversed(my_consents),
+                  names=names, banks=banks, purposes=sorted(PURPOSES))  # fmt: skip
+
+
+@routes.post("/console/me/consents", openapi_extra=policy(Role.SUBJECT))
+def grant(
+    request: Request,
+    bank: Annotated[str, Form(max_length=40)],
+    purpose: Annotated[str, Form(max_length=32)],
+    days: Annotated[int, Form(ge=1, le=730)] = 180,
+) -> Response:
+    gw, _ = console_state(request)
+    body = ConsentCreate.model_validate(
+        {"bank": bank, "purpose": purpose, "expires_at": utcnow() + dt.timedelta(days=days)}
+    )
+    consents.give(body, request, gw, request.state.principal)
+    return RedirectResponse("/console/me", status_code=303)
+
+
+@routes.post("/console/me/consents/{consent_id}/withdraw", openapi_extra=policy(Role.SUBJECT))
+def withdraw(consent_id: str, request: Request) -> Response:
+    gw, _ = console_state(request)
+    consents.withdraw(consent_id, request, gw, request.state.principal)
+    return RedirectResponse("/console/me", status_code=303)
