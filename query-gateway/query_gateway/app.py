@@ -34,7 +34,7 @@ from query_gateway.gateway import Gateway
 from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
 from query_gateway.model_scores import ModelScoreService
 from query_gateway.ratelimit import RateLimiter
-from query_gateway.routes import access, answers, consents, contributions, public
+from query_gateway.routes import access, answers, audit_log, consents, contributions, public
 from query_gateway.scoring import ScoreService
 from query_gateway.settings import GatewaySettings
 from query_gateway.signing import ResponseSigner
@@ -76,7 +76,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,  # no pages that load scripts from elsewhere
     )
-    for module in (public, access, consents, answers, contributions):
+    for module in (public, access, consents, answers, contributions, audit_log):
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)

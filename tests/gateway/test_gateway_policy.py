@@ -13,6 +13,7 @@ PUBLIC_FRAMEWORK_ROUTES = {"/openapi.json"}  # the OpenAPI document itself is pu
 SAMPLE_PATH = {
     "request_id": "ar_0123456789abcdef01234567",
     "consent_id": "cs_0123456789abcdef01234567",
+    "index": "0",
 }
 
 

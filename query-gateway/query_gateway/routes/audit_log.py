@@ -1,0 +1,104 @@
+"""The audit log's public face (issue 6 §4): checkpoints, proofs and entries.
+
+A bank proves later, to anyone, that its query was logged: its score response names the
+entry's index; `GET /v1/audit/entries/{index}` returns the entry's exact canonical bytes
+(the Merkle leaf data), the inclusion proof ties that leaf to a checkpoint's root, and the
+checkpoint is signed by the log and cosigned by witnesses. Entries are shown to auditors, and
+to the requester that caused them; to anyone else an entry does not exist (404).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Query, Response
+
+from audit.errors import AuditError
+from audit.log import AuditLog
+from query_gateway.audit_log_sink import MerkleAuditSink
+from query_gateway.credentials import Principal, Role
+from query_gateway.errors import InvalidRequest, NotFound
+from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
+from query_gateway.policy import policy, public
+from query_gateway.routes import router
+
+routes = router()
+READERS = (Role.AUDITOR, Role.BANK, Role.PROVIDER, Role.OFFICER, Role.ADMIN)
+
+
+def _log(gw: Gateway) -> AuditLog:
+    if not isinstance(gw.audit, MerkleAuditSink):
+        raise NotFound("no_merkle_log")
+    return gw.audit.log
+
+
+def _hex(proof: list[bytes]) -> dict[str, list[str]]:
+    return {"proof": [h.hex() for h in proof]}
+
+
+@routes.get(
+    "/v1/audit/checkpoints/latest",
+    openapi_extra=public(),
+    response_class=Response,
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint note)",
+)
+async def latest_checkpoint(gw: GatewayDep) -> Response:
+    checkpoint = _log(gw).latest_checkpoint()
+    if checkpoint is None:
+        raise NotFound("no_checkpoint_yet")
+    return Response(checkpoint.render(), media_type="text/plain; charset=utf-8")
+
+
+@routes.get(
+    "/v1/audit/proofs/inclusion",
+    openapi_extra=policy(*READERS),
+    summary="RFC 9162 inclusion proof of entry `index` in the tree of `size` entries",
+)
+async def inclusion(
+    gw: GatewayDep, index: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+) -> dict[str, list[str]]:
+    log = _log(gw)
+    if index >= size or size > log.size:
+        raise InvalidRequest(reason="index_or_size_out_of_range")
+    return _hex(await anyio.to_thread.run_sync(log.inclusion_proof, index, size))
+
+
+@routes.get(
+    "/v1/audit/proofs/consistency",
+    openapi_extra=policy(*READERS),
+    summary="RFC 9162 consistency proof between the trees of `old` and `new` entries",
+)
+async def consistency(
+    gw: GatewayDep, old: Annotated[int, Query(ge=1)], new: Annotated[int, Query(ge=1)]
+) -> dict[str, list[str]]:
+    log = _log(gw)
+    if old > new or new > log.size:
+        raise InvalidRequest(reason="size_out_of_range")
+    return _hex(await anyio.to_thread.run_sync(log.consistency_proof, old, new))
+
+
+def _may_read(principal: Principal, entry: dict[str, Any]) -> bool:
+    if principal.role in (Role.AUDITOR, Role.ADMIN):
+        return True
+    return principal.client_id is not None and entry.get("actor") == principal.client_id
+
+
+@routes.get(
+    "/v1/audit/entries/{index}",
+    openapi_extra=policy(*READERS),
+    response_class=Response,
+    summary="An entry's exact canonical bytes (its Merkle leaf data)",
+)
+async def entry(gw: GatewayDep, principal: PrincipalDep, index: int) -> Response:
+    log = _log(gw)
+    if not 0 <= index < log.size:
+        raise NotFound("no_such_entry")
+    try:
+        data = await anyio.to_thread.run_sync(log.entry, index)
+    except AuditError:
+        raise NotFound("no_such_entry") from None
+    if not _may_read(principal, json.loads(data)):
+        raise NotFound("no_such_entry")
+    return Response(data, media_type="application/json")
