@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1,8,64,256")
     args = parser.parse_args()
     signer = NoteSigner.generate(ORIGIN)
-    root = Path(tempfile.mkdtemp(prefix="dexin-bench-audit-", dir=Path.cwd()))
+    root = Path(tempfile.mkdtemp(prefix="dexin-bench-audit-"))
     try:
         bench_appends(root, signer, [int(t) for t in args.threads.split(",")])
         if args.entries:
