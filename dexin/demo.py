@@ -1,22 +1,38 @@
-"""`make demo` at this stage: a synthetic Yuyao, ingested into the encrypted vault, summarised.
+"""`make demo`: the whole story on one command.
 
-It is re-runnable: data already generated for the same scale and seed is reused, and files
-already ingested are recognised by their SHA-256 and not loaded twice.
+A synthetic Yuyao is generated, ingested into the encrypted vault and anchored; the model is
+released on the ledger and everyone is scored; demo identities are created (a bank client,
+three officers with passwords and TOTP secrets, residents, an auditor, a witness registered on
+the ledger), printed and written to ``$DEXIN_HOME/demo-identities.json`` (0600); then the
+gateway and its console are served on 127.0.0.1 (port ``DEXIN_DEMO_PORT``, default 8000) until
+interrupted.
+
+It is re-runnable: data already generated for the same scale and seed is reused, files already
+ingested are recognised by their SHA-256 and not loaded twice, the release is idempotent and
+the identities file is reused.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from audit.witness import Witness
+from credit_model.spec import load_spec
+from dexin import demo_identities
 from dexin.anchoring import anchor_receipt
 from dexin.app import open_ledger, open_vault, vault_config
+from dexin.audit_wiring import register_witness
 from dexin.keys import ensure_master_key
+from dexin.scoring import release_spec, score_all
 from dexin.settings import Settings
 from vault.errors import ContributionRefused
 from vault.ingest import Receipt, contribution_files, ingest_directory
@@ -66,7 +82,7 @@ def anchor_results(
 
 
 def _generate_once(settings: Settings, scale: float, seed: int, console: Console) -> Path:
-    data = settings.home / "demo-data" / f"scale-{scale:g}-seed-{seed}"
+    data = _data_dir(settings, scale, seed)
     summary = data / "_truth" / "summary.json"
     if summary.exists():
         console.print(f"synthetic Yuyao already generated in {data}")
@@ -106,7 +122,63 @@ def summary_table(receipts: list[Receipt]) -> RichTable:
     return t
 
 
-def run(settings: Settings, scale: float, seed: int, console: Console) -> list[Receipt]:
+def run(
+    settings: Settings,
+    scale: float,
+    seed: int,
+    console: Console,
+    *,
+    serve: bool = True,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+) -> list[Receipt]:
+    """Build, anchor, release, score, make identities; then serve unless ``serve`` is False."""
+    shown = build(settings, scale, seed, console)
+    people = prepare_story(settings, _data_dir(settings, scale, seed), console)
+    port = port or int(os.environ.get("DEXIN_DEMO_PORT", "8000"))
+    url = f"http://{host}:{port}"
+    for line in demo_identities.how_to_log_in(people, url):
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"identities written to {demo_identities.identities_path(settings)} (mode 0600)")
+    if serve:
+        serve_gateway(settings, host, port, console)
+    return shown
+
+
+def _data_dir(settings: Settings, scale: float, seed: int) -> Path:
+    return settings.home / "demo-data" / f"scale-{scale:g}-seed-{seed}"
+
+
+def prepare_story(settings: Settings, data: Path, console: Console) -> dict[str, Any]:
+    """Release the model, score everyone, make the identities, register the witness."""
+    with open_ledger(settings) as ledger, open_vault(settings) as vault:
+        spec = load_spec(registry=vault.registry)
+        release = release_spec(ledger, spec)
+        summary = score_all(vault, spec, computed_at=dt.datetime.now(dt.UTC), release=release)
+        console.print(f"released {spec.ref} (block {release.block_number}); scored "
+                      f"{summary.scored:,} of {summary.subjects:,} residents")  # fmt: skip
+        people = demo_identities.load(settings)
+        if people is None:
+            subjects = demo_identities.scored_residents(vault, spec, data, demo_identities.SUBJECTS)
+            people = demo_identities.create(settings, subjects)
+        witness = Witness(Path(people["witness"]["state"]))
+        if witness.public.public_key not in ledger.witness_set().public_keys:
+            register_witness(ledger, witness.public, witness.proof_of_possession())
+    return people
+
+
+def serve_gateway(settings: Settings, host: str, port: int, console: Console) -> None:
+    """The gateway and its console until interrupted (it owns the vault and the ledger)."""
+    import uvicorn
+    from query_gateway import create_app
+
+    console.print(f"serving the gateway and console on http://{host}:{port} (Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=host, port=port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False, server_header=False)  # fmt: skip
+
+
+def build(settings: Settings, scale: float, seed: int, console: Console) -> list[Receipt]:
+    """Generate, ingest and anchor a synthetic Yuyao; print the summary."""
     data = _generate_once(settings, scale, seed, console)
     _ensure_vault(settings, console)
     with open_vault(settings) as vault:

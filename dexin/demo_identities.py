@@ -1,0 +1,124 @@
+"""The demo's people: a bank client, three officers (password + TOTP), residents, an auditor
+and a witness. Written once to ``$DEXIN_HOME/demo-identities.json`` (mode 0600) and reused.
+
+Clients and console accounts touch only the control plane and the console's account file;
+the witness's key is registered on the ledger by the caller (which owns the ledger then).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from query_gateway.admin import control_plane
+from query_gateway.console.accounts import ConsoleAccounts
+from query_gateway.console.state import accounts_path
+from query_gateway.credentials import Role, derive_keys
+
+from audit.witness import Witness
+from credit_model.spec import ModelSpec
+from dexin.app import ledger_secret
+from dexin.audit_wiring import load_or_create_log_key, witness_dir
+from dexin.scoring import score_subject
+from dexin.settings import Settings
+from vault.store import Vault
+
+OFFICERS = ("officer-wang", "officer-li", "officer-zhang")
+WITNESS = "demo-witness"
+SUBJECTS = 3
+
+
+def identities_path(settings: Settings) -> Path:
+    return settings.home / "demo-identities.json"
+
+
+def load(settings: Settings) -> dict[str, Any] | None:
+    path = identities_path(settings)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def scored_residents(vault: Vault, spec: ModelSpec, data: Path, n: int) -> list[str]:
+    """ID numbers of the first ``n`` residents the model scores (demo knowledge only)."""
+    found: list[str] = []
+    now = dt.datetime.now(dt.UTC)
+    with (data / "public_security" / "residents.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            result = score_subject(vault, spec, row["id_number"], computed_at=now, release=None)
+            if result.status == "scored":
+                found.append(row["id_number"])
+            if len(found) == n:
+                break
+    return found
+
+
+def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
+    """Make every identity and write the file (0600). Returns what was written."""
+    control = control_plane(settings)
+    console = ConsoleAccounts(
+        accounts_path(settings.home), derive_keys(ledger_secret(settings)).token_key
+    )
+    bank = control.create_client(Role.BANK, "余姚农商银行 Yuyao Rural Commercial Bank")
+    people: dict[str, Any] = {
+        "bank": {
+            "name": bank.name,
+            "client_id": bank.client_id,
+            "client_secret": bank.client_secret,
+        },
+        "officers": [],
+        "subjects": [{"id_number": s} for s in subjects],
+    }
+    for name in OFFICERS:
+        client = control.create_client(Role.OFFICER, name)
+        password = _password()
+        totp = console.create(name, Role.OFFICER, client.client_id, password)
+        people["officers"].append({"username": name, "password": password, "totp_secret": totp,
+                                   "client_id": client.client_id,
+                                   "client_secret": client.client_secret})  # fmt: skip
+    auditor = control.create_client(Role.AUDITOR, "auditor-zhou")
+    password = _password()
+    totp = console.create("auditor-zhou", Role.AUDITOR, auditor.client_id, password)
+    people["auditor"] = {"username": "auditor-zhou", "password": password, "totp_secret": totp,
+                         "client_id": auditor.client_id, "client_secret": auditor.client_secret}  # fmt: skip
+    state = witness_dir(settings, WITNESS)
+    witness = Witness(state) if (state / "witness.json").exists() else Witness.init(
+        state, WITNESS, load_or_create_log_key(settings).verifier()
+    )  # fmt: skip
+    people["witness"] = {"name": WITNESS, "state": str(state), "vkey": witness.public.vkey()}
+    write(settings, people)
+    return people
+
+
+def write(settings: Settings, people: dict[str, Any]) -> None:
+    path = identities_path(settings)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(people, f, ensure_ascii=False, indent=2)
+    os.chmod(path, 0o600)
+
+
+def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
+    lines = [f"console: {url}/console   (English: {url}/console/login?lang=en)"]
+    for o in people["officers"]:
+        lines.append(f"officer  {o['username']}  password {o['password']}  TOTP secret "
+                     f"{o['totp_secret']}  (python -c \"import pyotp; print(pyotp.TOTP('{o['totp_secret']}').now())\")")  # fmt: skip
+    a = people["auditor"]
+    lines.append(
+        f"auditor  {a['username']}  password {a['password']}  TOTP secret {a['totp_secret']}"
+    )
+    for s in people["subjects"]:
+        lines.append(f"resident ID number {s['id_number']}  (console: resident sign-in; API: "
+                     f"dexin admin subject-token --id-number {s['id_number']})")  # fmt: skip
+    b = people["bank"]
+    lines.append(f"bank     client_id {b['client_id']}  client_secret {b['client_secret']}  "
+                 f"(POST {url}/v1/oauth/token)")  # fmt: skip
+    lines.append(f"witness  {people['witness']['name']}  state {people['witness']['state']}")
+    return lines
