@@ -1,0 +1,289 @@
+"""``dexin demo --script``: the story through the API, step by step, checked.
+
+A bank asks → two officers approve (m of n, votes on the ledger) → a resident consents → the
+bank gets a signed score and verifies it with the JWKS → the resident withdraws → the next
+request is refused → an aggregate is released with differential privacy → the auditor
+verifies everything (``dexin audit verify``, ``dexin ledger verify``) → one byte of the
+exported log is altered and the verifier names it.
+
+Against a gateway already running (``--url``), or, by default, a fresh one started here over
+``$DEXIN_HOME`` (the demo is built first if it is not): then the gateway is stopped before the
+auditor's steps, a witness cosigns and anchors the latest checkpoint, and the verifiers run
+with the ledger and the vault. Every step prints one line; the first one that does not
+behave as expected raises `StoryFailed` (exit code 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from query_gateway.admin import subject_token
+from query_gateway.signing import SIGNATURE_HEADER, verify_detached
+from rich.console import Console
+
+from audit.log import AuditLog
+from audit.witness import BundleStore, Witness, witness_round
+from dexin import demo, demo_identities
+from dexin.app import open_ledger
+from dexin.audit_wiring import LedgerAnchorer, audit_dir, load_or_create_log_key
+from dexin.settings import Settings
+
+
+class StoryFailed(Exception):
+    """A step of the story did not behave as expected."""
+
+
+class Story:
+    def __init__(self, url: str, settings: Settings, people: dict[str, Any], out: Console) -> None:
+        self.http = httpx.Client(base_url=url, timeout=60)
+        self.settings = settings
+        self.people = people
+        self.out = out
+        self.step = 0
+
+    def say(self, text: str) -> None:
+        self.step += 1
+        self.out.print(f"[bold green]✓[/] {self.step:>2}. {text}", highlight=False)
+
+    def expect(self, ok: bool, what: str) -> None:
+        if not ok:
+            raise StoryFailed(f"step {self.step + 1}: {what}")
+
+    def token(self, who: dict[str, Any]) -> dict[str, str]:
+        form = {"grant_type": "client_credentials", "client_id": who["client_id"],
+                "client_secret": who["client_secret"]}  # fmt: skip
+        r = self.http.post("/v1/oauth/token", data=form)
+        self.expect(r.status_code == 200, f"token for {who['client_id']}: {r.status_code}")
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def ask(self, bank: dict[str, str], computation: str, **terms: Any) -> str:
+        listed = self.http.get("/v1/computations", headers=bank).json()
+        digest = next(c["hash"] for c in listed if c["id"] == computation)
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=180)).isoformat()
+        body = {"computation": computation, "computation_hash": digest,
+                "valid_until": until, **terms}  # fmt: skip
+        r = self.http.post("/v1/access-requests", json=body, headers=bank)
+        self.expect(r.status_code == 201, f"access request refused: {r.text}")
+        return str(r.json()["id"])
+
+    def approve(self, request_id: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {}
+        for officer in self.people["officers"][:2]:
+            r = self.http.post(f"/v1/access-requests/{request_id}/votes",
+                               json={"decision": "approve"}, headers=self.token(officer))  # fmt: skip
+            self.expect(r.status_code == 200, f"vote refused: {r.text}")
+            doc = r.json()
+        self.expect(doc.get("status") == "approved", f"not approved after m votes: {doc}")
+        return doc
+
+    def walk_api(self) -> None:
+        bank = self.token(self.people["bank"])
+        rid = self.ask(bank, "morality_credit_score", purpose="credit_assessment", quota=100)
+        self.say(
+            f"the bank asks for morality_credit_score (credit_assessment): request {rid}, pending"
+        )
+        doc = self.approve(rid)
+        self.say(f"officers approve, {doc['approvals']} of {len(self.people['officers'])} "
+                 f"(m = {doc['threshold']}): approved, votes signed on the ledger")  # fmt: skip
+        id_number = self.people["subjects"][0]["id_number"]
+        subject = {
+            "Authorization": "Bearer " + subject_token(self.settings, id_number, 600).access_token
+        }
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+        r = self.http.post("/v1/consents", headers=subject, json={
+            "bank": self.people["bank"]["client_id"], "purpose": "credit_assessment",
+            "expires_at": until})  # fmt: skip
+        self.expect(r.status_code == 201, f"consent refused: {r.text}")
+        consent = r.json()["id"]
+        self.say(f"the resident consents to the bank for credit_assessment: consent {consent}")
+        body = {"id_number": id_number, "purpose": "credit_assessment",
+                "access_request_id": rid, "consent_id": consent}  # fmt: skip
+        r = self.http.post("/v1/scores", json=body, headers=bank)
+        self.expect(r.status_code == 200, f"score refused: {r.text}")
+        header = verify_detached(
+            r.headers[SIGNATURE_HEADER], r.content, self.http.get("/v1/keys").json()
+        )
+        score = r.json()
+        self.say(f"the bank gets a signed score: code {score.get('morality_code')}, points "
+                 f"{score.get('morality_points')}, model {score.get('model')}, audit index "
+                 f"{score['audit']['index']}; EdDSA signature verified with the JWKS (kid "
+                 f"{header['kid'][:12]}…)")  # fmt: skip
+        r = self.http.delete(f"/v1/consents/{consent}", headers=subject)
+        self.expect(r.status_code == 204, f"withdrawal refused: {r.text}")
+        self.say("the resident withdraws the consent (effective at once)")
+        r = self.http.post("/v1/scores", json=body, headers=bank)
+        reason = r.json().get("reason") if r.status_code != 200 else None
+        self.expect(
+            r.status_code == 403 and reason == "consent_withdrawn", f"not refused: {r.status_code}"
+        )
+        self.say(f"the next request is refused: {r.status_code} {reason}")
+        self.aggregate(bank)
+
+    def aggregate(self, bank: dict[str, str]) -> None:
+        rid = self.ask(
+            bank, "grade_distribution_by_town", purpose="statistics", quota=10, epsilon=1.0
+        )
+        self.approve(rid)
+        body = {"computation": "grade_distribution_by_town", "access_request_id": rid,
+                "parameters": {}, "epsilon": 0.5}  # fmt: skip
+        r = self.http.post("/v1/aggregates", json=body, headers=bank)
+        self.expect(r.status_code == 200, f"aggregate refused: {r.text}")
+        doc = r.json()
+        cells = doc["cells"] or []
+        suppressed = sum(1 for c in cells if c["suppressed"])
+        self.say(f"an aggregate is released with differential privacy: {len(cells)} cells "
+                 f"({suppressed} suppressed below {doc['min_cell']}), ε 0.5 spent, "
+                 f"{doc['epsilon_remaining']:.2f} left, {doc['mechanism']}")  # fmt: skip
+
+
+def dexin_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "dexin"
+    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def witness_and_anchor(settings: Settings, people: dict[str, Any]) -> str:
+    """After the gateway stopped: checkpoint now, the demo witness cosigns, anchor on the ledger."""
+    with AuditLog.open(audit_dir(settings), load_or_create_log_key(settings)) as log:
+        signed = log.checkpoint_now() or log.latest_checkpoint()
+        if signed is None:
+            raise StoryFailed("the audit log has no checkpoint")
+        witness = Witness(Path(people["witness"]["state"]))
+        with open_ledger(settings) as ledger:
+            bundle, _ = witness_round(signed, [witness], log.consistency_proof,
+                                      LedgerAnchorer(ledger), BundleStore(audit_dir(settings) / "cosignatures"))  # fmt: skip
+    return f"checkpoint {bundle.size} cosigned by {len(bundle.signers)} witness, anchored ({bundle.anchor})"
+
+
+def audit_steps(story: Story, env: dict[str, str], own_gateway: bool) -> None:
+    if own_gateway:
+        story.say(witness_and_anchor(story.settings, story.people))
+        r = dexin_command("audit", "verify", "--json", env=env)
+        story.expect(r.returncode == 0, f"dexin audit verify failed: {r.stdout} {r.stderr}")
+        verdict = json.loads(r.stdout)
+        story.say(f"dexin audit verify: OK, {verdict['entries']} entries, anchors checked "
+                  f"({len(verdict['anchored'])} anchored checkpoints)")  # fmt: skip
+        r = dexin_command("ledger", "verify", env=env)
+        story.expect(r.returncode == 0, f"dexin ledger verify failed: {r.stdout} {r.stderr}")
+        story.say("dexin ledger verify: every contribution root recomputed and matches its anchor")
+    with tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / "export"
+        r = dexin_command("audit", "export", "--out", str(export), env=env)
+        story.expect(r.returncode == 0, f"dexin audit export failed: {r.stderr}")
+        skip = [] if own_gateway else ["--skip-anchors"]
+        r = dexin_command("audit", "verify", "--export", str(export), *skip, env=env)
+        story.expect(
+            r.returncode == 0, f"the untouched export does not verify: {r.stdout}{r.stderr}"
+        )
+        story.say(
+            f"dexin audit export + verify --export: the untouched export verifies{' (anchors: the gateway holds the ledger)' if skip else ''}"
+        )
+        index = tamper(export / "entries.jsonl")
+        r = dexin_command("audit", "verify", "--export", str(export), *skip, "--json", env=env)
+        named = f"entry {index}" in (r.stdout + r.stderr) or f'"entry": {index}' in r.stdout
+        story.expect(r.returncode == 1 and named, f"tampering not named: {r.returncode} {r.stdout}")
+        story.say(f"one byte of entry {index} altered in the export: verify exits 1 and names "
+                  f"entry {index}")  # fmt: skip
+
+
+def tamper(entries: Path) -> int:
+    """Flip one byte inside an entry's ``actor`` value (the middle entry); returns its index."""
+    lines = entries.read_bytes().split(b"\n")
+    index = len([x for x in lines if x]) // 2
+    line = bytearray(lines[index])
+    at = line.index(b'"actor":"') + len(b'"actor":"')
+    line[at] = ord("Y") if line[at] != ord("Y") else ord("Z")
+    lines[index] = bytes(line)
+    entries.write_bytes(b"\n".join(lines))
+    return index
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def fresh_gateway(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = _free_port()
+    exe = Path(sys.executable).parent / "dexin"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+            if proc.poll() is not None:
+                raise StoryFailed("the gateway did not start")
+        else:
+            raise StoryFailed("the gateway did not answer within 120 s")
+        yield url, proc
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_script(
+    settings: Settings, out: Console, url: str | None = None, scale: float = 0.01, seed: int = 1
+) -> int:
+    """Walk the story; returns the number of steps (raises `StoryFailed`)."""
+    people = demo_identities.load(settings)
+    if people is None:
+        if url is not None:
+            raise StoryFailed(
+                f"no {demo_identities.identities_path(settings)}: run `make demo` first"
+            )
+        demo.run(settings, scale, seed, out, serve=False)
+        people = demo_identities.load(settings)
+        assert people is not None
+    env = os.environ | {"DEXIN_HOME": str(settings.home)}
+    if url is not None:
+        story = Story(url, settings, people, out)
+        story.walk_api()
+        audit_steps(story, env, own_gateway=False)
+        return story.step
+    with fresh_gateway(env) as (fresh, proc):
+        story = Story(fresh, settings, people, out)
+        out.print(f"a fresh gateway serves {settings.home} on {fresh}")
+        story.walk_api()
+        story.http.close()
+        stop(proc)
+    audit_steps(story, env, own_gateway=True)
+    return story.step
+
+
+def script_command(url: str | None = None, scale: float = 0.01, seed: int = 1) -> None:
+    """The body of ``dexin demo --script [--url URL]``: exits 1 naming the step that failed."""
+    out = Console()
+    try:
+        steps = run_script(Settings.from_env(), out, url, scale, seed)
+    except StoryFailed as exc:
+        out.print(f"[bold red]✘ the story failed:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    out.print(f"[bold]the story holds: {steps} steps as expected[/]")
