@@ -250,9 +250,11 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_script(
-    settings: Settings, out: Console, url: str | None = None, scale: float = 0.01, seed: int = 1
+    env: dict[str, str], out: Console, url: str | None = None, scale: float = 0.01, seed: int = 1
 ) -> int:
-    """Walk the story; returns the number of steps (raises `StoryFailed`)."""
+    """Walk the story over the data directory ``env`` names; returns the number of steps
+    (raises `StoryFailed`). The subprocesses (gateway, verifiers) get the same ``env``."""
+    settings = Settings.from_env(env)
     people = demo_identities.load(settings)
     if people is None:
         if url is not None:
@@ -262,7 +264,7 @@ def run_script(
         demo.run(settings, scale, seed, out, serve=False)
         people = demo_identities.load(settings)
         assert people is not None
-    env = os.environ | {"DEXIN_HOME": str(settings.home)}
+    env = os.environ | env | {"DEXIN_HOME": str(settings.home)}
     if url is not None:
         story = Story(url, settings, people, out)
         story.walk_api()
@@ -282,7 +284,7 @@ def script_command(url: str | None = None, scale: float = 0.01, seed: int = 1) -
     """The body of ``dexin demo --script [--url URL]``: exits 1 naming the step that failed."""
     out = Console()
     try:
-        steps = run_script(Settings.from_env(), out, url, scale, seed)
+        steps = run_script(dict(os.environ), out, url, scale, seed)
     except StoryFailed as exc:
         out.print(f"[bold red]✘ the story failed:[/] {exc}", highlight=False)
         raise SystemExit(1) from None

@@ -1,0 +1,118 @@
+"""Each role's main path in headless Chromium against a served demo; screenshots kept in
+test-artifacts/e2e/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pyotp
+from e2e_support import ARTIFACTS, Served
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def officer_login(page: Any, served: Served, officer: dict[str, Any]) -> None:
+    page.goto(f"{served.url}/console/login")
+    page.fill("#officer-login input[name=username]", officer["username"])
+    page.fill("#officer-login input[name=password]", officer["password"])
+    page.fill("#officer-login input[name=code]", pyotp.TOTP(officer["totp_secret"]).now())
+    page.click("#officer-login button[type=submit]")
+    page.wait_for_url("**/console/officer")
+
+
+def file_request(served: Served) -> str:
+    bank = served.people["bank"]
+    with httpx.Client(base_url=served.url) as http:
+        token = http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
+                          "client_id": bank["client_id"], "client_secret": bank["client_secret"]}).json()  # fmt: skip
+        h = {"Authorization": f"Bearer {token['access_token']}"}
+        digest = next(c["hash"] for c in http.get("/v1/computations", headers=h).json()
+                      if c["id"] == "morality_credit_score")  # fmt: skip
+        r = http.post("/v1/access-requests", headers=h, json={
+            "computation": "morality_credit_score", "computation_hash": digest,
+            "purpose": "credit_assessment", "valid_until": "2030-01-01T00:00:00Z", "quota": 50})  # fmt: skip
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+
+def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browser: Any) -> None:
+    rid = file_request(served)
+    first, second = served.people["officers"][:2]
+    officer_login(page, served, first)
+    row = page.locator(f"#row-{rid}")
+    assert "morality_credit_score" in row.inner_text()
+    shot(page, "officer-inbox")
+    row.locator("button[value=approve]").click()
+    page.wait_for_load_state()
+    assert "✓" in page.locator(f"#row-{rid}").inner_text()
+    other = browser.new_context(locale="zh-CN").new_page()
+    officer_login(other, served, second)
+    other.locator(f"#row-{rid} button[value=approve]").click()
+    other.wait_for_load_state()
+    assert other.locator(f"#active #row-{rid}").count() == 1  # m of n reached: active
+    shot(other, "officer-approved")
+    other.goto(f"{served.url}/console/officer/registry")
+    assert "wuweitu@1" in other.inner_text("#releases")
+    shot(other, "officer-registry")
+    other.context.close()
+
+
+def test_a_wrong_code_is_refused(served: Served, page: Any) -> None:
+    officer = served.people["officers"][2]
+    page.goto(f"{served.url}/console/login")
+    page.fill("#officer-login input[name=username]", officer["username"])
+    page.fill("#officer-login input[name=password]", officer["password"])
+    page.fill("#officer-login input[name=code]", "000000")
+    page.click("#officer-login button[type=submit]")
+    assert page.locator(".alert").is_visible()
+    assert "/console/officer" not in page.url
+
+
+def test_a_resident_sees_score_radar_accesses_and_withdraws(served: Served, page: Any) -> None:
+    resident = served.people["subjects"][0]["id_number"]
+    page.goto(f"{served.url}/console/login")
+    page.fill("#subject-login input[name=id_number]", resident)
+    page.click("#subject-login button[type=submit]")
+    page.wait_for_url("**/console/me")
+    assert page.locator("#radar svg .radar-shape").count() == 1
+    assert page.locator("#morality-code").inner_text().strip()
+    page.select_option("#grant select[name=purpose]", "credit_assessment")
+    page.click("#grant button")
+    page.wait_for_load_state()
+    assert "active" in page.inner_text("#consents")
+    shot(page, "resident")
+    page.locator("#consents button.danger").first.click()
+    page.wait_for_load_state()
+    assert "withdrawn" in page.inner_text("#consents")
+    assert resident not in page.content()
+    page.goto(f"{served.url}/console/me?lang=en")
+    assert "Who accessed my data" in page.inner_text("main")
+    shot(page, "resident-en")
+
+
+def test_the_auditor_runs_the_verification(served: Served, page: Any) -> None:
+    officer_like = served.people["auditor"]
+    page.goto(f"{served.url}/console/login")
+    page.fill("#officer-login input[name=username]", officer_like["username"])
+    page.fill("#officer-login input[name=password]", officer_like["password"])
+    page.fill("#officer-login input[name=code]", pyotp.TOTP(officer_like["totp_secret"]).now())
+    page.click("#officer-login button[type=submit]")
+    page.wait_for_url("**/console/auditor")
+    page.click("#run-verify")
+    verdict = page.locator("#verdict")
+    verdict.wait_for()
+    assert "验证通过" in verdict.inner_text(), verdict.inner_text()
+    shot(page, "auditor")
+    page.goto(f"{served.url}/console/dashboards")
+    for section in ("#dash-contributions", "#dash-queries", "#dash-denials", "#dash-grades"):
+        assert page.locator(f"{section} svg, {section} .empty").count() >= 1
+    shot(page, "dashboards")
+
+
+def test_anonymous_visitors_are_asked_to_sign_in(served: Served, page: Any) -> None:
+    response = page.goto(f"{served.url}/console/officer")
+    assert response.status == 401
+    assert page.locator("#officer-login").is_visible()
