@@ -88,7 +88,7 @@ def stacked(
                          f'fill="{PALETTE[si % len(PALETTE)]}"><title>{escape(g)} {escape(s)}: '
                          f"{v:,.0f}</title></rect>")  # fmt: skip
         parts.append(f'<text x="{x + col_w / 2}" y="{plot_h + 26}" font-size="10" '
-                     f'text-anchor="middle">{escape(g[-6:])}</text>')  # fmt: skip
+                     f'text-anchor="middle">{escape(g[-10:])}</text>')  # fmt: skip
     for si, s in enumerate(series):
         lx, ly = 40 + (si % 4) * 150, plot_h + 48 + 18 * (si // 4)
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" '

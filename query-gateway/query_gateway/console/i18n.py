@@ -76,7 +76,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "size": ("大小", "Size"),
     "consistency": ("一致性证明", "Consistency proof"),
     "dashboards": ("数据看板", "Dashboards"),
-    "contributions_over_time": ("各提供方贡献（按月）", "Contributions by provider over time"),
+    "contributions_over_time": ("各提供方贡献（按日）", "Contributions by provider, by day"),
     "queries_per_bank": ("各银行查询次数", "Queries per bank"),
     "denials": ("拒绝原因", "Denials by reason"),
     "grades_by_town": (
