@@ -165,9 +165,14 @@ class _Run:
             for c in self.table.columns
         )
         self.sql(
-            f"CREATE TEMP TABLE {{p}}_valid AS SELECT *, {sql_row_digest(self.table)} AS __digest "
-            f"FROM (SELECT __row, {cols} FROM {{p}}_stage {joins} WHERE NOT ({bad}))"
+            f"CREATE TEMP TABLE {{p}}_typed AS SELECT __row, {cols} FROM {{p}}_stage {joins} "
+            f"WHERE NOT ({bad})"
         )
+        self.sql(
+            f"CREATE TEMP TABLE {{p}}_valid AS SELECT *, {sql_row_digest(self.table)} AS __digest "
+            "FROM {p}_typed"
+        )
+        self.sql("DROP TABLE {p}_typed")
         self.invalid = self.one("SELECT count(*) FROM {p}_stage") - self.one(
             "SELECT count(*) FROM {p}_valid"
         )
