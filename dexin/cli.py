@@ -256,9 +256,27 @@ def data_dictionary(
 def demo(
     scale: Annotated[float, typer.Option(help="Size of the synthetic Yuyao.")] = 0.01,
     seed: Annotated[int, typer.Option()] = 1,
+    script: Annotated[
+        bool, typer.Option("--script", help="Walk the whole story through the API, step by step.")
+    ] = False,
+    url: Annotated[
+        str | None, typer.Option(help="With --script: a running gateway (default: start one).")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Where to serve the gateway and console.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 8000 or DEXIN_DEMO_PORT).")
+    ] = None,
 ) -> None:
-    """Build a synthetic Yuyao, ingest it into the encrypted vault and summarise."""
-    demo_mod.run(_settings(), scale=scale, seed=seed, console=out)
+    """Build a synthetic Yuyao, ingest and anchor it, release the model, create demo identities,
+    then serve the gateway and console; or, with --script, walk the story and check each step."""
+    if script:
+        from dexin.demo_script import script_command
+
+        script_command(url=url, scale=scale, seed=seed)
+        return
+    demo_mod.run(_settings(), scale=scale, seed=seed, console=out, host=host, port=port)
 
 
 def main() -> None:
