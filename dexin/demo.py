@@ -32,7 +32,7 @@ from dexin.anchoring import anchor_receipt
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.audit_wiring import register_witness
 from dexin.keys import ensure_master_key
-from dexin.scoring import release_spec, score_all
+from dexin.scoring import refresh_features, release_spec, score_all
 from dexin.settings import Settings
 from vault.errors import ContributionRefused
 from vault.ingest import Receipt, contribution_files, ingest_directory
@@ -79,6 +79,15 @@ def anchor_results(
                 r = r.model_copy(update={"anchor": anchor_receipt(ledger, vault, r)})
             out.append(r)
     return out
+
+
+def refresh_after_ingest(vault: Vault, results: list[Receipt | ContributionRefused]) -> int | None:
+    """Materialise the credit model's features again when an ingest added rows, so a single
+    score needs no scan and sees the new data; returns how many residents have features, or
+    None when nothing new was loaded."""
+    if not any(isinstance(r, Receipt) and r.accepted and not r.already_loaded for r in results):
+        return None
+    return refresh_features(vault, load_spec(registry=vault.registry))
 
 
 def _generate_once(settings: Settings, scale: float, seed: int, console: Console) -> Path:

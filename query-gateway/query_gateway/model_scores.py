@@ -14,7 +14,7 @@ from credit_model.results import HouseholdScore, ReleaseRef
 from credit_model.results import ScoreResult as ModelResult
 from credit_model.scorecard import score, score_household
 from credit_model.spec import ModelSpec
-from dexin.scoring import FEATURES, feature_row
+from dexin.scoring import FEATURES, feature_row, refresh_features
 from query_gateway.scoring import DIMENSIONS, Coverage, Dimensions, ReasonCode, ScoreResult
 
 
@@ -30,6 +30,10 @@ class ModelScoreService:
             return None
         now = dt.datetime.now(dt.UTC)
         return declared(score(self._spec, row, computed_at=now, release=self._release))
+
+    def refresh(self) -> int:
+        """Materialise the features again, so scores reflect what was just ingested."""
+        return refresh_features(self._vault, self._spec)
 
     def household_of(self, subject: str) -> str | None:
         row = feature_row(self._vault, self._spec, subject)

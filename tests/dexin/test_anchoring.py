@@ -51,6 +51,12 @@ def _verify(settings: Settings) -> tuple[int, dict[str, object]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def test_an_ingest_refreshes_the_credit_model_features(loaded: Settings) -> None:
+    with open_vault(loaded) as v:
+        assert v.query("SELECT count(*) FROM derived.features") == [(6,)]
+        assert v.query("SELECT sum(n_administrative_penalties) FROM derived.features") == [(4,)]
+
+
 def test_every_ingested_root_is_anchored_and_verifies(loaded: Settings) -> None:
     result = CliRunner().invoke(app, ["ledger", "status", "--json"], env=_env(loaded))
     status = json.loads(result.stdout)

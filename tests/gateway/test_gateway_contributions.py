@@ -34,6 +34,14 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     receipt = r.json()
     assert (receipt["accepted"], receipt["rejected"], receipt["status"]) == (5, 1, "accepted")
     assert receipt["anchor"] and receipt["rejections"][0]["row"] == 6
+    # the features are materialised again after the ingest: the next score sees the listing
+    source = pq.read_table(
+        Path(actors.world.settings.home).parent / "data/court/dishonest_debtors.parquet"
+    )
+    vault = actors.world.vault
+    for id_number in source.column("id_number").to_pylist()[:5]:
+        row = vault.lookup("features", "subject", vault.subject_pseudonym(id_number))
+        assert row is not None and row["n_dishonest_debtors"] >= 1
     again = actors.http.post(
         "/v1/contributions",
         headers=auth(court),

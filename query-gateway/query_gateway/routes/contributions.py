@@ -76,6 +76,8 @@ def _ingest(gw: Gateway, provider: str, table: str, path: Path) -> Receipt:
             anchor = anchor_receipt(gw.ledger, gw.vault, receipt)
         except LedgerError:
             anchor = None  # recorded unanchored; `dexin ledger anchor` completes it later
+        if receipt.accepted and not receipt.already_loaded:
+            gw.scores.refresh()  # the next score sees the new rows (issue 4: after each ingest)
     return receipt.model_copy(update={"anchor": anchor or receipt.anchor})
 
 
