@@ -106,6 +106,18 @@ def later(**delta: int) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(**delta)).isoformat().replace("+00:00", "Z")
 
 
+def score_body(
+    id_number: str, access_request_id: str, consent_id: str, purpose: str = "credit_assessment"
+) -> dict[str, str]:
+    """The body of ``POST /v1/scores``."""
+    return {
+        "id_number": id_number,
+        "purpose": purpose,
+        "access_request_id": access_request_id,
+        "consent_id": consent_id,
+    }
+
+
 def computation_hash(http: TestClient, computation: str) -> str:
     catalogue = http.app.state.gateway.catalogue  # type: ignore[attr-defined]
     return str(catalogue.get(computation).hash)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from gateway_support import Actors, auth
+from gateway_support import Actors, auth, score_body
 from jwcrypto import jwk, jws
 from query_gateway.credentials import Role
 from query_gateway.signing import SignatureError, verify_detached
@@ -36,12 +36,7 @@ def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dic
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": id_number,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": consent,
-        },
+        json=score_body(id_number, rid, consent),
     )
     assert r.status_code == 200, r.text
     assert id_number not in r.text
@@ -113,24 +108,14 @@ def test_a_malformed_id_number_is_refused_without_echo(actors: Actors) -> None:
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": bad,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": "cs_" + "0" * 24,
-        },
+        json=score_body(bad, rid, "cs_" + "0" * 24),
     )
     assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:invalid-id-number")
     assert bad not in r.text
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": "12345",
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": "cs_" + "0" * 24,
-        },
+        json=score_body("12345", rid, "cs_" + "0" * 24),
     )
     assert r.status_code == 422 and "12345" not in r.text
 
@@ -146,12 +131,7 @@ def test_an_unscored_subject_gets_an_explicit_no_score_reason(actors: Actors) ->
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": stranger,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": consent,
-        },
+        json=score_body(stranger, rid, consent),
     )
     assert r.status_code == 200
     assert (r.json()["no_score_reason"], r.json()["credit_line"]) == ("not_scored", None)

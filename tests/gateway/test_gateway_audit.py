@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_support import Actors, TestClient, World, auth
+from gateway_support import Actors, TestClient, World, auth, score_body
 from query_gateway.app import create_app
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
 from query_gateway.credentials import Role
@@ -58,12 +58,7 @@ def test_a_failing_audit_sink_gives_503_and_no_answer(
     r = client.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": id_number,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": consent,
-        },
+        json=score_body(id_number, rid, consent),
     )
     assert r.status_code == 503
     assert r.json()["type"] == "urn:dexin:problem:audit-unavailable"
@@ -107,12 +102,7 @@ def test_a_score_entry_names_the_pseudonym_never_the_id_number(actors: Actors) -
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": id_number,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": consent,
-        },
+        json=score_body(id_number, rid, consent),
     )
     index = r.json()["audit"]["index"]
     log = actors.http.app.state.gateway.audit.log  # type: ignore[attr-defined]

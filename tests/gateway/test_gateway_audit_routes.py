@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_support import Actors, TestClient, World, auth
+from gateway_support import Actors, TestClient, World, auth, score_body
 from query_gateway.app import create_app
 from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.credentials import Role
@@ -33,9 +33,7 @@ def _score(actors: Actors, client: TestClient) -> tuple[str, int]:
     rid = actors.approved(bank)
     id_number = actors.world.ids[3]
     consent = actors.consent(actors.subject(id_number), bank_id)
-    body = {"id_number": id_number, "purpose": "credit_assessment",
-            "access_request_id": rid, "consent_id": consent}  # fmt: skip
-    r = client.post("/v1/scores", headers=auth(bank), json=body)
+    r = client.post("/v1/scores", headers=auth(bank), json=score_body(id_number, rid, consent))
     assert r.status_code == 200, r.text
     return bank, r.json()["audit"]["index"]
 

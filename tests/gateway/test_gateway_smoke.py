@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway_support import Actors, auth
+from gateway_support import Actors, auth, score_body
 from query_gateway.credentials import Role
 from query_gateway.signing import verify_detached
 
@@ -17,12 +17,7 @@ def test_a_bank_gets_a_signed_score_for_a_consenting_subject(actors: Actors) -> 
     r = http.post(
         "/v1/scores",
         headers=auth(bank),
-        json={
-            "id_number": id_number,
-            "purpose": "credit_assessment",
-            "access_request_id": rid,
-            "consent_id": consent,
-        },
+        json=score_body(id_number, rid, consent),
     )
     assert r.status_code == 200, r.text
     body = r.json()
