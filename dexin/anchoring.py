@@ -27,8 +27,7 @@ ANCHORED_FIELDS = ("contribution_id", "provider", "table", "file_sha256", "submi
 
 def receipt_document(record: dict[str, Any]) -> bytes:
     """The canonical receipt document whose SHA-256 is anchored with the root."""
-    doc = {k: str(record[k]) if k == "received_at" else record[k] for k in ANCHORED_FIELDS}
-    return rfc8785.dumps(doc)
+    return rfc8785.dumps({k: record[k] for k in ANCHORED_FIELDS})
 
 
 def metadata_digest(record: dict[str, Any]) -> bytes:

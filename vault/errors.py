@@ -137,6 +137,12 @@ class InputFileError(VaultError):
         self.problem = problem
 
 
+class ContributionNotFound(VaultError):
+    def __init__(self, contribution_id: str) -> None:
+        super().__init__(f"no contribution {contribution_id}")
+        self.contribution_id = contribution_id
+
+
 class RowNotFound(VaultError):
     def __init__(self, contribution_id: str, row: int) -> None:
         super().__init__(f"contribution {contribution_id} has no accepted row {row}")

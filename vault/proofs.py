@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from audit import merkle
 from vault.digest import row_digest
-from vault.errors import RowNotFound, VaultError
+from vault.errors import ContributionNotFound, RowNotFound, VaultError
 from vault.store import Vault, alias
 
 
@@ -52,7 +52,9 @@ class RowProof(BaseModel):
 def prove_row(vault: Vault, contribution_id: str, row: int) -> RowProof:
     """The inclusion proof of accepted row ``row`` (0-based leaf index) of a contribution."""
     record = vault.contribution(contribution_id)
-    if record is None or not 0 <= row < record["accepted"]:
+    if record is None:
+        raise ContributionNotFound(contribution_id)
+    if not 0 <= row < record["accepted"]:
         raise RowNotFound(contribution_id, row)
     a, table = alias(record["provider"]), vault.registry.table(record["table_name"])
     leaves = _leaves(vault, a, table.name, contribution_id)

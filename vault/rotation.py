@@ -25,10 +25,8 @@ _NEW = "rotating"
 
 
 def _table_counts(vault: Vault, a: str) -> dict[str, int]:
-    rows = vault.query(
-        "SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = ?", [a]
-    )
-    return {name: vault.query(f"SELECT count(*) FROM {a}.{name}")[0][0] for name, _ in rows}
+    rows = vault.query("SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [a])
+    return {name: vault.query(f"SELECT count(*) FROM {a}.{name}")[0][0] for (name,) in rows}
 
 
 class RotationCheckFailed(VaultError):

@@ -40,15 +40,14 @@ def _count_lines(path: Path) -> int:
     return lines + (1 if last not in (b"\n", b"") else 0)
 
 
-def _empty_stage(run: _Run, columns: list[str]) -> None:
-    cols = "".join(f', "{c}" VARCHAR' for c in columns if '"' not in c)
-    run.sql(f"CREATE TEMP TABLE {{p}}_stage (__row BIGINT{cols})")
+def _empty_stage(run: _Run) -> None:
+    run.sql("CREATE TEMP TABLE {p}_stage (__row BIGINT)")
     run.sql("CREATE TEMP TABLE {p}_bad (__row BIGINT, error_type VARCHAR)")
 
 
 def _unreadable(run: _Run, path: Path, reason: str) -> Header:
     """Stage nothing, but count the file's rows as submitted-and-rejected."""
-    _empty_stage(run, [])
+    _empty_stage(run)
     rows = max(_count_lines(path) - 1, 0)
     run.sql(f"INSERT INTO {{p}}_bad SELECT r, 'unreadable' FROM range(1, {rows + 1}) t(r)")
     return Header([], (reason, None))

@@ -24,11 +24,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from vault import idnumber
 from vault.engine import Connection, attach_encrypted, connect
-from vault.errors import InvalidIdNumber, VaultAlreadyInitialised, VaultBusy, VaultNotInitialised
+from vault.errors import (
+    ContributionNotFound,
+    InvalidIdNumber,
+    VaultAlreadyInitialised,
+    VaultBusy,
+    VaultNotInitialised,
+)
 from vault.keys import KeyProvider, Keyring
 from vault.pseudonym import pseudonym
 from vault.registry import Registry, Table
@@ -113,7 +119,6 @@ class Vault:
         self.keyring = keyring
         self.con: Connection = connect(config.temp_dir, config.memory_limit, config.threads)
         self.as_of = config.as_of or dt.date.today()
-        self._lock: IO[str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -297,7 +302,7 @@ class Vault:
         """The seam for the ledger: the application anchors a receipt's root and records where."""
         c = self.contribution(contribution_id)
         if c is None:
-            raise KeyError(contribution_id)
+            raise ContributionNotFound(contribution_id)
         self.con.execute(
             f"UPDATE {alias(c['provider'])}.contributions SET anchor = ? WHERE contribution_id = ?",
             [anchor, contribution_id],

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from audit import merkle
 from vault.digest import sql_row_digest
-from vault.errors import RowNotFound
+from vault.errors import ContributionNotFound
 from vault.store import Vault, alias
 
 _SHOWN = 20  # rows named per kind of problem; the counts are always complete
@@ -44,7 +44,7 @@ class ContributionCheck(BaseModel):
 def check_contribution(vault: Vault, contribution_id: str) -> ContributionCheck:
     record = vault.contribution(contribution_id)
     if record is None:
-        raise RowNotFound(contribution_id, -1)
+        raise ContributionNotFound(contribution_id)
     table = vault.registry.table(record["table_name"])
     a, t = alias(record["provider"]), f"{alias(record['provider'])}.{table.name}"
     params = {"c": contribution_id}

@@ -8,10 +8,12 @@ import pytest
 from vault_builders import PENALTY_HEADER, RESIDENT_HEADER, id_number, penalty, resident, write
 
 from audit.errors import ProofError
+from vault.errors import ContributionNotFound, RowNotFound
 from vault.ingest import ingest_file
 from vault.proofs import LeafMismatch, prove_row
 from vault.retention import expired_counts, purge_expired, purge_history
 from vault.store import Vault
+from vault.verify import check_contribution
 
 # The fixture's as-of day is 2026-11-01, so the cutoff is 2021-11-01: conduct that ended on
 # 2021-10-31 is more than 5 years old; conduct that ended on 2021-11-01 is not.
@@ -95,3 +97,13 @@ def test_an_altered_row_or_a_wrong_root_fails_its_proof(vault: Vault, tmp_path: 
     vault.con.execute("UPDATE p_public_security.residents SET town_code = 'T02' WHERE row_no = 3")
     with pytest.raises(LeafMismatch):
         prove_row(vault, cid, 3)
+
+
+def test_an_unknown_contribution_or_row_is_a_typed_error(vault: Vault, tmp_path: Path) -> None:
+    cid = _penalties(vault, tmp_path)
+    with pytest.raises(ContributionNotFound):
+        prove_row(vault, "c-no-such", 0)
+    with pytest.raises(ContributionNotFound):
+        check_contribution(vault, "c-no-such")
+    with pytest.raises(RowNotFound):
+        prove_row(vault, cid, 4)
