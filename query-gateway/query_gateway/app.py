@@ -131,4 +131,6 @@ def default_audit_sink(settings: Settings, config: GatewaySettings) -> AuditSink
 def default_scores(vault: Any, ledger: Ledger) -> ScoreService:
     """The credit model's default spec, naming its release on the ledger if there is one."""
     spec = load_spec(registry=vault.registry)
-    return ModelScoreService(vault, spec, find_release(ledger, spec))
+    service = ModelScoreService(vault, spec, find_release(ledger, spec))
+    service.warm()  # read the features now, not on the first bank's request
+    return service

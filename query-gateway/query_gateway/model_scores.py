@@ -1,20 +1,25 @@
 """`ModelScoreService`: the credit model (issue 4) behind the gateway's `ScoreService`.
 
-A score is computed live from the subject's materialised feature row (one indexed look-up in
-``derived.features``) by the pure scorecard, naming the model release found on the ledger
-at start-up; only the declared outputs are kept (`scoring.ScoreResult`).
+A score is computed live from the subject's materialised feature row by the pure scorecard,
+naming the model release found on the ledger at start-up; only the declared outputs are
+kept (`scoring.ScoreResult`). The feature table is held in memory (`FeatureStore`, read at
+the first score and again after every refresh), so a score touches neither DuckDB nor disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from typing import Any
 
+from credit_model.errors import FeaturesMissingError
 from credit_model.results import HouseholdScore, ReleaseRef
 from credit_model.results import ScoreResult as ModelResult
 from credit_model.scorecard import score, score_household
 from credit_model.spec import ModelSpec
-from dexin.scoring import FEATURES, feature_row, refresh_features
+from dexin.feature_store import FeatureStore
+from dexin.scoring import refresh_features
 from query_gateway.scoring import DIMENSIONS, Coverage, Dimensions, ReasonCode, ScoreResult
 
 
@@ -23,9 +28,23 @@ class ModelScoreService:
         self._vault = vault
         self._spec = spec
         self._release = release
+        self._store = FeatureStore(spec)
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Read the feature table into memory if it exists (a fresh vault has none yet)."""
+        with contextlib.suppress(FeaturesMissingError):
+            self._features()
+
+    def _features(self) -> FeatureStore:
+        if not self._store.loaded:
+            with self._lock:
+                if not self._store.loaded:
+                    self._store.load(self._vault)
+        return self._store
 
     def score_subject(self, subject: str) -> ScoreResult | None:
-        row = feature_row(self._vault, self._spec, subject)
+        row = self._features().row(subject)
         if row is None:
             return None
         now = dt.datetime.now(dt.UTC)
@@ -33,25 +52,17 @@ class ModelScoreService:
 
     def refresh(self) -> int:
         """Materialise the features again, so scores reflect what was just ingested."""
-        return refresh_features(self._vault, self._spec)
+        with self._lock:
+            count = refresh_features(self._vault, self._spec)
+            self._store.load(self._vault)
+        return count
 
     def household_of(self, subject: str) -> str | None:
-        row = feature_row(self._vault, self._spec, subject)
+        row = self._features().row(subject)
         return None if row is None else row.household
 
     def score_household(self, household: str) -> ScoreResult | None:
-        from dexin.scoring import _checked
-
-        cur = self._vault.con.cursor()
-        try:
-            res = cur.execute(
-                f"SELECT * FROM derived.{FEATURES} WHERE household = ? ORDER BY subject",
-                [household],
-            )
-            names = [d[0] for d in res.description]
-            rows = [_checked(self._spec, dict(zip(names, r, strict=True))) for r in res.fetchall()]
-        finally:
-            cur.close()
+        rows = self._features().household(household)
         if not rows:
             return None
         result = score_household(
