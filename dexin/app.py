@@ -14,7 +14,7 @@ from pydantic import SecretBytes
 
 from dexin.keys import key_provider
 from dexin.settings import Settings
-from ledger import Ledger, LedgerConfig
+from ledger import Ledger, LedgerConfig, open_ledger_reader
 from ledger import open_ledger as _open_ledger
 from vault.errors import VaultBusy
 from vault.keys import Keyring
@@ -70,3 +70,16 @@ def open_ledger(settings: Settings) -> Iterator[Ledger]:
             yield ledger
         finally:
             ledger.close()
+
+
+@contextmanager
+def open_ledger_view(settings: Settings) -> Iterator[Ledger]:
+    """A read-only view of this data directory's ledger that needs no ownership: it works
+    while the gateway (or another command) owns the embedded chain, and sees each block
+    as soon as the owner commits it. Writes raise LedgerReadOnlyError; a data directory
+    without a ledger raises LedgerConfigError (nothing is created)."""
+    ledger = open_ledger_reader(ledger_config(settings))
+    try:
+        yield ledger
+    finally:
+        ledger.close()

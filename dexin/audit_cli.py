@@ -2,10 +2,12 @@
 
 Exit codes: 0 success; 1 verification failed or a witness refused (the first problem is
 printed); 2 bad input (missing file, malformed key or proof); 4 the ledger is in use by
-another process (use ``--skip-anchors`` to verify everything else).
+another process (``anchor``, ``register-witness``) or there is no ledger (``verify``: use
+``--skip-anchors`` to verify everything else); 5 the ledger node cannot be reached.
 
 Readers (``export``, ``verify``, ``prove``) take no lock on the log: they work while the
-gateway appends, on the prefix covered by the latest checkpoint.
+gateway appends, on the prefix covered by the latest checkpoint. ``verify`` reads the
+ledger through a read-only view, so it checks anchors while the gateway owns the chain.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from audit.policy import RecordedPolicy
 from audit.reader import LogReader
 from audit.verify import Trust, Verdict, verify_snapshot
 from audit.witness import BundleStore, Witness
-from dexin.app import open_ledger
+from dexin.app import open_ledger, open_ledger_view
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
 from dexin.settings import Settings
+from ledger import DeploymentError, LedgerConfigError, LedgerError
 from vault.errors import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: export, verify, prove, witness.")
@@ -85,14 +88,20 @@ def _handled(fn: F) -> F:
 
 @contextlib.contextmanager
 def _anchorer(settings: Settings, skip: bool) -> Iterator[Anchorer | None]:
+    """The ledger's anchors and witness set through a read-only view (no lock taken)."""
     if skip:
         yield None
         return
-    try:
-        with open_ledger(settings) as ledger:
-            yield LedgerAnchorer(ledger)
-    except VaultBusy:
-        raise _fail("the ledger is in use by another process (try --skip-anchors)", 4) from None
+    with contextlib.ExitStack() as stack:
+        try:
+            ledger = stack.enter_context(open_ledger_view(settings))
+        except (LedgerConfigError, DeploymentError):
+            raise _fail(
+                "there is no ledger in this data directory (try --skip-anchors)", 4
+            ) from None
+        except LedgerError as exc:
+            raise _fail(f"{exc} (try --skip-anchors)", 5) from None
+        yield LedgerAnchorer(ledger)
 
 
 @contextlib.contextmanager

@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.progress import track
 
 from dexin.anchoring import anchor_pending, verify_contributions
-from dexin.app import open_ledger, open_vault
+from dexin.app import open_ledger, open_ledger_view, open_vault
 from dexin.errors import handle_errors
 from dexin.settings import Settings
+from vault.errors import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The permissioned ledger: anchors and their checks.")
 out = Console()
@@ -24,9 +25,15 @@ err = Console(stderr=True, soft_wrap=True)
 @app.command("status")
 @handle_errors
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Backend, chain id, height, contract and the number of anchors by kind."""
-    with open_ledger(Settings.from_env()) as ledger:
-        st = ledger.status()
+    """Backend, chain id, height, contract and the number of anchors by kind (read-only
+    when another process, such as the gateway, owns the embedded chain)."""
+    settings = Settings.from_env()
+    try:
+        with open_ledger(settings) as ledger:
+            st = ledger.status()
+    except VaultBusy:
+        with open_ledger_view(settings) as ledger:
+            st = ledger.status()
     data = dataclasses.asdict(st)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -19,13 +19,14 @@ from .errors import (
     KeyStoreError,
     LedgerConfigError,
     LedgerError,
+    LedgerReadOnlyError,
     MissingRoleError,
     NodeUnavailableError,
     TransactionError,
     TransactionRejectedError,
     TransactionTimeoutError,
 )
-from .factory import open_ledger
+from .factory import open_ledger, open_ledger_reader
 from .interface import Ledger
 from .models import (
     Anchor,
@@ -63,6 +64,7 @@ __all__ = [
     "LedgerConfigError",
     "LedgerError",
     "LedgerEvent",
+    "LedgerReadOnlyError",
     "LedgerStatus",
     "MissingRoleError",
     "ModelRelease",
@@ -74,4 +76,5 @@ __all__ = [
     "TxReceipt",
     "WitnessSet",
     "open_ledger",
+    "open_ledger_reader",
 ]

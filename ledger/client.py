@@ -22,6 +22,7 @@ from .errors import (
     AnchorMismatchError,
     AnchorNotFoundError,
     ApprovalNotValidError,
+    LedgerReadOnlyError,
     MissingRoleError,
 )
 from .keystore import KeyStore
@@ -308,6 +309,20 @@ class Web3Ledger:
             log_index=log["logIndex"],
             args=dict(decoded["args"]),
         )
+
+
+class ReadOnlyWeb3Ledger(Web3Ledger):
+    """The same views over a read-only node; every write raises LedgerReadOnlyError before
+    anything is signed, funded or stored."""
+
+    def ensure_account(self, label: str, role: Role) -> Identity:
+        raise LedgerReadOnlyError("ensure_account")
+
+    def _transact_raw(self, label: str, fn: str, *args: Any) -> Web3Receipt:
+        raise LedgerReadOnlyError(fn)
+
+    def _fund(self, address: str) -> None:
+        raise LedgerReadOnlyError("fund")
 
 
 def _events(abi: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,17 +23,18 @@ def locate_or_deploy(node: Node, sender: TxSender, artifact: Artifact, record: P
                      admin: LocalAccount, address: str | None) -> str:  # fmt: skip
     """The contract address: ``address`` if given, else the recorded one, else a fresh
     deployment by ``admin`` (which becomes the first admin). Raises DeploymentError."""
-    address = address or _recorded(record, sender.chain_id)
+    address = address or recorded_address(record, sender.chain_id)
     if address is None:
         receipt = sender.transact(admin, None, artifact.bytecode, gas=DEPLOY_GAS)
         address = str(receipt["contractAddress"])
         _write(record, {"chain_id": sender.chain_id, "address": address,
                         "block": receipt["blockNumber"]})  # fmt: skip
-    _check_code(node, artifact, address)
+    check_deployed(node, artifact, address)
     return Web3.to_checksum_address(address)
 
 
-def _recorded(record: Path, chain_id: int) -> str | None:
+def recorded_address(record: Path, chain_id: int) -> str | None:
+    """The address ``record`` holds for ``chain_id``; None if nothing was recorded."""
     if not record.exists():
         return None
     doc = json.loads(record.read_text(encoding="utf-8"))
@@ -42,7 +43,8 @@ def _recorded(record: Path, chain_id: int) -> str | None:
     return str(doc["address"])
 
 
-def _check_code(node: Node, artifact: Artifact, address: str) -> None:
+def check_deployed(node: Node, artifact: Artifact, address: str) -> None:
+    """Raise DeploymentError unless the code at ``address`` is the committed artifact's."""
     checksum = Web3.to_checksum_address(address)
     code = guard(node, lambda: node.w3.eth.get_code(checksum))
     if bytes(code) != artifact.deployed_bytecode:

@@ -148,3 +148,13 @@ class ApprovalNotValidError(LedgerError):
         super().__init__(approval_id=approval_id.hex(), status=status)
         self.approval_id = approval_id
         self.status = status
+
+
+class LedgerReadOnlyError(LedgerError):
+    """A write was attempted on a read-only view of the ledger (another process owns it)."""
+
+    message = "this view of the ledger is read-only"
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(operation=operation)
+        self.operation = operation

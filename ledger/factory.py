@@ -7,12 +7,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from .artifacts import load_artifact
-from .client import ADMIN_LABEL, Web3Ledger
+from .client import ADMIN_LABEL, ReadOnlyWeb3Ledger, Web3Ledger
 from .config import LedgerConfig
-from .deployment import locate_or_deploy
+from .deployment import check_deployed, locate_or_deploy, recorded_address
+from .errors import DeploymentError, LedgerConfigError
 from .keystore import KeyStore
 from .models import Role
-from .node import Node, open_embedded, open_jsonrpc
+from .node import Node, open_embedded, open_embedded_reader, open_jsonrpc
 from .revert import RevertDecoder
 from .sender import FUND_WEI, TxSender
 
@@ -34,6 +35,39 @@ def open_ledger(config: LedgerConfig) -> Web3Ledger:
     except BaseException:
         node.close()
         raise
+
+
+def open_ledger_reader(config: LedgerConfig) -> ReadOnlyWeb3Ledger:
+    """A read-only view of an existing ledger, for processes that do not own it: every
+    view (anchors, approvals, the witness set, events, status) at the newest committed
+    block; every write raises LedgerReadOnlyError. On the embedded backend the chain file
+    is opened read-only and no lock is taken, so it works while the gateway owns the chain;
+    nothing is created or deployed. Raises LedgerConfigError (no chain), DeploymentError
+    (no recorded deployment), NodeUnavailableError."""
+    keys = KeyStore(config.data_dir / "keys.json", config.key_secret.get_secret_value())
+    if ADMIN_LABEL not in keys.labels():
+        raise LedgerConfigError(f"no ledger keys at {config.data_dir}")
+    embedded = config.backend == "embedded"
+    node = open_embedded_reader(config) if embedded else open_jsonrpc(config)
+    try:
+        return _connect_reader(config, node, keys)
+    except BaseException:
+        node.close()
+        raise
+
+
+def _connect_reader(config: LedgerConfig, node: Node, keys: KeyStore) -> ReadOnlyWeb3Ledger:
+    artifact = load_artifact()
+    decoder = RevertDecoder(artifact.abi)
+    sender = TxSender(node, decoder, receipt_timeout=config.receipt_timeout)
+    address = config.contract_address or recorded_address(
+        config.data_dir / "deployment.json", sender.chain_id
+    )
+    if address is None:
+        raise DeploymentError("no deployment recorded for this ledger")
+    check_deployed(node, artifact, address)
+    contract = node.w3.eth.contract(address=to_checksum_address(address), abi=artifact.abi)
+    return ReadOnlyWeb3Ledger(node, contract, keys, sender, decoder, None)
 
 
 def _admin(keys: KeyStore) -> LocalAccount:

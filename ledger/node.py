@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
+from eth.exceptions import CanonicalHeadNotFound
 from eth_tester import EthereumTester
 from eth_typing import Address
 from web3 import Web3
@@ -19,9 +20,10 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, RPCResponse
 
-from ._embedded.backend import PersistentPyEVMBackend
-from ._embedded.kvstore import SqliteAtomicDB
+from ._embedded.backend import PersistentPyEVMBackend, ReadOnlyPyEVMBackend
+from ._embedded.kvstore import ReadOnlySqliteDB, SqliteAtomicDB
 from .config import LedgerConfig
+from .errors import LedgerConfigError
 
 SendMode = Literal["mined-on-send", "sync", "poll"]
 
@@ -57,6 +59,41 @@ def open_embedded(config: LedgerConfig, funded: str) -> Node:
     backend = PersistentPyEVMBackend(db, Address(bytes.fromhex(funded[2:])))
     lock = threading.RLock()
     w3 = Web3(_LockedTesterProvider(EthereumTester(backend=backend), lock))
+
+    def close() -> None:
+        with lock:
+            db.close()
+
+    return Node(w3, "embedded", str(config.data_dir), "mined-on-send", close)
+
+
+class _SnapshotTesterProvider(EthereumTesterProvider):
+    """A read-only view: each request runs in one SQLite read transaction, at the newest
+    block committed when it starts."""
+
+    def __init__(self, tester: EthereumTester, backend: ReadOnlyPyEVMBackend,
+                 db: ReadOnlySqliteDB, lock: threading.RLock) -> None:  # fmt: skip
+        super().__init__(tester)
+        self._backend, self._db, self._lock = backend, db, lock
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self._lock, self._db.snapshot():
+            self._backend.follow_head()
+            return super().make_request(method, params)
+
+
+def open_embedded_reader(config: LedgerConfig) -> Node:
+    """A read-only view of the chain under ``config.data_dir`` that another process may
+    own and write meanwhile (no lock is taken). Raises LedgerConfigError if there is no
+    chain there."""
+    path = config.data_dir / "chain.sqlite"
+    try:
+        db = ReadOnlySqliteDB(path)
+        backend = ReadOnlyPyEVMBackend(db)
+    except (FileNotFoundError, CanonicalHeadNotFound):
+        raise LedgerConfigError(f"no embedded chain at {config.data_dir}") from None
+    lock = threading.RLock()
+    w3 = Web3(_SnapshotTesterProvider(EthereumTester(backend=backend), backend, db, lock))
 
     def close() -> None:
         with lock:

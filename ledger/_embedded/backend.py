@@ -23,8 +23,9 @@ from eth_tester.backends.pyevm.serializers import (
 from eth_tester.exceptions import TransactionNotFound
 from eth_typing import Address, Hash32
 
-from .chain import open_chain
-from .kvstore import SqliteAtomicDB
+from ..errors import LedgerReadOnlyError
+from .chain import chain_at_head, open_chain
+from .kvstore import ReadOnlySqliteDB, SqliteAtomicDB
 
 
 class PersistentPyEVMBackend(PyEVMBackend):  # type: ignore[misc]
@@ -71,3 +72,21 @@ class PersistentPyEVMBackend(PyEVMBackend):  # type: ignore[misc]
         if transaction.hash != transaction_hash:
             raise TransactionNotFound(transaction_hash.hex())
         return block, transaction, index
+
+
+class ReadOnlyPyEVMBackend(PersistentPyEVMBackend):
+    """The same backend over a :class:`ReadOnlySqliteDB`: :meth:`follow_head` moves it to
+    the newest block another process committed; sending a transaction is refused."""
+
+    def __init__(self, db: ReadOnlySqliteDB) -> None:
+        self.db = db
+        self.account_keys = ()
+        self.chain = chain_at_head(db)
+
+    def follow_head(self) -> None:
+        head = self.chain.chaindb.get_canonical_head()
+        if head.hash != self.chain.get_block().header.parent_hash:
+            self.chain = chain_at_head(self.db)
+
+    def send_raw_transaction(self, raw_transaction: bytes) -> bytes:
+        raise LedgerReadOnlyError("send a transaction")

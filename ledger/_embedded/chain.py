@@ -46,12 +46,17 @@ def open_chain(db: AtomicDatabaseAPI, funded: Address) -> DexinChain:
     Start-up cost does not grow with history: only the head header is read. ``funded`` is
     the account given the genesis balance; it is ignored when the chain already exists.
     """
-    cls = DexinChain
     try:
-        head = cls(db).chaindb.get_canonical_head()
+        return chain_at_head(db)
     except CanonicalHeadNotFound:
-        return _genesis(cls, db, funded)
-    return cls(db, cls(db).create_header_from_parent(head))
+        return _genesis(DexinChain, db, funded)
+
+
+def chain_at_head(db: AtomicDatabaseAPI) -> DexinChain:
+    """The stored chain with its pending block on top of the canonical head, as of now.
+    Raises CanonicalHeadNotFound if ``db`` holds no chain."""
+    head = DexinChain(db).chaindb.get_canonical_head()
+    return DexinChain(db, DexinChain(db).create_header_from_parent(head))
 
 
 def _genesis(cls: type[DexinChain], db: AtomicDatabaseAPI, funded: Address) -> DexinChain:

@@ -9,6 +9,11 @@ before it, never half of one.
 Writes made outside a batch (py-evm writes trie nodes while it executes a pending block)
 are buffered in memory and committed with the next batch: they only matter once a block
 that refers to them is persisted, and that happens in a batch.
+
+:class:`ReadOnlySqliteDB` is the view other processes get while one process owns the chain:
+the file opened with ``mode=ro`` (no lock), each request read inside one SQLite read
+transaction, so it sees one committed state (WAL snapshot isolation) even while the owner
+commits blocks.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from eth.abc import AtomicWriteBatchAPI
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
 from eth.db.diff import DBDiff
+
+from ..errors import LedgerReadOnlyError
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
 _DELETED = None
@@ -99,3 +106,34 @@ class _SqliteWriteBatch(AtomicDBWriteBatch):
         target = self._write_target_db
         assert isinstance(target, SqliteAtomicDB)
         target.apply(self._diff())
+
+
+class ReadOnlySqliteDB(SqliteAtomicDB):
+    """A read-only view of a chain another process may be writing.
+
+    Call :meth:`snapshot` around each request: reads inside it see one committed state.
+    Writes py-evm makes while executing a call stay in memory and are dropped afterwards;
+    committing anything raises LedgerReadOnlyError.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(path)
+        uri = f"file:{path}?mode=ro"
+        self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self._unbatched = {}
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+            self._unbatched.clear()
+
+    def flush(self) -> None:
+        self._unbatched.clear()
+
+    def _write(self, changes: dict[bytes, bytes | None]) -> None:
+        raise LedgerReadOnlyError("commit a block")
