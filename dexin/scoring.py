@@ -83,10 +83,9 @@ def score_all(
     subjects = refresh_features(vault, spec, as_of)
     middle = time.perf_counter()
     extra = _constants(release, computed_at)
-    vault.materialise(SCORES, score_sql(spec, f"derived.{FEATURES}", extra), "subject")
-    households = vault.materialise(
-        HOUSEHOLDS, household_sql(spec, f"derived.{SCORES}", extra), "household"
-    )
+    # whole-population tables, read by scans (the report, aggregates): no index to build
+    vault.materialise(SCORES, score_sql(spec, f"derived.{FEATURES}", extra))
+    households = vault.materialise(HOUSEHOLDS, household_sql(spec, f"derived.{SCORES}", extra))
     end = time.perf_counter()
     ((scored, eligible),) = vault.query(
         f"SELECT count(*) FILTER (WHERE no_score IS NULL), count(*) FILTER (WHERE eligible) "

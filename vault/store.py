@@ -262,11 +262,13 @@ class Vault:
 
     # -- derived tables and identifiers ------------------------------------------------------
 
-    def materialise(self, name: str, select_sql: str, key: str) -> int:
+    def materialise(self, name: str, select_sql: str, key: str | None = None) -> int:
         """Replace derived table ``name`` with the result of ``select_sql`` (run over the
-        ``src`` views), indexed on ``key`` for point look-ups; returns its row count."""
+        ``src`` views), with a unique index on ``key`` if given (for point look-ups: building
+        it costs about as much as writing a narrow table); returns its row count."""
         self.con.execute(f"CREATE OR REPLACE TABLE {DERIVED}.{name} AS {select_sql}")
-        self.con.execute(f'CREATE UNIQUE INDEX {name}_{key} ON {DERIVED}.{name} ("{key}")')
+        if key is not None:
+            self.con.execute(f'CREATE UNIQUE INDEX {name}_{key} ON {DERIVED}.{name} ("{key}")')
         (count,) = self.con.execute(f"SELECT count(*) FROM {DERIVED}.{name}").fetchone() or (0,)
         return int(count)
 
