@@ -21,6 +21,7 @@ from dexin.scoring import find_release
 from dexin.settings import Settings
 from ledger import Ledger
 from query_gateway import console, problems
+from query_gateway.access_index import AccessIndex
 from query_gateway.aggregates import AggregateSource, VaultAggregates, negative_tables
 from query_gateway.approvals import GATEWAY_LABEL, Approvals
 from query_gateway.audit_log_sink import MerkleAuditSink
@@ -102,6 +103,10 @@ def build(
     audit = parts.audit or default_audit_sink(settings, config)
     stack.callback(audit.close)
     vault = parts.vault
+    accesses = AccessIndex()
+    entries = getattr(audit, "entries", None)
+    if callable(entries):  # "who accessed me" is read from the log itself
+        accesses.scan(entries())
     return Gateway(
         settings=config,
         engine=engine,
@@ -118,6 +123,7 @@ def build(
         vault=vault,
         ledger=parts.ledger,
         rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
+        accesses=accesses,
     )
 
 

@@ -6,11 +6,13 @@ refused); any refusal or I/O failure is an `AuditAppendError`, so the request is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 
 from audit.entry import AuditEntry as LogEntry
 from audit.errors import AuditError
 from audit.log import AuditLog
+from audit.reader import LogReader
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt
 
 
@@ -24,6 +26,11 @@ class MerkleAuditSink:
         except (AuditError, OSError) as exc:
             raise AuditAppendError(type(exc).__name__) from None
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
+
+    def entries(self) -> Iterator[bytes]:
+        """Every durable entry's leaf data, in order (a snapshot read beside the writer)."""
+        with LogReader(self.log.directory) as reader:
+            yield from reader.entries()
 
     def close(self) -> None:
         self.log.close()

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -79,6 +80,7 @@ class JsonlAuditSink:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._next = _recover(path)
+        self._path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._cond = threading.Condition()
         self._buffer: list[bytes] = []
@@ -126,6 +128,12 @@ class JsonlAuditSink:
         else:
             self._broken = True
         self._cond.notify_all()
+
+    def entries(self) -> Iterator[bytes]:
+        """Every entry written so far, in order."""
+        with open(self._path, "rb") as f:
+            data = f.read()
+        yield from data[: data.rfind(b"\n") + 1].splitlines()
 
     def close(self) -> None:
         with self._cond:

@@ -24,7 +24,7 @@ from query_gateway.errors import (
     QuotaExhausted,
 )
 from query_gateway.ids import new_id
-from query_gateway.models import AccessRequest, Client, Consent, SubjectAccess, Vote
+from query_gateway.models import AccessRequest, Client, Consent, Vote
 
 EPSILON_SLACK = 1e-9
 
@@ -235,22 +235,6 @@ class ControlPlane:
         if consent.purpose != purpose:
             raise PolicyDenied("consent_wrong_purpose")
         return consent
-
-    # -- subjects' access records -----------------------------------------------------------------
-
-    def record_access(self, access: SubjectAccess) -> None:
-        with self.sessions.begin() as s:
-            s.add(access)
-
-    def accesses_of(self, subject: str) -> list[tuple[SubjectAccess, str]]:
-        with self.sessions() as s:
-            q = (
-                select(SubjectAccess, Client.name)
-                .join(Client, Client.client_id == SubjectAccess.bank_id)
-                .where(SubjectAccess.subject == subject)
-                .order_by(SubjectAccess.at)
-            )
-            return [(row[0], row[1]) for row in s.execute(q).all()]
 
     def count(self, model: type[object]) -> int:
         with self.sessions() as s:

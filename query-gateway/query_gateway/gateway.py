@@ -1,6 +1,6 @@
 """`Gateway`: everything a request needs, built once by `create_app` and kept on the app.
 
-Holds the settings, the control plane, the catalogue, keys and signer, the audit sink, the
+Holds the settings, the control plane, the subjects' access index (from the audit log), the catalogue, keys and signer, the audit sink, the
 score service, aggregates, approvals and the consent log, the vault (for pseudonyms and
 contributions) and the rate limiter. Routes reach it through `GatewayDep`.
 """
@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from ledger import Ledger
+from query_gateway.access_index import AccessIndex
 from query_gateway.aggregates import AggregateSource
 from query_gateway.approvals import Approvals
 from query_gateway.audit_sink import AuditSink
@@ -47,6 +48,7 @@ class Gateway:
     vault: Any  # vault.store.Vault: pseudonyms and contributions
     ledger: Ledger
     rate_limiter: RateLimiter
+    accesses: AccessIndex = field(default_factory=AccessIndex)
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)
 

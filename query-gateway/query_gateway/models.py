@@ -115,18 +115,3 @@ class ConsentEvent(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64))
     anchor: Mapped[str | None] = mapped_column(String(128), default=None)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-
-
-class SubjectAccess(Base):
-    """One allowed access to a subject's data, for ``GET /v1/me/accesses``."""
-
-    __tablename__ = "subject_accesses"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subject: Mapped[str] = mapped_column(String(64), index=True)
-    bank_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"))
-    computation_id: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(32))
-    access_request_id: Mapped[str] = mapped_column(String(40))
-    request_id: Mapped[str] = mapped_column(String(40))
-    audit_index: Mapped[int] = mapped_column(Integer)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

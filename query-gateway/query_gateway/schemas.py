@@ -189,6 +189,7 @@ class AccessPublic(Strict):
     computation: str
     purpose: str
     access_request_id: str
+    audit_index: int  # the audit-log entry recording this access
 
 
 class ClientPublic(Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway_support import Actors, auth, later
+from query_gateway.access_index import AccessIndex
 from query_gateway.credentials import Role
 from query_gateway.models import Consent
 from sqlalchemy import update
@@ -101,3 +102,28 @@ def test_consent_events_are_anchored(actors: Actors) -> None:
     ledger = actors.http.app.state.gateway.ledger  # type: ignore[attr-defined]
     anchor = ledger.get_anchor(bytes.fromhex(log["root"]))
     assert (anchor.kind, anchor.size) == (AnchorKind.CONSENT_LOG, log["size"])
+
+
+def test_who_accessed_me_is_read_from_the_audit_log(actors: Actors) -> None:
+    bank_id, bank = actors.token(Role.BANK, "Cixi Credit Union")
+    rid = actors.approved(bank)
+    id_number = actors.world.ids[14]
+    subject = actors.subject(id_number)
+    consent = actors.consent(subject, bank_id)
+    answers = [_score(actors, bank, rid, consent, id_number) for _ in range(2)]
+    indices = [r.json()["audit"]["index"] for r in answers]
+    seen = actors.http.get("/v1/me/accesses", headers=auth(subject)).json()
+    assert [a["audit_index"] for a in seen] == indices
+    assert {(a["bank"], a["bank_id"], a["access_request_id"]) for a in seen} == {
+        ("Cixi Credit Union", bank_id, rid)
+    }
+    # a gateway starting afresh rebuilds the same view from nothing but the log's entries
+    gw = actors.http.app.state.gateway  # type: ignore[attr-defined]
+    rebuilt = AccessIndex()
+    rebuilt.scan(gw.audit.entries())
+    pseudonym = gw.vault.subject_pseudonym(id_number)
+    assert [a.index for a in rebuilt.of(pseudonym)] == indices
+    assert rebuilt.of(pseudonym) == gw.accesses.of(pseudonym)
+    # a refused call is no access
+    assert _score(actors, bank, rid, consent, id_number, purpose="statistics").status_code == 403
+    assert len(actors.http.get("/v1/me/accesses", headers=auth(subject)).json()) == 2

@@ -39,7 +39,7 @@ def me(request: Request) -> Response:
     banks = [c for c in gw.control.clients() if c.role == Role.BANK.value and not c.disabled_at]
     my_consents = [consents.public_view(c) for c in gw.control.consents_of(subject)]
     return render(request, "me.html", score=result, chart=chart, dimensions=DIMENSIONS,
-                  accesses=gw.control.accesses_of(subject), consents=reversed(my_consents),
+                  accesses=gw.accesses.of(subject), consents=reversed(my_consents),
                   names=names, banks=banks, purposes=sorted(PURPOSES))  # fmt: skip
 
 

@@ -11,7 +11,6 @@ from fastapi import Request, Response
 from query_gateway.approvals import require_usable
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt
 from query_gateway.catalogue import Computation
-from query_gateway.control import utcnow
 from query_gateway.credentials import Principal, Role
 from query_gateway.errors import (
     AuditUnavailable,
@@ -21,7 +20,7 @@ from query_gateway.errors import (
     PolicyDenied,
 )
 from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
-from query_gateway.models import AccessRequest, SubjectAccess
+from query_gateway.models import AccessRequest
 from query_gateway.policy import policy
 from query_gateway.privacy import release
 from query_gateway.routes import router
@@ -93,18 +92,6 @@ def score(body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDe
     gw.control.spend_quota(found)
     payload = answer(gw, computation, subject)
     receipt = audit_allow(gw, request, payload)
-    gw.control.record_access(
-        SubjectAccess(
-            subject=subject,
-            bank_id=who.client_id,
-            computation_id=computation.id,
-            purpose=body.purpose,
-            access_request_id=found.id,
-            request_id=request.state.request_id,
-            audit_index=receipt.index,
-            at=utcnow(),
-        )
-    )
     payload["request_id"] = request.state.request_id
     payload["audit"] = {"index": receipt.index, "leaf_hash": receipt.leaf_hash}
     content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -160,6 +147,7 @@ def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> Audit
     except (AuditAppendError, OSError):
         raise AuditUnavailable("audit_unavailable") from None
     request.state.audited = True
+    gw.accesses.note(receipt.index, entry)  # the subject's view of who accessed them
     return receipt
 
 

@@ -91,16 +91,18 @@ def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDe
 def accesses(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[AccessPublic]:
     assert who.subject is not None
     request.state.audit["subject"] = who.subject
+    names = {c.client_id: c.name for c in gw.control.clients()}
     return [
         AccessPublic(
             at=a.at,
-            bank=name,
+            bank=names.get(a.bank_id, a.bank_id),
             bank_id=a.bank_id,
-            computation=a.computation_id,
+            computation=a.computation,
             purpose=a.purpose,
             access_request_id=a.access_request_id,
+            audit_index=a.index,
         )
-        for a, name in gw.control.accesses_of(who.subject)
+        for a in gw.accesses.of(who.subject)
     ]
 
 
