@@ -47,6 +47,7 @@ __all__ = [
     "WitnessPublicKey",
     "aggregate",
     "cosignature_message",
+    "verify_cosignature",
     "verify_possession",
 ]
 
@@ -140,6 +141,15 @@ def verify_possession(key: WitnessPublicKey, proof: bytes) -> None:
     """Check a witness key's proof of possession; raises CosignatureError."""
     if not _BLS.PopVerify(BLSPubkey(key.public_key), BLSSignature(proof)):
         raise CosignatureError(0, f"proof of possession of {key.name} does not verify")
+
+
+def verify_cosignature(checkpoint: Checkpoint, cosignature: Cosignature) -> None:
+    """Check one witness's signature on ``checkpoint`` (a pairing: about half a second);
+    raises CosignatureError naming the witness."""
+    if cosignature.size != checkpoint.size or not _fast_verify(
+        [cosignature.witness.public_key], cosignature_message(checkpoint), cosignature.signature
+    ):
+        raise CosignatureError(checkpoint.size, f"bad cosignature from {cosignature.witness.name}")
 
 
 @dataclass(frozen=True)

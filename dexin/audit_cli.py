@@ -26,16 +26,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audit.anchor import Anchorer
-from audit.checkpoint import SignedCheckpoint
-from audit.cosign import Cosignature, WitnessPublicKey, aggregate
+from audit.checkpoint import CheckpointHistory, SignedCheckpoint
+from audit.cosign import Cosignature, WitnessPublicKey
 from audit.errors import AuditError, VerificationError, WitnessError
 from audit.export import export_log, load_export, snapshot_log
 from audit.merkle import leaf_hash, verify_inclusion
 from audit.note import NoteVerifier
+from audit.pending import PendingCosignatures
 from audit.policy import RecordedPolicy
 from audit.reader import LogReader
 from audit.verify import Trust, Verdict, verify_snapshot
 from audit.witness import BundleStore, Witness
+from audit.witnessing import anchor_pending
 from dexin.app import open_ledger, open_ledger_view
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
 from dexin.settings import Settings
@@ -281,47 +283,32 @@ def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[by
         return reader.tree().consistency_proof(old, new)
 
 
-def _pending(settings: Settings) -> Path:
-    return audit_dir(settings) / "cosignatures" / "pending"
+def _pending(settings: Settings) -> PendingCosignatures:
+    return PendingCosignatures(audit_dir(settings) / "cosignatures" / "pending")
 
 
 def _submit(settings: Settings, cosignature: Cosignature) -> None:
-    folder = _pending(settings) / f"{cosignature.size:020d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    document = {"witness": cosignature.witness.vkey(), "size": cosignature.size,
-                "signature": base64.b64encode(cosignature.signature).decode()}  # fmt: skip
-    (folder / f"{cosignature.witness.key_id.hex()}.json").write_text(json.dumps(document))
+    _pending(settings).submit(cosignature)
 
 
 @app.command("anchor")
 @_handled
 def anchor_command() -> None:
-    """Aggregate the submitted cosignatures of the newest checkpoint and anchor it."""
+    """Aggregate the submitted cosignatures of the newest checkpoint that has enough of them,
+    check the aggregate and anchor it (the gateway does this itself while it runs)."""
     settings = _settings()
-    folders = sorted(_pending(settings).glob("0*")) if _pending(settings).exists() else []
-    if not folders:
+    if not _pending(settings).sizes():
         raise _fail("no submitted cosignatures", 2)
-    size = int(folders[-1].name)
-    with LogReader(audit_dir(settings)) as reader:
-        signed = reader.history.load(size)
-    cosignatures = [_load_cosignature(p) for p in sorted(folders[-1].glob("*.json"))]
-    with open_ledger(settings) as ledger:
-        anchorer = LedgerAnchorer(ledger)
-        bundle = aggregate(signed.checkpoint, cosignatures)
-        policy = anchorer.witness_policy()
-        bundle.verify(signed.checkpoint, policy)
-        reference = anchorer.anchor_checkpoint(size, bundle.root, bundle.digest())
+    history = CheckpointHistory(audit_dir(settings) / "checkpoints")
     store = BundleStore(audit_dir(settings) / "cosignatures")
-    store.store(
-        type(bundle)(bundle.origin, size, bundle.root, bundle.signers, bundle.aggregate, reference)
-    )
-    out.print(f"anchored checkpoint {size} with {len(bundle.signers)} cosignatures: {reference}")
-
-
-def _load_cosignature(path: Path) -> Cosignature:
-    doc = json.loads(path.read_text())
-    key = WitnessPublicKey.from_vkey(doc["witness"])
-    return Cosignature(key, int(doc["size"]), base64.b64decode(doc["signature"]))
+    with open_ledger(settings) as ledger:
+        result = anchor_pending(history, _pending(settings), store, LedgerAnchorer(ledger))
+    for name in result.rejected:
+        err.print(f"set aside a bad cosignature from {name}", highlight=False)
+    if result.status != "anchored":
+        raise _fail("no checkpoint has enough valid cosignatures from registered witnesses", 1)
+    out.print(f"anchored checkpoint {result.size} with {len(result.signers)} cosignatures: "
+              f"{result.reference}")  # fmt: skip
 
 
 @app.command("register-witness")

@@ -1,0 +1,107 @@
+"""Cosignatures submitted by witnesses and not yet aggregated: ``cosignatures/pending``.
+
+Layout: ``pending/<size:020d>/<witness key ID hex>.json``, each ``{"witness": vkey,
+"size": n, "signature": base64}``. One file per witness and checkpoint: a later submission
+by the same witness for the same checkpoint replaces the earlier one. Nothing here is
+trusted: the witnessing round checks every signature (BLS) before it is aggregated, and
+moves a bad one to ``pending/<size>/rejected/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import shutil
+from pathlib import Path
+
+from audit.cosign import Cosignature, WitnessPublicKey
+from audit.errors import CosignatureError, NoteError
+from audit.files import write_atomic
+
+__all__ = ["PendingCosignatures", "cosignature_document", "parse_cosignature"]
+
+SIGNATURE_BYTES = 96
+
+
+def cosignature_document(cosignature: Cosignature) -> dict[str, object]:
+    """The JSON a witness submits (and the store keeps) for one cosignature."""
+    return {
+        "witness": cosignature.witness.vkey(),
+        "size": cosignature.size,
+        "signature": base64.b64encode(cosignature.signature).decode(),
+    }
+
+
+def parse_cosignature(doc: object) -> Cosignature:
+    """Parse a submitted cosignature document; raises CosignatureError if malformed (the
+    signature itself is not checked here: that costs a pairing)."""
+    try:
+        assert isinstance(doc, dict)
+        key = WitnessPublicKey.from_vkey(str(doc["witness"]))
+        size, signature = doc["size"], base64.b64decode(str(doc["signature"]), validate=True)
+    except (AssertionError, KeyError, NoteError, binascii.Error, ValueError):
+        raise CosignatureError(0, "malformed cosignature document") from None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise CosignatureError(0, "a cosignature names a positive checkpoint size")
+    if len(signature) != SIGNATURE_BYTES:
+        raise CosignatureError(size, f"a BLS signature has {SIGNATURE_BYTES} bytes")
+    return Cosignature(key, size, signature)
+
+
+class PendingCosignatures:
+    """The pending store under ``directory`` (``<log>/cosignatures/pending``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def submit(self, cosignature: Cosignature) -> Path:
+        folder = self._folder(cosignature.size)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{cosignature.witness.key_id.hex()}.json"
+        write_atomic(path, json.dumps(cosignature_document(cosignature)).encode())
+        return path
+
+    def sizes(self) -> list[int]:
+        """Checkpoint sizes with submitted cosignatures, ascending."""
+        if not self.directory.exists():
+            return []
+        names = (p.name for p in self.directory.iterdir() if p.is_dir())
+        return sorted(int(n) for n in names if len(n) == 20 and n.isdigit())
+
+    def load(self, size: int) -> list[Cosignature]:
+        """Every well-formed cosignature of ``size`` (malformed files are set aside)."""
+        found = []
+        for path in sorted(self._folder(size).glob("*.json")):
+            try:
+                cosignature = parse_cosignature(json.loads(path.read_bytes()))
+            except (CosignatureError, ValueError):
+                self._set_aside(path)
+                continue
+            if cosignature.size == size:
+                found.append(cosignature)
+        return found
+
+    def reject(self, size: int, key: WitnessPublicKey) -> None:
+        """Move ``key``'s cosignature of ``size`` to ``rejected/`` (its signature is bad)."""
+        path = self._folder(size) / f"{key.key_id.hex()}.json"
+        if path.exists():
+            self._set_aside(path)
+
+    def discard(self, size: int) -> None:
+        """Forget the pending cosignatures of checkpoint ``size``."""
+        shutil.rmtree(self._folder(size), ignore_errors=True)
+
+    def discard_through(self, size: int) -> None:
+        """Forget every pending cosignature of a checkpoint of at most ``size`` entries."""
+        for old in self.sizes():
+            if old <= size:
+                self.discard(old)
+
+    def _folder(self, size: int) -> Path:
+        return self.directory / f"{size:020d}"
+
+    def _set_aside(self, path: Path) -> None:
+        rejected = path.parent / "rejected"
+        rejected.mkdir(exist_ok=True)
+        path.replace(rejected / path.name)

@@ -1,0 +1,117 @@
+"""One witnessing round over submitted cosignatures: aggregate, check, anchor, store.
+
+Witnesses run elsewhere (their own state and key, ``audit.witness.Witness``) and submit
+cosignatures into ``audit.pending.PendingCosignatures``. A round takes the newest
+checkpoint whose submitted cosignatures, from witnesses in the ledger's set, reach the
+ledger's threshold; aggregates them and checks the aggregate (a bad signature is found,
+set aside, and the rest used if they still reach the threshold); anchors the checkpoint's
+root with the bundle's digest; stores the bundle; and forgets pending cosignatures of that
+checkpoint and older ones. Rounds are idempotent: a round interrupted after anchoring
+finds the anchor on the next try (``Anchorer.anchor_checkpoint`` is idempotent).
+
+The BLS work (``aggregate_valid``) is a plain function of picklable values so that the
+application can run it in another process, away from request threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from audit.anchor import Anchorer
+from audit.checkpoint import Checkpoint, CheckpointHistory
+from audit.cosign import (
+    Cosignature,
+    CosignatureBundle,
+    WitnessPublicKey,
+    aggregate,
+    verify_cosignature,
+)
+from audit.errors import CheckpointError, CosignatureError
+from audit.pending import PendingCosignatures
+from audit.witness import BundleStore
+
+__all__ = ["Aggregator", "RoundResult", "aggregate_valid", "anchor_pending"]
+
+Aggregator = Callable[
+    [Checkpoint, Sequence[Cosignature]],
+    tuple[CosignatureBundle | None, list[WitnessPublicKey]],
+]
+"""``(checkpoint, cosignatures) -> (bundle of the good ones or None, keys of bad ones)``."""
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What a round did: ``anchored`` (a bundle was anchored and stored) or ``waiting``
+    (no checkpoint has enough good cosignatures yet)."""
+
+    status: str
+    size: int | None = None
+    signers: tuple[str, ...] = ()
+    reference: str | None = None
+    rejected: tuple[str, ...] = ()
+
+
+def aggregate_valid(
+    checkpoint: Checkpoint, cosignatures: Sequence[Cosignature]
+) -> tuple[CosignatureBundle | None, list[WitnessPublicKey]]:
+    """Aggregate and check once; if that fails, check each signature and aggregate the good
+    ones. Returns the bundle (None if no signature is good) and the keys of bad ones."""
+    try:
+        return aggregate(checkpoint, cosignatures), []
+    except CosignatureError:
+        pass
+    good, bad = [], []
+    for cosignature in cosignatures:
+        try:
+            verify_cosignature(checkpoint, cosignature)
+            good.append(cosignature)
+        except CosignatureError:
+            bad.append(cosignature.witness)
+    return (aggregate(checkpoint, good) if good else None), bad
+
+
+def anchor_pending(
+    checkpoints: CheckpointHistory,
+    pending: PendingCosignatures,
+    store: BundleStore,
+    anchorer: Anchorer,
+    aggregator: Aggregator = aggregate_valid,
+) -> RoundResult:
+    """Run one round (see the module's docstring). Raises AnchorError if anchoring fails
+    and whatever the anchorer's ledger raises; pending cosignatures are then kept."""
+    pending.discard_through(max(store.sizes(), default=0))
+    policy = anchorer.witness_policy()
+    threshold = max(policy.threshold, 1)
+    rejected: list[str] = []
+    for size in reversed(pending.sizes()):
+        trusted = [c for c in pending.load(size) if c.witness.public_key in policy.public_keys]
+        if len(trusted) < threshold:
+            continue
+        try:
+            checkpoint = checkpoints.load(size).checkpoint
+        except CheckpointError:  # not a checkpoint this log issued
+            pending.discard(size)
+            continue
+        bundle, bad = aggregator(checkpoint, trusted)
+        for key in bad:
+            pending.reject(size, key)
+        rejected += [key.name for key in bad]
+        if bundle is not None and len(bundle.signers) >= threshold:
+            return _anchor(bundle, anchorer, store, pending, tuple(rejected))
+    return RoundResult("waiting", rejected=tuple(rejected))
+
+
+def _anchor(
+    bundle: CosignatureBundle,
+    anchorer: Anchorer,
+    store: BundleStore,
+    pending: PendingCosignatures,
+    rejected: tuple[str, ...],
+) -> RoundResult:
+    reference = anchorer.anchor_checkpoint(bundle.size, bundle.root, bundle.digest())
+    store.store(dataclasses.replace(bundle, anchor=reference))
+    pending.discard_through(bundle.size)
+    signers = tuple(s.name for s in bundle.signers)
+    return RoundResult("anchored", bundle.size, signers, reference, rejected)
