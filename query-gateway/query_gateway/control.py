@@ -1,8 +1,13 @@
 """The control plane's operations: clients, access requests, votes, consents, accesses.
 
-Every check the hot path makes reads the database afresh, so a withdrawn consent, a revoked
-approval or a disabled client is refused on the very next call. Spending a quota or a
-privacy budget is one conditional UPDATE (no lost updates, on SQLite and PostgreSQL).
+The gateway process is the only writer of access requests and consents (``dexin admin``
+manages clients only), so the answer path keeps a snapshot of each access request and
+consent it has read (`approval_snapshot`, `valid_consent`) and every change made here
+(votes, revocation, withdrawal, budget spent) drops the snapshot it changes: a withdrawn
+consent or a revoked approval is refused on the very next call, and expiry is judged
+against the clock on every call. A change written to the database behind the gateway's back
+is not seen until `forget`. Spending a quota or a privacy budget is one conditional UPDATE
+(no lost updates, on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -44,6 +49,18 @@ class NewClient:
 class ControlPlane:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self._requests: dict[str, AccessRequest] = {}
+        self._consents: dict[str, Consent] = {}
+        self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
+
+    def forget(self, request_id: str | None = None, consent_id: str | None = None) -> None:
+        """Drop the snapshots of a request or consent (after a change made elsewhere).
+        Called after the change is committed; a snapshot read before that is never kept."""
+        self._generation += 1
+        if request_id is not None:
+            self._requests.pop(request_id, None)
+        if consent_id is not None:
+            self._consents.pop(consent_id, None)
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -118,6 +135,16 @@ class ControlPlane:
                 raise NotFound("unknown_access_request")
             return found
 
+    def approval_snapshot(self, request_id: str) -> AccessRequest:
+        """`request`, from the snapshot the answer path keeps (its ``used`` may lag)."""
+        found = self._requests.get(request_id)
+        if found is None:
+            generation = self._generation
+            found = self.request(request_id)
+            if generation == self._generation:
+                self._requests[request_id] = found
+        return found
+
     def requests(self, client_id: str | None = None) -> list[AccessRequest]:
         with self.sessions() as s:
             q = select(AccessRequest).order_by(AccessRequest.created_at)
@@ -154,12 +181,15 @@ class ControlPlane:
             return list(s.scalars(select(Vote).where(Vote.access_request_id == request_id)))
 
     def set_status(self, request_id: str, status: str) -> None:
-        with self.sessions.begin() as s:
-            s.execute(
-                update(AccessRequest)
-                .where(AccessRequest.id == request_id)
-                .values(status=status, decided_at=utcnow())
-            )
+        try:
+            with self.sessions.begin() as s:
+                s.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.id == request_id)
+                    .values(status=status, decided_at=utcnow())
+                )
+        finally:
+            self.forget(request_id=request_id)
 
     def spend_quota(self, request: AccessRequest) -> None:
         """Use one unit of the approval's quota, or raise `QuotaExhausted`."""
@@ -175,6 +205,12 @@ class ControlPlane:
 
     def spend_epsilon(self, request: AccessRequest, cost: float) -> float:
         """Spend ``cost`` of the approval's ε; returns what remains, or `BudgetExhausted`."""
+        try:
+            return self._spend_epsilon(request, cost)
+        finally:
+            self.forget(request_id=request.id)
+
+    def _spend_epsilon(self, request: AccessRequest, cost: float) -> float:
         with self.sessions.begin() as s:
             done = s.execute(
                 update(AccessRequest)
@@ -213,19 +249,27 @@ class ControlPlane:
             return list(s.scalars(q))
 
     def withdraw(self, consent_id: str, subject: str) -> Consent:
-        with self.sessions.begin() as s:
-            consent = s.get(Consent, consent_id)
-            if consent is None or consent.subject != subject:
-                raise NotFound("unknown_consent")
-            if consent.withdrawn_at is not None:
-                raise Conflict("consent_already_withdrawn")
-            consent.withdrawn_at = utcnow()
-            return consent
+        try:
+            with self.sessions.begin() as s:
+                consent = s.get(Consent, consent_id)
+                if consent is None or consent.subject != subject:
+                    raise NotFound("unknown_consent")
+                if consent.withdrawn_at is not None:
+                    raise Conflict("consent_already_withdrawn")
+                consent.withdrawn_at = utcnow()
+                return consent
+        finally:
+            self.forget(consent_id=consent_id)
 
     def valid_consent(self, consent_id: str, subject: str, bank_id: str, purpose: str) -> Consent:
         """The consent, if it covers this subject, bank and purpose now; `PolicyDenied` else."""
-        with self.sessions() as s:
-            consent = s.get(Consent, consent_id)
+        consent = self._consents.get(consent_id)
+        if consent is None:
+            generation = self._generation
+            with self.sessions() as s:
+                consent = s.get(Consent, consent_id)
+            if consent is not None and generation == self._generation:
+                self._consents[consent_id] = consent
         if consent is None or consent.subject != subject or consent.bank_id != bank_id:
             raise PolicyDenied("consent_missing")
         if consent.withdrawn_at is not None:

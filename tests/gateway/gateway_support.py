@@ -62,6 +62,11 @@ class Actors:
         assert r.status_code == 200, r.text
         return made.client_id, r.json()["access_token"]
 
+    def written_behind(self, request_id: str | None = None, consent_id: str | None = None) -> None:
+        """After a test wrote a row directly (to move a clock or tamper), drop the running
+        gateway's snapshot of it, as `ControlPlane.forget` documents."""
+        self.http.app.state.gateway.control.forget(request_id, consent_id)  # type: ignore[attr-defined]
+
     def subject(self, id_number: str) -> str:
         return subject_token(self.world.settings, id_number, 300).access_token
 

@@ -96,6 +96,7 @@ def test_expiry(actors: Actors) -> None:
     past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     with actors.control.sessions.begin() as s:
         s.execute(update(AccessRequest).where(AccessRequest.id == rid).values(valid_until=past))
+    actors.written_behind(request_id=rid)
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "approval_expired")
     assert (
@@ -123,6 +124,7 @@ def test_wrong_hash_when_filing_and_when_the_definition_changed(actors: Actors) 
         s.execute(
             update(AccessRequest).where(AccessRequest.id == rid).values(computation_hash="1" * 64)
         )
+    actors.written_behind(request_id=rid)
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "computation_hash_mismatch")
 

@@ -73,6 +73,7 @@ def test_a_consent_covers_one_subject_one_bank_one_purpose(actors: Actors) -> No
             .where(Consent.id == consent)
             .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
+    actors.written_behind(consent_id=consent)
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "consent_expired")
 

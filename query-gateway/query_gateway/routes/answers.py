@@ -53,7 +53,7 @@ def approval(
     gw: Gateway, who: Principal, request_id: str, privacy: str
 ) -> tuple[AccessRequest, Computation]:
     try:
-        found = gw.control.request(request_id)
+        found = gw.control.approval_snapshot(request_id)
     except NotFound:
         raise PolicyDenied("approval_missing") from None
     if found.client_id != who.client_id:
