@@ -229,3 +229,18 @@ class ConsentLogPublic(Strict):
     size: int
     root: str
     last_anchor: str | None
+
+
+class CosignatureCreate(Strict):
+    """A witness's cosignature of a checkpoint: its vkey, the checkpoint's size and its BLS
+    signature (base64 of 96 bytes) on ``dexin-cosignature/v1`` + the checkpoint note text."""
+
+    witness: Annotated[str, StringConstraints(max_length=256)]
+    size: Annotated[int, Field(ge=1)]
+    signature: Annotated[str, StringConstraints(max_length=256)]
+
+
+class CosignatureAccepted(Strict):
+    status: Literal["pending"] = "pending"
+    size: int
+    witness: str

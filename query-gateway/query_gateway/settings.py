@@ -11,6 +11,7 @@
 - ``DEXIN_AUDIT_SINK``: ``log`` (default: the Merkle audit log under ``$DEXIN_HOME/audit``) or
   ``jsonl`` (the interim durable JSON-lines file ``DEXIN_AUDIT_LOG``, default
   ``$DEXIN_HOME/gateway/audit.jsonl``).
+- ``DEXIN_WITNESS_INTERVAL``: seconds between witnessing rounds (30; 0: no background rounds).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class GatewaySettings:
     rate_burst: int = 100
     max_body: int = 16 * 1024
     max_upload: int = 256 * 1024 * 1024
+    witness_interval: float = 30.0
 
     @classmethod
     def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -53,6 +55,7 @@ class GatewaySettings:
             rate_burst=_positive(env, "DEXIN_RATE_BURST", 100),
             max_body=_positive(env, "DEXIN_MAX_BODY", 16 * 1024),
             max_upload=_positive(env, "DEXIN_MAX_UPLOAD", 256 * 1024 * 1024),
+            witness_interval=_seconds(env, "DEXIN_WITNESS_INTERVAL", 30.0),
         )
 
 
@@ -65,4 +68,11 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     value = int(env.get(name, default))
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = float(env.get(name, default))
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number of seconds (0 or more)")
     return value

@@ -5,6 +5,9 @@ entry's index; `GET /v1/audit/entries/{index}` returns the entry's exact canonic
 (the Merkle leaf data), the inclusion proof ties that leaf to a checkpoint's root, and the
 checkpoint is signed by the log and cosigned by witnesses. Entries are shown to auditors, and
 to the requester that caused them; to anyone else an entry does not exist (404).
+
+Witnesses fetch the checkpoint the gateway collects cosignatures for and post theirs
+(`query_gateway.witnessing`); the gateway anchors them in the background.
 """
 
 from __future__ import annotations
@@ -13,16 +16,27 @@ import json
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
-from audit.errors import AuditError
+from audit.errors import AuditError, CosignatureError
 from audit.log import AuditLog
+from audit.pending import parse_cosignature
+from ledger import LedgerError
 from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.credentials import Principal, Role
-from query_gateway.errors import InvalidRequest, NotFound
+from query_gateway.errors import (
+    Conflict,
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    PolicyDenied,
+    ServiceUnavailable,
+)
 from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
 from query_gateway.policy import policy, public
 from query_gateway.routes import router
+from query_gateway.schemas import CosignatureAccepted, CosignatureCreate
+from query_gateway.witnessing import SubmitRefused, Witnessing
 
 routes = router()
 READERS = (Role.AUDITOR, Role.BANK, Role.PROVIDER, Role.OFFICER, Role.ADMIN)
@@ -102,3 +116,51 @@ async def entry(gw: GatewayDep, principal: PrincipalDep, index: int) -> Response
     if not _may_read(principal, json.loads(data)):
         raise NotFound("no_such_entry")
     return Response(data, media_type="application/json")
+
+
+def _witnessing(request: Request) -> Witnessing:
+    witnessing = getattr(request.app.state, "witnessing", None)
+    if not isinstance(witnessing, Witnessing):
+        raise NotFound("no_merkle_log")
+    return witnessing
+
+
+@routes.get(
+    "/v1/audit/cosignatures/checkpoint",
+    openapi_extra=public(),
+    response_class=Response,
+    summary="The checkpoint witnesses are asked to cosign now (signed note)",
+)
+async def checkpoint_to_cosign(request: Request) -> Response:
+    signed = await anyio.to_thread.run_sync(_witnessing(request).target)
+    if signed is None:
+        raise NotFound("nothing_to_cosign")
+    return Response(signed.render(), media_type="text/plain; charset=utf-8")
+
+
+_REFUSALS: dict[str, type[GatewayError]] = {
+    "no_such_checkpoint": NotFound,
+    "already_anchored": Conflict,
+    "witness_not_registered": PolicyDenied,
+}
+
+
+@routes.post(
+    "/v1/audit/cosignatures",
+    openapi_extra=policy(Role.AUDITOR),
+    status_code=202,
+    summary="Submit a witness's cosignature; it is checked and anchored in the background",
+)
+async def submit_cosignature(request: Request, body: CosignatureCreate) -> CosignatureAccepted:
+    witnessing = _witnessing(request)
+    try:
+        cosignature = parse_cosignature(body.model_dump())
+    except CosignatureError:
+        raise InvalidRequest(reason="malformed_cosignature") from None
+    try:
+        await anyio.to_thread.run_sync(witnessing.submit, cosignature)
+    except SubmitRefused as exc:
+        raise _REFUSALS[exc.reason](exc.reason) from None
+    except LedgerError as exc:
+        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+    return CosignatureAccepted(size=cosignature.size, witness=cosignature.witness.name)
