@@ -20,7 +20,7 @@ from dexin.audit_wiring import open_audit_log
 from dexin.scoring import find_release
 from dexin.settings import Settings
 from ledger import Ledger
-from query_gateway import console, problems
+from query_gateway import console, problems, witnessing
 from query_gateway.access_index import AccessIndex
 from query_gateway.aggregates import AggregateSource, VaultAggregates, negative_tables
 from query_gateway.approvals import GATEWAY_LABEL, Approvals
@@ -68,6 +68,7 @@ def create_app(
                 ledger=stack.enter_context(open_ledger(settings)),
             )
             app.state.gateway = build(settings, config, parts, stack)
+            app.state.witnessing = stack.enter_context(witnessing.running(app.state.gateway))
             yield
 
     app = FastAPI(
