@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ACCESS_ROLES = frozenset({"bank"})
+QUOTA_ACTIONS = frozenset({"POST /v1/scores", "POST /v1/aggregates"})
 _SUBJECT_NULL = b'"subject":null'
 
 
@@ -46,14 +47,25 @@ class AccessIndex:
     def __init__(self) -> None:
         self._by_subject: dict[str, list[LoggedAccess]] = defaultdict(list)
         self._lock = threading.Lock()
+        self.answered: dict[str, int] = defaultdict(int)  # per access request, at `scan`
+
+    def _count(self, doc: dict[str, Any]) -> None:
+        """Answers the log holds per access request: a floor for the quota used (previews
+        of aggregates count too, so after a crash the floor errs on the side of refusing)."""
+        counted = doc.get("action") in QUOTA_ACTIONS and doc.get("role") in ACCESS_ROLES
+        if counted and doc.get("decision") == "allow" and doc.get("access_request"):
+            self.answered[doc["access_request"]] += 1
 
     def scan(self, entries: Iterable[bytes]) -> int:
         """Index every access in ``entries`` (the log's leaf data, in order); returns how many."""
         found = 0
         for position, raw in enumerate(entries):
-            if _SUBJECT_NULL in raw or b'"decision":"allow"' not in raw:
-                continue  # most entries are about no subject: skip them unparsed
+            if b'"decision":"allow"' not in raw or b'"access_request":null' in raw:
+                continue  # most entries answered nothing under an approval: skip them unparsed
             doc = json.loads(raw)
+            self._count(doc)
+            if _SUBJECT_NULL in raw:
+                continue
             access = _access(int(doc.get("index", position)), doc)
             if access is not None:
                 with self._lock:

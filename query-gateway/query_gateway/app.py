@@ -34,6 +34,7 @@ from query_gateway.db import migrate, open_engine, session_factory
 from query_gateway.gateway import Gateway
 from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
 from query_gateway.model_scores import ModelScoreService
+from query_gateway.quota import QuotaFlusher
 from query_gateway.ratelimit import RateLimiter
 from query_gateway.routes import access, answers, audit_log, consents, contributions, public
 from query_gateway.scoring import ScoreService
@@ -108,6 +109,9 @@ def build(
     entries = getattr(audit, "entries", None)
     if callable(entries):  # "who accessed me" is read from the log itself
         accesses.scan(entries())
+        control.reconcile_quotas(accesses.answered)  # spends a crash kept from the database
+    flusher = QuotaFlusher(control)
+    stack.callback(flusher.stop)
     return Gateway(
         settings=config,
         engine=engine,

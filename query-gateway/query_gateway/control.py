@@ -13,6 +13,8 @@ is not seen until `forget`. Spending a quota or a privacy budget is one conditio
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -52,6 +54,9 @@ class ControlPlane:
         self._requests: dict[str, AccessRequest] = {}
         self._consents: dict[str, Consent] = {}
         self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
+        self._quota_lock = threading.Lock()
+        self._used: dict[str, int] = {}  # quota spent, authoritative while this process runs
+        self._dirty: set[str] = set()
 
     def forget(self, request_id: str | None = None, consent_id: str | None = None) -> None:
         """Drop the snapshots of a request or consent (after a change made elsewhere).
@@ -133,7 +138,13 @@ class ControlPlane:
             found = s.get(AccessRequest, request_id)
             if found is None:
                 raise NotFound("unknown_access_request")
-            return found
+            s.expunge(found)
+        return self._with_spent(found)
+
+    def _with_spent(self, request: AccessRequest) -> AccessRequest:
+        """``used`` including what this process spent and has not flushed yet."""
+        request.used = max(request.used, self._used.get(request.id, 0))
+        return request
 
     def approval_snapshot(self, request_id: str) -> AccessRequest:
         """`request`, from the snapshot the answer path keeps (its ``used`` may lag)."""
@@ -150,7 +161,9 @@ class ControlPlane:
             q = select(AccessRequest).order_by(AccessRequest.created_at)
             if client_id is not None:
                 q = q.where(AccessRequest.client_id == client_id)
-            return list(s.scalars(q))
+            found = list(s.scalars(q))
+            s.expunge_all()
+        return [self._with_spent(r) for r in found]
 
     def record_vote(self, request_id: str, officer_id: str, decision: str) -> None:
         try:
@@ -192,16 +205,52 @@ class ControlPlane:
             self.forget(request_id=request_id)
 
     def spend_quota(self, request: AccessRequest) -> None:
-        """Use one unit of the approval's quota, or raise `QuotaExhausted`."""
+        """Use one unit of the approval's quota, or raise `QuotaExhausted`.
+
+        The count is kept here and written behind (`flush_quotas`, every fraction of a
+        second): a commit per answer would serialise every bank on one database lock. What
+        a crash can lose is recovered at start-up from the audit log, which holds every
+        answer durably before it leaves (`reconcile_quotas`)."""
+        with self._quota_lock:
+            used = self._used.get(request.id)
+            if used is None:
+                used = self.request(request.id).used
+            if used >= request.quota:
+                left = (request.valid_until - utcnow()).total_seconds()
+                raise QuotaExhausted(retry_after=int(left))
+            self._used[request.id] = used + 1
+            self._dirty.add(request.id)
+
+    def flush_quotas(self) -> int:
+        """Write the quota counts spent since the last flush; returns how many requests."""
+        with self._quota_lock:
+            dirty, self._dirty = self._dirty, set()
+            counts = {rid: self._used[rid] for rid in dirty}
+        try:
+            if counts:
+                with self.sessions.begin() as s:
+                    for rid, used in counts.items():
+                        s.execute(
+                            update(AccessRequest)
+                            .where(AccessRequest.id == rid, AccessRequest.used < used)
+                            .values(used=used)
+                        )
+        except Exception:
+            with self._quota_lock:
+                self._dirty |= dirty  # written next round
+            raise
+        return len(counts)
+
+    def reconcile_quotas(self, answered: Mapping[str, int]) -> None:
+        """Raise each request's ``used`` to at least the answers the audit log holds for it
+        (spends a crash kept from being flushed)."""
         with self.sessions.begin() as s:
-            done = s.execute(
-                update(AccessRequest)
-                .where(AccessRequest.id == request.id, AccessRequest.used < AccessRequest.quota)
-                .values(used=AccessRequest.used + 1)
-            )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            left = (request.valid_until - utcnow()).total_seconds()
-            raise QuotaExhausted(retry_after=int(left))
+            for rid, count in answered.items():
+                s.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.id == rid, AccessRequest.used < count)
+                    .values(used=count)
+                )
 
     def spend_epsilon(self, request: AccessRequest, cost: float) -> float:
         """Spend ``cost`` of the approval's ε; returns what remains, or `BudgetExhausted`."""

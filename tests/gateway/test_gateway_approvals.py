@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from gateway_support import Actors, auth, computation_hash, later, request_body
+from query_gateway.access_index import AccessIndex
 from query_gateway.credentials import Role
 from query_gateway.models import AccessRequest
 from sqlalchemy import update
@@ -160,3 +161,25 @@ def test_an_aggregate_approval_does_not_answer_scores(actors: Actors) -> None:
     consent = actors.consent(actors.subject(id_number), bank_id)
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "wrong_computation")
+
+
+def test_quota_counts_are_written_behind_and_recovered_from_the_log(actors: Actors) -> None:
+    bank, rid, consent, id_number = _setup(actors, 9, quota=3)
+    assert _score(actors, bank, rid, consent, id_number).status_code == 200
+    assert _score(actors, bank, rid, consent, id_number).status_code == 200
+    gw = actors.http.app.state.gateway  # type: ignore[attr-defined]
+    gw.control.flush_quotas()
+    assert actors.control.request(rid).used == 2  # what another process reads
+    # a crash before the next flush: the database lags behind the answers in the log
+    with actors.control.sessions.begin() as s:
+        s.execute(update(AccessRequest).where(AccessRequest.id == rid).values(used=0))
+    rebuilt = AccessIndex()
+    rebuilt.scan(gw.audit.entries())
+    assert rebuilt.answered[rid] == 2
+    actors.control.reconcile_quotas(rebuilt.answered)
+    assert actors.control.request(rid).used == 2
+    assert _score(actors, bank, rid, consent, id_number).status_code == 200
+    r = _score(actors, bank, rid, consent, id_number)
+    assert (r.status_code, r.json()["reason"]) == (429, "quota_exhausted")
+    shown = actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()
+    assert shown["used"] == 3
