@@ -40,7 +40,9 @@ from audit.witness import BundleStore, Witness
 from audit.witnessing import anchor_pending
 from dexin.app import open_ledger, open_ledger_view
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
+from dexin.client import DexinClient
 from dexin.settings import Settings
+from dexin.witness_follow import follow
 from ledger import DeploymentError, LedgerConfigError, LedgerError
 from vault.errors import VaultBusy
 
@@ -236,15 +238,33 @@ def check_proof_command(proof_file: Path, log_key: LogKeyOpt = None) -> None:
 @_handled
 def witness_command(
     state: Annotated[Path, typer.Option("--state", help="this witness's state directory")],
-    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="a signed checkpoint note")],
+    checkpoint: Annotated[Path | None, typer.Option(help="a signed checkpoint note")] = None,
     name: Annotated[str | None, typer.Option(help="name, when creating the witness")] = None,
     log_key: LogKeyOpt = None,
     proof: Annotated[Path | None, typer.Option(help="consistency proof (JSON list of hex)")] = None,
     submit: Annotated[bool, typer.Option(help="leave the cosignature for `anchor`")] = False,
+    follow: Annotated[bool, typer.Option(help="keep witnessing a running gateway")] = False,
+    gateway: Annotated[str | None, typer.Option(help="the gateway's URL (--follow)")] = None,
+    client_id: Annotated[str | None, typer.Option(help="an auditor client (--follow)")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(envvar="DEXIN_CLIENT_SECRET", help="its secret (--follow)")
+    ] = None,
+    interval: Annotated[float, typer.Option(min=0.1, help="seconds between rounds")] = 10.0,
+    rounds: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Cosign a checkpoint if it extends the last one this witness cosigned; else refuse."""
+    """Cosign a checkpoint if it extends the last one this witness cosigned; else refuse.
+
+    With --follow: poll the gateway for the checkpoint it collects cosignatures for, check it
+    (pinned log key, consistency with the last one cosigned), cosign and post it; one line
+    per round; Ctrl-C stops. Exit 1 on a split view.
+    """
     settings = _settings()
     witness = _open_witness(state, name, log_key, settings)
+    if follow:
+        _follow(witness, gateway, client_id, client_secret, interval, rounds)
+        return
+    if checkpoint is None:
+        raise _fail("give --checkpoint FILE, or --follow --gateway URL", 2)
     signed = SignedCheckpoint.parse(checkpoint.read_bytes())
     last = witness.last()
     old = 0 if last is None else min(last.checkpoint.size, signed.checkpoint.size)
@@ -256,6 +276,20 @@ def witness_command(
     if submit:
         _submit(settings, cosignature)
     sys.stdout.write(cosignature.line() + "\n")
+
+
+def _follow(witness: Witness, url: str | None, client_id: str | None, secret: str | None,
+            interval: float, rounds: int | None) -> None:  # fmt: skip
+    if not (url and client_id and secret):
+        raise _fail("--follow needs --gateway, --client-id and --client-secret", 2)
+    err.print(f"witness {witness.name} following {url} every {interval:g} s (Ctrl-C stops)")
+    with DexinClient(url, client_id, secret) as client:
+        try:
+            follow(witness, client, interval, lambda line: out.print(line, highlight=False), rounds)
+        except WitnessError as exc:
+            raise _fail(f"refused: {exc} ({exc.reason})", 1) from None
+        except KeyboardInterrupt:
+            err.print("stopped")
 
 
 def _open_witness(

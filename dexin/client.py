@@ -120,6 +120,23 @@ class DexinClient:
         }
         return dict(self._call("POST", "/v1/aggregates", json=body).json())
 
+    # -- witnesses --------------------------------------------------------------------------
+
+    def checkpoint_to_cosign(self) -> str | None:
+        """The signed checkpoint note the gateway collects cosignatures for (None if none)."""
+        r = self._http.get("/v1/audit/cosignatures/checkpoint")
+        if r.status_code == 404:
+            return None
+        return self._checked(r).text
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        params = {"old": old, "new": new}
+        doc = self._call("GET", "/v1/audit/proofs/consistency", params=params).json()
+        return [bytes.fromhex(h) for h in doc["proof"]]
+
+    def submit_cosignature(self, document: dict[str, object]) -> dict[str, Any]:
+        return dict(self._call("POST", "/v1/audit/cosignatures", json=document).json())
+
     def verify(self, signature: str, body: bytes) -> None:
         """Raise `SignatureError` unless ``signature`` is the gateway's over ``body``."""
         try:

@@ -64,6 +64,7 @@ class Witnessing:
         self._anchorer = LedgerAnchorer(ledger)
         self._interval = interval
         self._lock = threading.Lock()
+        self._round = threading.Lock()  # one round at a time
         self._target: int | None = None
         self._policy: tuple[WitnessPolicy, float] | None = None
         self._stop = threading.Event()
@@ -105,9 +106,9 @@ class Witnessing:
 
     def run_round(self) -> RoundResult:
         """One round, now (the background thread calls this; tests may too)."""
-        result = anchor_pending(
-            self._log.checkpoints(), self._pending, self._bundles, self._anchorer, self._aggregate
-        )
+        with self._round:
+            result = anchor_pending(self._log.checkpoints(), self._pending, self._bundles,
+                                    self._anchorer, self._aggregate)  # fmt: skip
         with self._lock:
             self._choose_target()
         self.last_result = result

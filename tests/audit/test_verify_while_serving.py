@@ -1,9 +1,11 @@
-"""An auditor verifies the log and its anchors while a real `dexin serve` owns the ledger."""
+"""While a real `dexin serve` owns the ledger: an auditor verifies the log and its anchors,
+and two `dexin audit witness --follow` processes cosign through the API, the gateway anchors."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -34,29 +36,35 @@ from vault.store import Vault
 DEXIN = Path(sys.executable).parent / "dexin"
 
 
-@pytest.fixture
-def env(settings: Settings) -> dict[str, str]:
-    """A data directory whose log (20 entries) is cosigned and anchored at size 20."""
-    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
-    witness = Witness.init(
-        witness_dir(settings, "w1"), "w1", load_or_create_log_key(settings).verifier()
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A data directory whose log (20 entries) is cosigned by w1 and w2 (threshold 2) and
+    anchored at size 20; the gateway runs a witnessing round every second."""
+    home = tmp_path_factory.mktemp("serving") / "home"
+    settings = Settings.from_env(
+        {"DEXIN_HOME": str(home), "DEXIN_MASTER_KEY": secrets.token_hex(32)}
     )
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    log_key = load_or_create_log_key(settings).verifier()
+    witnesses = [Witness.init(witness_dir(settings, n), n, log_key) for n in ("w1", "w2")]
     with (
         open_ledger(settings) as ledger,
         open_audit_log(settings, LogOptions(checkpoint_every=10**6)) as log,
     ):
-        register_witness(ledger, witness.public, witness.proof_of_possession())
-        ledger.set_witness_threshold(1)
+        for witness in witnesses:
+            register_witness(ledger, witness.public, witness.proof_of_possession())
+        ledger.set_witness_threshold(2)
         fill(log, 0, 20)
         signed = log.checkpoint_now()
         assert signed is not None
         store = BundleStore(audit_dir(settings) / "cosignatures")
-        witness_round(signed, [witness], log.consistency_proof, LedgerAnchorer(ledger), store)
+        witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
     return {"DEXIN_HOME": str(settings.home), "DEXIN_MASTER_KEY": settings.master_key_hex,
-            "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB"}  # fmt: skip
+            "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB",
+            "DEXIN_WITNESS_INTERVAL": "1"}  # fmt: skip
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(env: dict[str, str]) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,6 +108,40 @@ def test_verify_checks_anchors_while_the_gateway_owns_the_ledger(
     status = _dexin(env, "ledger", "status", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["anchors"]["audit_log"] == 1
+
+
+@pytest.mark.slow  # five `dexin` processes (about 5 s each to start) and a 10 s checkpoint
+def test_witnesses_follow_the_running_gateway_and_it_anchors(
+    env: dict[str, str], served: str, tmp_path: Path
+) -> None:
+    deadline = time.monotonic() + 60  # the log checkpoints within 10 s once it grows
+    while httpx.get(f"{served}/v1/audit/cosignatures/checkpoint").status_code != 200:
+        assert time.monotonic() < deadline, "no checkpoint to cosign"
+        time.sleep(0.5)
+    followers = []
+    for name in ("w1", "w2"):  # both at once, as independent witnesses would
+        made = _dexin(env, "admin", "create-client", "--role", "auditor", "--name", name, "--json")
+        assert made.returncode == 0, made.stderr
+        client = json.loads(made.stdout)
+        state = str(Path(env["DEXIN_HOME"]) / "witnesses" / name)
+        args = ["audit", "witness", "--follow", "--state", state, "--gateway", served,
+                "--client-id", client["client_id"], "--interval", "1", "--rounds", "3"]  # fmt: skip
+        secret = {"DEXIN_CLIENT_SECRET": client["client_secret"]}
+        followers.append(subprocess.Popen([DEXIN, *args], env=os.environ | env | secret,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+    outputs = [f.communicate(timeout=120) for f in followers]
+    for follower, (stdout, stderr) in zip(followers, outputs, strict=True):
+        assert follower.returncode == 0, stdout + stderr
+        assert "cosigned checkpoint" in stdout and "(extends 20)" in stdout
+    cosigned = int(outputs[0][0].split("cosigned checkpoint ")[1].split()[0])
+    deadline = time.monotonic() + 60
+    bundles = Path(env["DEXIN_HOME"]) / "audit" / "cosignatures" / f"{cosigned:020d}.json"
+    while not bundles.exists():
+        assert time.monotonic() < deadline, "the gateway did not anchor the cosigned checkpoint"
+        time.sleep(0.2)
+    r = _dexin(env, "audit", "verify", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert str(cosigned) in json.loads(r.stdout)["anchored"]
 
 
 def test_verify_without_a_ledger_says_so(settings: Settings) -> None:

@@ -4,17 +4,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from query_gateway.admin import subject_token
 from query_gateway.app import Components
 from query_gateway.control import ControlPlane
 from query_gateway.credentials import Role
+from query_gateway.db import normalise_url
 from query_gateway.settings import GatewaySettings
+from sqlalchemy import create_engine, text
 
+from credit_model.spec import load_spec
+from dexin.app import open_ledger, open_vault, vault_config
+from dexin.keys import key_provider
+from dexin.scoring import score_all
 from dexin.settings import Settings
+from dexin.synthetic import generate
+from vault.ingest import ingest_file
+from vault.registry import load_registry
 from vault.store import Vault
 
 with warnings.catch_warnings():
@@ -141,3 +156,68 @@ def request_body(http: TestClient, computation: str, **extra: Any) -> dict[str, 
         body["epsilon"] = 1.0
     body.update(extra)
     return body
+
+
+INGESTED = [
+    ("public_security", "residents"),
+    ("market_regulation", "administrative_penalties"),
+    ("court", "criminal_judgments"),
+    ("traffic_police", "traffic_violations"),
+]
+
+
+def _database(tmp: Path) -> tuple[str, str | None, Callable[[], None]]:
+    url = os.environ.get("DEXIN_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp / 'control.sqlite'}", None, lambda: None
+    schema = f"gw_{secrets.token_hex(6)}"
+    admin = create_engine(normalise_url(url))
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    return url, schema, drop
+
+
+@contextmanager
+def open_world(tmp: Path) -> Iterator[World]:
+    """A fresh data directory with a tiny synthetic Yuyao ingested and scored, its vault and
+    ledger open, and a control-plane database (modules that change global ledger state, such
+    as the witness set, build their own)."""
+    env = {
+        "DEXIN_HOME": str(tmp / "home"),
+        "DEXIN_MASTER_KEY": secrets.token_hex(32),
+        "DEXIN_AS_OF": "2026-11-01",
+        "DEXIN_MEMORY_LIMIT": "1GB",
+    }
+    settings = Settings.from_env(env)
+    generate(tmp / "data", 0.002, 0, "parquet")
+    ids = (
+        pq.read_table(tmp / "data/public_security/residents.parquet")
+        .column("id_number")
+        .to_pylist()
+    )
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    url, schema, drop = _database(tmp)
+    with open_vault(settings) as vault, open_ledger(settings) as ledger:
+        for provider, table in INGESTED:
+            ingest_file(vault, provider, table, tmp / "data" / provider / f"{table}.parquet")
+        score_all(
+            vault,
+            load_spec(registry=vault.registry),
+            computed_at=dt.datetime.now(dt.UTC),
+            release=None,
+        )
+        gateway = GatewaySettings(
+            database_url=url,
+            audit_path=tmp / "audit.jsonl",
+            approval_threshold=2,
+            rate_limit=1000,
+            rate_burst=1000,
+        )
+        yield World(settings, gateway, vault, ledger, ids, url, schema)
+    drop()
