@@ -2,13 +2,16 @@
 
 The verifier calls ``AccessPolicy.check(index, entry)`` for every entry, in order; a policy
 raises ``PolicyViolation`` to reject. ``RecordedPolicy`` checks entries against approval
-and consent records the *caller* supplies (from the ledger and the consent log, once they
-exist): for every ``allow`` entry by a governed role it requires
+and consent records the *caller* supplies (``dexin.audit_sources`` builds them from the
+ledger and the anchored consent log): for every ``allow`` entry by a governed role (and, if
+``actions`` is given, of a governed action) it requires
 
-- ``access_request`` naming a known approval, for this actor (if the approval names one),
-  for this computation (if it lists some), with ``valid_from <= time < valid_until``;
+- ``access_request`` naming a known approval, for this actor, computation and purpose (each
+  if the approval names one), with ``valid_from <= time < valid_until``;
 - when the entry has a ``subject``: ``consent`` naming a known consent for that same
-  subject, with ``given_at <= time`` and not withdrawn at ``time``.
+  subject (compared as ``SHA-256(subject_digest_prefix || subject)`` in hex when the records
+  hold keyed digests), given to this actor for this purpose (if recorded), with
+  ``given_at <= time``, not withdrawn and not expired at ``time``.
 
 It cannot know whether the supplied records are complete or authentic: that is the job of
 whoever supplies them.
@@ -17,6 +20,7 @@ whoever supplies them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +46,7 @@ class ApprovalRecord:
     valid_until: dt.datetime
     requester: str | None = None
     computations: frozenset[str] | None = None
+    purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,9 @@ class ConsentRecord:
     subject: str
     given_at: dt.datetime
     withdrawn_at: dt.datetime | None = None
+    grantee: str | None = None
+    purpose: str | None = None
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,13 @@ class RecordedPolicy:
     approvals: Mapping[str, ApprovalRecord]
     consents: Mapping[str, ConsentRecord]
     roles: frozenset[str] = frozenset({"requester"})
+    actions: frozenset[str] | None = None
+    subject_digest_prefix: bytes | None = None
 
     def check(self, index: int, entry: AuditEntry) -> None:
         if entry.decision != "allow" or entry.role not in self.roles:
+            return
+        if self.actions is not None and entry.action not in self.actions:
             return
         at = entry.time_value
         self._check_approval(index, entry, at)
@@ -80,6 +92,8 @@ class RecordedPolicy:
             raise PolicyViolation(
                 index, f"approval {approval.approval_id} does not cover the computation"
             )
+        if approval.purpose is not None and entry.purpose != approval.purpose:
+            raise PolicyViolation(index, f"approval {approval.approval_id} is for another purpose")
         if not approval.valid_from <= at < approval.valid_until:
             raise PolicyViolation(
                 index, f"approval {approval.approval_id} not valid at {entry.time}"
@@ -89,11 +103,24 @@ class RecordedPolicy:
         consent = self.consents.get(entry.consent or "")
         if consent is None:
             raise PolicyViolation(index, "allowed without a known consent")
-        if consent.subject != entry.subject:
+        if consent.subject != self._subject(entry.subject or ""):
             raise PolicyViolation(index, f"consent {consent.consent_id} is another subject's")
+        if consent.grantee is not None and consent.grantee != entry.actor:
+            raise PolicyViolation(
+                index, f"consent {consent.consent_id} was given to another requester"
+            )
+        if consent.purpose is not None and consent.purpose != entry.purpose:
+            raise PolicyViolation(index, f"consent {consent.consent_id} is for another purpose")
         withdrawn = consent.withdrawn_at is not None and consent.withdrawn_at <= at
-        if at < consent.given_at or withdrawn:
-            raise PolicyViolation(index, f"consent {consent.consent_id} not valid at {entry.time}")
+        expired = consent.expires_at is not None and consent.expires_at <= at
+        if at < consent.given_at or withdrawn or expired:
+            state = "withdrawn" if withdrawn else "expired" if expired else "not yet given"
+            raise PolicyViolation(index, f"consent {consent.consent_id} {state} at {entry.time}")
+
+    def _subject(self, subject: str) -> str:
+        if self.subject_digest_prefix is None:
+            return subject
+        return hashlib.sha256(self.subject_digest_prefix + subject.encode()).hexdigest()
 
     @classmethod
     def from_files(cls, approvals: Path, consents: Path) -> RecordedPolicy:

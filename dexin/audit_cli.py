@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from query_gateway.settings import GatewaySettings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from audit.anchor import Anchorer
 from audit.checkpoint import CheckpointHistory, SignedCheckpoint
 from audit.cosign import Cosignature, WitnessPublicKey
 from audit.errors import AuditError, VerificationError, WitnessError
@@ -33,17 +33,18 @@ from audit.export import export_log, load_export, snapshot_log
 from audit.merkle import leaf_hash, verify_inclusion
 from audit.note import NoteVerifier
 from audit.pending import PendingCosignatures
-from audit.policy import RecordedPolicy
+from audit.policy import AccessPolicy, RecordedPolicy
 from audit.reader import LogReader
 from audit.verify import Trust, Verdict, verify_snapshot
 from audit.witness import BundleStore, Witness
 from audit.witnessing import anchor_pending
 from dexin.app import open_ledger, open_ledger_view
+from dexin.audit_sources import sourced_policy
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
 from dexin.client import DexinClient
 from dexin.settings import Settings
 from dexin.witness_follow import follow
-from ledger import DeploymentError, LedgerConfigError, LedgerError
+from ledger import DeploymentError, Ledger, LedgerConfigError, LedgerError
 from vault.errors import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: export, verify, prove, witness.")
@@ -91,21 +92,35 @@ def _handled(fn: F) -> F:
 
 
 @contextlib.contextmanager
-def _anchorer(settings: Settings, skip: bool) -> Iterator[Anchorer | None]:
-    """The ledger's anchors and witness set through a read-only view (no lock taken)."""
-    if skip:
-        yield None
-        return
+def _ledger_view(settings: Settings, required: bool) -> Iterator[Ledger | None]:
+    """The ledger through a read-only view (no lock taken: works while the gateway runs);
+    None when there is none and it is not ``required``."""
     with contextlib.ExitStack() as stack:
         try:
             ledger = stack.enter_context(open_ledger_view(settings))
         except (LedgerConfigError, DeploymentError):
+            if not required:
+                yield None
+                return
             raise _fail(
                 "there is no ledger in this data directory (try --skip-anchors)", 4
             ) from None
         except LedgerError as exc:
             raise _fail(f"{exc} (try --skip-anchors)", 5) from None
-        yield LedgerAnchorer(ledger)
+        yield ledger
+
+
+def _policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
+            consents: Path | None, export: Path | None) -> tuple[AccessPolicy | None, list[str]]:  # fmt: skip
+    """Records given on the command line; else, on the data directory, the ledger's
+    approvals and the anchored consent log (``dexin.audit_sources``); else none."""
+    if approvals and consents:
+        given = "access policy from the records given (--approvals, --consents), not authenticated"
+        return RecordedPolicy.from_files(approvals, consents), [given]
+    if export is not None or ledger is None:
+        return None, []
+    sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+    return sources.policy, sources.notes
 
 
 @contextlib.contextmanager
@@ -150,21 +165,27 @@ def verify_command(
     approvals: Annotated[Path | None, typer.Option(help="approval records (JSON list)")] = None,
     consents: Annotated[Path | None, typer.Option(help="consent records (JSON list)")] = None,
 ) -> None:
-    """Verify the log (or an export) and print a verdict; exit 1 naming the first problem."""
+    """Verify the log (or an export) and print a verdict; exit 1 naming the first problem.
+
+    On the data directory, every bank's allowed score and aggregate is checked against the
+    ledger's approvals and the anchored consent log (or the records given as files).
+    """
     settings = _settings()
-    policy = RecordedPolicy.from_files(approvals, consents) if approvals and consents else None
     trust = Trust(log_key=_log_key(log_key))
     with contextlib.ExitStack() as stack:
         reader = None if export else stack.enter_context(LogReader(audit_dir(settings)))
         snap = load_export(export) if export else snapshot_log(reader)  # type: ignore[arg-type]
-        anchorer = stack.enter_context(_anchorer(settings, skip_anchors))
+        ledger = stack.enter_context(_ledger_view(settings, required=not skip_anchors))
+        anchorer = None if ledger is None or skip_anchors else LedgerAnchorer(ledger)
         update = stack.enter_context(_progress(not as_json and sys.stderr.isatty()))
         try:
+            policy, notes = _policy(settings, ledger, approvals, consents, export)
             verdict = verify_snapshot(snap, trust, anchorer=anchorer, policy=policy,
                                       require_anchor=not skip_anchors, progress=update)  # fmt: skip
         except VerificationError as exc:
             _print_failure(exc, as_json)
             raise typer.Exit(1) from None
+    verdict.notes[:0] = notes
     _print_verdict(verdict, as_json)
 
 

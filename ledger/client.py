@@ -252,6 +252,11 @@ class Web3Ledger:
         logs = guard(self._node, lambda: self._node.w3.eth.get_logs(query))  # type: ignore[arg-type]
         return [self._decode_event(log) for log in logs]
 
+    def block_time(self, block_number: int) -> int:
+        """The timestamp (Unix seconds) of mined block ``block_number``."""
+        block = guard(self._node, lambda: self._node.w3.eth.get_block(block_number))
+        return int(block["timestamp"])
+
     # -- internals ----------------------------------------------------------------------
 
     def _signer(self, label: str | None, role: Role) -> str:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow.parquet as pq
 from query_gateway.admin import subject_token
@@ -51,6 +52,12 @@ class World:
 
     def components(self, **kw: Any) -> Components:
         return Components(vault=self.vault, ledger=self.ledger, schema=self.schema, **kw)
+
+    def database_env(self) -> str:
+        """The control plane's URL as ``DATABASE_URL`` for a CLI (with the test's schema)."""
+        if self.schema is None:
+            return self.database_url
+        return f"{self.database_url}?options={quote(f'-csearch_path={self.schema}')}"
 
 
 class Actors:

@@ -85,7 +85,7 @@ def _scored(w: Witnessed) -> tuple[str, dict[str, str]]:
 def _verify(w: Witnessed) -> dict[str, object]:
     settings = w.world.settings
     env = {"DEXIN_HOME": str(settings.home), "DEXIN_MASTER_KEY": settings.master_key_hex,
-           "DEXIN_AS_OF": "2026-11-01", "DATABASE_URL": w.world.database_url}  # fmt: skip
+           "DEXIN_AS_OF": "2026-11-01", "DATABASE_URL": w.world.database_env()}  # fmt: skip
     result = CliRunner().invoke(audit_cli.app, ["verify", "--json"], env=env)
     assert result.exit_code == 0, result.output
     verdict: dict[str, object] = json.loads(result.stdout)
