@@ -31,6 +31,7 @@ import mmap
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,42 @@ from audit.note import NoteSigner
 from audit.records import HEADER_SIZE, MAGIC, OffsetIndex, ScanEnd, encode_record, read_record, scan
 from audit.tree import FileLevels, StoredTree
 
-__all__ = ["AppendReceipt", "AuditLog", "LogOptions"]
+__all__ = ["AppendReceipt", "AuditLog", "Batch", "LogOptions", "PendingAppend"]
+
+
+class Batch(threading.Event):
+    """A group commit's event: set once its entries are durable (or the log failed), and
+    calling back whoever asked (`add_done_callback`), e.g. an event loop's future."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], None]] = []
+        self._guard = threading.Lock()
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (from the flusher thread) once set; at once if it is."""
+        with self._guard:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def set(self) -> None:
+        with self._guard:
+            super().set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+
+@dataclass(frozen=True)
+class PendingAppend:
+    """An entry queued by `AuditLog.submit`: durable once ``batch`` is set and `receipt`
+    returns (rather than raising `LogClosedError`)."""
+
+    index: int
+    payload: bytes
+    batch: Batch
 
 
 @dataclass(frozen=True)
@@ -76,7 +112,7 @@ class AuditLog:
         self._done = threading.Condition(self._lock)
         self._queue: list[bytes] = []
         # Appenders of one batch wait on its own event, so a commit wakes only them.
-        self._batch = self._inflight = threading.Event()
+        self._batch = self._inflight = Batch()
         self._failed: BaseException | None = None
         self._closing = False
         self._requested = self._served = self._commits = 0
@@ -108,6 +144,13 @@ class AuditLog:
 
     def append(self, entry: AuditEntry) -> AppendReceipt:
         """Append ``entry``; return once it is durable. Raises LogClosedError."""
+        pending = self.submit(entry)
+        pending.batch.wait()  # set once this batch is durable, or the log failed
+        return self.receipt(pending)
+
+    def submit(self, entry: AuditEntry) -> PendingAppend:
+        """Queue ``entry`` for the next group commit without waiting: for callers that wait
+        on ``batch`` their own way (an event loop). Nothing is acknowledged until `receipt`."""
         with self._lock:
             self._check_open()
             index = self._next
@@ -116,10 +159,14 @@ class AuditLog:
             self._queue.append(payload)
             batch = self._batch
             self._work.notify()
-        batch.wait()  # set once this batch is durable, or the log failed
-        if self._durable <= index:
+        return PendingAppend(index, payload, batch)
+
+    def receipt(self, pending: PendingAppend) -> AppendReceipt:
+        """The receipt of a submitted entry whose batch is set; LogClosedError if the log
+        failed or closed before the entry became durable."""
+        if self._durable <= pending.index:
             raise LogClosedError(str(self.directory))
-        return AppendReceipt(index, leaf_hash(payload))
+        return AppendReceipt(pending.index, leaf_hash(pending.payload))
 
     def entry(self, index: int) -> bytes:
         """The exact leaf data (canonical JSON) of durable entry ``index``."""
@@ -254,7 +301,7 @@ class AuditLog:
                     break
             batch, self._queue = self._queue, []
             if batch:
-                self._inflight, self._batch = self._batch, threading.Event()
+                self._inflight, self._batch = self._batch, Batch()
             closing, requested = self._closing, self._requested
         if batch:
             self._commit(batch)

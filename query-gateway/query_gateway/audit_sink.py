@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+import anyio
 import rfc8785
 
 
@@ -64,6 +65,16 @@ class AuditReceipt:
 class AuditSink(Protocol):
     def append(self, entry: AuditEntry) -> AuditReceipt: ...
     def close(self) -> None: ...
+
+
+async def append_durably(sink: AuditSink, entry: AuditEntry) -> AuditReceipt:
+    """Append from the event loop: awaited on the loop if the sink can (``append_async``),
+    else in a worker thread. Raises what ``append`` raises."""
+    native = getattr(sink, "append_async", None)
+    if native is not None:
+        receipt: AuditReceipt = await native(entry)
+        return receipt
+    return await anyio.to_thread.run_sync(sink.append, entry)
 
 
 def encode_entry(entry: AuditEntry, index: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -41,7 +42,7 @@ class Computation(BaseModel):
     outputs: tuple[str, ...]
     sensitivity: int | None = Field(default=None, ge=1)
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return hashlib.sha256(rfc8785.dumps(self.model_dump(mode="json"))).hexdigest()
 

@@ -17,10 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditSink
+from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditSink, append_durably
 from query_gateway.errors import AuditUnavailable, GatewayError, PayloadTooLarge
 from query_gateway.ids import new_id
 from query_gateway.problems import problem_response
@@ -61,7 +60,7 @@ class AuditMiddleware:
         if not state.get("audited"):
             entry = _entry(scope, state, messages, request_id)
             try:
-                await anyio.to_thread.run_sync(self.sink().append, entry)
+                await append_durably(self.sink(), entry)
             except (AuditAppendError, OSError):
                 messages = _messages(AuditUnavailable(), request_id)
         for message in messages:

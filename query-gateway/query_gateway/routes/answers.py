@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from query_gateway.approvals import require_usable
-from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt
+from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, append_durably
 from query_gateway.catalogue import Computation
 from query_gateway.credentials import Principal, Role
 from query_gateway.errors import (
@@ -73,7 +73,12 @@ def approval(
     response_model=ScorePublic | ProfilePublic,
     summary="Score one consenting subject",
 )
-def score(body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
+async def score(
+    body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDep
+) -> Response:
+    """On the event loop: every step is in memory (the control plane's snapshots, the quota
+    count, the feature store) but for a first read of an approval or consent, and the audit
+    append is awaited without holding a thread."""
     audit = request.state.audit
     audit.update(
         purpose=body.purpose, access_request=body.access_request_id, consent=body.consent_id
@@ -91,7 +96,7 @@ def score(body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDe
     gw.control.valid_consent(body.consent_id, subject, who.client_id, body.purpose)
     gw.control.spend_quota(found)
     payload = answer(gw, computation, subject)
-    receipt = audit_allow(gw, request, payload)
+    receipt = await audit_allow(gw, request, payload)
     payload["request_id"] = request.state.request_id
     payload["audit"] = {"index": receipt.index, "leaf_hash": receipt.leaf_hash}
     content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -124,7 +129,7 @@ def answer(gw: Gateway, computation: Computation, subject: str) -> dict[str, Any
     return out
 
 
-def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> AuditReceipt:
+async def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> AuditReceipt:
     """Append the allow entry before the answer exists outside this process."""
     a = request.state.audit
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -143,7 +148,7 @@ def audit_allow(gw: Gateway, request: Request, payload: dict[str, Any]) -> Audit
         result_digest=digest,
     )
     try:
-        receipt = gw.audit.append(entry)
+        receipt = await append_durably(gw.audit, entry)
     except (AuditAppendError, OSError):
         raise AuditUnavailable("audit_unavailable") from None
     request.state.audited = True
