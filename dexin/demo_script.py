@@ -2,15 +2,17 @@
 
 A bank asks → two officers approve (m of n, votes on the ledger) → a resident consents → the
 bank gets a signed score and verifies it with the JWKS → the resident withdraws → the next
-request is refused → an aggregate is released with differential privacy → the auditor
-verifies everything (``dexin audit verify``, ``dexin ledger verify``) → one byte of the
-exported log is altered and the verifier names it.
+request is refused → an aggregate is released with differential privacy → the witness
+cosigns a checkpoint through the API and the gateway anchors it in the background → the
+auditor verifies everything while the gateway runs (``dexin audit verify``: checkpoints,
+cosignatures, anchors, every access's approval and consent) → one byte of the exported log
+is altered and the verifier names it.
 
-Against a gateway already running (``--url``), or, by default, a fresh one started here over
-``$DEXIN_HOME`` (the demo is built first if it is not): then the gateway is stopped before the
-auditor's steps, a witness cosigns and anchors the latest checkpoint, and the verifiers run
-with the ledger and the vault. Every step prints one line; the first one that does not
-behave as expected raises `StoryFailed` (exit code 1).
+Against a gateway already running (``--url``; it anchors at its own witnessing interval,
+30 s by default), or, by default, a fresh one started here over ``$DEXIN_HOME`` (the demo is
+built first if it is not) with a one-second witnessing round; that one is stopped before
+``dexin ledger verify``, which needs the vault. Every step prints one line; the first one
+that does not behave as expected raises `StoryFailed` (exit code 1).
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from query_gateway.admin import subject_token
 from query_gateway.signing import SIGNATURE_HEADER, verify_detached
 from rich.console import Console
 
-from audit.log import AuditLog
-from audit.witness import BundleStore, Witness, witness_round
+from audit.witness import BundleStore, Witness
 from dexin import demo, demo_identities
-from dexin.app import open_ledger
-from dexin.audit_wiring import LedgerAnchorer, audit_dir, load_or_create_log_key
+from dexin.audit_wiring import audit_dir
+from dexin.client import DexinClient
 from dexin.settings import Settings
+from dexin.witness_follow import witness_once
 
 
 class StoryFailed(Exception):
@@ -149,32 +151,38 @@ class Story:
                  f"{doc['epsilon_remaining']:.2f} left, {doc['mechanism']}")  # fmt: skip
 
 
+def witness_live(story: Story, env: dict[str, str]) -> None:
+    """While the gateway runs: the demo witness cosigns through the API, the gateway anchors
+    in its background round, and the auditor verifies everything without stopping it."""
+    auditor = story.people["auditor"]
+    client = DexinClient(str(story.http.base_url), auditor["client_id"],
+                         auditor["client_secret"], http=story.http)  # fmt: skip
+    witness = Witness(Path(story.people["witness"]["state"]))
+    size, deadline = None, time.monotonic() + 120  # the log checkpoints every 10 s
+    while size is None:
+        story.expect(time.monotonic() < deadline, "no checkpoint to cosign within 120 s")
+        _, size = witness_once(witness, client)
+        time.sleep(0 if size else 1)
+    store = BundleStore(audit_dir(story.settings) / "cosignatures")
+    while size not in store.sizes():
+        story.expect(time.monotonic() < deadline + 60, f"checkpoint {size} was not anchored")
+        time.sleep(0.5)
+    story.say(f"the witness cosigns checkpoint {size} through the API; the gateway aggregates "
+              f"and anchors it in the background ({store.load(size).anchor})")  # fmt: skip
+    r = dexin_command("audit", "verify", "--json", env=env)
+    story.expect(r.returncode == 0, f"dexin audit verify failed: {r.stdout} {r.stderr}")
+    verdict = json.loads(r.stdout)
+    story.say(f"dexin audit verify while the gateway runs: OK, {verdict['entries']} entries; "
+              f"anchors, cosignatures and every access's approval and consent checked")  # fmt: skip
+
+
 def dexin_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "dexin"
     return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=600)
 
 
-def witness_and_anchor(settings: Settings, people: dict[str, Any]) -> str:
-    """After the gateway stopped: checkpoint now, the demo witness cosigns, anchor on the ledger."""
-    with AuditLog.open(audit_dir(settings), load_or_create_log_key(settings)) as log:
-        signed = log.checkpoint_now() or log.latest_checkpoint()
-        if signed is None:
-            raise StoryFailed("the audit log has no checkpoint")
-        witness = Witness(Path(people["witness"]["state"]))
-        with open_ledger(settings) as ledger:
-            bundle, _ = witness_round(signed, [witness], log.consistency_proof,
-                                      LedgerAnchorer(ledger), BundleStore(audit_dir(settings) / "cosignatures"))  # fmt: skip
-    return f"checkpoint {bundle.size} cosigned by {len(bundle.signers)} witness, anchored ({bundle.anchor})"
-
-
 def audit_steps(story: Story, env: dict[str, str], own_gateway: bool) -> None:
-    if own_gateway:
-        story.say(witness_and_anchor(story.settings, story.people))
-        r = dexin_command("audit", "verify", "--json", env=env)
-        story.expect(r.returncode == 0, f"dexin audit verify failed: {r.stdout} {r.stderr}")
-        verdict = json.loads(r.stdout)
-        story.say(f"dexin audit verify: OK, {verdict['entries']} entries, anchors checked "
-                  f"({len(verdict['anchored'])} anchored checkpoints)")  # fmt: skip
+    if own_gateway:  # the vault is free once the gateway stopped
         r = dexin_command("ledger", "verify", env=env)
         story.expect(r.returncode == 0, f"dexin ledger verify failed: {r.stdout} {r.stderr}")
         story.say("dexin ledger verify: every contribution root recomputed and matches its anchor")
@@ -182,16 +190,13 @@ def audit_steps(story: Story, env: dict[str, str], own_gateway: bool) -> None:
         export = Path(tmp) / "export"
         r = dexin_command("audit", "export", "--out", str(export), env=env)
         story.expect(r.returncode == 0, f"dexin audit export failed: {r.stderr}")
-        skip = [] if own_gateway else ["--skip-anchors"]
-        r = dexin_command("audit", "verify", "--export", str(export), *skip, env=env)
+        r = dexin_command("audit", "verify", "--export", str(export), env=env)
         story.expect(
             r.returncode == 0, f"the untouched export does not verify: {r.stdout}{r.stderr}"
         )
-        story.say(
-            f"dexin audit export + verify --export: the untouched export verifies{' (anchors: the gateway holds the ledger)' if skip else ''}"
-        )
+        story.say("dexin audit export + verify --export: the untouched export verifies")
         index = tamper(export / "entries.jsonl")
-        r = dexin_command("audit", "verify", "--export", str(export), *skip, "--json", env=env)
+        r = dexin_command("audit", "verify", "--export", str(export), "--json", env=env)
         named = f"entry {index}" in (r.stdout + r.stderr) or f'"entry": {index}' in r.stdout
         story.expect(r.returncode == 1 and named, f"tampering not named: {r.returncode} {r.stdout}")
         story.say(f"one byte of entry {index} altered in the export: verify exits 1 and names "
@@ -264,16 +269,18 @@ def run_script(
         demo.run(settings, scale, seed, out, serve=False)
         people = demo_identities.load(settings)
         assert people is not None
-    env = os.environ | env | {"DEXIN_HOME": str(settings.home)}
+    env = os.environ | {"DEXIN_WITNESS_INTERVAL": "1"} | env | {"DEXIN_HOME": str(settings.home)}
     if url is not None:
         story = Story(url, settings, people, out)
         story.walk_api()
+        witness_live(story, env)
         audit_steps(story, env, own_gateway=False)
         return story.step
     with fresh_gateway(env) as (fresh, proc):
         story = Story(fresh, settings, people, out)
         out.print(f"a fresh gateway serves {settings.home} on {fresh}")
         story.walk_api()
+        witness_live(story, env)
         story.http.close()
         stop(proc)
     audit_steps(story, env, own_gateway=True)

@@ -22,7 +22,8 @@ def test_the_story_holds_from_ask_to_a_named_tampered_byte(tmp_path: Path) -> No
     assert steps == 12, text
     for expected in ("pending", "approved", "consents", "signature verified with the JWKS",
                      "withdraws", "consent_withdrawn", "differential privacy",
-                     "dexin audit verify: OK", "dexin ledger verify",
+                     "anchors it in the background", "dexin audit verify while the gateway runs: OK",
+                     "dexin ledger verify",
                      "verify exits 1 and names entry"):  # fmt: skip
         assert expected in text, (expected, text)
 
