@@ -127,7 +127,9 @@ class FeatureStore:
     def _row(self, snap: _Snapshot, i: int, subject: str) -> FeatureRow:
         assert snap.as_of is not None and snap.digest is not None
         values, vetoes, coverage = snap.values[i], snap.vetoes[i], snap.coverage[i]
-        return FeatureRow(
+        # every value below is already of its field's type (numpy scalars converted; the base
+        # columns are the table's own): construct without re-validating, on the hot path
+        return FeatureRow.model_construct(
             subject=subject,
             **{c: arr[i].as_py() for c, arr in snap.base.items()},
             as_of=snap.as_of,
