@@ -129,12 +129,12 @@ class Witnessing:
     def _choose_target(self) -> int | None:
         """Keep the target until it is anchored; move it forward to a newer checkpoint a
         witness already cosigned, or to the latest one once it is anchored."""
-        anchored = self.anchored_size()
-        newest_pending = max(self._pending.sizes(), default=0)
+        anchored, issued = self.anchored_size(), set(self._log.checkpoints().sizes())
+        newest_pending = max((n for n in self._pending.sizes() if n in issued), default=0)
         if self._target is not None and self._target > anchored:
             self._target = max(self._target, newest_pending)
             return self._target
-        latest = max(self._log.checkpoints().sizes(), default=0)
+        latest = max(issued, default=0)
         self._target = max(latest, newest_pending) if latest > anchored else None
         return self._target
 

@@ -99,7 +99,8 @@ def test_two_witnesses_cosign_and_the_background_round_anchors(witnessed: Witnes
     size = _checkpoint_now(w)
     for witness, client in zip(w.witnesses, w.clients, strict=True):
         report, cosigned = witness_once(witness, client)
-        assert cosigned == size, report
+        assert cosigned == size, report  # the target stays put while the log moves on
+        assert _checkpoint_now(w) > size
     store = BundleStore(audit_dir(w.world.settings) / "cosignatures")
     statuses = []
     deadline = time.monotonic() + 120
@@ -114,7 +115,8 @@ def test_two_witnesses_cosign_and_the_background_round_anchors(witnessed: Witnes
 
     next_size = _checkpoint_now(w)
     report, cosigned = witness_once(w.witnesses[0], w.clients[0])
-    assert cosigned == next_size and f"extends {size}" in report
+    assert cosigned is not None and size < cosigned <= next_size  # the next target
+    assert f"extends {size}" in report
 
 
 def test_submissions_are_checked_before_they_are_kept(witnessed: Witnessed, tmp_path: Path) -> None:
