@@ -70,7 +70,15 @@ def sourced_policy(ledger: Ledger, database_url: str) -> PolicySources:
     """Build the access policy from the ledger and the control plane at ``database_url``.
     Raises VerificationError (``consent-log``: the log does not match its anchors); ledger
     and database errors pass through."""
-    requests, events = _rows(database_url)
+    return _policy(ledger, *_rows(database_url))
+
+
+def policy_from_engine(ledger: Ledger, engine: Engine) -> PolicySources:
+    """The same over an open control-plane engine (the gateway's own, in the console)."""
+    return _policy(ledger, *_read(engine))
+
+
+def _policy(ledger: Ledger, requests: list[tuple[str, str]], events: list[str]) -> PolicySources:
     chain = ledger.events(0)
     consents, notes = authenticated_consents(events, chain)
     approvals = ledger_approvals(ledger, requests, chain)

@@ -17,6 +17,7 @@ from audit.export import snapshot_log
 from audit.reader import LogReader
 from audit.verify import Trust, verify_snapshot
 from audit.witness import BundleStore
+from dexin.audit_sources import policy_from_engine
 from dexin.audit_wiring import LedgerAnchorer, audit_dir
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
@@ -74,8 +75,10 @@ def run_verification(gw: Gateway, settings: Any) -> dict[str, Any]:
     try:
         with LogReader(directory) as reader:
             snap = snapshot_log(reader)
+            sources = policy_from_engine(gw.ledger, gw.engine)
             verdict = verify_snapshot(snap, Trust(log_key=None), anchorer=LedgerAnchorer(gw.ledger),
-                                      require_anchor=False, workers=1)  # fmt: skip
+                                      policy=sources.policy, require_anchor=False, workers=1)  # fmt: skip
+            verdict.notes[:0] = sources.notes
     except VerificationError as exc:
         return {"ok": False, "check": exc.check, "problem": exc.describe()}
     except AuditError as exc:
