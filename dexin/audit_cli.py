@@ -25,6 +25,7 @@ import typer
 from query_gateway.settings import GatewaySettings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from audit.checkpoint import CheckpointHistory, SignedCheckpoint
 from audit.cosign import Cosignature, WitnessPublicKey
@@ -119,7 +120,13 @@ def _policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
         return RecordedPolicy.from_files(approvals, consents), [given]
     if export is not None or ledger is None:
         return None, []
-    sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+    try:
+        sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot read the gateway's control plane (DATABASE_URL): "
+                    f"{type(exc).__name__}", 4) from None  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(f"cannot read the ledger: {exc}", 5) from None
     return sources.policy, sources.notes
 
 

@@ -13,7 +13,7 @@ the ledger never granted is not an approval (revoked while pending: an empty win
 Block times are clocks too. The embedded chain stamps a block ``max(now, parent + 1)``, so
 during a burst of transactions its time runs ahead of the wall clock. The verifier only
 flags what is certain: an approval is valid from the *earliest* wall time its granting block
-can have been mined (the time of the last block before it that was not in a burst), and
+can have been mined (the time of the first block of the burst it belongs to), and
 until the *latest* time its revocation can have been mined (the revoking block's time).
 
 **Consents: the consent log, authenticated by its anchor.** Every consent event's leaf is
@@ -50,7 +50,13 @@ from audit.errors import VerificationError
 from audit.policy import ApprovalRecord, ConsentRecord, RecordedPolicy
 from ledger import AnchorKind, Approval, Ledger, LedgerEvent
 
-__all__ = ["GOVERNED_ACTIONS", "SUBJECT_DIGEST_PREFIX", "PolicySources", "sourced_policy"]
+__all__ = [
+    "GOVERNED_ACTIONS",
+    "SUBJECT_DIGEST_PREFIX",
+    "PolicySources",
+    "policy_from_engine",
+    "sourced_policy",
+]
 
 GOVERNED_ROLES = frozenset({"bank"})  # the role the gateway writes for banks' clients
 GOVERNED_ACTIONS = frozenset({"POST /v1/scores", "POST /v1/aggregates"})

@@ -16,9 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from audit_builders import fill
+from typer.testing import CliRunner
 
 from audit.log import LogOptions
 from audit.witness import BundleStore, Witness, witness_round
+from dexin import audit_cli
 from dexin.app import open_ledger, vault_config
 from dexin.audit_wiring import (
     LedgerAnchorer,
@@ -153,3 +155,9 @@ def test_verify_without_a_ledger_says_so(settings: Settings) -> None:
     r = _dexin(env, "audit", "verify")
     assert r.returncode == 4 and "no ledger" in r.stderr
     assert not (settings.home / "ledger" / "chain.sqlite").exists()  # nothing was created
+
+
+def test_an_unreachable_control_plane_is_a_clear_error(env: dict[str, str]) -> None:
+    unreachable = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nothing"}
+    result = CliRunner().invoke(audit_cli.app, ["verify"], env=env | unreachable)
+    assert result.exit_code == 4 and "control plane" in result.output
