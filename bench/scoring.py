@@ -12,7 +12,7 @@ reports:
   both run three times, alternating; medians; and the two feature tables are compared;
 - single score as the gateway does it: ID number → pseudonym → the feature row from the
   in-memory `FeatureStore` (loaded once, its load time printed) → pure scorecard, p50/p99;
-  and, for comparison, as a one-shot command does it (indexed look-up in DuckDB).
+  and, for comparison, as a one-shot command does it (a filtered scan in DuckDB).
 Targets (2 cores): score-all ≤ 30 s, baseline/ours ≥ 0.7, single p99 ≤ 5 ms.
 """
 
@@ -196,7 +196,7 @@ def _compare(v: Vault, names: list[str]) -> int:
 
 
 def _single(v: Vault, ids: list[str], store: FeatureStore | None) -> list[float]:
-    """Milliseconds per score: from the in-memory store, or (None) the indexed look-up."""
+    """Milliseconds per score: from the in-memory store, or (None) the one-shot look-up."""
     spec = load_spec()
     now = dt.datetime.now(dt.UTC)
     times = []
@@ -282,7 +282,7 @@ def main() -> None:
         )
         q50, q99 = one_shot[len(one_shot) // 2], one_shot[int(len(one_shot) * 0.99) - 1]
         print(
-            f"one-shot score (indexed DuckDB look-up, {len(one_shot)} subjects): p50 {q50:.2f} ms  p99 {q99:.2f} ms"
+            f"one-shot score (filtered DuckDB scan, {len(one_shot)} subjects): p50 {q50:.2f} ms  p99 {q99:.2f} ms"
         )
     finally:
         if keep:

@@ -4,8 +4,10 @@
   feature SQL), then ``derived.scores`` and ``derived.household_scores`` (the compiled
   scorecard); all inside the vault, nothing leaves it. Call it after each ingest so that a
   single score needs no scan.
-- `score_subject` / `score_household`: an indexed look-up of the features, then the pure
-  scorecard (`credit_model.scorecard`), naming the release the score came from.
+- `score_subject` / `score_household`: a look-up of the features (a filtered scan, ~11 ms at
+  scale 1.0: one-shot commands only; a long-running process holds them in memory,
+  `dexin.feature_store`), then the pure scorecard (`credit_model.scorecard`), naming the
+  release the score came from. No index is built: it would cost 2 s of every refresh.
 - `release_spec` / `find_release`: a model release anchors the spec's digest on the ledger;
   a spec whose released digest differs is refused (`ReleaseMismatchError`).
 """
@@ -67,7 +69,7 @@ def refresh_features(vault: Vault, spec: ModelSpec, as_of: dt.date | None = None
     """Materialise ``derived.features`` for every resident as known on ``as_of`` (default:
     the vault's as-of date); returns the number of rows."""
     sql = feature_sql(spec, vault.registry, as_of or vault.as_of)
-    return vault.materialise(FEATURES, sql, "subject")
+    return vault.materialise(FEATURES, sql)
 
 
 def score_all(
@@ -109,7 +111,7 @@ def _checked(spec: ModelSpec, record: Mapping[str, Any]) -> FeatureRow:
 
 
 def feature_row(vault: Vault, spec: ModelSpec, subject: str) -> FeatureRow | None:
-    """The materialised features of pseudonym ``subject`` (an indexed look-up), or None."""
+    """The materialised features of pseudonym ``subject`` (a filtered scan), or None."""
     try:
         record = vault.lookup(FEATURES, "subject", subject)
     except Exception:  # the engine's catalog error: look only on failure (a hot path)

@@ -273,7 +273,8 @@ class Vault:
         return int(count)
 
     def lookup(self, name: str, key: str, value: object) -> dict[str, Any] | None:
-        """The row of derived table ``name`` whose ``key`` equals ``value`` (index look-up)."""
+        """The row of derived table ``name`` whose ``key`` equals ``value`` (an index look-up
+        if ``materialise`` built one on ``key``, else a filtered scan)."""
         cur = self.con.cursor()
         try:
             res = cur.execute(f'SELECT * FROM {DERIVED}.{name} WHERE "{key}" = ?', [value])
