@@ -57,9 +57,16 @@ class PendingCosignatures:
 
     def submit(self, cosignature: Cosignature) -> Path:
         folder = self._folder(cosignature.size)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{cosignature.witness.key_id.hex()}.json"
-        write_atomic(path, json.dumps(cosignature_document(cosignature)).encode())
+        data = json.dumps(cosignature_document(cosignature)).encode()
+        for attempt in (1, 2):  # a round may remove the folder between mkdir and write
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                write_atomic(path, data)
+                break
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
         return path
 
     def sizes(self) -> list[int]:
