@@ -78,6 +78,11 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,  # no pages that load scripts from elsewhere
+        telemetry={
+            "tracing": config.telemetry,
+            "metrics": config.telemetry,
+            "logs": config.telemetry,
+        },
     )
     for module in (public, access, consents, answers, contributions, audit_log):
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute

@@ -63,13 +63,18 @@ class Gateway:
         return active
 
 
-def get_gateway(request: Request) -> Gateway:
+def gateway_of(request: Request) -> Gateway:
     gateway = request.app.state.gateway
     assert isinstance(gateway, Gateway)
     return gateway
 
 
-def get_principal(request: Request) -> Principal:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request
+async def get_gateway(request: Request) -> Gateway:
+    return gateway_of(request)
+
+
+async def get_principal(request: Request) -> Principal:
     principal = request.state.principal
     assert isinstance(principal, Principal)
     return principal

@@ -11,7 +11,7 @@ from fastapi import Request
 
 from dexin.settings import Settings
 from query_gateway.console.accounts import ConsoleAccounts
-from query_gateway.gateway import Gateway, get_gateway
+from query_gateway.gateway import Gateway, gateway_of
 
 
 def accounts_path(home: Path) -> Path:
@@ -29,7 +29,7 @@ class ConsoleState:
 
 def console_state(request: Request) -> tuple[Gateway, ConsoleState]:
     """The gateway and the console's state (created on first use, after start-up)."""
-    gateway = get_gateway(request)
+    gateway = gateway_of(request)
     app_state = request.app.state
     state = getattr(app_state, "console", None)
     if state is None:
