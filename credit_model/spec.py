@@ -205,8 +205,12 @@ class ModelSpec(_Frozen):
         """SHA-256 of the RFC 8785 canonical JSON of the spec: the version's identity."""
         return hashlib.sha256(rfc8785.dumps(self.model_dump(mode="json"))).digest()
 
+    @cached_property
+    def dimensions_by_id(self) -> dict[str, Dimension]:
+        return {d.id: d for d in self.dimensions}
+
     def dimension(self, dimension_id: str) -> Dimension:
-        return next(d for d in self.dimensions if d.id == dimension_id)
+        return self.dimensions_by_id[dimension_id]
 
     def band_for(self, points: float) -> Band:
         """The band holding ``points`` (bands are contiguous and cover 0..scale)."""
