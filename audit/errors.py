@@ -15,7 +15,7 @@ the log, checkpoint, witness and verifier errors are listed further down)::
 (hashes, sizes) live in the fields, for the audit trail.
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = [
     "AnchorError",
@@ -54,6 +54,17 @@ class AuditError(Exception):
 
     def __init__(self) -> None:
         super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by fields, so errors cross process boundaries (worker processes)."""
+        return (_restore, (type(self), dict(self.__dict__)))
+
+
+def _restore(cls: type[AuditError], fields: dict[str, Any]) -> AuditError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, cls.message)
+    error.__dict__.update(fields)
+    return error
 
 
 class MerkleError(AuditError):

@@ -115,3 +115,14 @@ def test_the_document_round_trips(signed: Signed) -> None:
         parse_cosignature({**doc, "size": 0})
     with pytest.raises(CosignatureError):
         parse_cosignature({**doc, "signature": doc["signature"][:-8] + "A" * 8 + "AAAA"})
+
+
+def test_errors_cross_process_boundaries_with_their_fields() -> None:
+    import pickle
+
+    from audit.errors import SplitViewError
+
+    error = SplitViewError(10, bytes(32), 9, bytes(32))
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is SplitViewError and again.__dict__ == error.__dict__
+    assert str(again) == str(error)
