@@ -42,7 +42,7 @@ from audit.witnessing import anchor_pending
 from dexin.app import open_ledger, open_ledger_view
 from dexin.audit_sources import sourced_policy
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
-from dexin.client import DexinClient
+from dexin.client import DexinClient, GatewayProblem
 from dexin.settings import Settings
 from dexin.witness_follow import follow
 from ledger import DeploymentError, Ledger, LedgerConfigError, LedgerError
@@ -84,7 +84,9 @@ def _handled(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except VaultBusy:
-            raise _fail("the ledger is in use by another process (try --skip-anchors)", 4) from None
+            raise _fail(
+                "the ledger is in use by another process (the gateway? use --gateway)", 4
+            ) from None
         except (AuditError, OSError, ValueError, KeyError) as exc:
             detail = getattr(exc, "reason", None) or getattr(exc, "path", None) or ""
             raise _fail(f"{exc} {detail}".strip(), 2) from None
@@ -379,11 +381,28 @@ def register_witness_command(
     vkey: Annotated[str, typer.Option("--vkey", help="the witness's vkey")],
     pop: Annotated[str, typer.Option("--pop", help="its proof of possession (base64)")],
     threshold: Annotated[int | None, typer.Option(help="then set the witness threshold")] = None,
+    gateway: Annotated[str | None, typer.Option(help="through a running gateway (URL)")] = None,
+    client_id: Annotated[str | None, typer.Option(help="an admin client (--gateway)")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option(envvar="DEXIN_CLIENT_SECRET", help="its secret (--gateway)")
+    ] = None,
 ) -> None:
-    """Add a witness's BLS key to the ledger's witness set (admin), after checking its PoP."""
+    """Add a witness's BLS key to the ledger's witness set (admin), after checking its PoP;
+    with --gateway, through the running gateway (which owns the ledger)."""
     key = WitnessPublicKey.from_vkey(vkey)
-    with open_ledger(_settings()) as ledger:
-        register_witness(ledger, key, base64.b64decode(pop))
-        if threshold is not None:
-            ledger.set_witness_threshold(threshold)
+    if gateway is not None:
+        if not (client_id and client_secret):
+            raise _fail("--gateway needs --client-id and --client-secret (an admin client)", 2)
+        body: dict[str, object] = {"witness": key.vkey(), "proof_of_possession": pop,
+                                   "threshold": threshold}  # fmt: skip
+        with DexinClient(gateway, client_id, client_secret) as client:
+            try:
+                client.register_witness(body)
+            except GatewayProblem as exc:
+                raise _fail(f"the gateway refused: {exc}", 1) from None
+    else:
+        with open_ledger(_settings()) as ledger:
+            register_witness(ledger, key, base64.b64decode(pop))
+            if threshold is not None:
+                ledger.set_witness_threshold(threshold)
     out.print(f"registered {key.vkey()}")

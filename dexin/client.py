@@ -137,6 +137,10 @@ class DexinClient:
     def submit_cosignature(self, document: dict[str, object]) -> dict[str, Any]:
         return dict(self._call("POST", "/v1/audit/cosignatures", json=document).json())
 
+    def register_witness(self, document: dict[str, object]) -> dict[str, Any]:
+        """Add a witness to the ledger's set (an admin client); returns the new set."""
+        return dict(self._call("POST", "/v1/audit/witnesses", json=document).json())
+
     def verify(self, signature: str, body: bytes) -> None:
         """Raise `SignatureError` unless ``signature`` is the gateway's over ``body``."""
         try:

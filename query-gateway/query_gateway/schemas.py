@@ -244,3 +244,18 @@ class CosignatureAccepted(Strict):
     status: Literal["pending"] = "pending"
     size: int
     witness: str
+
+
+class WitnessCreate(Strict):
+    """A witness to add to the ledger's set: its vkey, its BLS proof of possession (base64 of
+    96 bytes) and, optionally, the witness threshold to set afterwards."""
+
+    witness: Annotated[str, StringConstraints(max_length=256)]
+    proof_of_possession: Annotated[str, StringConstraints(max_length=256)]
+    threshold: Annotated[int, Field(ge=1, le=255)] | None = None
+
+
+class WitnessSetPublic(Strict):
+    epoch: int
+    threshold: int
+    public_keys: list[str]  # hex, 48 bytes each (BLS12-381 G1)

@@ -28,13 +28,19 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 from audit.checkpoint import Checkpoint, SignedCheckpoint
-from audit.cosign import Cosignature, CosignatureBundle, WitnessPolicy, WitnessPublicKey
+from audit.cosign import (
+    Cosignature,
+    CosignatureBundle,
+    WitnessPolicy,
+    WitnessPublicKey,
+    verify_possession,
+)
 from audit.log import AuditLog
 from audit.pending import PendingCosignatures
 from audit.witness import BundleStore
 from audit.witnessing import RoundResult, aggregate_valid, anchor_pending
 from dexin.audit_wiring import LedgerAnchorer
-from ledger import Ledger
+from ledger import Ledger, WitnessSet
 from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.gateway import Gateway
 
@@ -61,6 +67,7 @@ class Witnessing:
         self._log = audit_log
         self._pending = PendingCosignatures(folder / "pending")
         self._bundles = BundleStore(folder)
+        self._ledger = ledger
         self._anchorer = LedgerAnchorer(ledger)
         self._interval = interval
         self._lock = threading.Lock()
@@ -91,6 +98,19 @@ class Witnessing:
         if cosignature.witness.public_key not in self.witness_policy().public_keys:
             raise SubmitRefused("witness_not_registered")
         self._pending.submit(cosignature)
+
+    def register(self, key: WitnessPublicKey, proof: bytes, threshold: int | None) -> WitnessSet:
+        """Add a witness to the ledger's set (the gateway owns the ledger) once its proof of
+        possession verifies (in the child process); then set the threshold if given. Raises
+        CosignatureError (bad proof), ContractRevertError (``WitnessExists``,
+        ``InvalidWitnessThreshold``), LedgerError."""
+        future = self._executor().submit(verify_possession, key, proof)
+        future.result(timeout=BLS_TIMEOUT_SECONDS)
+        self._ledger.add_witness(key.public_key)
+        if threshold is not None:
+            self._ledger.set_witness_threshold(threshold)
+        self._policy = None
+        return self._ledger.witness_set()
 
     def anchored_size(self) -> int:
         return max(self._bundles.sizes(), default=0)

@@ -3,6 +3,7 @@ and two `dexin audit witness --follow` processes cosign through the API, the gat
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -16,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from audit_builders import fill
+from query_gateway.admin import control_plane, create_client
+from query_gateway.credentials import Role
 from typer.testing import CliRunner
 
 from audit.log import LogOptions
@@ -161,3 +164,21 @@ def test_an_unreachable_control_plane_is_a_clear_error(env: dict[str, str]) -> N
     unreachable = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nothing"}
     result = CliRunner().invoke(audit_cli.app, ["verify"], env=env | unreachable)
     assert result.exit_code == 4 and "control plane" in result.output
+
+
+def test_an_admin_registers_a_witness_through_the_running_gateway(
+    env: dict[str, str], served: str, tmp_path: Path
+) -> None:
+    settings = Settings.from_env(env)
+    admin = create_client(control_plane(settings), Role.ADMIN, "witness-registrar")
+    newcomer = Witness.init(tmp_path / "w3", "w3", load_or_create_log_key(settings).verifier())
+    pop = base64.b64encode(newcomer.proof_of_possession()).decode()
+    args = ["register-witness", "--vkey", newcomer.public.vkey(), "--pop", pop,
+            "--gateway", served, "--client-id", admin.client_id]  # fmt: skip
+    secret = {"DEXIN_CLIENT_SECRET": admin.client_secret}
+    result = CliRunner().invoke(audit_cli.app, args, env=env | secret)
+    assert result.exit_code == 0, result.output
+    listed = httpx.get(f"{served}/v1/audit/witnesses").json()
+    assert newcomer.public.public_key.hex() in listed["public_keys"]
+    owned = CliRunner().invoke(audit_cli.app, args[:5], env=env)  # without --gateway
+    assert owned.exit_code == 4 and "use --gateway" in owned.output

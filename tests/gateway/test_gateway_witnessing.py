@@ -189,3 +189,33 @@ def _gateway_serving(note: SignedCheckpoint, honest: SignedCheckpoint) -> DexinC
 
     http = httpx.Client(base_url="http://evil", transport=httpx.MockTransport(answer))
     return DexinClient("http://evil", "id", "secret", http=http)
+
+
+def test_an_admin_registers_a_witness_while_the_gateway_runs(
+    witnessed: Witnessed, tmp_path: Path
+) -> None:
+    w = witnessed
+    _, admin = w.actors.token(Role.ADMIN)
+    _, auditor = w.actors.token(Role.AUDITOR)
+    newcomer = Witness.init(tmp_path / "w4", "w4", w.witnesses[0].log_key)
+    pop = base64.b64encode(newcomer.proof_of_possession()).decode()
+    body = {"witness": newcomer.public.vkey(), "proof_of_possession": pop}
+    wrong = {
+        **body,
+        "proof_of_possession": base64.b64encode(w.witnesses[0].proof_of_possession()).decode(),
+    }
+    refused = w.http.post("/v1/audit/witnesses", json=wrong, headers=auth(admin))
+    assert (refused.status_code, refused.json()["reason"]) == (422, "invalid_proof_of_possession")
+    assert w.http.post("/v1/audit/witnesses", json=body, headers=auth(auditor)).status_code == 403
+    added = w.http.post("/v1/audit/witnesses", json=body, headers=auth(admin))
+    assert added.status_code == 201, added.text
+    assert newcomer.public.public_key.hex() in added.json()["public_keys"]
+    again = w.http.post("/v1/audit/witnesses", json=body, headers=auth(admin))
+    assert (again.status_code, again.json()["reason"]) == (409, "witness_exists")
+    listed = w.http.get("/v1/audit/witnesses").json()
+    assert listed["threshold"] == 2 and len(listed["public_keys"]) == 3
+    _checkpoint_now(w)
+    signed = SignedCheckpoint.parse(w.http.get("/v1/audit/checkpoints/latest").text)
+    doc = cosignature_document(newcomer.cosign(signed, []))
+    accepted = w.http.post("/v1/audit/cosignatures", json=doc, headers=auth(auditor))
+    assert accepted.status_code == 202, accepted.text  # the set is read again at once

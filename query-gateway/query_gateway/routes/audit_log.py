@@ -12,16 +12,19 @@ Witnesses fetch the checkpoint the gateway collects cosignatures for and post th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Query, Request, Response
 
-from audit.errors import AuditError, CosignatureError
+from audit.cosign import WitnessPublicKey
+from audit.errors import AuditError, CosignatureError, NoteError
 from audit.log import AuditLog
 from audit.pending import parse_cosignature
-from ledger import LedgerError
+from ledger import ContractRevertError, LedgerError, WitnessSet
 from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.credentials import Principal, Role
 from query_gateway.errors import (
@@ -35,7 +38,12 @@ from query_gateway.errors import (
 from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
 from query_gateway.policy import policy, public
 from query_gateway.routes import router
-from query_gateway.schemas import CosignatureAccepted, CosignatureCreate
+from query_gateway.schemas import (
+    CosignatureAccepted,
+    CosignatureCreate,
+    WitnessCreate,
+    WitnessSetPublic,
+)
 from query_gateway.witnessing import SubmitRefused, Witnessing
 
 routes = router()
@@ -164,3 +172,46 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
     except LedgerError as exc:
         raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return CosignatureAccepted(size=cosignature.size, witness=cosignature.witness.name)
+
+
+@routes.get(
+    "/v1/audit/witnesses",
+    openapi_extra=public(),
+    summary="The ledger's witness set: keys, threshold, epoch",
+)
+async def witness_set(gw: GatewayDep) -> WitnessSetPublic:
+    try:
+        found = await anyio.to_thread.run_sync(gw.ledger.witness_set)
+    except LedgerError as exc:
+        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+    return _public(found)
+
+
+@routes.post(
+    "/v1/audit/witnesses",
+    openapi_extra=policy(Role.ADMIN),
+    status_code=201,
+    summary="Add a witness to the ledger's set (its proof of possession is checked first)",
+)
+async def register_witness(request: Request, body: WitnessCreate) -> WitnessSetPublic:
+    witnessing = _witnessing(request)
+    try:
+        key = WitnessPublicKey.from_vkey(body.witness)
+        proof = base64.b64decode(body.proof_of_possession, validate=True)
+    except (NoteError, binascii.Error, ValueError):
+        raise InvalidRequest(reason="malformed_witness") from None
+    try:
+        found = await anyio.to_thread.run_sync(witnessing.register, key, proof, body.threshold)
+    except CosignatureError:
+        raise InvalidRequest(reason="invalid_proof_of_possession") from None
+    except ContractRevertError as exc:
+        reason = {"WitnessExists": "witness_exists"}.get(exc.error, "invalid_witness_threshold")
+        raise Conflict(reason) from None
+    except LedgerError as exc:
+        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+    return _public(found)
+
+
+def _public(found: WitnessSet) -> WitnessSetPublic:
+    keys = [k.hex() for k in found.public_keys]
+    return WitnessSetPublic(epoch=found.epoch, threshold=found.threshold, public_keys=keys)
