@@ -2,8 +2,9 @@
 
 A bank asks → two officers approve (m of n, votes on the ledger) → a resident consents → the
 bank gets a signed score and verifies it with the JWKS → the resident withdraws → the next
-request is refused → an aggregate is released with differential privacy → the witness
-cosigns a checkpoint through the API and the gateway anchors it in the background → the
+request is refused → an aggregate is released with differential privacy → an admin
+registers a second witness through the API (threshold 2) → both witnesses cosign a
+checkpoint through the API and the gateway aggregates and anchors it in the background → the
 auditor verifies everything while the gateway runs (``dexin audit verify``: checkpoints,
 cosignatures, anchors, every access's approval and consent) → one byte of the exported log
 is altered and the verifier names it.
@@ -17,6 +18,7 @@ that does not behave as expected raises `StoryFailed` (exit code 1).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -32,13 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from query_gateway.admin import subject_token
+from query_gateway.admin import control_plane, create_client, subject_token
+from query_gateway.credentials import Role
 from query_gateway.signing import SIGNATURE_HEADER, verify_detached
 from rich.console import Console
 
 from audit.witness import BundleStore, Witness
 from dexin import demo, demo_identities
-from dexin.audit_wiring import audit_dir
+from dexin.audit_wiring import audit_dir, load_or_create_log_key, witness_dir
 from dexin.client import DexinClient
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
@@ -151,24 +154,56 @@ class Story:
                  f"{doc['epsilon_remaining']:.2f} left, {doc['mechanism']}")  # fmt: skip
 
 
+SECOND_WITNESS = "demo-witness-2"
+
+
+def second_witness(story: Story) -> Witness:
+    """A second witness (its own key and state), registered through the running gateway by
+    an admin client, with the ledger's witness threshold set to 2."""
+    settings = story.settings
+    state = witness_dir(settings, SECOND_WITNESS)
+    if (state / "witness.json").exists():
+        witness = Witness(state)
+    else:
+        witness = Witness.init(state, SECOND_WITNESS, load_or_create_log_key(settings).verifier())
+    listed = story.http.get("/v1/audit/witnesses").json()
+    if witness.public.public_key.hex() not in listed["public_keys"]:
+        made = create_client(control_plane(settings), Role.ADMIN, "demo-registrar")
+        admin = story.token({"client_id": made.client_id, "client_secret": made.client_secret})
+        pop = base64.b64encode(witness.proof_of_possession()).decode()
+        body = {"witness": witness.public.vkey(), "proof_of_possession": pop, "threshold": 2}
+        r = story.http.post("/v1/audit/witnesses", json=body, headers=admin)
+        story.expect(r.status_code == 201, f"witness registration refused: {r.text}")
+        listed = r.json()
+    story.say(f"an admin registers a second witness through the API: {len(listed['public_keys'])} "
+              f"witnesses on the ledger, threshold {listed['threshold']}")  # fmt: skip
+    return witness
+
+
 def witness_live(story: Story, env: dict[str, str]) -> None:
-    """While the gateway runs: the demo witness cosigns through the API, the gateway anchors
-    in its background round, and the auditor verifies everything without stopping it."""
+    """While the gateway runs: two witnesses cosign through the API, the gateway aggregates and
+    anchors in its background round, and the auditor verifies everything without stopping it."""
     auditor = story.people["auditor"]
     client = DexinClient(str(story.http.base_url), auditor["client_id"],
                          auditor["client_secret"], http=story.http)  # fmt: skip
-    witness = Witness(Path(story.people["witness"]["state"]))
-    size, deadline = None, time.monotonic() + 120  # the log checkpoints every 10 s
-    while size is None:
-        story.expect(time.monotonic() < deadline, "no checkpoint to cosign within 120 s")
-        _, size = witness_once(witness, client)
-        time.sleep(0 if size else 1)
+    witnesses = [Witness(Path(story.people["witness"]["state"])), second_witness(story)]
+    deadline = time.monotonic() + 120  # the log checkpoints every 10 s
+    sizes = []
+    for witness in witnesses:
+        size = None
+        while size is None:
+            story.expect(time.monotonic() < deadline, "no checkpoint to cosign within 120 s")
+            _, size = witness_once(witness, client)
+            time.sleep(0 if size else 1)
+        sizes.append(size)
     store = BundleStore(audit_dir(story.settings) / "cosignatures")
-    while size not in store.sizes():
-        story.expect(time.monotonic() < deadline + 60, f"checkpoint {size} was not anchored")
+    while sizes[-1] not in store.sizes():
+        story.expect(time.monotonic() < deadline + 60, f"checkpoint {sizes[-1]} was not anchored")
         time.sleep(0.5)
-    story.say(f"the witness cosigns checkpoint {size} through the API; the gateway aggregates "
-              f"and anchors it in the background ({store.load(size).anchor})")  # fmt: skip
+    bundle = store.load(sizes[-1])
+    story.say(f"{len(witnesses)} witnesses cosign checkpoint {sizes[-1]} through the API; the "
+              f"gateway aggregates {len(bundle.signers)} BLS signatures into one and anchors it "
+              f"in the background ({bundle.anchor})")  # fmt: skip
     r = dexin_command("audit", "verify", "--json", env=env)
     story.expect(r.returncode == 0, f"dexin audit verify failed: {r.stdout} {r.stderr}")
     verdict = json.loads(r.stdout)

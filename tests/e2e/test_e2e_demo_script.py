@@ -19,10 +19,10 @@ def test_the_story_holds_from_ask_to_a_named_tampered_byte(tmp_path: Path) -> No
     buffer = io.StringIO()
     steps = run_script(env, Console(file=buffer, width=200), url=None)
     text = buffer.getvalue()
-    assert steps == 12, text
+    assert steps == 13, text
     for expected in ("pending", "approved", "consents", "signature verified with the JWKS",
                      "withdraws", "consent_withdrawn", "differential privacy",
-                     "anchors it in the background", "dexin audit verify while the gateway runs: OK",
+                     "aggregates 2 BLS signatures into one", "dexin audit verify while the gateway runs: OK",
                      "dexin ledger verify",
                      "verify exits 1 and names entry"):  # fmt: skip
         assert expected in text, (expected, text)
