@@ -1,4 +1,4 @@
-"""``dexin admin …``: clients and development subject tokens, over the control plane only.
+"""``dexin admin …``: clients, development subject tokens and the response-signing key.
 
 Mount with ``app.add_typer(dexin.admin_cli.app, name="admin")``. These commands never open
 the vault or the ledger, so they work while ``dexin serve`` runs on the same data directory.
@@ -12,7 +12,13 @@ import sys
 from typing import Annotated
 
 import typer
-from query_gateway.admin import AdminError, control_plane, create_client, subject_token
+from query_gateway.admin import (
+    AdminError,
+    control_plane,
+    create_client,
+    rotate_signing_key,
+    subject_token,
+)
 from query_gateway.credentials import CLIENT_ROLES, Role
 from query_gateway.settings import GatewaySettings
 
@@ -78,6 +84,24 @@ def subject_token_command(
         sys.stdout.write(json.dumps(doc) + "\n")
     else:
         sys.stdout.write(token.access_token + "\n")
+
+
+@app.command("rotate-signing-key")
+def rotate_signing_key_command(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Sign answers with a new key from now on (a running gateway follows within a second);
+    the old keys stay published at GET /v1/keys so kept answers still verify."""
+    try:
+        made = rotate_signing_key(Settings.from_env())
+    except VaultError as exc:
+        raise _fail(str(exc), 4) from None
+    except ValueError as exc:  # a damaged signing-keys.json: refuse, name the file
+        raise _fail(str(exc), 2) from None
+    if json_out:
+        sys.stdout.write(json.dumps(made) + "\n")
+    else:
+        sys.stdout.write(f"new signing key kid {made['kid']} (old keys stay published)\n")
 
 
 @app.command("list-clients")

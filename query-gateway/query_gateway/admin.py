@@ -15,7 +15,8 @@ from dexin.settings import Settings
 from query_gateway.control import ControlPlane, NewClient
 from query_gateway.credentials import Principal, Role, derive_keys, issue_token
 from query_gateway.db import migrate, open_engine, session_factory
-from query_gateway.settings import GatewaySettings
+from query_gateway.settings import GatewaySettings, gateway_dir
+from query_gateway.signing_keys import rotate
 from vault import idnumber
 from vault.keys import Keyring
 from vault.pseudonym import pseudonym
@@ -61,3 +62,10 @@ def subject_token(settings: Settings, id_number: str, ttl: int) -> SubjectToken:
     keys = derive_keys(ledger_secret(settings))
     token = issue_token(keys.token_key, Principal(Role.SUBJECT, subject=subject), ttl)
     return SubjectToken(token, ttl)
+
+
+def rotate_signing_key(settings: Settings) -> dict[str, str]:
+    """A new response-signing key (`signing_keys.rotate`): its ``kid``; the running gateway
+    signs with it within a second and keeps publishing the old ones."""
+    signer = rotate(ledger_secret(settings), gateway_dir(settings))
+    return {"kid": signer.jwk["kid"], "x": signer.jwk["x"]}

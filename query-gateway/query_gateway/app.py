@@ -38,8 +38,8 @@ from query_gateway.quota import QuotaFlusher
 from query_gateway.ratelimit import RateLimiter
 from query_gateway.routes import access, answers, audit_log, consents, contributions, public
 from query_gateway.scoring import ScoreService
-from query_gateway.settings import GatewaySettings
-from query_gateway.signing import ResponseSigner
+from query_gateway.settings import GatewaySettings, gateway_dir
+from query_gateway.signing_keys import SigningKeys
 
 
 @dataclass
@@ -123,7 +123,7 @@ def build(
         control=control,
         catalogue=load_catalogue(),
         keys=keys,
-        signer=ResponseSigner(keys.signing_key),
+        signer=SigningKeys(ledger_secret(settings), gateway_dir(settings)),
         audit=audit,
         scores=parts.scores or default_scores(vault, parts.ledger),
         aggregates=parts.aggregates

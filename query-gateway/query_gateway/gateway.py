@@ -27,7 +27,7 @@ from query_gateway.credentials import GatewayKeys, Principal
 from query_gateway.ratelimit import RateLimiter
 from query_gateway.scoring import ScoreService
 from query_gateway.settings import GatewaySettings
-from query_gateway.signing import ResponseSigner
+from query_gateway.signing_keys import SigningKeys
 
 CLIENT_CACHE_SECONDS = 1.0
 
@@ -39,7 +39,7 @@ class Gateway:
     control: ControlPlane
     catalogue: Catalogue
     keys: GatewayKeys
-    signer: ResponseSigner
+    signer: SigningKeys
     audit: AuditSink
     scores: ScoreService
     aggregates: AggregateSource

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -228,3 +230,20 @@ def open_world(tmp: Path) -> Iterator[World]:
         )
         yield World(settings, gateway, vault, ledger, ids, url, schema)
     drop()
+
+
+def admin_cli(actors: Actors, *args: str) -> subprocess.CompletedProcess[str]:
+    """`dexin admin …` in another process, while this one holds the vault and ledger open."""
+    world = actors.world
+    env = os.environ | {
+        "DEXIN_HOME": str(world.settings.home),
+        "DATABASE_URL": world.database_url,
+        "DEXIN_MASTER_KEY": world.settings.master_key_hex or "",
+    }
+    code = (
+        "import sys, typer; from dexin.admin_cli import app; "
+        "sys.argv = ['dexin-admin', *sys.argv[1:]]; app()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120
+    )

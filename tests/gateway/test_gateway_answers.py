@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
-from gateway_support import Actors, auth, score_body
+from gateway_support import Actors, admin_cli, auth, score_body
 from jwcrypto import jwk, jws
 from query_gateway.credentials import Role
-from query_gateway.signing import SignatureError, verify_detached
+from query_gateway.signing import SignatureError, b64url_decode, verify_detached
+from query_gateway.signing_keys import RECHECK_SECONDS, SigningKeys
 
 SCORE_KEYS = {
     "computation",
@@ -136,3 +139,28 @@ def test_an_unscored_subject_gets_an_explicit_no_score_reason(actors: Actors) ->
     assert r.status_code == 200
     assert (r.json()["no_score_reason"], r.json()["credit_line"]) == ("not_scored", None)
     assert r.json()["dimensions"] is None
+
+
+def test_the_signing_key_rotates_while_the_gateway_runs(actors: Actors) -> None:
+    raw0, sig0, _ = _scored(actors, "morality_credit_score", 24)
+    kid0 = json.loads(b64url_decode(sig0.split(".")[0]))["kid"]
+    rotated = admin_cli(actors, "rotate-signing-key", "--json")  # another process, like an operator
+    assert rotated.returncode == 0, rotated.stderr
+    kid1 = json.loads(rotated.stdout)["kid"]
+    assert kid1 != kid0
+    time.sleep(RECHECK_SECONDS + 0.2)  # the gateway looks at the key file once a second
+    raw1, sig1, _ = _scored(actors, "morality_credit_score", 25)
+    assert json.loads(b64url_decode(sig1.split(".")[0]))["kid"] == kid1
+    keys = actors.http.get("/v1/keys").json()
+    assert [k["kid"] for k in keys["keys"]][:2] == [kid1, kid0]  # newest first, old kept
+    assert verify_detached(sig0, raw0, keys)["kid"] == kid0  # a kept answer still verifies
+    assert verify_detached(sig1, raw1, keys)["kid"] == kid1
+    with pytest.raises(SignatureError):  # a new answer under the old key's name fails
+        verify_detached(sig1.replace(sig1.split(".")[0], sig0.split(".")[0]), raw1, keys)
+
+
+def test_a_damaged_key_file_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "signing-keys.json").write_text('{"current": 3, "epochs": [{"epoch": 0}]}')
+    with pytest.raises(ValueError, match=r"signing-keys\.json"):
+        SigningKeys(b"\x01" * 32, tmp_path)
+    assert SigningKeys(b"\x01" * 32, tmp_path / "fresh").jwks()["keys"][0]["kid"]
