@@ -6,8 +6,9 @@ consent it has read (`approval_snapshot`, `valid_consent`) and every change made
 (votes, revocation, withdrawal, budget spent) drops the snapshot it changes: a withdrawn
 consent or a revoked approval is refused on the very next call, and expiry is judged
 against the clock on every call. A change written to the database behind the gateway's back
-is not seen until `forget`. Spending a quota or a privacy budget is one conditional UPDATE
-(no lost updates, on SQLite and PostgreSQL).
+is not seen until `forget`. A quota is counted here under one lock and written behind
+(`spend_quota`, `flush_quotas`, `reconcile_quotas`); spending a privacy budget is one
+conditional UPDATE (no lost updates, on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
