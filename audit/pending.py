@@ -1,7 +1,9 @@
 """Cosignatures submitted by witnesses and not yet aggregated: ``cosignatures/pending``.
 
 Layout: ``pending/<size:020d>/<witness key ID hex>.json``, each ``{"witness": vkey,
-"size": n, "signature": base64}``. One file per witness and checkpoint: a later submission
+"size": n, "signature": base64}``; ``pending/<size>/bundle.json`` is an aggregate about to be
+anchored (written first, so a round interrupted after anchoring anchors the same bundle
+again, idempotently, instead of a different one the ledger would refuse). One file per witness and checkpoint: a later submission
 by the same witness for the same checkpoint replaces the earlier one. Nothing here is
 trusted: the witnessing round checks every signature (BLS) before it is aggregated, and
 moves a bad one to ``pending/<size>/rejected/``.
@@ -15,13 +17,14 @@ import json
 import shutil
 from pathlib import Path
 
-from audit.cosign import Cosignature, WitnessPublicKey
+from audit.cosign import Cosignature, CosignatureBundle, WitnessPublicKey
 from audit.errors import CosignatureError, NoteError
 from audit.files import write_atomic
 
 __all__ = ["PendingCosignatures", "cosignature_document", "parse_cosignature"]
 
 SIGNATURE_BYTES = 96
+_BUNDLE = "bundle.json"
 
 
 def cosignature_document(cosignature: Cosignature) -> dict[str, object]:
@@ -80,6 +83,8 @@ class PendingCosignatures:
         """Every well-formed cosignature of ``size`` (malformed files are set aside)."""
         found = []
         for path in sorted(self._folder(size).glob("*.json")):
+            if path.name == _BUNDLE:
+                continue
             try:
                 cosignature = parse_cosignature(json.loads(path.read_bytes()))
             except (CosignatureError, ValueError):
@@ -88,6 +93,17 @@ class PendingCosignatures:
             if cosignature.size == size:
                 found.append(cosignature)
         return found
+
+    def prepare(self, bundle: CosignatureBundle) -> None:
+        """Record the aggregate about to be anchored for ``bundle.size``."""
+        folder = self._folder(bundle.size)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / _BUNDLE, bundle.to_json())
+
+    def prepared(self, size: int) -> CosignatureBundle | None:
+        """The aggregate recorded for ``size`` by an earlier round, if any."""
+        path = self._folder(size) / _BUNDLE
+        return CosignatureBundle.from_json(path.read_bytes()) if path.exists() else None
 
     def reject(self, size: int, key: WitnessPublicKey) -> None:
         """Move ``key``'s cosignature of ``size`` to ``rejected/`` (its signature is bad)."""

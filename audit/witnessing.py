@@ -6,8 +6,9 @@ checkpoint whose submitted cosignatures, from witnesses in the ledger's set, rea
 ledger's threshold; aggregates them and checks the aggregate (a bad signature is found,
 set aside, and the rest used if they still reach the threshold); anchors the checkpoint's
 root with the bundle's digest; stores the bundle; and forgets pending cosignatures of that
-checkpoint and older ones. Rounds are idempotent: a round interrupted after anchoring
-finds the anchor on the next try (``Anchorer.anchor_checkpoint`` is idempotent).
+checkpoint and older ones. Rounds are idempotent: the bundle is recorded before it is
+anchored, so a round interrupted after anchoring anchors that same bundle on the next try
+(``Anchorer.anchor_checkpoint`` is idempotent), even if more cosignatures arrived since.
 
 The BLS work (``aggregate_valid``) is a plain function of picklable values so that the
 application can run it in another process, away from request threads.
@@ -86,6 +87,9 @@ def anchor_pending(
     threshold = max(policy.threshold, 1)
     rejected: list[str] = []
     for size in reversed(pending.sizes()):
+        prepared = pending.prepared(size)
+        if prepared is not None:  # an earlier round stopped after (perhaps) anchoring it
+            return _anchor(prepared, anchorer, store, pending, ())
         trusted = [c for c in pending.load(size) if c.witness.public_key in policy.public_keys]
         if len(trusted) < threshold:
             continue
@@ -110,6 +114,7 @@ def _anchor(
     pending: PendingCosignatures,
     rejected: tuple[str, ...],
 ) -> RoundResult:
+    pending.prepare(bundle)
     reference = anchorer.anchor_checkpoint(bundle.size, bundle.root, bundle.digest())
     store.store(dataclasses.replace(bundle, anchor=reference))
     pending.discard_through(bundle.size)

@@ -126,3 +126,32 @@ def test_errors_cross_process_boundaries_with_their_fields() -> None:
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is SplitViewError and again.__dict__ == error.__dict__
     assert str(again) == str(error)
+
+
+class _StopsAfterAnchoring(InMemoryAnchorer):
+    """Anchors, then fails as a crash between anchoring and storing the bundle would."""
+
+    def anchor_checkpoint(self, size: int, root: bytes, aggregate_digest: bytes) -> str:
+        super().anchor_checkpoint(size, root, aggregate_digest)
+        raise OSError("stopped after anchoring")
+
+
+def test_a_round_interrupted_after_anchoring_completes_with_the_same_bundle(
+    signed: Signed, tmp_path: Path
+) -> None:
+    pending, store = _stores(tmp_path)
+    policy = WitnessPolicy(2, frozenset(w.public.public_key for w in signed.witnesses))
+    history = CheckpointHistory(signed.directory / "checkpoints")
+    first = _StopsAfterAnchoring(policy)
+    for c in signed.cosignatures[20][:2]:
+        pending.submit(c)
+    with pytest.raises(OSError):
+        anchor_pending(history, pending, store, first)
+    assert store.sizes() == [] and len(first.anchors) == 1
+    pending.submit(signed.cosignatures[20][2])  # a third arrives meanwhile
+    ledger = InMemoryAnchorer(policy, anchors=dict(first.anchors))  # the anchor is on chain
+    result = anchor_pending(history, pending, store, ledger)
+    assert (result.status, sorted(result.signers)) == ("anchored", ["w1", "w2"])
+    bundle = store.load(20)
+    assert ledger.verify_checkpoint_anchor(20, bundle.root, bundle.digest()) == bundle.anchor
+    assert pending.sizes() == []
