@@ -102,8 +102,11 @@ class Witnessing:
     def register(self, key: WitnessPublicKey, proof: bytes, threshold: int | None) -> WitnessSet:
         """Add a witness to the ledger's set (the gateway owns the ledger) once its proof of
         possession verifies (in the child process); then set the threshold if given. Raises
-        CosignatureError (bad proof), ContractRevertError (``WitnessExists``,
-        ``InvalidWitnessThreshold``), LedgerError."""
+        SubmitRefused (``invalid_witness_threshold``, checked first), CosignatureError (bad
+        proof), ContractRevertError (``WitnessExists``), LedgerError."""
+        witnesses = len(self._ledger.witness_set().public_keys) + 1
+        if threshold is not None and not 1 <= threshold <= witnesses:
+            raise SubmitRefused("invalid_witness_threshold")
         future = self._executor().submit(verify_possession, key, proof)
         future.result(timeout=BLS_TIMEOUT_SECONDS)
         self._ledger.add_witness(key.public_key)
@@ -141,10 +144,13 @@ class Witnessing:
         return future.result(timeout=BLS_TIMEOUT_SECONDS)
 
     def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:  # spawn: never fork a process that has request threads
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        return self._pool
+        with self._lock:  # rounds and registrations may both start it
+            if self._stop.is_set():
+                raise RuntimeError("witnessing has stopped")
+            if self._pool is None:  # spawn: never fork a process that has request threads
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._pool
 
     def _choose_target(self) -> int | None:
         """Keep the target until it is anchored; move it forward to a newer checkpoint a
@@ -168,8 +174,10 @@ class Witnessing:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=BLS_TIMEOUT_SECONDS)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):

@@ -207,6 +207,10 @@ def test_an_admin_registers_a_witness_while_the_gateway_runs(
     refused = w.http.post("/v1/audit/witnesses", json=wrong, headers=auth(admin))
     assert (refused.status_code, refused.json()["reason"]) == (422, "invalid_proof_of_possession")
     assert w.http.post("/v1/audit/witnesses", json=body, headers=auth(auditor)).status_code == 403
+    too_high = w.http.post(
+        "/v1/audit/witnesses", json={**body, "threshold": 4}, headers=auth(admin)
+    )
+    assert (too_high.status_code, too_high.json()["reason"]) == (409, "invalid_witness_threshold")
     added = w.http.post("/v1/audit/witnesses", json=body, headers=auth(admin))
     assert added.status_code == 201, added.text
     assert newcomer.public.public_key.hex() in added.json()["public_keys"]

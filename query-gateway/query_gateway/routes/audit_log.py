@@ -202,11 +202,14 @@ async def register_witness(request: Request, body: WitnessCreate) -> WitnessSetP
         raise InvalidRequest(reason="malformed_witness") from None
     try:
         found = await anyio.to_thread.run_sync(witnessing.register, key, proof, body.threshold)
+    except SubmitRefused as exc:
+        raise Conflict(exc.reason) from None
     except CosignatureError:
         raise InvalidRequest(reason="invalid_proof_of_possession") from None
     except ContractRevertError as exc:
-        reason = {"WitnessExists": "witness_exists"}.get(exc.error, "invalid_witness_threshold")
-        raise Conflict(reason) from None
+        raise Conflict(
+            "witness_exists" if exc.error == "WitnessExists" else "ledger_refused"
+        ) from None
     except LedgerError as exc:
         raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return _public(found)
