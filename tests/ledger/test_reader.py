@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from ledger import (
     open_ledger,
     open_ledger_reader,
 )
+from ledger.testing import UNSAFE_ANVIL_DEV_KEY
 
 # a second process owns the chain and anchors; it prints each root once the anchor is mined
 _WRITER = textwrap.dedent("""
@@ -110,3 +112,20 @@ def test_reader_follows_a_writer_process(embedded_config: LedgerConfig) -> None:
         writer.stdin.close()
         assert writer.wait(timeout=60) == 0
         writer.stdout.close()
+
+
+def test_a_reader_of_a_json_rpc_ledger_simply_connects(tmp_path: Path, anvil_url: str) -> None:
+    config = LedgerConfig(backend="jsonrpc", rpc_url=anvil_url, data_dir=tmp_path / "ledger",
+                          key_secret=os.urandom(32), funding_key=UNSAFE_ANVIL_DEV_KEY)  # fmt: skip
+    owner = open_ledger(config)
+    owner.ensure_account("gateway", Role.GATEWAY)
+    reader = open_ledger_reader(config)
+    try:
+        root = os.urandom(32)
+        owner.anchor(AnchorKind.AUDIT_LOG, root, 3, bytes(32))
+        assert reader.get_anchor(root).size == 3
+        with pytest.raises(LedgerReadOnlyError):
+            reader.anchor(AnchorKind.AUDIT_LOG, os.urandom(32), 1, bytes(32), signer="gateway")
+    finally:
+        reader.close()
+        owner.close()
