@@ -110,3 +110,19 @@ def _verdict(ledger: Ledger, vault: Vault, record: dict[str, Any]) -> Contributi
         contribution_id=record["contribution_id"], provider=record["provider"],
         table=record["table_name"], rows=record["accepted"], ok=not problems, problems=problems,
     )  # fmt: skip
+
+
+def unanchored_contributions(ledger: Ledger, vault: Vault) -> list[str]:
+    """Every accepted contribution whose root is not anchored on the ledger with its row
+    count and receipt, one line each (empty: all anchored). Rows are not recomputed here:
+    that is `verify_contributions` (``dexin ledger verify``)."""
+    problems = []
+    for record in _accepted(vault.contributions()):
+        digest = metadata_digest(record | {"table": record["table_name"]})
+        try:
+            ledger.verify_anchor(bytes.fromhex(record["merkle_root"]), kind=AnchorKind.CONTRIBUTION,
+                                 size=record["accepted"], metadata_digest=digest)  # fmt: skip
+        except LedgerError as exc:
+            name = f"{record['provider']}/{record['table_name']} {record['contribution_id']}"
+            problems.append(f"{name}: {exc}")
+    return problems

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from query_gateway.settings import GatewaySettings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,13 +33,13 @@ from audit.export import export_log, load_export, snapshot_log
 from audit.merkle import leaf_hash, verify_inclusion
 from audit.note import NoteVerifier
 from audit.pending import PendingCosignatures
-from audit.policy import AccessPolicy, RecordedPolicy
+from audit.policy import AccessPolicy
 from audit.reader import LogReader
 from audit.verify import Trust, Verdict, verify_snapshot
 from audit.witness import BundleStore, Witness
 from audit.witnessing import anchor_pending
 from dexin.app import open_ledger, open_ledger_view
-from dexin.audit_sources import sourced_policy
+from dexin.audit_checks import access_policy, contribution_anchors
 from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
 from dexin.client import DexinClient, GatewayProblem
 from dexin.settings import Settings
@@ -113,23 +112,16 @@ def _ledger_view(settings: Settings, required: bool) -> Iterator[Ledger | None]:
         yield ledger
 
 
-def _policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
-            consents: Path | None, export: Path | None) -> tuple[AccessPolicy | None, list[str]]:  # fmt: skip
-    """Records given on the command line; else, on the data directory, the ledger's
-    approvals and the anchored consent log (``dexin.audit_sources``); else none."""
-    if approvals and consents:
-        given = "access policy from the records given (--approvals, --consents), not authenticated"
-        return RecordedPolicy.from_files(approvals, consents), [given]
-    if export is not None or ledger is None:
-        return None, []
+def _access_policy(
+    settings: Settings, ledger: Ledger | None, *files: Path | None
+) -> tuple[AccessPolicy | None, list[str]]:
     try:
-        sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+        return access_policy(settings, ledger, *files)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot read the gateway's control plane (DATABASE_URL): "
                     f"{type(exc).__name__}", 4) from None  # fmt: skip
     except LedgerError as exc:
         raise _fail(f"cannot read the ledger: {exc}", 5) from None
-    return sources.policy, sources.notes
 
 
 @contextlib.contextmanager
@@ -188,9 +180,11 @@ def verify_command(
         anchorer = None if ledger is None or skip_anchors else LedgerAnchorer(ledger)
         update = stack.enter_context(_progress(not as_json and sys.stderr.isatty()))
         try:
-            policy, notes = _policy(settings, ledger, approvals, consents, export)
+            policy, notes = _access_policy(settings, ledger, approvals, consents, export)
             verdict = verify_snapshot(snap, trust, anchorer=anchorer, policy=policy,
                                       require_anchor=not skip_anchors, progress=update)  # fmt: skip
+            if anchorer is not None and ledger is not None and export is None:
+                notes.append(contribution_anchors(settings, ledger))
         except VerificationError as exc:
             _print_failure(exc, as_json)
             raise typer.Exit(1) from None

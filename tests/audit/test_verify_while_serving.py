@@ -109,7 +109,8 @@ def test_verify_checks_anchors_while_the_gateway_owns_the_ledger(
     assert r.returncode == 0, r.stdout + r.stderr
     verdict = json.loads(r.stdout)
     assert verdict["entries"] >= 20 and "20" in verdict["anchored"] and 20 in verdict["cosigned"]
-    assert verdict["anchors_checked"] is True
+    assert verdict["anchors_checked"] is True and verdict["policy_checked"] is True
+    assert any("the gateway holds the vault" in note for note in verdict["notes"])
     status = _dexin(env, "ledger", "status", "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["anchors"]["audit_log"] == 1

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from dexin.anchoring import anchor_pending, verify_contributions
 from dexin.app import open_ledger, open_vault, vault_config
+from dexin.audit_wiring import open_audit_log
 from dexin.cli import app
 from dexin.keys import key_provider
 from dexin.settings import Settings
@@ -113,3 +114,22 @@ def test_a_new_contribution_is_anchored_by_the_ledger_command(
         ingest_file(v, "public_security", "residents", path)
     result = CliRunner().invoke(app, ["ledger", "anchor"], env=_env(loaded))
     assert result.exit_code == 0 and "anchored 1 contribution" in result.stdout
+
+
+def test_audit_verify_checks_every_contribution_root_is_anchored(
+    loaded: Settings, tmp_path: Path
+) -> None:
+    open_audit_log(loaded).close()  # an empty log: only the contributions are in question
+    result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=_env(loaded))
+    assert result.exit_code == 0, result.output
+    assert (
+        "every contribution root is anchored (2 contributions)"
+        in json.loads(result.stdout)["notes"]
+    )
+    path = write(tmp_path / "more.csv", RESIDENT_HEADER, [resident(30 + i) for i in range(2)])
+    with open_vault(loaded) as v:
+        ingest_file(v, "public_security", "residents", path)  # stored, never anchored
+    result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=_env(loaded))
+    problem = json.loads(result.stdout)["problem"]
+    assert result.exit_code == 1 and problem["check"] == "contribution-anchor"
+    assert problem["detail"].startswith("public_security/residents ")

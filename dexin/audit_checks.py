@@ -1,0 +1,58 @@
+"""What `dexin audit verify` checks on a data directory beyond the log itself.
+
+- the access policy's records: given as files, or built from the ledger and the anchored
+  consent log (`dexin.audit_sources`);
+- that every accepted contribution's root is anchored on the ledger with its row count and
+  receipt (needs the vault, so not while the gateway owns it: then a note says so).
+
+Errors are typed; the CLI maps them to messages and exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from query_gateway.settings import GatewaySettings
+
+from audit.errors import VerificationError
+from audit.policy import AccessPolicy, RecordedPolicy
+from dexin.anchoring import unanchored_contributions
+from dexin.app import open_vault
+from dexin.audit_sources import sourced_policy
+from dexin.settings import Settings
+from ledger import Ledger
+from vault.errors import VaultBusy, VaultError
+
+__all__ = ["access_policy", "contribution_anchors"]
+
+
+def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
+                  consents: Path | None, export: Path | None) -> tuple[AccessPolicy | None, list[str]]:  # fmt: skip
+    """Records given as files; else, on the data directory, the ledger's approvals and the
+    anchored consent log; else none. Raises VerificationError (``consent-log``),
+    SQLAlchemyError (the control plane cannot be read), LedgerError."""
+    if approvals and consents:
+        given = "access policy from the records given (--approvals, --consents), not authenticated"
+        return RecordedPolicy.from_files(approvals, consents), [given]
+    if export is not None or ledger is None:
+        return None, []
+    sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+    return sources.policy, sources.notes
+
+
+def contribution_anchors(settings: Settings, ledger: Ledger) -> str:
+    """A note saying every contribution root is anchored, or why it was not checked.
+    Raises VerificationError (``contribution-anchor``) naming the first one that is not."""
+    try:
+        with open_vault(settings) as vault:
+            problems = unanchored_contributions(ledger, vault)
+            count = len(vault.contributions())
+    except VaultBusy:
+        return ("contribution anchors not checked: the gateway holds the vault "
+                "(dexin ledger verify once it stops)")  # fmt: skip
+    except VaultError:
+        return "contribution anchors not checked: no vault in this data directory"
+    if problems:
+        raise VerificationError("contribution-anchor", problems[0],
+                                actual=f"{len(problems)} not anchored")  # fmt: skip
+    return f"every contribution root is anchored ({count} contributions)"
