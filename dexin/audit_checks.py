@@ -21,7 +21,7 @@ from dexin.app import open_vault
 from dexin.audit_sources import sourced_policy
 from dexin.settings import Settings
 from ledger import Ledger
-from vault.errors import VaultBusy, VaultError
+from vault.errors import VaultBusy, VaultError, VaultNotInitialised
 
 __all__ = ["access_policy", "contribution_anchors"]
 
@@ -50,8 +50,10 @@ def contribution_anchors(settings: Settings, ledger: Ledger) -> str:
     except VaultBusy:
         return ("contribution anchors not checked: the gateway holds the vault "
                 "(dexin ledger verify once it stops)")  # fmt: skip
-    except VaultError:
+    except VaultNotInitialised:
         return "contribution anchors not checked: no vault in this data directory"
+    except VaultError as exc:  # e.g. the master key is not available to this process
+        return f"contribution anchors not checked: {exc}"
     if problems:
         raise VerificationError("contribution-anchor", problems[0],
                                 actual=f"{len(problems)} not anchored")  # fmt: skip
