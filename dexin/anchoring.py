@@ -10,7 +10,9 @@ a receipt can check the anchor, and the anchor pins every row through the root.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import rfc8785
@@ -116,8 +118,12 @@ def unanchored_contributions(ledger: Ledger, vault: Vault) -> list[str]:
     """Every accepted contribution whose root is not anchored on the ledger with its row
     count and receipt, one line each (empty: all anchored). Rows are not recomputed here:
     that is `verify_contributions` (``dexin ledger verify``)."""
+    return _unanchored(ledger, _accepted(vault.contributions()))
+
+
+def _unanchored(ledger: Ledger, records: Iterable[dict[str, Any]]) -> list[str]:
     problems = []
-    for record in _accepted(vault.contributions()):
+    for record in records:
         digest = metadata_digest(record | {"table": record["table_name"]})
         try:
             ledger.verify_anchor(bytes.fromhex(record["merkle_root"]), kind=AnchorKind.CONTRIBUTION,
@@ -126,3 +132,14 @@ def unanchored_contributions(ledger: Ledger, vault: Vault) -> list[str]:
             name = f"{record['provider']}/{record['table_name']} {record['contribution_id']}"
             problems.append(f"{name}: {exc}")
     return problems
+
+
+def unanchored_receipts(ledger: Ledger, receipts: Path) -> tuple[int, list[str]]:
+    """Like `unanchored_contributions`, from the receipts the vault publishes beside itself
+    (``receipts.json``, `Vault.publish_receipts`), so it works while another process holds
+    the vault. Returns (accepted contributions listed, problems). The list is the operator's
+    statement: it proves every listed root is anchored, not that nothing was left out
+    (`verify_contributions`, on the vault itself, checks that)."""
+    records = json.loads(receipts.read_text(encoding="utf-8"))["receipts"]
+    accepted = _accepted(records)
+    return len(accepted), _unanchored(ledger, accepted)

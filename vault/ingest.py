@@ -352,6 +352,7 @@ def _load(
         "refusal": None,
     }
     _commit(run, target, record)
+    vault.publish_receipts()
     return _receipt(record, vault.config.reports_dir)
 
 
@@ -406,6 +407,7 @@ def _refuse(
         "merkle_root": merkle.root([]).hex(),
     }
     _insert_record(con, record)
+    vault.publish_receipts()
     receipt = _receipt(record, vault.config.reports_dir)
     raise ContributionRefused(reason, column, receipt)
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +87,11 @@ class VaultConfig:
         return self.root / f"derived.v{version}.duckdb"
 
 
+RECEIPTS_FILE = "receipts.json"
+RECEIPT_FIELDS = ("contribution_id", "provider", "table_name", "file_sha256", "submitted",
+                  "accepted", "rejected", "status", "merkle_root", "schema_digest",
+                  "received_at", "anchor")  # fmt: skip
+
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS {a}.contributions (
     contribution_id VARCHAR PRIMARY KEY, provider VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
@@ -117,6 +124,7 @@ class Vault:
         self.config = config
         self.registry = registry
         self.keyring = keyring
+        self._publish_lock = threading.Lock()
         self.con: Connection = connect(config.temp_dir, config.memory_limit, config.threads)
         self.as_of = config.as_of or dt.date.today()
 
@@ -160,6 +168,7 @@ class Vault:
                 vault._remove_stray_files()
                 vault._attach_all()
                 vault._create_views()
+                vault.publish_receipts()  # heals a file a crash left behind the databases
                 yield vault
             finally:
                 vault.con.close()
@@ -255,6 +264,33 @@ class Vault:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def publish_receipts(self) -> Path:
+        """Write ``receipts.json`` beside the vault: every contribution's public receipt (the
+        fields its anchor binds, its status and where it is anchored; no file name, no row),
+        replaced atomically. Other processes read it while this one holds the vault, so an
+        auditor can check every listed root on the ledger while the gateway runs."""
+        parts = [
+            f"SELECT {', '.join(RECEIPT_FIELDS)} FROM {alias(p.id)}.contributions"
+            for p in self.registry.providers
+        ]
+        with self._publish_lock:
+            cur = self.con.cursor()
+            try:
+                res = cur.execute(
+                    " UNION ALL ".join(parts) + " ORDER BY received_at, contribution_id"
+                )
+                names = [d[0] for d in res.description]
+                rows = [dict(zip(names, r, strict=True)) for r in res.fetchall()]
+            finally:
+                cur.close()
+            path = self.config.root / RECEIPTS_FILE
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"receipts": rows}, indent=1) + "\n", encoding="utf-8")
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        return path
+
     def contribution(self, contribution_id: str) -> dict[str, Any] | None:
         return next(
             (c for c in self.contributions() if c["contribution_id"] == contribution_id), None
@@ -310,3 +346,4 @@ class Vault:
             f"UPDATE {alias(c['provider'])}.contributions SET anchor = ? WHERE contribution_id = ?",
             [anchor, contribution_id],
         )
+        self.publish_receipts()

@@ -133,3 +133,21 @@ def test_audit_verify_checks_every_contribution_root_is_anchored(
     problem = json.loads(result.stdout)["problem"]
     assert result.exit_code == 1 and problem["check"] == "contribution-anchor"
     assert problem["detail"].startswith("public_security/residents ")
+
+
+def test_audit_verify_checks_published_receipts_while_the_vault_is_held(
+    loaded: Settings, tmp_path: Path
+) -> None:
+    open_audit_log(loaded).close()
+    with open_vault(loaded) as held:  # as the gateway holds it
+        result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=_env(loaded))
+        assert result.exit_code == 0, result.output
+        notes = json.loads(result.stdout)["notes"]
+        assert any(n.startswith("every published contribution root is anchored (2 accepted")
+                   for n in notes)  # fmt: skip
+        path = write(tmp_path / "more.csv", RESIDENT_HEADER, [resident(40 + i) for i in range(2)])
+        ingest_file(held, "public_security", "residents", path)  # published, never anchored
+        result = CliRunner().invoke(app, ["audit", "verify", "--json"], env=_env(loaded))
+        problem = json.loads(result.stdout)["problem"]
+        assert result.exit_code == 1 and problem["check"] == "contribution-anchor"
+        assert problem["detail"].startswith("public_security/residents ")

@@ -228,3 +228,25 @@ def test_a_directory_is_ingested_file_by_file(vault: Vault, tmp_path: Path) -> N
         ("public_security", "residents", 2),
     ]
     assert json.loads(results[0].model_dump_json())["merkle_root"]  # type: ignore[union-attr]
+
+
+def test_receipts_are_published_beside_the_vault_without_names_or_rows(
+    vault: Vault, tmp_path: Path
+) -> None:
+    good = ingest_file(vault, "public_security", "residents", _residents(tmp_path, [resident(1)]))
+    bad = tmp_path / "blood.csv"
+    bad.write_text(f"record_id,id_number,religion\nB-1,{id_number(1)},x\n", encoding="utf-8")
+    with pytest.raises(ContributionRefused) as info:
+        ingest_file(vault, "blood_centre", "blood_donations", bad)
+    published = vault.config.root / "receipts.json"
+    text = published.read_text(encoding="utf-8")
+    receipts = {r["contribution_id"]: r for r in json.loads(text)["receipts"]}
+    assert receipts[good.contribution_id]["merkle_root"] == good.merkle_root
+    assert receipts[good.contribution_id]["status"] == "accepted"
+    assert receipts[info.value.receipt.contribution_id]["status"] == "refused"
+    assert id_number(1) not in text and "residents.csv" not in text and "blood.csv" not in text
+    vault.record_anchor(good.contribution_id, "block 7 tx 0xab")
+    again = json.loads(published.read_text(encoding="utf-8"))["receipts"]
+    assert {r["contribution_id"]: r["anchor"] for r in again}[
+        good.contribution_id
+    ] == "block 7 tx 0xab"
