@@ -2,10 +2,12 @@
 
 Every answer about a subject is an ``allow`` entry of a bank in the audit log, with the
 subject's pseudonym, the computation, the purpose and the access request. At start-up the
-gateway reads the log once (`scan`) and keeps, per pseudonym, the accesses it found; every
-later answer is noted as its entry becomes durable (`note`). So the view shows exactly what
-the log holds, each access with its entry's index, which an auditor can prove included in a
-signed checkpoint; there is no second record that could disagree with the log.
+gateway reads the log once (`scan`) and keeps, per pseudonym, only the positions of the
+entries that are accesses (compact integer arrays: nothing for the garbage collector to walk,
+8 bytes an answer); every later answer is noted as its entry becomes durable (`note`). `of`
+reads those entries back from the log. So the view shows exactly what the log holds, each
+access with its entry's index, which an auditor can prove included in a signed checkpoint;
+there is no second record that could disagree with the log.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +47,10 @@ def _access(index: int, doc: dict[str, Any]) -> LoggedAccess | None:
 
 
 class AccessIndex:
-    def __init__(self) -> None:
-        self._by_subject: dict[str, list[LoggedAccess]] = defaultdict(list)
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        """``read(index)``: the log's leaf data of entry ``index``."""
+        self._read = read
+        self._by_subject: dict[str, array[int]] = defaultdict(lambda: array("q"))
         self._lock = threading.Lock()
         self.answered: dict[str, int] = defaultdict(int)  # per access request, at `scan`
 
@@ -69,7 +74,7 @@ class AccessIndex:
             access = _access(int(doc.get("index", position)), doc)
             if access is not None:
                 with self._lock:
-                    self._by_subject[doc["subject"]].append(access)
+                    self._by_subject[doc["subject"]].append(access.index)
                 found += 1
         return found
 
@@ -83,9 +88,17 @@ class AccessIndex:
         access = _access(index, doc)
         if access is not None:
             with self._lock:
-                self._by_subject[entry.subject].append(access)
+                self._by_subject[entry.subject].append(index)
 
     def of(self, subject: str) -> list[LoggedAccess]:
-        """The accesses to ``subject``'s data, oldest first."""
+        """The accesses to ``subject``'s data, oldest first, as the log holds them now."""
         with self._lock:
-            return sorted(self._by_subject.get(subject, ()), key=lambda a: a.index)
+            indices = sorted(self._by_subject.get(subject, ()))
+        found = []
+        for index in indices:
+            doc = json.loads(self._read(index))
+            access = _access(index, doc)
+            if access is None or doc.get("subject") != subject:
+                raise ValueError(f"audit entry {index} is not an access to this subject")
+            found.append(access)
+        return found

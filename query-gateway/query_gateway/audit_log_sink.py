@@ -52,6 +52,10 @@ class MerkleAuditSink:
             raise AuditAppendError(type(exc).__name__) from None
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
 
+    def entry(self, index: int) -> bytes:
+        """The exact leaf data of durable entry ``index``."""
+        return self.log.entry(index)
+
     def entries(self) -> Iterator[bytes]:
         """Every durable entry's leaf data, in order (a snapshot read beside the writer)."""
         with LogReader(self.log.directory) as reader:

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import os
 import threading
+from array import array
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -92,6 +93,9 @@ class JsonlAuditSink:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._next = _recover(path)
         self._path = path
+        self._read_lock = threading.Lock()
+        self._starts: array[int] = array("q")  # where each line starts, scanned on demand
+        self._scanned = 0
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._cond = threading.Condition()
         self._buffer: list[bytes] = []
@@ -139,6 +143,26 @@ class JsonlAuditSink:
         else:
             self._broken = True
         self._cond.notify_all()
+
+    def entry(self, index: int) -> bytes:
+        """Entry ``index`` as written (its line without the newline); IndexError if absent."""
+        with self._read_lock:
+            with open(self._path, "rb") as f:
+                f.seek(self._scanned)
+                fresh = f.read()
+            complete = fresh[: fresh.rfind(b"\n") + 1]
+            at = self._scanned
+            for line in complete.splitlines(keepends=True):
+                self._starts.append(at)
+                at += len(line)
+            self._scanned = at
+            if not 0 <= index < len(self._starts):
+                raise IndexError(index)
+            start = self._starts[index]
+            end = self._starts[index + 1] if index + 1 < len(self._starts) else self._scanned
+        with open(self._path, "rb") as f:
+            f.seek(start)
+            return f.read(end - start).rstrip(b"\n")
 
     def entries(self) -> Iterator[bytes]:
         """Every entry written so far, in order."""

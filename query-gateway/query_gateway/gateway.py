@@ -48,7 +48,7 @@ class Gateway:
     vault: Any  # vault.store.Vault: pseudonyms and contributions
     ledger: Ledger
     rate_limiter: RateLimiter
-    accesses: AccessIndex = field(default_factory=AccessIndex)
+    accesses: AccessIndex
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)
 

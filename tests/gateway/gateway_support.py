@@ -26,6 +26,7 @@ from query_gateway.settings import GatewaySettings
 from sqlalchemy import create_engine, text
 
 from credit_model.spec import load_spec
+from dexin.anchoring import anchor_pending
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import key_provider
 from dexin.scoring import score_all
@@ -215,6 +216,7 @@ def open_world(tmp: Path) -> Iterator[World]:
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         for provider, table in INGESTED:
             ingest_file(vault, provider, table, tmp / "data" / provider / f"{table}.parquet")
+        anchor_pending(ledger, vault)  # as every ingest path does: roots on the ledger
         score_all(
             vault,
             load_spec(registry=vault.registry),

@@ -173,7 +173,7 @@ def test_quota_counts_are_written_behind_and_recovered_from_the_log(actors: Acto
     # a crash before the next flush: the database lags behind the answers in the log
     with actors.control.sessions.begin() as s:
         s.execute(update(AccessRequest).where(AccessRequest.id == rid).values(used=0))
-    rebuilt = AccessIndex()
+    rebuilt = AccessIndex(gw.audit.entry)
     rebuilt.scan(gw.audit.entries())
     assert rebuilt.answered[rid] == 2
     actors.control.reconcile_quotas(rebuilt.answered)

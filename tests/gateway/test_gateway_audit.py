@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from gateway_support import Actors, TestClient, World, auth, score_body
+from query_gateway.access_index import AccessIndex
 from query_gateway.app import create_app
 from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
 from query_gateway.credentials import Role
@@ -156,3 +157,24 @@ def test_the_jsonl_sink_drops_a_torn_tail_and_continues(tmp_path: Path) -> None:
     again.close()
     with pytest.raises(AuditAppendError):
         again.append(e)
+
+
+def test_the_jsonl_sink_reads_entries_back_for_the_access_index(jsonl_sink: JsonlAuditSink) -> None:
+    def entry(i: int, subject: str | None) -> AuditEntry:
+        return AuditEntry(time=AuditEntry.now(), actor="bank_1", role="bank",
+                          action="POST /v1/scores", decision="allow", request_id=f"r{i}",
+                          computation="morality_credit_score", purpose="credit_assessment",
+                          access_request="ar_1", consent="cs_1", subject=subject)  # fmt: skip
+
+    made = [jsonl_sink.append(entry(i, "s1" if i % 2 else None)) for i in range(5)]
+    assert [json.loads(jsonl_sink.entry(r.index))["request_id"] for r in made] == [
+        f"r{i}" for i in range(5)
+    ]
+    with pytest.raises(IndexError):
+        jsonl_sink.entry(5)
+    index = AccessIndex(jsonl_sink.entry)
+    index.scan(jsonl_sink.entries())
+    assert [a.index for a in index.of("s1")] == [1, 3] and index.answered["ar_1"] == 5
+    jsonl_sink.append(entry(5, "s1"))
+    index.note(5, entry(5, "s1"))
+    assert [a.index for a in index.of("s1")] == [1, 3, 5]

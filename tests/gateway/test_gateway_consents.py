@@ -120,7 +120,7 @@ def test_who_accessed_me_is_read_from_the_audit_log(actors: Actors) -> None:
     }
     # a gateway starting afresh rebuilds the same view from nothing but the log's entries
     gw = actors.http.app.state.gateway  # type: ignore[attr-defined]
-    rebuilt = AccessIndex()
+    rebuilt = AccessIndex(gw.audit.entry)
     rebuilt.scan(gw.audit.entries())
     pseudonym = gw.vault.subject_pseudonym(id_number)
     assert [a.index for a in rebuilt.of(pseudonym)] == indices
