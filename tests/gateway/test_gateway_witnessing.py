@@ -11,6 +11,8 @@ import base64
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,14 +25,12 @@ from query_gateway.app import create_app
 from query_gateway.control import ControlPlane
 from query_gateway.credentials import Role
 from query_gateway.db import open_engine, session_factory
-from typer.testing import CliRunner
 
 from audit.checkpoint import Checkpoint, SignedCheckpoint
 from audit.errors import SplitViewError, WitnessError
 from audit.note import NoteSigner
 from audit.pending import cosignature_document
 from audit.witness import BundleStore, Witness
-from dexin import audit_cli
 from dexin.audit_wiring import audit_dir, load_or_create_log_key, register_witness
 from dexin.client import DexinClient
 from dexin.witness_follow import follow, witness_once
@@ -83,12 +83,17 @@ def _scored(w: Witnessed) -> tuple[str, dict[str, str]]:
 
 
 def _verify(w: Witnessed) -> dict[str, object]:
+    """`dexin audit verify` in its own process, as an auditor runs it beside the gateway (this
+    test process holds the vault and the ledger, as the gateway would)."""
     settings = w.world.settings
     env = {"DEXIN_HOME": str(settings.home), "DEXIN_MASTER_KEY": settings.master_key_hex,
            "DEXIN_AS_OF": "2026-11-01", "DATABASE_URL": w.world.database_env()}  # fmt: skip
-    result = CliRunner().invoke(audit_cli.app, ["verify", "--json"], env=env)
-    assert result.exit_code == 0, result.output
+    dexin = Path(sys.executable).parent / "dexin"
+    result = subprocess.run([dexin, "audit", "verify", "--json"], env=os.environ | env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
     verdict: dict[str, object] = json.loads(result.stdout)
+    assert any("the gateway holds the vault" in n for n in verdict["notes"])  # type: ignore[attr-defined]
     return verdict
 
 
