@@ -1,18 +1,22 @@
 """Cosignatures submitted by witnesses and not yet aggregated: ``cosignatures/pending``.
 
-Layout: ``pending/<size:020d>/<witness key ID hex>.json``, each ``{"witness": vkey,
-"size": n, "signature": base64}``; ``pending/<size>/bundle.json`` is an aggregate about to be
-anchored (written first, so a round interrupted after anchoring anchors the same bundle
-again, idempotently, instead of a different one the ledger would refuse). One file per witness and checkpoint: a later submission
-by the same witness for the same checkpoint replaces the earlier one. Nothing here is
-trusted: the witnessing round checks every signature (BLS) before it is aggregated, and
-moves a bad one to ``pending/<size>/rejected/``.
+Layout: ``pending/<size:020d>/<witness key ID hex>.<signature digest>.json``, each
+``{"witness": vkey, "size": n, "signature": base64}``; ``pending/<size>/bundle.json`` is an
+aggregate about to be anchored (written first, so a round interrupted after anchoring
+anchors the same bundle again, idempotently, instead of a different one the ledger would
+refuse). A submission never replaces another: whoever can post could otherwise overwrite a
+witness's genuine cosignature with a forged one. Distinct submissions for one witness and
+checkpoint are kept side by side, up to `MAX_PER_WITNESS` (`TooManySubmissions` beyond);
+BLS signatures are deterministic, so a witness's genuine one is always the same file.
+Nothing here is trusted: the witnessing round checks every signature (BLS) before it is
+aggregated, and moves a bad one to ``pending/<size>/rejected/``, freeing its place.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,10 +25,21 @@ from audit.cosign import Cosignature, CosignatureBundle, WitnessPublicKey
 from audit.errors import CosignatureError, NoteError
 from audit.files import write_atomic
 
-__all__ = ["PendingCosignatures", "cosignature_document", "parse_cosignature"]
+__all__ = [
+    "PendingCosignatures",
+    "TooManySubmissions",
+    "cosignature_document",
+    "parse_cosignature",
+]
 
 SIGNATURE_BYTES = 96
+MAX_PER_WITNESS = 8
 _BUNDLE = "bundle.json"
+
+
+class TooManySubmissions(CosignatureError):
+    """A witness already has `MAX_PER_WITNESS` distinct unchecked cosignatures pending for
+    this checkpoint; the next round checks them and sets the bad ones aside."""
 
 
 def cosignature_document(cosignature: Cosignature) -> dict[str, object]:
@@ -59,8 +74,14 @@ class PendingCosignatures:
         self.directory = directory
 
     def submit(self, cosignature: Cosignature) -> Path:
+        """Keep ``cosignature`` beside any other submission for its witness and checkpoint;
+        raises TooManySubmissions when that witness has `MAX_PER_WITNESS` pending."""
         folder = self._folder(cosignature.size)
-        path = folder / f"{cosignature.witness.key_id.hex()}.json"
+        key = cosignature.witness.key_id.hex()
+        digest = hashlib.sha256(cosignature.signature).hexdigest()[:16]
+        path = folder / f"{key}.{digest}.json"
+        if not path.exists() and len(list(folder.glob(f"{key}.*.json"))) >= MAX_PER_WITNESS:
+            raise TooManySubmissions(cosignature.size, "too many pending cosignatures")
         data = json.dumps(cosignature_document(cosignature)).encode()
         for attempt in (1, 2):  # a round may remove the folder between mkdir and write
             folder.mkdir(parents=True, exist_ok=True)
@@ -105,9 +126,10 @@ class PendingCosignatures:
         path = self._folder(size) / _BUNDLE
         return CosignatureBundle.from_json(path.read_bytes()) if path.exists() else None
 
-    def reject(self, size: int, key: WitnessPublicKey) -> None:
-        """Move ``key``'s cosignature of ``size`` to ``rejected/`` (its signature is bad)."""
-        path = self._folder(size) / f"{key.key_id.hex()}.json"
+    def reject(self, size: int, cosignature: Cosignature) -> None:
+        """Move this cosignature of ``size`` to ``rejected/`` (its signature is bad)."""
+        digest = hashlib.sha256(cosignature.signature).hexdigest()[:16]
+        path = self._folder(size) / f"{cosignature.witness.key_id.hex()}.{digest}.json"
         if path.exists():
             self._set_aside(path)
 

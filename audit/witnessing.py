@@ -25,7 +25,6 @@ from audit.checkpoint import Checkpoint, CheckpointHistory
 from audit.cosign import (
     Cosignature,
     CosignatureBundle,
-    WitnessPublicKey,
     aggregate,
     verify_cosignature,
 )
@@ -37,9 +36,9 @@ __all__ = ["Aggregator", "RoundResult", "aggregate_valid", "anchor_pending"]
 
 Aggregator = Callable[
     [Checkpoint, Sequence[Cosignature]],
-    tuple[CosignatureBundle | None, list[WitnessPublicKey]],
+    tuple[CosignatureBundle | None, list[Cosignature]],
 ]
-"""``(checkpoint, cosignatures) -> (bundle of the good ones or None, keys of bad ones)``."""
+"""``(checkpoint, cosignatures) -> (bundle of the good ones or None, the bad ones)``."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,9 @@ class RoundResult:
 
 def aggregate_valid(
     checkpoint: Checkpoint, cosignatures: Sequence[Cosignature]
-) -> tuple[CosignatureBundle | None, list[WitnessPublicKey]]:
+) -> tuple[CosignatureBundle | None, list[Cosignature]]:
     """Aggregate and check once; if that fails, check each signature and aggregate the good
-    ones. Returns the bundle (None if no signature is good) and the keys of bad ones."""
+    ones. Returns the bundle (None if no signature is good) and the bad cosignatures."""
     try:
         return aggregate(checkpoint, cosignatures), []
     except CosignatureError:
@@ -69,7 +68,7 @@ def aggregate_valid(
             verify_cosignature(checkpoint, cosignature)
             good.append(cosignature)
         except CosignatureError:
-            bad.append(cosignature.witness)
+            bad.append(cosignature)
     return (aggregate(checkpoint, good) if good else None), bad
 
 
@@ -91,7 +90,7 @@ def anchor_pending(
         if prepared is not None:  # an earlier round stopped after (perhaps) anchoring it
             return _anchor(prepared, anchorer, store, pending, ())
         trusted = [c for c in pending.load(size) if c.witness.public_key in policy.public_keys]
-        if len(trusted) < threshold:
+        if len({c.witness.public_key for c in trusted}) < threshold:
             continue
         try:
             checkpoint = checkpoints.load(size).checkpoint
@@ -99,9 +98,9 @@ def anchor_pending(
             pending.discard(size)
             continue
         bundle, bad = aggregator(checkpoint, trusted)
-        for key in bad:
-            pending.reject(size, key)
-        rejected += [key.name for key in bad]
+        for cosignature in bad:
+            pending.reject(size, cosignature)
+        rejected += [c.witness.name for c in bad]
         if bundle is not None and len(bundle.signers) >= threshold:
             return _anchor(bundle, anchorer, store, pending, tuple(rejected))
     return RoundResult("waiting", rejected=tuple(rejected))

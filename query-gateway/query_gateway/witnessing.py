@@ -139,7 +139,7 @@ class Witnessing:
 
     def _aggregate(
         self, checkpoint: Checkpoint, cosignatures: Sequence[Cosignature]
-    ) -> tuple[CosignatureBundle | None, list[WitnessPublicKey]]:
+    ) -> tuple[CosignatureBundle | None, list[Cosignature]]:
         future = self._executor().submit(aggregate_valid, checkpoint, list(cosignatures))
         return future.result(timeout=BLS_TIMEOUT_SECONDS)
 

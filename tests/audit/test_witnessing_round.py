@@ -17,7 +17,13 @@ from audit.cosign import Cosignature, WitnessPolicy
 from audit.errors import CosignatureError
 from audit.log import AuditLog, LogOptions
 from audit.note import NoteSigner
-from audit.pending import PendingCosignatures, cosignature_document, parse_cosignature
+from audit.pending import (
+    MAX_PER_WITNESS,
+    PendingCosignatures,
+    TooManySubmissions,
+    cosignature_document,
+    parse_cosignature,
+)
 from audit.witness import BundleStore, Witness
 from audit.witnessing import anchor_pending
 
@@ -155,3 +161,36 @@ def test_a_round_interrupted_after_anchoring_completes_with_the_same_bundle(
     bundle = store.load(20)
     assert ledger.verify_checkpoint_anchor(20, bundle.root, bundle.digest()) == bundle.anchor
     assert pending.sizes() == []
+
+
+def test_a_forged_submission_never_displaces_the_genuine_one(
+    signed: Signed, tmp_path: Path
+) -> None:
+    """Whoever may post could submit a bad signature under a witness's key, before or after
+    the witness does: both are kept, the round sets the bad one aside and uses the good."""
+    pending, store = _stores(tmp_path)
+    policy = WitnessPolicy(3, frozenset(w.public.public_key for w in signed.witnesses))
+    w1, w2, w3 = signed.cosignatures[20]
+    other = signed.cosignatures[10][1].signature  # w2's signature on another checkpoint
+    pending.submit(Cosignature(w2.witness, 20, other))  # forged first
+    for c in (w1, w2, w3):
+        pending.submit(c)
+    pending.submit(Cosignature(w3.witness, 20, other))  # and after
+    pending.submit(w2)  # a witness resubmitting is the same file, not another slot
+    assert len(pending.load(20)) == 5
+    history = CheckpointHistory(signed.directory / "checkpoints")
+    result = anchor_pending(history, pending, store, InMemoryAnchorer(policy))
+    assert (result.status, sorted(result.signers), sorted(result.rejected)) == (
+        "anchored", ["w1", "w2", "w3"], ["w2", "w3"],
+    )  # fmt: skip
+    store.load(20).verify(signed.checkpoints[1].checkpoint, policy)
+
+
+def test_pending_submissions_per_witness_are_bounded(signed: Signed, tmp_path: Path) -> None:
+    pending, _ = _stores(tmp_path)
+    w1 = signed.cosignatures[20][0]
+    for i in range(MAX_PER_WITNESS):
+        pending.submit(Cosignature(w1.witness, 20, bytes([i]) * 96))
+    with pytest.raises(TooManySubmissions):
+        pending.submit(w1)
+    assert len(pending.load(20)) == MAX_PER_WITNESS

@@ -23,7 +23,7 @@ from fastapi import Query, Request, Response
 from audit.cosign import WitnessPublicKey
 from audit.errors import AuditError, CosignatureError, NoteError
 from audit.log import AuditLog
-from audit.pending import parse_cosignature
+from audit.pending import TooManySubmissions, parse_cosignature
 from ledger import ContractRevertError, LedgerError, WitnessSet
 from query_gateway.audit_log_sink import MerkleAuditSink
 from query_gateway.credentials import Principal, Role
@@ -169,6 +169,8 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
         await anyio.to_thread.run_sync(witnessing.submit, cosignature)
     except SubmitRefused as exc:
         raise _REFUSALS[exc.reason](exc.reason) from None
+    except TooManySubmissions:  # the next round checks them and sets the bad ones aside
+        raise Conflict("too_many_pending_cosignatures") from None
     except LedgerError as exc:
         raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return CosignatureAccepted(size=cosignature.size, witness=cosignature.witness.name)
