@@ -222,6 +222,15 @@ class ControlPlane:
             self._used[request.id] = used + 1
             self._dirty.add(request.id)
 
+    def refund_quota(self, request: AccessRequest) -> None:
+        """Give back the unit `spend_quota` took for an answer that never left (its audit
+        entry could not be made durable)."""
+        with self._quota_lock:
+            used = self._used.get(request.id)
+            if used:
+                self._used[request.id] = used - 1
+                self._dirty.add(request.id)
+
     def flush_quotas(self) -> int:
         """Write the quota counts spent since the last flush; returns how many requests."""
         with self._quota_lock:
@@ -233,7 +242,7 @@ class ControlPlane:
                     for rid, used in counts.items():
                         s.execute(
                             update(AccessRequest)
-                            .where(AccessRequest.id == rid, AccessRequest.used < used)
+                            .where(AccessRequest.id == rid, AccessRequest.used != used)
                             .values(used=used)
                         )
         except Exception:

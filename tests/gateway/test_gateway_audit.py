@@ -62,6 +62,9 @@ def test_a_failing_audit_sink_gives_503_and_no_answer(
         json=score_body(id_number, rid, consent),
     )
     assert r.status_code == 503
+    gw = client.app.state.gateway  # type: ignore[attr-defined]
+    gw.control.flush_quotas()
+    assert gw.control.request(rid).used == 0  # no answer left, so no quota was spent
     assert r.json()["type"] == "urn:dexin:problem:audit-unavailable"
     assert "Dexin-Signature" not in r.headers
     assert set(r.json()) == {

@@ -96,7 +96,11 @@ async def score(
     gw.control.valid_consent(body.consent_id, subject, who.client_id, body.purpose)
     gw.control.spend_quota(found)
     payload = answer(gw, computation, subject)
-    receipt = await audit_allow(gw, request, payload)
+    try:
+        receipt = await audit_allow(gw, request, payload)
+    except AuditUnavailable:
+        gw.control.refund_quota(found)  # nothing was answered
+        raise
     payload["request_id"] = request.state.request_id
     payload["audit"] = {"index": receipt.index, "leaf_hash": receipt.leaf_hash}
     content = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
