@@ -5,12 +5,13 @@ into columnar arrays: the subjects' pseudonyms sorted (a binary search finds a r
 features as one float matrix, the veto flags as one boolean matrix, the coverage counts as
 one integer matrix, and the few base columns as Arrow arrays. A look-up is then a few
 microseconds and touches neither DuckDB nor its buffer pool; the gateway and the scoring
-benchmark use it, while one-shot commands (`dexin model score`) keep the indexed look-up,
-since reading the whole table to score one person would be the slower path there.
+benchmark use it, while one-shot commands (`dexin model score`) look the row up in DuckDB
+(a filtered scan), since reading the whole table to score one person would be slower there.
 
 At scale 1.0 (850,000 residents, 26 features, 3 vetoes, 16 tables) the arrays take about
-250 MB. The store holds only what the derived table holds (pseudonyms, never ID numbers),
-inside the process that already holds the vault's keys. `load` replaces the snapshot in one
+340 MiB (414 bytes a resident, measured; the features stay float64 so scores stay exact).
+The store holds only what the derived table holds (pseudonyms, never ID numbers), inside
+the process that already holds the vault's keys. `load` replaces the snapshot in one
 assignment, so a look-up racing a refresh sees either the old table or the new one.
 """
 
@@ -37,7 +38,7 @@ class _Snapshot:
     base: dict[str, pa.Array]
     values: npt.NDArray[np.float64]  # rows x features
     vetoes: npt.NDArray[np.bool_]  # rows x vetoes
-    coverage: npt.NDArray[np.int64]  # rows x tables
+    coverage: npt.NDArray[np.int32]  # rows x tables
     households: npt.NDArray[np.bytes_]  # sorted household pseudonyms, one per member
     members: npt.NDArray[np.int64]  # row of each entry of ``households``
     as_of: dt.date | None
@@ -109,7 +110,7 @@ class FeatureStore:
             base={c: column(c) for c in BASE_COLUMNS if c != "subject"},
             values=matrix(self._feature_ids, np.float64),
             vetoes=matrix([f"veto_{v}" for v in self._veto_ids], np.bool_),
-            coverage=matrix([f"n_{t}" for t in self._tables], np.int64),
+            coverage=matrix([f"n_{t}" for t in self._tables], np.int32),
             households=keys[order],
             members=present[order].astype(np.int64),
             as_of=dates[0] if len(dates) == 1 else None,
