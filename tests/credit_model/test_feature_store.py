@@ -1,4 +1,4 @@
-"""The in-memory feature store answers exactly what the indexed look-up in the vault does."""
+"""The in-memory feature store answers exactly what the look-up in the vault does."""
 
 from __future__ import annotations
 
