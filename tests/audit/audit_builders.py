@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from audit.anchor import InMemoryAnchorer
 from audit.checkpoint import SignedCheckpoint
@@ -67,3 +68,40 @@ def build_world(root: Path) -> World:
                 store = BundleStore(root / "audit" / "cosignatures")
                 witness_round(signed, witnesses, log.consistency_proof, anchorer, store)
     return World(root / "audit", signer, witnesses, anchorer)
+
+
+def witnessed_data_directory(settings: Any, entries: int, more: int = 0) -> None:
+    """A data directory (``dexin.settings.Settings``) with a vault keyring, a log of
+    ``entries`` entries cosigned by witnesses w1 and w2 (registered on its ledger, threshold
+    2) and anchored at that size, then ``more`` entries and a checkpoint over them."""
+    from dexin.app import open_ledger, vault_config
+    from dexin.audit_wiring import (
+        LedgerAnchorer,
+        audit_dir,
+        load_or_create_log_key,
+        open_audit_log,
+        register_witness,
+        witness_dir,
+    )
+    from dexin.keys import key_provider
+    from vault.registry import load_registry
+    from vault.store import Vault
+
+    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
+    log_key = load_or_create_log_key(settings).verifier()
+    witnesses = [Witness.init(witness_dir(settings, n), n, log_key) for n in ("w1", "w2")]
+    with (
+        open_ledger(settings) as ledger,
+        open_audit_log(settings, LogOptions(checkpoint_every=10**6)) as log,
+    ):
+        for w in witnesses:
+            register_witness(ledger, w.public, w.proof_of_possession())
+        ledger.set_witness_threshold(2)
+        fill(log, 0, entries)
+        signed = log.checkpoint_now()
+        assert signed is not None
+        store = BundleStore(audit_dir(settings) / "cosignatures")
+        witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
+        if more:
+            fill(log, entries, entries + more)
+            log.checkpoint_now()

@@ -6,29 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
-from audit_builders import fill
+from audit_builders import witnessed_data_directory
 from typer.testing import CliRunner
 
 from audit.errors import AnchorError, VerificationError
 from audit.export import load_export, snapshot_log
-from audit.log import LogOptions
 from audit.reader import LogReader
 from audit.verify import Trust, verify_snapshot
-from audit.witness import BundleStore, Witness, witness_round
+from audit.witness import BundleStore
 from dexin import audit_cli
-from dexin.app import open_ledger, vault_config
+from dexin.app import open_ledger
 from dexin.audit_wiring import (
     LedgerAnchorer,
     audit_dir,
     load_or_create_log_key,
-    open_audit_log,
-    register_witness,
     witness_dir,
 )
-from dexin.keys import key_provider
 from dexin.settings import Settings
-from vault.registry import load_registry
-from vault.store import Vault
 
 runner = CliRunner()
 
@@ -37,26 +31,10 @@ runner = CliRunner()
 def home(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A data directory with a keyring (the ledger's secret), a log of 30 entries anchored at
     size 30 by two witnesses registered on the ledger (threshold 2)."""
-    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
     for name, value in {"DEXIN_HOME": settings.home, "DEXIN_MASTER_KEY": settings.master_key_hex,
                         "DEXIN_AS_OF": "2026-11-01"}.items():  # fmt: skip
         monkeypatch.setenv(name, str(value))
-    log_key = load_or_create_log_key(settings).verifier()
-    witnesses = [Witness.init(witness_dir(settings, n), n, log_key) for n in ("w1", "w2")]
-    with (
-        open_ledger(settings) as ledger,
-        open_audit_log(settings, LogOptions(checkpoint_every=10**6)) as log,
-    ):
-        for w in witnesses:
-            register_witness(ledger, w.public, w.proof_of_possession())
-        ledger.set_witness_threshold(2)
-        fill(log, 0, 30)
-        signed = log.checkpoint_now()
-        assert signed is not None
-        store = BundleStore(audit_dir(settings) / "cosignatures")
-        witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
-        fill(log, 30, 35)
-        log.checkpoint_now()
+    witnessed_data_directory(settings, 30, more=5)
     return settings
 
 

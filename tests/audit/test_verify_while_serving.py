@@ -16,22 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from audit_builders import fill
+from audit_builders import fill, witnessed_data_directory
 from query_gateway.admin import control_plane, create_client
 from query_gateway.credentials import Role
 from typer.testing import CliRunner
 
-from audit.log import LogOptions
-from audit.witness import BundleStore, Witness, witness_round
+from audit.witness import Witness
 from dexin import audit_cli
-from dexin.app import open_ledger, vault_config
+from dexin.app import vault_config
 from dexin.audit_wiring import (
-    LedgerAnchorer,
-    audit_dir,
     load_or_create_log_key,
     open_audit_log,
-    register_witness,
-    witness_dir,
 )
 from dexin.keys import key_provider
 from dexin.settings import Settings
@@ -49,21 +44,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     settings = Settings.from_env(
         {"DEXIN_HOME": str(home), "DEXIN_MASTER_KEY": secrets.token_hex(32)}
     )
-    Vault.init(vault_config(settings), load_registry(), key_provider(settings))
-    log_key = load_or_create_log_key(settings).verifier()
-    witnesses = [Witness.init(witness_dir(settings, n), n, log_key) for n in ("w1", "w2")]
-    with (
-        open_ledger(settings) as ledger,
-        open_audit_log(settings, LogOptions(checkpoint_every=10**6)) as log,
-    ):
-        for witness in witnesses:
-            register_witness(ledger, witness.public, witness.proof_of_possession())
-        ledger.set_witness_threshold(2)
-        fill(log, 0, 20)
-        signed = log.checkpoint_now()
-        assert signed is not None
-        store = BundleStore(audit_dir(settings) / "cosignatures")
-        witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
+    witnessed_data_directory(settings, 20)
     return {"DEXIN_HOME": str(settings.home), "DEXIN_MASTER_KEY": settings.master_key_hex,
             "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB",
             "DEXIN_WITNESS_INTERVAL": "1"}  # fmt: skip
