@@ -112,7 +112,7 @@ def build(
     migrate(engine)
     sessions = session_factory(engine)
     control = ControlPlane(sessions)
-    keys = derive_keys(ledger_secret(settings))
+    secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
     audit = parts.audit or default_audit_sink(settings, config)
     stack.callback(audit.close)
     vault = parts.vault
@@ -128,8 +128,8 @@ def build(
         engine=engine,
         control=control,
         catalogue=load_catalogue(),
-        keys=keys,
-        signer=SigningKeys(ledger_secret(settings), gateway_dir(settings)),
+        keys=derive_keys(secret),
+        signer=SigningKeys(secret, gateway_dir(settings)),
         audit=audit,
         scores=parts.scores or default_scores(vault, parts.ledger),
         aggregates=parts.aggregates

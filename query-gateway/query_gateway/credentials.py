@@ -22,7 +22,6 @@ from enum import StrEnum
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -55,17 +54,17 @@ class Principal:
 
 @dataclass(frozen=True)
 class GatewayKeys:
+    """The token-sealing key; the response-signing keys are `signing_keys.SigningKeys`."""
+
     token_key: bytes
-    signing_key: Ed25519PrivateKey
 
 
 def derive_keys(app_secret: bytes) -> GatewayKeys:
-    token_key = _hkdf(app_secret, b"dexin.gateway.token-key.v1")
-    seed = _hkdf(app_secret, b"dexin.gateway.signing-key.v1")
-    return GatewayKeys(token_key, Ed25519PrivateKey.from_private_bytes(seed))
+    return GatewayKeys(hkdf(app_secret, b"dexin.gateway.token-key.v1"))
 
 
-def _hkdf(secret: bytes, info: bytes) -> bytes:
+def hkdf(secret: bytes, info: bytes) -> bytes:
+    """32 bytes derived from the application secret for the purpose ``info`` (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 
 

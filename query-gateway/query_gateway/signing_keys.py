@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from query_gateway.credentials import hkdf
 from query_gateway.signing import ResponseSigner
 
 FILE = "signing-keys.json"
@@ -40,8 +39,7 @@ def signing_key(app_secret: bytes, epoch: int) -> Ed25519PrivateKey:
     info = b"dexin.gateway.signing-key.v1"
     if epoch:
         info += b"/epoch-%d" % epoch
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(app_secret)
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return Ed25519PrivateKey.from_private_bytes(hkdf(app_secret, info))
 
 
 def _read(path: Path) -> dict[str, Any]:
