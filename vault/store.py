@@ -259,30 +259,24 @@ class Vault:
         return self.con.execute(sql, params or []).fetchall()
 
     def contributions(self) -> list[dict[str, Any]]:
+        """Every provider's contribution records, oldest first (on its own cursor: ingest
+        workers call it from their threads)."""
         parts = [f"SELECT * FROM {alias(p.id)}.contributions" for p in self.registry.providers]
-        cur = self.con.execute(" UNION ALL ".join(parts) + " ORDER BY received_at, contribution_id")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        cur = self.con.cursor()
+        try:
+            res = cur.execute(" UNION ALL ".join(parts) + " ORDER BY received_at, contribution_id")
+            names = [d[0] for d in res.description]
+            return [dict(zip(names, row, strict=True)) for row in res.fetchall()]
+        finally:
+            cur.close()
 
     def publish_receipts(self) -> Path:
         """Write ``receipts.json`` beside the vault: every contribution's public receipt (the
         fields its anchor binds, its status and where it is anchored; no file name, no row),
         replaced atomically. Other processes read it while this one holds the vault, so an
         auditor can check every listed root on the ledger while the gateway runs."""
-        parts = [
-            f"SELECT {', '.join(RECEIPT_FIELDS)} FROM {alias(p.id)}.contributions"
-            for p in self.registry.providers
-        ]
         with self._publish_lock:
-            cur = self.con.cursor()
-            try:
-                res = cur.execute(
-                    " UNION ALL ".join(parts) + " ORDER BY received_at, contribution_id"
-                )
-                names = [d[0] for d in res.description]
-                rows = [dict(zip(names, r, strict=True)) for r in res.fetchall()]
-            finally:
-                cur.close()
+            rows = [{k: c[k] for k in RECEIPT_FIELDS} for c in self.contributions()]
             path = self.config.root / RECEIPTS_FILE
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"receipts": rows}, indent=1) + "\n", encoding="utf-8")

@@ -18,8 +18,10 @@ import threading
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from query_gateway.audit_sink import AuditEntry
 
 ACCESS_ROLES = frozenset({"bank"})
 QUOTA_ACTIONS = frozenset({"POST /v1/scores", "POST /v1/aggregates"})
@@ -78,15 +80,10 @@ class AccessIndex:
                 found += 1
         return found
 
-    def note(self, index: int, entry: Any) -> None:
-        """Record a durable entry (an `audit_sink.AuditEntry`) if it is an access."""
-        doc = {
-            "decision": entry.decision, "role": entry.role, "subject": entry.subject,
-            "computation": entry.computation, "time": entry.time, "actor": entry.actor,
-            "purpose": entry.purpose, "access_request": entry.access_request,
-        }  # fmt: skip
-        access = _access(index, doc)
-        if access is not None:
+    def note(self, index: int, entry: AuditEntry) -> None:
+        """Record a durable entry if it is an access."""
+        access = _access(index, asdict(entry))
+        if access is not None and entry.subject is not None:  # an access names its subject
             with self._lock:
                 self._by_subject[entry.subject].append(index)
 
