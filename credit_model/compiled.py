@@ -1,22 +1,32 @@
 """The scorecard compiled to SQL, for whole populations: same arithmetic, in the vault.
 
-`score_sql(spec, features, extra)` turns a feature table (as made by
-`credit_model.features.feature_sql`) into one score row per subject; `household_sql(spec,
-scores, extra)` turns those rows into one row per household. Every operation mirrors
-`credit_model.scorecard` in the same order (sums left to right, ``floor(x·10^k + 0.5)/10^k``
-rounding), so the SQL and the pure scorecard agree to the bit on the same features; the
-tests check it on every subject of a generated population. `result_from_record` turns a
-score row back into a `ScoreResult`. ``extra`` maps constant columns (computed-at, release)
-to their already-quoted SQL literals.
+`verdict_sql(spec, features)` adds each person's verdict (``no_score``, ``dim_*``, points,
+code, vetoed, eligible, line) to the feature rows made by
+`credit_model.features.feature_sql`: `dexin.scoring.score_all` materialises that as the
+feature table, so features and verdicts are written in one pass. `score_sql(spec, features,
+extra)` is the score rows alone, computed afresh (the report scores past dates with it);
+`scores_view_sql` shows the stored ones; `household_sql(spec, rows, extra)` turns them into
+one row per household. Every operation mirrors `credit_model.scorecard` in the same order
+(sums left to right, ``floor(x·10^k + 0.5)/10^k`` rounding), so the SQL and the pure
+scorecard agree to the bit on the same features; the tests check it on every subject of a
+generated population. ``extra`` maps constant columns (computed-at, release) to their
+already-quoted SQL literals.
+
+A score row holds the verdict only, which is what whole-population readers (aggregates, the
+report) use. The reasons and the data coverage are not columns: they follow from the
+subject's feature row by the pure scorecard (`result_from_record` and
+`household_from_record` take the feature rows). Writing 26 factor costs and 17 coverage
+counts per row into the encrypted vault cost more than computing the whole scorecard, for
+columns only a single look-up reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from credit_model.features import BASE_COLUMNS
+from credit_model.features import BASE_COLUMNS, FeatureRow
 from credit_model.results import (
     DimensionScore,
     Explanation,
@@ -26,7 +36,13 @@ from credit_model.results import (
     ReleaseRef,
     ScoreResult,
 )
-from credit_model.scorecard import NO_ADULT_MEMBER, NO_RECORDS, UNDER_AGE, reasons
+from credit_model.scorecard import (
+    NO_ADULT_MEMBER,
+    NO_RECORDS,
+    UNDER_AGE,
+    household_explanation,
+    person_explanation,
+)
 from credit_model.spec import Feature, ModelSpec
 
 
@@ -54,18 +70,6 @@ def _raw(spec: ModelSpec, dimension: str) -> str:
     return " + ".join(terms)
 
 
-def _loss(spec: ModelSpec, f: Feature) -> str:
-    raw = f"raw_{f.dimension}"
-    delta = (
-        f"({_num(f.max_points)} - {_points(f)})"
-        if f.direction == "positive"
-        else f"(-{_points(f)})"
-    )
-    gain = f"({_clamp(f'{raw} + {delta}')} - {_clamp(raw)})"
-    weight = _num(spec.dimension(f.dimension).weight)
-    return _round(f"{gain} * {weight} * {_num(spec.points.scale)} / 100.0", 2)
-
-
 def _no_score(spec: ModelSpec) -> str:
     covered = " + ".join(f"CAST(n_{t} > 0 AS INTEGER)" for t in spec.tables())
     return (
@@ -75,10 +79,13 @@ def _no_score(spec: ModelSpec) -> str:
     )
 
 
-def _verdict(spec: ModelSpec, household: bool) -> list[str]:
+VERDICT_COLUMNS = ("morality_points", "morality_code", "vetoed", "eligible", "credit_line")
+
+
+def _verdict(spec: ModelSpec, household: bool) -> list[list[str]]:
     """Points, band, eligibility and line from ``dim_*``, ``veto_*``, ``no_score`` columns
-    (the part shared by persons and households). The reasons are not a column: the row's
-    ``loss_*`` and ``veto_*`` columns determine them (`_reason_codes`)."""
+    (the part shared by persons and households), in stages: each stage reads only columns of
+    the ones before it (a lateral alias would be expanded into every expression using it)."""
     composite = " + ".join(["0.0", *(f"{_num(d.weight)} * dim_{d.id}" for d in spec.dimensions)])
     points = _round(f"({composite}) * {_num(spec.points.scale)} / 100.0", 1)
     band = " ".join(f"WHEN morality_points >= {_num(b.min)} AND morality_points < {_num(b.max)} "
@@ -90,19 +97,21 @@ def _verdict(spec: ModelSpec, household: bool) -> list[str]:
         for b in spec.bands
     )
     return [
-        f"CASE WHEN no_score IS NULL THEN {points} END AS morality_points",
-        f"CASE WHEN morality_points IS NULL THEN NULL {band} ELSE '{top}' END AS morality_code",
-        f"({vetoed}) AS vetoed",
-        f"(no_score IS NULL AND NOT ({vetoed}) AND morality_points >= "
-        f"{_num(spec.points.qualifying)}) AS eligible",
-        f"CASE WHEN eligible THEN CASE morality_code {lines} END ELSE 0 END AS credit_line",
-    ]
+        [f"CASE WHEN no_score IS NULL THEN {points} END AS morality_points",
+         f"({vetoed}) AS vetoed"],
+        [f"CASE WHEN morality_points IS NULL THEN NULL {band} ELSE '{top}' END AS morality_code",
+         f"(no_score IS NULL AND NOT vetoed AND morality_points >= "
+         f"{_num(spec.points.qualifying)}) AS eligible"],
+        [f"CASE WHEN eligible THEN CASE morality_code {lines} END ELSE 0 END AS credit_line"],
+    ]  # fmt: skip
 
 
 def _with_verdict(spec: ModelSpec, inner: str, keep: list[str], household: bool) -> str:
-    """Stack the verdict's columns over ``inner`` (DuckDB resolves the lateral aliases)."""
-    verdict = _verdict(spec, household)
-    return f"SELECT {', '.join(keep)}, {', '.join(verdict)} FROM ({inner})"
+    """``keep`` and the verdict's columns (`VERDICT_COLUMNS`) over the rows ``inner``."""
+    query = inner
+    for stage in _verdict(spec, household):
+        query = f"SELECT *, {', '.join(stage)} FROM ({query})"
+    return f"SELECT {', '.join(keep)}, {', '.join(VERDICT_COLUMNS)} FROM ({query})"
 
 
 def _mean(column: str, digits: int, where: str) -> str:
@@ -116,48 +125,56 @@ def _constants(extra: Mapping[str, str]) -> list[str]:
     return [f"{value} AS {name}" for name, value in extra.items()]
 
 
-def score_sql(spec: ModelSpec, features: str, extra: Mapping[str, str]) -> str:
-    """One score row per subject of the feature table ``features``."""
+def verdict_sql(spec: ModelSpec, features: str) -> str:
+    """Every column of the feature rows ``features`` (a table or a parenthesised query) plus
+    each person's verdict: ``no_score``, ``dim_*`` and `VERDICT_COLUMNS`. Materialised as
+    the feature table itself, so the verdict is computed and stored in the same pass."""
     dims = [d.id for d in spec.dimensions]
-    stage = [
-        *BASE_COLUMNS, "as_of", "spec_digest", *(f.id for f in spec.features),
-        *(f"n_{t}" for t in spec.tables()), *(f"veto_{v.id}" for v in spec.vetoes),
-        f"{_no_score(spec)} AS no_score",
-        *(f"{_raw(spec, d)} AS raw_{d}" for d in dims),
-    ]  # fmt: skip
-    second = [
-        "*",
-        *(f"{_round(_clamp(f'raw_{d}'), 4)} AS dim_{d}" for d in dims),
-        *(f"{_loss(spec, f)} AS loss_{f.id}" for f in spec.features),
-    ]
+    stage = ["*", f"{_no_score(spec)} AS no_score", *(f"{_raw(spec, d)} AS raw_{d}" for d in dims)]
+    second = ["*", *(f"{_round(_clamp(f'raw_{d}'), 4)} AS dim_{d}" for d in dims)]
     inner = f"SELECT {', '.join(second)} FROM (SELECT {', '.join(stage)} FROM {features})"
-    keep = [
-        *BASE_COLUMNS, "as_of", "spec_digest", f"'{spec.ref}' AS model", "no_score",
-        *(f"dim_{d}" for d in dims), *(f"loss_{f.id}" for f in spec.features),
-        *(f"veto_{v.id}" for v in spec.vetoes), *(f"n_{t}" for t in spec.tables()),
-        *_constants(extra),
-    ]  # fmt: skip
-    return _with_verdict(spec, inner, keep, household=False)
+    dropped = ", ".join([*(f"raw_{d}" for d in dims), *VERDICT_COLUMNS])
+    return _with_verdict(spec, inner, [f"* EXCLUDE ({dropped})"], household=False)
+
+
+RUN_COLUMNS = ("model", "computed_at", "release_block", "release_tx")
+
+
+def score_columns(spec: ModelSpec) -> list[str]:
+    """A person's score row, but for the run's `RUN_COLUMNS`."""
+    return [*BASE_COLUMNS, "as_of", "spec_digest", "no_score", *(f"dim_{d.id}" for d in spec.dimensions),
+            *(f"veto_{v.id}" for v in spec.vetoes), *VERDICT_COLUMNS]  # fmt: skip
+
+
+def score_sql(spec: ModelSpec, features: str, extra: Mapping[str, str]) -> str:
+    """One score row per subject of the feature rows ``features``, computed afresh."""
+    columns = [*score_columns(spec), f"'{spec.ref}' AS model", *_constants(extra)]
+    return f"SELECT {', '.join(columns)} FROM ({verdict_sql(spec, features)})"
+
+
+def scores_view_sql(spec: ModelSpec, scored: str, run: str) -> str:
+    """The score rows of a table made by `verdict_sql`, with the one row of ``run`` (the
+    `RUN_COLUMNS` of the score-all that made it)."""
+    columns = [*(f"s.{c}" for c in score_columns(spec)), *(f"r.{c}" for c in RUN_COLUMNS)]
+    return f"SELECT {', '.join(columns)} FROM {scored} s CROSS JOIN {run} r"
 
 
 def household_sql(spec: ModelSpec, scores: str, extra: Mapping[str, str]) -> str:
-    """One row per household of the score table ``scores`` (mean of scored members)."""
+    """One row per household of the rows ``scores`` (made by `verdict_sql` or `score_sql`):
+    the mean of the scored members."""
     scored = "FILTER (WHERE no_score IS NULL)"
     aggregates = [
         "household", "any_value(as_of) AS as_of", "any_value(spec_digest) AS spec_digest",
         f"count(*) {scored} AS members_scored",
         f"CASE WHEN count(*) {scored} = 0 THEN '{NO_ADULT_MEMBER.code}' END AS no_score",
         *(f"{_mean(f'dim_{d.id}', 4, scored)} AS dim_{d.id}" for d in spec.dimensions),
-        *(f"{_mean(f'loss_{f.id}', 2, scored)} AS loss_{f.id}" for f in spec.features),
         *(f"coalesce(bool_or(veto_{v.id}) {scored}, FALSE) AS veto_{v.id}" for v in spec.vetoes),
-        *(f"sum(n_{t}) AS n_{t}" for t in spec.tables()),
     ]  # fmt: skip
     inner = f"SELECT {', '.join(aggregates)} FROM {scores} GROUP BY household"
     keep = [
         "household", "as_of", "spec_digest", f"'{spec.ref}' AS model", "members_scored",
         "no_score", *(f"dim_{d.id}" for d in spec.dimensions),
-        *(f"loss_{f.id}" for f in spec.features), *(f"veto_{v.id}" for v in spec.vetoes),
-        *(f"n_{t}" for t in spec.tables()), *_constants(extra),
+        *(f"veto_{v.id}" for v in spec.vetoes), *_constants(extra),
     ]  # fmt: skip
     return _with_verdict(spec, inner, keep, household=True)
 
@@ -165,20 +182,13 @@ def household_sql(spec: ModelSpec, scores: str, extra: Mapping[str, str]) -> str
 _NO_SCORE = {e.code: e for e in (UNDER_AGE, NO_RECORDS, NO_ADULT_MEMBER)}
 
 
-def _reason_codes(spec: ModelSpec, record: Mapping[str, Any]) -> tuple[ReasonCode, ...]:
-    """The reasons of a score row, ranked from its stored ``veto_*`` and ``loss_*`` columns
-    by the scorecard's own rule (ranking 26 factors per row in SQL cost more than the rest
-    of the scorecard together, for a column only a single look-up reads)."""
-    vetoed = [v.id for v in spec.vetoes if record[f"veto_{v.id}"]]
-    return reasons(spec, vetoed, {f.id: float(record[f"loss_{f.id}"]) for f in spec.features})
-
-
 def _fields(spec: ModelSpec, record: Mapping[str, Any], release: ReleaseRef | None,
-            computed_at: dt.datetime) -> dict[str, Any]:  # fmt: skip
+            computed_at: dt.datetime, explain: tuple[tuple[ReasonCode, ...], dict[str, int]],
+            ) -> dict[str, Any]:  # fmt: skip
+    found_reasons, coverage = explain
     common: dict[str, Any] = {
         "model": spec.ref, "spec_digest": record["spec_digest"], "release": release,
-        "as_of": record["as_of"], "computed_at": computed_at,
-        "coverage": {t: int(record[f"n_{t}"]) for t in spec.tables()},
+        "as_of": record["as_of"], "computed_at": computed_at, "coverage": coverage,
     }  # fmt: skip
     why = record["no_score"]
     if why is not None:
@@ -196,23 +206,32 @@ def _fields(spec: ModelSpec, record: Mapping[str, Any], release: ReleaseRef | No
         "morality_code": MoralityCode(code=band.code, zh=band.zh, en=band.en),
         "eligible": bool(record["eligible"]),
         "credit_line": int(record["credit_line"]),
-        "reasons": _reason_codes(spec, record),
+        "reasons": found_reasons,
     }
 
 
 def result_from_record(
-    spec: ModelSpec, record: Mapping[str, Any], release: ReleaseRef | None,
-    computed_at: dt.datetime,
+    spec: ModelSpec, record: Mapping[str, Any], features: FeatureRow,
+    release: ReleaseRef | None, computed_at: dt.datetime,
 ) -> ScoreResult:  # fmt: skip
-    """A `ScoreResult` from a row of the table made by `score_sql`."""
-    return ScoreResult(subject=record["subject"], **_fields(spec, record, release, computed_at))
+    """A `ScoreResult` from a row of the table made by `score_sql` and the subject's feature
+    row (its reasons and coverage)."""
+    if features.subject != record["subject"]:
+        raise ValueError("the feature row is another subject's")
+    explain = person_explanation(spec, features)
+    return ScoreResult(subject=record["subject"],
+                       **_fields(spec, record, release, computed_at, explain))  # fmt: skip
 
 
 def household_from_record(
-    spec: ModelSpec, record: Mapping[str, Any], release: ReleaseRef | None,
-    computed_at: dt.datetime,
+    spec: ModelSpec, record: Mapping[str, Any], members: Sequence[FeatureRow],
+    release: ReleaseRef | None, computed_at: dt.datetime,
 ) -> HouseholdScore:  # fmt: skip
-    """A `HouseholdScore` from a row of the table made by `household_sql`."""
+    """A `HouseholdScore` from a row of the table made by `household_sql` and its members'
+    feature rows (the household's reasons and coverage)."""
+    if any(m.household != record["household"] for m in members):
+        raise ValueError("a feature row is another household's")
+    explain = household_explanation(spec, members)
     return HouseholdScore(household=record["household"],
                           members_scored=int(record["members_scored"]),
-                          **_fields(spec, record, release, computed_at))  # fmt: skip
+                          **_fields(spec, record, release, computed_at, explain))  # fmt: skip

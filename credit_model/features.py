@@ -73,9 +73,12 @@ def _table_aggregate(spec: ModelSpec, table: Table, as_of: dt.date, registry: Re
     where = [_retained(table, as_of, registry.retention_years)]
     if date is not None:  # every selection of the table shares its date: filter once
         where.append(f"{date} <= {d}")
-    parts = [f"count(*) FILTER (WHERE {_known(table, spec, d)}) AS n_{table.name}"]
-    parts += [_feature(f, table, d) for f in spec.features if f.table == table.name]
-    parts += [_veto(v, table, d) for v in spec.vetoes if v.table == table.name]
+        parts = [f"count(*) AS n_{table.name}"]
+    else:
+        parts = [f"count(*) FILTER (WHERE {_known(table, spec, d)}) AS n_{table.name}"]
+    known = date is not None  # the WHERE already keeps only rows known on the as-of date
+    parts += [_feature(f, table, d, known) for f in spec.features if f.table == table.name]
+    parts += [_veto(v, table, d, known) for v in spec.vetoes if v.table == table.name]
     return (
         f"SELECT subject, {', '.join(parts)} FROM src.{table.name} "
         f"WHERE {' AND '.join(where)} GROUP BY subject"
@@ -96,30 +99,32 @@ def _retained(table: Table, as_of: dt.date, years: int) -> str:
     return f"NOT coalesce(({table.negative_predicate}) AND {end} < DATE '{cutoff}', FALSE)"
 
 
-def _selected(sel: Selection, table: Table, d: str) -> str:
+def _selected(sel: Selection, table: Table, d: str, known: bool) -> str:
+    """The rows ``sel`` counts; ``known``: the query's WHERE already dropped rows dated after
+    the as-of date (evaluating it again per aggregate cost ~10 % of the feature query)."""
     date = _date_expr(table, sel.date)
-    terms = [f"{date} <= {d}"]
+    terms = [] if known else [f"{date} <= {d}"]
     if sel.window_days is not None:
         terms.append(f"{date} > {d} - INTERVAL {sel.window_days} DAY")
     if sel.open_at is not None:
         start, end = (_ident(c) for c in sel.open_at)
         terms.append(f"{start} <= {d} AND ({end} IS NULL OR {end} > {d})")
     terms += [_condition(c, table, d) for c in sel.where]
-    return " AND ".join(f"({t})" for t in terms)
+    return " AND ".join(f"({t})" for t in terms) or "TRUE"
 
 
-def _feature(f: Feature, table: Table, d: str) -> str:
+def _feature(f: Feature, table: Table, d: str, known: bool) -> str:
     factors = [_value(f)] + [_weight(w, table) for w in f.weights]
     if f.half_life_days is not None:
         age = f"datediff('day', {_date_expr(table, f.date)}, {d})"
         factors.append(f"pow(0.5, {age} / {_number(f.half_life_days)})")
     term = " * ".join(factors)
-    total = f"sum(CASE WHEN {_selected(f, table, d)} THEN {term} END)"
+    total = f"sum(CASE WHEN {_selected(f, table, d, known)} THEN {term} END)"
     return f"round(coalesce({total}, 0.0), 6)::DOUBLE AS {_ident(f.id)}"
 
 
-def _veto(v: Veto, table: Table, d: str) -> str:
-    return f"coalesce(bool_or({_selected(v, table, d)}), FALSE) AS veto_{v.id}"
+def _veto(v: Veto, table: Table, d: str, known: bool) -> str:
+    return f"coalesce(bool_or({_selected(v, table, d, known)}), FALSE) AS veto_{v.id}"
 
 
 def _value(f: Feature) -> str:
@@ -181,7 +186,9 @@ def _number(value: float) -> str:
 def _literal(value: Scalar, is_date: bool = False) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
+    if isinstance(value, int):  # compared as an integer: no cast of the column per row
+        return str(value)
+    if isinstance(value, float):
         return _number(value)
     quoted = "'" + value.replace("'", "''") + "'"
     return f"DATE {quoted}" if is_date else quoted

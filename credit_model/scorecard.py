@@ -142,6 +142,30 @@ def reasons(
     return tuple(out[:MAX_REASONS])
 
 
+def person_explanation(
+    spec: ModelSpec, row: FeatureRow
+) -> tuple[tuple[ReasonCode, ...], dict[str, int]]:
+    """A person's reasons (none if not scored) and data coverage, from their feature row."""
+    if no_score_reason(spec, row) is not None:
+        return (), dict(row.coverage)
+    vetoed = [v.id for v in spec.vetoes if row.vetoes[v.id]]
+    return reasons(spec, vetoed, feature_losses(spec, row.values)), dict(row.coverage)
+
+
+def household_explanation(
+    spec: ModelSpec, members: Sequence[FeatureRow]
+) -> tuple[tuple[ReasonCode, ...], dict[str, int]]:
+    """A household's reasons (from its scored members' mean factor costs and any member's
+    veto; none if no member is scored) and its coverage (the members' counts summed)."""
+    coverage = {t: sum(m.coverage.get(t, 0) for m in members) for t in spec.tables()}
+    scored = [m for m in members if no_score_reason(spec, m) is None]
+    if not scored:
+        return (), coverage
+    losses = _mean([feature_losses(spec, m.values) for m in scored], 2)
+    vetoed = [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
+    return reasons(spec, vetoed, losses), coverage
+
+
 def _dimension_list(spec: ModelSpec, dims: Mapping[str, float]) -> tuple[DimensionScore, ...]:
     return tuple(
         DimensionScore(id=d.id, zh=d.zh, en=d.en, score=dims[d.id]) for d in spec.dimensions
@@ -218,11 +242,12 @@ def score(
                           release=release, coverage=row.coverage)  # fmt: skip
     vetoed = [v.id for v in spec.vetoes if row.vetoes[v.id]]
     dims = dimension_scores(spec, row.values)
+    found, coverage = person_explanation(spec, row)
     return ScoreResult(
         subject=row.subject,
         status="scored",
-        reasons=reasons(spec, vetoed, feature_losses(spec, row.values)),
-        coverage=row.coverage,
+        reasons=found,
+        coverage=coverage,
         **_verdict(spec, dims, vetoed, household=False),
         **_common(spec, row.as_of, computed_at, release),
     )
@@ -241,20 +266,19 @@ def score_household(
     dimension scores and factor costs; any member's veto is the household's (Yuyao signs
     households, and one member's active listing bars the household's loan)."""
     scored = [m for m in members if no_score_reason(spec, m) is None]
-    coverage = {t: sum(m.coverage.get(t, 0) for m in members) for t in spec.tables()}
+    found, coverage = household_explanation(spec, members)
     common = _common(spec, as_of, computed_at, release)
     if not scored:
         return HouseholdScore(household=household, members_scored=0, status="no_score",
                               no_score_reason=NO_ADULT_MEMBER, coverage=coverage,
                               **common)  # fmt: skip
     dims = _mean([dimension_scores(spec, m.values) for m in scored], 4)
-    losses = _mean([feature_losses(spec, m.values) for m in scored], 2)
     vetoed = [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
     return HouseholdScore(
         household=household,
         members_scored=len(scored),
         status="scored",
-        reasons=reasons(spec, vetoed, losses),
+        reasons=found,
         coverage=coverage,
         **_verdict(spec, dims, vetoed, household=True),
         **common,

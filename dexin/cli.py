@@ -169,10 +169,10 @@ def vault_ingest(
         else:
             results = [_ingest_one(v, provider or "", table or "", path)]
         results = demo_mod.anchor_results(settings, v, results)
-        refreshed = demo_mod.refresh_after_ingest(v, results)
+        refreshed = demo_mod.refresh_after_ingest(settings, v, results)
     _report(results, as_json, single=not path.is_dir())
     if refreshed is not None and not as_json:
-        out.print(f"features refreshed for {refreshed:,} residents (scores use them at once)")
+        out.print(f"features and scores refreshed for {refreshed:,} residents")
 
 
 def _ingest_one(

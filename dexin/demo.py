@@ -26,13 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from audit.witness import Witness
+from credit_model.errors import ReleaseMismatchError
 from credit_model.spec import load_spec
 from dexin import demo_identities
 from dexin.anchoring import anchor_receipt
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.audit_wiring import register_witness
 from dexin.keys import ensure_master_key
-from dexin.scoring import refresh_features, release_spec, score_all
+from dexin.scoring import find_release, release_spec, score_all
 from dexin.settings import Settings
 from vault.errors import ContributionRefused
 from vault.ingest import Receipt, contribution_files, ingest_directory
@@ -81,13 +82,24 @@ def anchor_results(
     return out
 
 
-def refresh_after_ingest(vault: Vault, results: list[Receipt | ContributionRefused]) -> int | None:
-    """Materialise the credit model's features again when an ingest added rows, so a single
-    score needs no scan and sees the new data; returns how many residents have features, or
-    None when nothing new was loaded."""
+def refresh_after_ingest(
+    settings: Settings, vault: Vault, results: list[Receipt | ContributionRefused]
+) -> int | None:
+    """Score the whole population again when an ingest added rows, so a single score needs
+    no scan and sees the new data, and the population's scores stay in step with the
+    features; names the ledger's release of the spec (none if the spec on disk is not the
+    released one). Returns how many residents have features, or None when nothing new was
+    loaded."""
     if not any(isinstance(r, Receipt) and r.accepted and not r.already_loaded for r in results):
         return None
-    return refresh_features(vault, load_spec(registry=vault.registry))
+    spec = load_spec(registry=vault.registry)
+    with open_ledger(settings) as ledger:
+        try:
+            release = find_release(ledger, spec)
+        except ReleaseMismatchError:
+            release = None
+    now = dt.datetime.now(dt.UTC)
+    return score_all(vault, spec, computed_at=now, release=release).subjects
 
 
 def _generate_once(settings: Settings, scale: float, seed: int, console: Console) -> Path:

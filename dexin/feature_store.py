@@ -1,6 +1,6 @@
 """`FeatureStore`: the materialised feature table held in memory, for long-running processes.
 
-``derived.features`` (one row per resident, `dexin.scoring.refresh_features`) is read once
+``derived.features`` (one row per resident, `dexin.scoring.score_all`) is read once
 into columnar arrays: the subjects' pseudonyms sorted (a binary search finds a row), the
 features as one float matrix, the veto flags as one boolean matrix, the coverage counts as
 one integer matrix, and the few base columns as Arrow arrays. A look-up is then a few
@@ -78,7 +78,18 @@ class FeatureStore:
             ).fetchall()
             if not exists:
                 raise FeaturesMissingError()
-            table = cur.execute(f"SELECT * FROM derived.{FEATURES} ORDER BY subject").arrow()
+            names = [
+                *BASE_COLUMNS,
+                "as_of",
+                "spec_digest",
+                *self._feature_ids,
+                *(f"veto_{v}" for v in self._veto_ids),
+                *(f"n_{t}" for t in self._tables),
+            ]
+            columns = ", ".join(f'"{n}"' for n in names)  # a score's inputs only
+            table = cur.execute(
+                f"SELECT {columns} FROM derived.{FEATURES} ORDER BY subject"
+            ).arrow()
         finally:
             cur.close()
         if isinstance(table, pa.RecordBatchReader):  # newer DuckDB returns a reader

@@ -122,7 +122,8 @@ def score_all_command(
     out.print(
         f"{summary.model} as of {summary.as_of}: {summary.subjects:,} residents, "
         f"{summary.scored:,} scored, {summary.eligible:,} eligible, {summary.households:,} "
-        f"households (features {summary.feature_seconds:.1f} s, scores {summary.score_seconds:.1f} s)"
+        f"households (persons {summary.person_seconds:.1f} s, households "
+        f"{summary.household_seconds:.1f} s)"
     )
 
 

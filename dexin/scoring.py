@@ -1,9 +1,10 @@
 """Scoring wiring: the credit model over the vault's derived tables and the ledger's releases.
 
-- `score_all`: materialise ``derived.features`` (one row per resident, by the generated
-  feature SQL), then ``derived.scores`` and ``derived.household_scores`` (the compiled
-  scorecard); all inside the vault, nothing leaves it. Call it after each ingest so that a
-  single score needs no scan.
+- `score_all`: materialise ``derived.features`` (one row per resident: the generated
+  feature SQL and, in the same statement, the compiled scorecard's verdict), the one-row
+  ``derived.score_run`` (model, computed-at, release), the view ``derived.scores`` over the
+  two, and ``derived.household_scores``; all inside the vault, nothing leaves it. Call it
+  after each ingest so that a single score needs no scan.
 - `score_subject` / `score_household`: a look-up of the features (a filtered scan, ~11 ms at
   scale 1.0: one-shot commands only; a long-running process holds them in memory,
   `dexin.feature_store`), then the pure scorecard (`credit_model.scorecard`), naming the
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credit_model.compiled import household_sql, score_sql
+from credit_model.compiled import household_sql, scores_view_sql, verdict_sql
 from credit_model.errors import FeaturesMissingError, FeaturesStaleError, ReleaseMismatchError
 from credit_model.features import FeatureRow, feature_sql
 from credit_model.results import HouseholdScore, ReleaseRef, ScoreResult
@@ -32,6 +33,7 @@ from vault.store import Vault
 
 FEATURES = "features"
 SCORES = "scores"
+RUN = "score_run"
 HOUSEHOLDS = "household_scores"
 OFFICER = "officer"
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{1,128}$")
@@ -47,8 +49,8 @@ class ScoreAllSummary:
     scored: int
     eligible: int
     households: int
-    feature_seconds: float
-    score_seconds: float
+    person_seconds: float  # features and verdicts, one statement
+    household_seconds: float
 
 
 def _constants(release: ReleaseRef | None, computed_at: dt.datetime) -> dict[str, str]:
@@ -65,13 +67,6 @@ def _constants(release: ReleaseRef | None, computed_at: dt.datetime) -> dict[str
     }
 
 
-def refresh_features(vault: Vault, spec: ModelSpec, as_of: dt.date | None = None) -> int:
-    """Materialise ``derived.features`` for every resident as known on ``as_of`` (default:
-    the vault's as-of date); returns the number of rows."""
-    sql = feature_sql(spec, vault.registry, as_of or vault.as_of)
-    return vault.materialise(FEATURES, sql)
-
-
 def score_all(
     vault: Vault,
     spec: ModelSpec,
@@ -80,18 +75,22 @@ def score_all(
     release: ReleaseRef | None,
     as_of: dt.date | None = None,
 ) -> ScoreAllSummary:
-    """Features, person scores and household scores for the whole population."""
+    """Features and verdicts of every resident as known on ``as_of`` (default: the vault's
+    as-of date), then household scores. The verdict columns are computed in the feature
+    statement: writing them as a second table of 850,000 rows cost more than the scorecard."""
     start = time.perf_counter()
-    subjects = refresh_features(vault, spec, as_of)
+    features = f"({feature_sql(spec, vault.registry, as_of or vault.as_of)})"
+    subjects = vault.materialise(FEATURES, verdict_sql(spec, features))
     middle = time.perf_counter()
     extra = _constants(release, computed_at)
-    # whole-population tables, read by scans (the report, aggregates): no index to build
-    vault.materialise(SCORES, score_sql(spec, f"derived.{FEATURES}", extra))
-    households = vault.materialise(HOUSEHOLDS, household_sql(spec, f"derived.{SCORES}", extra))
+    run = {"model": f"'{spec.ref}'", **extra}
+    vault.materialise(RUN, "SELECT " + ", ".join(f"{v} AS {k}" for k, v in run.items()))
+    vault.define_view(SCORES, scores_view_sql(spec, f"derived.{FEATURES}", f"derived.{RUN}"))
+    households = vault.materialise(HOUSEHOLDS, household_sql(spec, f"derived.{FEATURES}", extra))
     end = time.perf_counter()
     ((scored, eligible),) = vault.query(
         f"SELECT count(*) FILTER (WHERE no_score IS NULL), count(*) FILTER (WHERE eligible) "
-        f"FROM derived.{SCORES}"
+        f"FROM derived.{FEATURES}"
     )
     return ScoreAllSummary(spec.ref, as_of or vault.as_of, subjects, int(scored), int(eligible),
                            households, middle - start, end - middle)  # fmt: skip

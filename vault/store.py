@@ -302,6 +302,18 @@ class Vault:
         (count,) = self.con.execute(f"SELECT count(*) FROM {DERIVED}.{name}").fetchone() or (0,)
         return int(count)
 
+    def define_view(self, name: str, select_sql: str) -> None:
+        """Replace derived view ``name`` with ``select_sql`` (over derived tables): a table
+        of that name left by an earlier version is dropped first."""
+        (kind,) = self.con.execute(
+            "SELECT coalesce(any_value(table_type), '') FROM information_schema.tables "
+            "WHERE table_catalog = ? AND table_name = ?",
+            [DERIVED, name],
+        ).fetchone() or ("",)
+        if kind == "BASE TABLE":
+            self.con.execute(f"DROP TABLE {DERIVED}.{name}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {DERIVED}.{name} AS {select_sql}")
+
     def lookup(self, name: str, key: str, value: object) -> dict[str, Any] | None:
         """The row of derived table ``name`` whose ``key`` equals ``value`` (an index look-up
         if ``materialise`` built one on ``key``, else a filtered scan)."""

@@ -19,7 +19,7 @@ from credit_model.results import ScoreResult as ModelResult
 from credit_model.scorecard import score, score_household
 from credit_model.spec import ModelSpec
 from dexin.feature_store import FeatureStore
-from dexin.scoring import refresh_features
+from dexin.scoring import score_all
 from query_gateway.scoring import DIMENSIONS, Coverage, Dimensions, ReasonCode, ScoreResult
 
 
@@ -51,11 +51,13 @@ class ModelScoreService:
         return declared(score(self._spec, row, computed_at=now, release=self._release))
 
     def refresh(self) -> int:
-        """Materialise the features again, so scores reflect what was just ingested."""
+        """Score the population again (`dexin.scoring.score_all`), so scores and aggregates
+        reflect what was just ingested, and reload the features held in memory."""
         with self._lock:
-            count = refresh_features(self._vault, self._spec)
+            now = dt.datetime.now(dt.UTC)
+            summary = score_all(self._vault, self._spec, computed_at=now, release=self._release)
             self._store.load(self._vault)
-        return count
+        return summary.subjects
 
     def household_of(self, subject: str) -> str | None:
         row = self._features().row(subject)

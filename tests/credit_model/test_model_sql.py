@@ -75,8 +75,9 @@ def test_compiled_scorecard_equals_the_pure_scorecard(scored_vault: Vault, spec:
     scores = _records(scored_vault, f"SELECT * FROM derived.{SCORES}")
     assert len(scores) == len(features) > 8000
     for record in scores:
-        compiled = result_from_record(spec, record, None, COMPUTED_AT)
-        assert compiled == score(spec, features[compiled.subject], computed_at=COMPUTED_AT)
+        row = features[record["subject"]]
+        compiled = result_from_record(spec, record, row, None, COMPUTED_AT)
+        assert compiled == score(spec, row, computed_at=COMPUTED_AT)
 
 
 def test_compiled_household_scores_equal_the_pure_ones(
@@ -88,9 +89,10 @@ def test_compiled_household_scores_equal_the_pure_ones(
     households = _records(scored_vault, f"SELECT * FROM derived.{HOUSEHOLDS}")
     assert len(households) == len(members)
     for record in households:
-        compiled = household_from_record(spec, record, None, COMPUTED_AT)
-        pure = score_household(spec, compiled.household, members[compiled.household],
-                               as_of=AS_OF, computed_at=COMPUTED_AT)  # fmt: skip
+        rows = members[record["household"]]
+        compiled = household_from_record(spec, record, rows, None, COMPUTED_AT)
+        pure = score_household(spec, compiled.household, rows, as_of=AS_OF,
+                               computed_at=COMPUTED_AT)  # fmt: skip
         assert compiled == pure
 
 
@@ -109,11 +111,32 @@ def test_scores_spread_over_the_bands_and_reasons_are_specific(
     bands = dict(scored_vault.query(f"SELECT morality_code, count(*) FROM derived.{SCORES} "
                                     f"WHERE no_score IS NULL GROUP BY 1"))  # fmt: skip
     assert {"B", "C", "D", "E"} <= set(bands)
+    features = {r["subject"]: FeatureRow.from_record(spec, r)
+                for r in _records(scored_vault, "SELECT * FROM derived.features")}  # fmt: skip
     records = _records(scored_vault, f"SELECT * FROM derived.{SCORES} WHERE no_score IS NULL")
     codes = {
         r.code
         for record in records
-        for r in result_from_record(spec, record, None, COMPUTED_AT).reasons
+        for r in result_from_record(
+            spec, record, features[record["subject"]], None, COMPUTED_AT
+        ).reasons
     }
     known = {f.reason.code for f in spec.features} | {v.reason.code for v in spec.vetoes}
     assert codes <= known and len(codes) > 15
+
+
+def test_a_score_row_is_explained_only_by_its_own_features(
+    scored_vault: Vault, spec: ModelSpec
+) -> None:
+    first, second = _records(
+        scored_vault, "SELECT * FROM derived.features ORDER BY subject LIMIT 2"
+    )
+    (record,) = _records(scored_vault, f"SELECT * FROM derived.{SCORES} WHERE subject = ?",
+                         [first["subject"]])  # fmt: skip
+    with pytest.raises(ValueError, match="another subject"):
+        result_from_record(spec, record, FeatureRow.from_record(spec, second), None, COMPUTED_AT)
+    (household,) = _records(scored_vault, f"SELECT * FROM derived.{HOUSEHOLDS} "
+                            "WHERE household IS DISTINCT FROM ? LIMIT 1", [first["household"]])  # fmt: skip
+    with pytest.raises(ValueError, match="another household"):
+        household_from_record(spec, household, [FeatureRow.from_record(spec, first)], None,
+                              COMPUTED_AT)  # fmt: skip

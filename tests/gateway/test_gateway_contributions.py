@@ -24,6 +24,8 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     _, court = actors.token(Role.PROVIDER, "court")
     data = _csv(tmp_path, actors, 5)
     broken = data + b"not,a,valid,row\n"
+    run = "SELECT computed_at FROM derived.score_run"
+    (before,) = actors.world.vault.query(run)
     r = actors.http.post(
         "/v1/contributions",
         headers=auth(court),
@@ -42,6 +44,12 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     for id_number in source.column("id_number").to_pylist()[:5]:
         row = vault.lookup("features", "subject", vault.subject_pseudonym(id_number))
         assert row is not None and row["n_dishonest_debtors"] >= 1
+    # and the population is scored again with them: persons (the view over the features) and
+    # households alike, under a new run
+    (after,) = vault.query(run)
+    assert after > before
+    households = vault.query("SELECT DISTINCT computed_at FROM derived.household_scores")
+    assert households == [after]
     again = actors.http.post(
         "/v1/contributions",
         headers=auth(court),

@@ -92,3 +92,14 @@ def test_sql_row_digest_equals_the_reference(
     assert _insert_and_digest(vault, table, values) == row_digest(
         vault.registry.table(table), values
     )
+
+
+def test_a_derived_view_replaces_a_table_of_its_name(vault: Vault) -> None:
+    assert vault.materialise("numbers", "SELECT range AS n FROM range(5)") == 5
+    vault.materialise("scores", "SELECT 1 AS legacy")  # as an earlier version left it
+    vault.define_view("scores", "SELECT n * 2 AS doubled FROM derived.numbers")
+    vault.define_view("scores", "SELECT n * 3 AS tripled FROM derived.numbers")
+    assert vault.query("SELECT sum(tripled) FROM derived.scores") == [(30,)]
+    kinds = vault.query("SELECT table_type FROM information_schema.tables "
+                        "WHERE table_catalog = 'derived' AND table_name = 'scores'")  # fmt: skip
+    assert kinds == [("VIEW",)]
