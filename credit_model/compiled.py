@@ -114,11 +114,12 @@ def _with_verdict(spec: ModelSpec, inner: str, keep: list[str], household: bool)
     return f"SELECT {', '.join(keep)}, {', '.join(VERDICT_COLUMNS)} FROM ({query})"
 
 
-def _mean(column: str, digits: int, where: str) -> str:
-    """Mean of a column rounded to ``digits``, as `scorecard._mean` computes it (exactly)."""
+def _mean(column: str, digits: int) -> str:
+    """Mean of a column's non-NULL values rounded to ``digits``, as `scorecard._mean`
+    computes it (exactly, in integer units)."""
     scale = _num(10.0**digits)
-    total = f"CAST(sum(CAST(round({column} * {scale}) AS BIGINT)) {where} AS DOUBLE)"
-    return f"(floor({total} / CAST(count(*) {where} AS DOUBLE) + 0.5) / {scale})"
+    total = f"CAST(sum(CAST(round({column} * {scale}) AS BIGINT)) AS DOUBLE)"
+    return f"(floor({total} / CAST(count({column}) AS DOUBLE) + 0.5) / {scale})"
 
 
 def _constants(extra: Mapping[str, str]) -> list[str]:
@@ -161,16 +162,24 @@ def scores_view_sql(spec: ModelSpec, scored: str, run: str) -> str:
 
 def household_sql(spec: ModelSpec, scores: str, extra: Mapping[str, str]) -> str:
     """One row per household of the rows ``scores`` (made by `verdict_sql` or `score_sql`):
-    the mean of the scored members."""
-    scored = "FILTER (WHERE no_score IS NULL)"
+    the mean of the scored members. An unscored member's values are NULL going in, which
+    the aggregates skip (cheaper than a FILTER clause on each)."""
+    dims, vetoes = [f"dim_{d.id}" for d in spec.dimensions], [f"veto_{v.id}" for v in spec.vetoes]
+    members = [
+        "household",
+        "as_of",
+        "spec_digest",
+        "no_score IS NULL AS scored",
+        *(f"CASE WHEN no_score IS NULL THEN {c} END AS {c}" for c in [*dims, *vetoes]),
+    ]
     aggregates = [
         "household", "any_value(as_of) AS as_of", "any_value(spec_digest) AS spec_digest",
-        f"count(*) {scored} AS members_scored",
-        f"CASE WHEN count(*) {scored} = 0 THEN '{NO_ADULT_MEMBER.code}' END AS no_score",
-        *(f"{_mean(f'dim_{d.id}', 4, scored)} AS dim_{d.id}" for d in spec.dimensions),
-        *(f"coalesce(bool_or(veto_{v.id}) {scored}, FALSE) AS veto_{v.id}" for v in spec.vetoes),
+        "count(*) FILTER (WHERE scored) AS members_scored",
+        *(f"{_mean(c, 4)} AS {c}" for c in dims),
+        *(f"coalesce(bool_or({c}), FALSE) AS {c}" for c in vetoes),
     ]  # fmt: skip
-    inner = f"SELECT {', '.join(aggregates)} FROM {scores} GROUP BY household"
+    counted = f"SELECT {', '.join(aggregates)} FROM (SELECT {', '.join(members)} FROM {scores}) GROUP BY household"
+    inner = f"SELECT *, CASE WHEN members_scored = 0 THEN '{NO_ADULT_MEMBER.code}' END AS no_score FROM ({counted})"
     keep = [
         "household", "as_of", "spec_digest", f"'{spec.ref}' AS model", "members_scored",
         "no_score", *(f"dim_{d.id}" for d in spec.dimensions),
