@@ -11,6 +11,11 @@ drives it with wrk (Debian's `wrk`: `apt-get install wrk`) from another process 
 subject's feature row (`Vault.lookup`, on a unique index the bench builds for it), with no token, policy, quota, consent, audit or
 signature. Prints requests per second and p50/p99 latency for both, and the ratio.
 Targets (issue 5): ours >= 1.5 x the baseline's requests per second; p99 <= 25 ms at 64.
+
+It also measures the floor: the same FastAPI stack answering a constant (no vault, no work),
+under the same load, and prints the rate a p99 target needs with that many connections in a
+closed loop (Little's law: mean latency = connections / rate, and p99 >= mean), so what the
+machine allows any FastAPI endpoint is on the same page as the figures.
 """
 
 from __future__ import annotations
@@ -55,6 +60,25 @@ with open_vault(Settings.from_env()) as vault:
 
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
                 log_level="warning", access_log=False)
+"""
+
+FLOOR_APP = """
+import sys
+from fastapi import FastAPI
+from pydantic import BaseModel
+import uvicorn
+
+class Body(BaseModel):
+    id_number: str
+
+app = FastAPI()
+
+@app.post("/score")
+async def score(body: Body) -> dict:
+    return {"found": True}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
+            log_level="warning", access_log=False)
 """
 
 GATEWAY_APP = """
@@ -274,17 +298,16 @@ def main() -> None:
         }
         env.pop("DATABASE_URL", None)
         ids = build(home, env, args.scale)[: args.subjects]
-        proc, base = serve(BASELINE_APP, env)
-        try:
-            baseline = drive(
-                base + "/score",
-                [{"headers": {}, "body": {"id_number": i}} for i in ids],
-                args.seconds,
-                args.connections,
-            )
-        finally:
-            proc.terminate()
-            proc.wait()
+        bare = [{"headers": {}, "body": {"id_number": i}} for i in ids]
+        measured = {}
+        for name, app in (("baseline", BASELINE_APP), ("floor", FLOOR_APP)):
+            proc, base = serve(app, env)
+            try:
+                measured[name] = drive(base + "/score", bare, args.seconds, args.connections)
+            finally:
+                proc.terminate()
+                proc.wait()
+        baseline, floor = measured["baseline"], measured["floor"]
         proc, base = serve(GATEWAY_APP, env)
         try:
             ours = drive(
@@ -296,6 +319,7 @@ def main() -> None:
     for name, r in (
         ("baseline (bare FastAPI + DuckDB look-up)", baseline),
         ("gateway (auth, policy, consent, quota, audit, signature)", ours),
+        ("floor (the same FastAPI stack answering a constant)", floor),
     ):
         print(
             f"{name:58s} {r['rps']:8.0f} req/s  p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms"
@@ -304,6 +328,11 @@ def main() -> None:
     print(
         f"ratio gateway / baseline requests per second: {ours['rps'] / baseline['rps']:.2f} "
         f"(target >= 1.5); gateway p99 {ours['p99']:.1f} ms (target <= 25 ms) at {args.connections} connections"
+    )
+    print(
+        f"a p99 of 25 ms with {args.connections} connections in a closed loop needs at least "
+        f"{args.connections / 0.025:,.0f} req/s (Little's law); the floor reached "
+        f"{floor['rps']:,.0f} req/s with p99 {floor['p99']:.1f} ms"
     )
 
 
