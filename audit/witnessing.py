@@ -56,12 +56,16 @@ class RoundResult:
 def aggregate_valid(
     checkpoint: Checkpoint, cosignatures: Sequence[Cosignature]
 ) -> tuple[CosignatureBundle | None, list[Cosignature]]:
-    """Aggregate and check once; if that fails, check each signature and aggregate the good
-    ones. Returns the bundle (None if no signature is good) and the bad cosignatures."""
-    try:
-        return aggregate(checkpoint, cosignatures), []
-    except CosignatureError:
-        pass
+    """Aggregate and check once; if that fails, or a witness's key signed more than once (one
+    of them must be forged: the aggregate would take whichever came first and never look at
+    the other), check each signature and aggregate the good ones. Returns the bundle (None if
+    no signature is good) and the bad cosignatures."""
+    keys = [c.witness.public_key for c in cosignatures]
+    if len(set(keys)) == len(keys):
+        try:
+            return aggregate(checkpoint, cosignatures), []
+        except CosignatureError:
+            pass
     good, bad = [], []
     for cosignature in cosignatures:
         try:

@@ -16,6 +16,7 @@ from vault.digest import encode_row, row_digest, sql_row_digest
 from vault.idnumber import check_char, problem
 from vault.pseudonym import hmac_pads, pseudonym, sql_pseudonym
 from vault.registry import load_registry
+from vault.rotation import rotate_derived_key
 from vault.store import Vault
 
 
@@ -103,3 +104,12 @@ def test_a_derived_view_replaces_a_table_of_its_name(vault: Vault) -> None:
     kinds = vault.query("SELECT table_type FROM information_schema.tables "
                         "WHERE table_catalog = 'derived' AND table_name = 'scores'")  # fmt: skip
     assert kinds == [("VIEW",)]
+
+
+def test_a_derived_view_survives_the_rotation_of_the_derived_key(vault: Vault) -> None:
+    vault.materialise("numbers", "SELECT range AS n FROM range(5)")
+    vault.define_view("doubled", "SELECT n * 2 AS d FROM derived.numbers")
+    old = vault.derived_file()
+    rotate_derived_key(vault)
+    assert not old.exists() and vault.derived_file() != old
+    assert vault.query("SELECT sum(d) FROM derived.doubled") == [(20,)]
