@@ -51,9 +51,14 @@ def _crash_once(tmp: Path, key: Path, seed: int) -> dict[int, str]:
     child = subprocess.Popen(
         [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
-    time.sleep(random.Random(seed).uniform(0.4, 1.0))  # startup, then appends under way
+    assert child.stdout is not None
+    # wait for the first acknowledgement (start-up takes longer on a busy machine), then kill
+    # at a random moment while appends are under way
+    first = child.stdout.readline()
+    time.sleep(random.Random(seed).uniform(0.05, 0.6))
     child.send_signal(signal.SIGKILL)
-    output, _ = child.communicate()
+    rest, _ = child.communicate()
+    output = first + rest
     acknowledged = {}
     for line in output.splitlines():
         parts = line.split()
