@@ -142,14 +142,30 @@ def reasons(
     return tuple(out[:MAX_REASONS])
 
 
+def _vetoed(spec: ModelSpec, scored: Sequence[FeatureRow]) -> list[str]:
+    """The vetoes any of ``scored`` (a person, or a household's scored members) carries."""
+    return [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
+
+
+def _household_reasons(
+    spec: ModelSpec, scored: Sequence[FeatureRow], vetoed: Sequence[str]
+) -> tuple[ReasonCode, ...]:
+    """A household's reasons: its vetoes, then its scored members' mean factor costs."""
+    return reasons(spec, vetoed, _mean([feature_losses(spec, m.values) for m in scored], 2))
+
+
+def _coverage(spec: ModelSpec, members: Sequence[FeatureRow]) -> dict[str, int]:
+    return {t: sum(m.coverage.get(t, 0) for m in members) for t in spec.tables()}
+
+
 def person_explanation(
     spec: ModelSpec, row: FeatureRow
 ) -> tuple[tuple[ReasonCode, ...], dict[str, int]]:
     """A person's reasons (none if not scored) and data coverage, from their feature row."""
     if no_score_reason(spec, row) is not None:
         return (), dict(row.coverage)
-    vetoed = [v.id for v in spec.vetoes if row.vetoes[v.id]]
-    return reasons(spec, vetoed, feature_losses(spec, row.values)), dict(row.coverage)
+    found = reasons(spec, _vetoed(spec, [row]), feature_losses(spec, row.values))
+    return found, dict(row.coverage)
 
 
 def household_explanation(
@@ -157,13 +173,9 @@ def household_explanation(
 ) -> tuple[tuple[ReasonCode, ...], dict[str, int]]:
     """A household's reasons (from its scored members' mean factor costs and any member's
     veto; none if no member is scored) and its coverage (the members' counts summed)."""
-    coverage = {t: sum(m.coverage.get(t, 0) for m in members) for t in spec.tables()}
     scored = [m for m in members if no_score_reason(spec, m) is None]
-    if not scored:
-        return (), coverage
-    losses = _mean([feature_losses(spec, m.values) for m in scored], 2)
-    vetoed = [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
-    return reasons(spec, vetoed, losses), coverage
+    found = _household_reasons(spec, scored, _vetoed(spec, scored)) if scored else ()
+    return found, _coverage(spec, members)
 
 
 def _dimension_list(spec: ModelSpec, dims: Mapping[str, float]) -> tuple[DimensionScore, ...]:
@@ -240,14 +252,13 @@ def score(
     if why is not None:
         return not_scored(spec, row.subject, why, as_of=row.as_of, computed_at=computed_at,
                           release=release, coverage=row.coverage)  # fmt: skip
-    vetoed = [v.id for v in spec.vetoes if row.vetoes[v.id]]
+    vetoed = _vetoed(spec, [row])
     dims = dimension_scores(spec, row.values)
-    found, coverage = person_explanation(spec, row)
     return ScoreResult(
         subject=row.subject,
         status="scored",
-        reasons=found,
-        coverage=coverage,
+        reasons=reasons(spec, vetoed, feature_losses(spec, row.values)),
+        coverage=row.coverage,
         **_verdict(spec, dims, vetoed, household=False),
         **_common(spec, row.as_of, computed_at, release),
     )
@@ -266,19 +277,19 @@ def score_household(
     dimension scores and factor costs; any member's veto is the household's (Yuyao signs
     households, and one member's active listing bars the household's loan)."""
     scored = [m for m in members if no_score_reason(spec, m) is None]
-    found, coverage = household_explanation(spec, members)
+    coverage = _coverage(spec, members)
     common = _common(spec, as_of, computed_at, release)
     if not scored:
         return HouseholdScore(household=household, members_scored=0, status="no_score",
                               no_score_reason=NO_ADULT_MEMBER, coverage=coverage,
                               **common)  # fmt: skip
     dims = _mean([dimension_scores(spec, m.values) for m in scored], 4)
-    vetoed = [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
+    vetoed = _vetoed(spec, scored)
     return HouseholdScore(
         household=household,
         members_scored=len(scored),
         status="scored",
-        reasons=found,
+        reasons=_household_reasons(spec, scored, vetoed),
         coverage=coverage,
         **_verdict(spec, dims, vetoed, household=True),
         **common,
