@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import os
 import secrets
 import shutil
 import sys
@@ -45,7 +47,7 @@ from dexin.keys import key_provider  # noqa: E402
 from dexin.settings import Settings  # noqa: E402
 from dexin.synthetic import generate  # noqa: E402
 from vault.digest import sql_row_digest  # noqa: E402
-from vault.ingest import Receipt, contribution_files, ingest_directory  # noqa: E402
+from vault.ingest import Receipt, contribution_files, ingest_directory, stored_expr  # noqa: E402
 from vault.pseudonym import HEX_CHARS  # noqa: E402
 from vault.registry import Column, load_registry  # noqa: E402
 from vault.store import Vault  # noqa: E402
@@ -96,10 +98,9 @@ def baseline(data: Path, work: Path) -> int:
 def _typed(c: Column) -> str:
     """A column as stored, but an identifier padded to a pseudonym's length (the ingest
     pseudonymises each distinct identifier once, not each row)."""
-    v = f'"{c.name}"'
     if c.type in ("id_number", "pseudonym"):
-        return f"rpad({v}, {HEX_CHARS}, 'x')"
-    return f"({v} = 'true')" if c.type == "boolean" else f"CAST({v} AS {c.sql_type})"
+        return f"rpad(\"{c.name}\", {HEX_CHARS}, 'x')"
+    return stored_expr(c)
 
 
 def digest_bound(data: Path) -> tuple[float, float, int]:
@@ -126,9 +127,6 @@ def digest_bound(data: Path) -> tuple[float, float, int]:
 
 def sha256_costs(n: int = 2_000_000) -> tuple[float, float]:
     """Seconds per SHA-256 of an ~90-byte message: DuckDB (both threads), Python hashlib."""
-    import hashlib
-    import os
-
     con = duckdb.connect(config={"threads": 2})
     message = "repeat('x', 80) || i::VARCHAR"
     start = time.perf_counter()

@@ -141,6 +141,12 @@ def verdict_sql(spec: ModelSpec, features: str) -> str:
 RUN_COLUMNS = ("model", "computed_at", "release_block", "release_tx")
 
 
+def run_sql(spec: ModelSpec, extra: Mapping[str, str]) -> str:
+    """The one row of `RUN_COLUMNS` that `scores_view_sql` joins: the model and ``extra``."""
+    columns = [f"'{spec.ref}' AS model", *_constants(extra)]
+    return "SELECT " + ", ".join(columns)
+
+
 def score_columns(spec: ModelSpec) -> list[str]:
     """A person's score row, but for the run's `RUN_COLUMNS`."""
     return [*BASE_COLUMNS, "as_of", "spec_digest", "no_score", *(f"dim_{d.id}" for d in spec.dimensions),

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from credit_model.compiled import household_sql, scores_view_sql, verdict_sql
+from credit_model.compiled import household_sql, run_sql, scores_view_sql, verdict_sql
 from credit_model.errors import FeaturesMissingError, FeaturesStaleError, ReleaseMismatchError
 from credit_model.features import FeatureRow, feature_sql
 from credit_model.results import HouseholdScore, ReleaseRef, ScoreResult
@@ -83,8 +83,7 @@ def score_all(
     subjects = vault.materialise(FEATURES, verdict_sql(spec, features))
     middle = time.perf_counter()
     extra = _constants(release, computed_at)
-    run = {"model": f"'{spec.ref}'", **extra}
-    vault.materialise(RUN, "SELECT " + ", ".join(f"{v} AS {k}" for k, v in run.items()))
+    vault.materialise(RUN, run_sql(spec, extra))
     vault.define_view(SCORES, scores_view_sql(spec, f"derived.{FEATURES}", f"derived.{RUN}"))
     households = vault.materialise(HOUSEHOLDS, household_sql(spec, f"derived.{FEATURES}", extra))
     end = time.perf_counter()

@@ -99,7 +99,8 @@ def _header_refusal(table: Table, header: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _stored_expr(c: Column) -> str:
+def stored_expr(c: Column) -> str:
+    """A raw text column as stored: typed, an identifier pseudonymised (``$ipad``/``$opad``)."""
     v = f'"{c.name}"'
     if c.type in ("id_number", "pseudonym"):
         return sql_pseudonym(v, c.stored_name, "$ipad", "$opad")
@@ -161,7 +162,7 @@ class _Run:
         joins = " ".join(f'LEFT JOIN {m} USING ("{c.name}")' for c, m in maps)
         pseudonyms = {c.name: f"{m}.__pseudonym" for c, m in maps}
         cols = ", ".join(
-            f'{pseudonyms.get(c.name) or _stored_expr(c)} AS "{c.stored_name}"'
+            f'{pseudonyms.get(c.name) or stored_expr(c)} AS "{c.stored_name}"'
             for c in self.table.columns
         )
         self.sql(
