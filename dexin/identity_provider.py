@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, KeyParameters, KeySet, KeySetSerialization, RSAKey
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "idp" / "server.mjs"
 SIGNING_KEYS_FILE = "signing-keys.jwks.json"
@@ -166,7 +166,7 @@ def _write_private(path: Path, data: Any) -> None:
 
 
 def _new_signing_key(alg: SigningAlg) -> dict[str, Any]:
-    params: dict[str, Any] = {"use": "sig", "alg": alg}
+    params: KeyParameters = {"use": "sig", "alg": alg}
     key = (
         ECKey.generate_key("P-256", params, private=True)
         if alg == "ES256"
@@ -257,10 +257,10 @@ def write_config(config: IdentityProviderConfig, directory: Path) -> Path:
     return path
 
 
-def public_jwks(signing_keys: Path) -> dict[str, Any]:
+def public_jwks(signing_keys: Path) -> KeySetSerialization:
     """The public half of a private JWKS file: what an auditor or relying party pins."""
     keys = KeySet.import_key_set(json.loads(signing_keys.read_text(encoding="utf-8")))
-    return dict(keys.as_dict(private=False))
+    return keys.as_dict(private=False)
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ class RunningIdentityProvider:
     config_path: Path
     log_path: Path
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         """The IdP's public signing keys (no private member), stable across restarts."""
         return public_jwks(self.config_path.parent / SIGNING_KEYS_FILE)
 
@@ -309,7 +309,7 @@ def _wait_until_ready(
             raise IdentityProviderStartError(f"exited with code {process.returncode}", log_path)
         issuer = issuer or _ready_issuer(log_path, log_offset)
         document = _discovery(issuer) if issuer else None
-        if document is not None:
+        if issuer and document is not None:
             if document.get("issuer") != issuer:
                 raise IdentityProviderStartError("discovery names another issuer", log_path)
             return RunningIdentityProvider(issuer, document, config_path, log_path)

@@ -115,11 +115,11 @@ export function providerConfiguration(config) {
       scopes,
       claims: {
         acr: null,
-        amr: null,
         auth_time: null,
         iss: null,
         sid: null,
-        openid: ['sub'],
+        // amr under `openid`: every ID token says how the resident authenticated ("pwd").
+        openid: ['sub', 'amr'],
         profile: ['name'],
         [config.residentScope]: [config.idNumberClaim],
       },
