@@ -60,6 +60,7 @@ def test_files_are_private_and_hold_no_plain_password(tmp_path: Path) -> None:
         for secret in (resident.password, resident.id_number, resident.login):
             assert secret not in log
     assert "ready http://127.0.0.1:" in log
+    assert '"event":"stopping","signal":"SIGTERM"' in log  # stopped cleanly, not killed
 
 
 def test_a_server_that_cannot_start_names_its_log(tmp_path: Path) -> None:
