@@ -16,6 +16,7 @@ from eth.exceptions import CanonicalHeadNotFound
 from eth_tester import EthereumTester
 from eth_typing import Address
 from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, RPCResponse
@@ -114,4 +115,8 @@ def open_jsonrpc(config: LedgerConfig) -> Node:
         request_kwargs={"timeout": config.request_timeout},
         exception_retry_configuration=retry,
     )
-    return Node(Web3(provider), "jsonrpc", config.rpc_url, "sync", lambda: None)
+    w3 = Web3(provider)
+    # Besu QBFT headers carry validators and seals in extraData (far over the 32 bytes web3's
+    # validation allows); read as proofOfAuthorityData instead. No-op on anvil.
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return Node(w3, "jsonrpc", config.rpc_url, "sync", lambda: None)
