@@ -62,7 +62,7 @@ def subnets(compose: Mapping[str, Any]) -> list[str]:
 
 def published_ports(svc: Mapping[str, Any]) -> set[int]:
     """Container ports that ``ports:`` publishes on the host."""
-    ports = set()
+    ports: set[int] = set()
     for entry in svc.get("ports") or []:
         if isinstance(entry, Mapping):
             target = str(entry["target"])

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_keys import keys
+from eth_keys import keys  # type: ignore[attr-defined]
 
 from deploy.errors import KeyFileError
 

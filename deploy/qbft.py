@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rlp
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from deploy.errors import CheckFailed
 
@@ -36,7 +36,8 @@ def encode_extra_data(addresses: list[str]) -> str:
     raw = [bytes.fromhex(a.removeprefix("0x")) for a in addresses]
     if any(len(a) != 20 for a in raw):
         raise ValueError("a validator address is 20 bytes")
-    return "0x" + rlp.encode([VANITY, raw, [], 0, []]).hex()
+    encoded: bytes = rlp.encode([VANITY, raw, [], 0, []])
+    return "0x" + encoded.hex()
 
 
 def decode_extra_data(extra_data: str) -> list[str]:
