@@ -14,9 +14,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from deploy import compose_options
 from deploy.consortium import Consortium
 from deploy.errors import CheckFailed
@@ -50,6 +47,8 @@ RPC_PORTS = {8545, 8546, 8547, 8550, 8551}
 def load_compose(path: Path = ROOT / "docker-compose.yml") -> dict[str, Any]:
     """The compose file as YAML gives it (merge keys resolved; no interpolation needed:
     the schema admits ``${...}`` strings where compose interpolates)."""
+    import yaml  # dev dependency: keygen and init run without it, on each organisation's side
+
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(doc, dict):
         raise CheckFailed("compose file", "a mapping", type(doc).__name__)
@@ -57,6 +56,8 @@ def load_compose(path: Path = ROOT / "docker-compose.yml") -> dict[str, Any]:
 
 
 def check_schema(compose: Mapping[str, Any], schema_path: Path = SCHEMA) -> None:
+    import jsonschema  # dev dependency, like yaml above
+
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(compose), key=lambda e: list(e.absolute_path))

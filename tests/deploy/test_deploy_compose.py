@@ -12,6 +12,7 @@ import subprocess
 from typing import Any
 
 import pytest
+import yaml
 from deploy_fixtures import Network
 
 from deploy import checks, compose_options
@@ -210,7 +211,7 @@ def test_env_file_templates_are_committed_and_hold_no_secret() -> None:
 def test_prometheus_scrapes_the_operator_port_of_services_that_exist(
     compose: dict[str, Any],
 ) -> None:
-    config = checks.yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
     targets = [t for job in config["scrape_configs"]
                for sc in job.get("static_configs", []) for t in sc["targets"]]  # fmt: skip
     targets += [f"{n}:{sd['port']}" for job in config["scrape_configs"]
