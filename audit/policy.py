@@ -2,7 +2,7 @@
 
 The verifier calls ``AccessPolicy.check(index, entry)`` for every entry, in order; a policy
 raises ``PolicyViolation`` to reject. ``RecordedPolicy`` checks entries against approval
-and consent records the *caller* supplies (``dexin.audit_sources`` builds them from the
+and consent records the *caller* supplies (``governance.audit_sources`` builds them from the
 ledger and the anchored consent log): for every ``allow`` entry by a governed role (and, if
 ``actions`` is given, of a governed action) it requires
 

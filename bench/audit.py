@@ -25,15 +25,23 @@ from pathlib import Path
 # this file is named like the package it measures: keep its folder off the import path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from audit.anchor import InMemoryAnchorer  # noqa: E402
-from audit.cosign import WitnessPolicy  # noqa: E402
-from audit.entry import AuditEntry  # noqa: E402
-from audit.export import export_log, load_export, snapshot_log  # noqa: E402
-from audit.log import AuditLog, LogOptions  # noqa: E402
-from audit.note import NoteSigner  # noqa: E402
-from audit.reader import LogReader  # noqa: E402
-from audit.verify import Trust, verify_snapshot  # noqa: E402
-from audit.witness import BundleStore, Witness, witness_round  # noqa: E402
+from audit import (  # noqa: E402  # noqa: E402  # noqa: E402  # noqa: E402
+    AuditEntry,
+    AuditLog,
+    BundleStore,
+    InMemoryAnchorer,
+    LogOptions,
+    LogReader,
+    NoteSigner,
+    Trust,
+    Witness,
+    WitnessPolicy,
+    export_log,
+    load_export,
+    snapshot_log,
+    verify_snapshot,
+    witness_round,
+)
 
 ORIGIN = "dexin.bench/audit"
 

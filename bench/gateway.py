@@ -177,15 +177,13 @@ def build(home: Path, env: dict[str, str], scale: float) -> list[str]:
     """Generate, ingest and score; returns sample ID numbers (bench-side knowledge)."""
     import pyarrow.parquet as pq
 
-    from credit_model.spec import load_spec
+    from credit_model import load_spec
     from dexin.app import open_vault, vault_config
     from dexin.keys import key_provider
-    from dexin.scoring import score_all
     from dexin.settings import Settings
-    from dexin.synthetic import generate
-    from vault.ingest import ingest_directory
-    from vault.registry import load_registry
-    from vault.store import Vault
+    from governance import score_all
+    from synthetic import generate
+    from vault import Vault, ingest_directory, load_registry
 
     settings = Settings.from_env(env)
     data = home.parent / "data"
@@ -202,7 +200,7 @@ def build(home: Path, env: dict[str, str], scale: float) -> list[str]:
         )
         # the baseline's point look-up gets the index it needs (the product builds none: the
         # gateway reads its in-memory FeatureStore, never DuckDB, to score)
-        vault.con.execute('CREATE UNIQUE INDEX features_subject ON derived.features ("subject")')
+        vault.query('CREATE UNIQUE INDEX features_subject ON derived.features ("subject")')
     print(f"built scale {scale} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     ids = pq.read_table(data / "public_security/residents.parquet", columns=["id_number"]).column(0)
     return [str(x) for x in ids.to_pylist()]
@@ -210,10 +208,10 @@ def build(home: Path, env: dict[str, str], scale: float) -> list[str]:
 
 def prepare(base: str, env: dict[str, str], ids: list[str]) -> list[dict[str, Any]]:
     """Clients, an approved request and one consent per subject, through the running gateway."""
-    from query_gateway.admin import control_plane, subject_token
-    from query_gateway.credentials import Role
-
+    from dexin.admin import subject_token
+    from dexin.app import control_plane
     from dexin.settings import Settings
+    from governance import Role
 
     settings = Settings.from_env(env)
     control = control_plane(settings)

@@ -45,12 +45,18 @@ import psutil  # noqa: E402
 from dexin.app import open_vault, vault_config  # noqa: E402
 from dexin.keys import key_provider  # noqa: E402
 from dexin.settings import Settings  # noqa: E402
-from dexin.synthetic import generate  # noqa: E402
-from vault.digest import sql_row_digest  # noqa: E402
-from vault.ingest import Receipt, contribution_files, ingest_directory, stored_expr  # noqa: E402
-from vault.pseudonym import HEX_CHARS  # noqa: E402
-from vault.registry import Column, load_registry  # noqa: E402
-from vault.store import Vault  # noqa: E402
+from synthetic import generate  # noqa: E402
+from vault import (  # noqa: E402  # noqa: E402
+    HEX_CHARS,
+    Column,
+    Receipt,
+    Vault,
+    contribution_files,
+    ingest_directory,
+    load_registry,
+    sql_row_digest,
+    stored_expr,
+)
 
 
 @contextmanager

@@ -34,18 +34,22 @@ sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).pa
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from credit_model.scorecard import score  # noqa: E402
-from credit_model.spec import load_spec  # noqa: E402
+from credit_model import (  # noqa: E402
+    FeatureStore,
+    load_spec,
+    score,
+)
 from dexin.app import open_vault, vault_config  # noqa: E402
-from dexin.feature_store import FeatureStore  # noqa: E402
 from dexin.keys import key_provider  # noqa: E402
 from dexin.model_report import build_report  # noqa: E402
-from dexin.scoring import score_all, score_subject  # noqa: E402
 from dexin.settings import Settings  # noqa: E402
-from dexin.synthetic import generate  # noqa: E402
-from vault.ingest import ingest_directory  # noqa: E402
-from vault.registry import load_registry  # noqa: E402
-from vault.store import Vault  # noqa: E402
+from governance import score_all, score_person  # noqa: E402
+from synthetic import generate  # noqa: E402
+from vault import (  # noqa: E402
+    Vault,
+    ingest_directory,
+    load_registry,
+)
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -204,7 +208,7 @@ def _single(v: Vault, ids: list[str], store: FeatureStore | None) -> list[float]
     for id_number in ids:
         start = time.perf_counter()
         if store is None:
-            score_subject(v, spec, id_number, computed_at=now, release=None)
+            score_person(v, spec, id_number, computed_at=now, release=None)
         else:
             row = store.row(v.subject_pseudonym(id_number))
             assert row is not None
@@ -232,9 +236,7 @@ def main() -> None:
             # one untimed run of each first: the first query after opening the vault reads
             # and decrypts the source tables into DuckDB's buffers, whichever side runs it
             score_all(v, spec, computed_at=dt.datetime.now(dt.UTC), release=None)
-            v.con.execute(
-                f"CREATE OR REPLACE TABLE derived.baseline_features AS {baseline_sql(d, cut)}"
-            )
+            v.materialise("baseline_features", baseline_sql(d, cut))
             ours, base = [], []
             for _ in range(args.runs):
                 ours.append(
@@ -244,13 +246,7 @@ def main() -> None:
                         )
                     )
                 )
-                base.append(
-                    _time(
-                        lambda: v.con.execute(
-                            f"CREATE OR REPLACE TABLE derived.baseline_features AS {baseline_sql(d, cut)}"
-                        )
-                    )
-                )
+                base.append(_time(lambda: v.materialise("baseline_features", baseline_sql(d, cut))))
             names = (
                 [f.id for f in spec.features]
                 + [f"veto_{x.id}" for x in spec.vetoes]

@@ -21,7 +21,7 @@ from credit_model.errors import (
     WeightsError,
 )
 from credit_model.spec import Band, Condition, Feature, ModelSpec, Selection, Veto, Weighting
-from vault.registry import Column, Registry, Table
+from vault import Column, Registry, Table
 
 NUMERIC = ("integer", "decimal")
 RESERVED_PREFIXES = ("n_", "veto_")

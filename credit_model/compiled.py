@@ -2,7 +2,7 @@
 
 `verdict_sql(spec, features)` adds each person's verdict (``no_score``, ``dim_*``, points,
 code, vetoed, eligible, line) to the feature rows made by
-`credit_model.features.feature_sql`: `dexin.scoring.score_all` materialises that as the
+`credit_model.features.feature_sql`: `governance.model_runs.score_all` materialises that as the
 feature table, so features and verdicts are written in one pass. `score_sql(spec, features,
 extra)` is the score rows alone, computed afresh (the report scores past dates with it);
 `scores_view_sql` shows the stored ones; `household_sql(spec, rows, extra)` turns them into

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from credit_model.errors import SpecError
 from credit_model.spec import Condition, Feature, ModelSpec, Scalar, Selection, Veto, Weighting
-from vault.registry import Registry, Table
+from vault import Registry, Table
 
 BASE_COLUMNS = ("subject", "household", "birth_year", "sex", "town_code", "village_code")
 

@@ -23,7 +23,7 @@ import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from credit_model.errors import SpecError
-from vault.registry import Registry, load_registry
+from vault import Registry, load_registry
 
 SPECS_DIR = Path(__file__).parent / "specs"
 DEFAULT_SPEC = SPECS_DIR / "wuweitu-1.toml"

@@ -12,18 +12,17 @@ import sys
 from typing import Annotated
 
 import typer
-from query_gateway.admin import (
+
+from dexin.admin import (
     AdminError,
-    control_plane,
     create_client,
     rotate_signing_key,
     subject_token,
 )
-from query_gateway.credentials import CLIENT_ROLES, Role
-from query_gateway.settings import GatewaySettings
-
+from dexin.app import control_plane
 from dexin.settings import Settings
-from vault.errors import VaultError
+from governance import CLIENT_ROLES, Role
+from vault import VaultError
 
 app = typer.Typer(no_args_is_help=True, help="Gateway administration (control plane only).")
 
@@ -70,7 +69,7 @@ def subject_token_command(
     """Print a short-lived subject token (the embedded development identity provider)."""
     settings = Settings.from_env()
     try:
-        token = subject_token(settings, id_number, GatewaySettings.from_env(settings).token_ttl)
+        token = subject_token(settings, id_number, settings.gateway.token_ttl)
     except AdminError as exc:
         raise _fail(str(exc), 2) from None
     except VaultError as exc:

@@ -1,25 +1,81 @@
-"""The application layer: wires settings, keys, the registry, the vault and the ledger.
+"""The composition root: one `Settings` in, the running components out.
 
-Core packages never read settings or the environment; everything they need is built here,
-once, and passed in.
+Core packages (vault, ledger, audit, credit_model, governance) never read settings or the
+environment; everything they need is built here, once, and passed in. The CLI, the gateway
+(`query_gateway.create_app`), the benches and the tests all build through this module:
+
+- `open_vault`, `open_ledger`, `open_ledger_view`: the one-owner stores of a data directory;
+- `open_audit_log`, `load_or_create_log_key`, `witness_dir`: where the audit trail lives;
+- `control_plane`: the control-plane database, migrated (works beside a running gateway);
+- `open_services`: everything one gateway process answers with (`governance.Services`).
+
+Where things live under ``$DEXIN_HOME`` (decided here, not in the core)::
+
+    audit/                 the log directory (audit.log); audit/log.key its signing key (0600)
+    witnesses/<name>/      a witness's state and BLS key (audit.witness)
+    gateway/               the control plane's SQLite file, the response-signing keys
 """
 
 from __future__ import annotations
 
 import fcntl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import SecretBytes
 
+from audit import AuditLog, LogOptions, NoteSigner
+from credit_model import load_spec
 from dexin.keys import key_provider
-from dexin.settings import Settings
+from dexin.settings import GatewaySettings, Settings
+from governance import (
+    GATEWAY_LABEL,
+    AccessIndex,
+    AggregateSource,
+    Approvals,
+    AuditSink,
+    AuditTrail,
+    ConsentLog,
+    ControlPlane,
+    ModelScoreService,
+    QuotaFlusher,
+    RateLimiter,
+    ScoreService,
+    Services,
+    SigningKeys,
+    VaultAggregates,
+    derive_keys,
+    find_release,
+    load_catalogue,
+    migrate,
+    open_engine,
+    session_factory,
+    witnessing,
+)
 from ledger import Ledger, LedgerConfig, open_ledger_reader
 from ledger import open_ledger as _open_ledger
-from vault.errors import VaultBusy
-from vault.keys import Keyring
-from vault.registry import Registry, load_registry
-from vault.store import APP_SECRET_PREFIX, Vault, VaultConfig
+from vault import APP_SECRET_PREFIX, Keyring, Registry, Vault, VaultBusy, VaultConfig, load_registry
+
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "Components",
+    "GatewaySettings",
+    "Settings",
+    "control_plane",
+    "ledger_secret",
+    "load_or_create_log_key",
+    "open_audit_log",
+    "open_ledger",
+    "open_ledger_view",
+    "open_services",
+    "open_vault",
+    "vault_config",
+    "witness_dir",
+]
+
+DEFAULT_ORIGIN = "dexin.local/audit"
 
 
 def vault_config(settings: Settings) -> VaultConfig:
@@ -83,3 +139,109 @@ def open_ledger_view(settings: Settings) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
+
+
+def witness_dir(settings: Settings, name: str) -> Path:
+    return settings.home / "witnesses" / name
+
+
+def load_or_create_log_key(settings: Settings, origin: str = DEFAULT_ORIGIN) -> NoteSigner:
+    """The log's signing key from ``$DEXIN_HOME/audit/log.key``, created (0600) if absent."""
+    path = settings.audit_dir / "log.key"
+    if not path.exists():
+        NoteSigner.generate(origin).save(path)
+    return NoteSigner.load(path)
+
+
+def open_audit_log(settings: Settings, options: LogOptions | None = None) -> AuditLog:
+    """Open this data directory's audit log for writing (one writer process)."""
+    return AuditLog.open(settings.audit_dir, load_or_create_log_key(settings), options)
+
+
+def control_plane(settings: Settings, schema: str | None = None) -> ControlPlane:
+    """The control plane, migrated to head; safe beside a running gateway (SQLite WAL or
+    PostgreSQL), so `dexin admin` works while `dexin serve` runs."""
+    engine = open_engine(settings.gateway.database_url, schema=schema)
+    migrate(engine)
+    return ControlPlane(session_factory(engine))
+
+
+@dataclass
+class Components:
+    """What a test (or another host) provides instead of `open_services` opening it."""
+
+    vault: Vault
+    ledger: Ledger
+    audit: AuditSink | None = None
+    scores: ScoreService | None = None
+    aggregates: AggregateSource | None = None
+    schema: str | None = None  # PostgreSQL schema (search path), for isolated test runs
+
+
+@contextmanager
+def open_services(settings: Settings, parts: Components | None = None) -> Iterator[Services]:
+    """Everything one gateway process answers with, for as long as the block runs: the
+    vault and the embedded ledger (one owner process each) unless ``parts`` provides them,
+    the control plane migrated to head, the audit trail, and witnessing in the background
+    (every ``DEXIN_WITNESS_INTERVAL`` seconds) when the trail is the Merkle log."""
+    with ExitStack() as stack:
+        parts = parts or Components(
+            vault=stack.enter_context(open_vault(settings)),
+            ledger=stack.enter_context(open_ledger(settings)),
+        )
+        services = _build(settings, parts, stack)
+        if isinstance(services.audit, AuditTrail):
+            services.witnessing = stack.enter_context(
+                witnessing.running(services.audit, parts.ledger, settings.gateway.witness_interval)
+            )
+        yield services
+
+
+def _build(settings: Settings, parts: Components, stack: ExitStack) -> Services:
+    config = settings.gateway
+    engine = open_engine(config.database_url, schema=parts.schema)
+    stack.callback(engine.dispose)
+    migrate(engine)
+    sessions = session_factory(engine)
+    control = ControlPlane(sessions)
+    secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
+    audit = parts.audit or AuditTrail(open_audit_log(settings))
+    stack.callback(audit.close)
+    vault = parts.vault
+    accesses = AccessIndex(getattr(audit, "entry", _no_entries))
+    entries = getattr(audit, "entries", None)
+    if callable(entries):  # "who accessed me" is read from the log itself
+        accesses.scan(entries())
+        control.reconcile_quotas(accesses.answered)  # spends a crash kept from the database
+    flusher = QuotaFlusher(control)
+    stack.callback(flusher.stop)
+    return Services(
+        settings=config,
+        engine=engine,
+        control=control,
+        catalogue=load_catalogue(),
+        keys=derive_keys(secret),
+        signer=SigningKeys(secret, settings.gateway_dir),
+        audit=audit,
+        scores=parts.scores or _default_scores(vault, parts.ledger),
+        aggregates=parts.aggregates or VaultAggregates(vault),
+        approvals=Approvals(control, parts.ledger, config.approval_threshold),
+        consents=ConsentLog(sessions, parts.ledger, GATEWAY_LABEL),
+        vault=vault,
+        ledger=parts.ledger,
+        rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
+        accesses=accesses,
+        workdir=settings.gateway_dir,
+    )
+
+
+def _default_scores(vault: Vault, ledger: Ledger) -> ScoreService:
+    """The credit model's default spec, naming its release on the ledger if there is one."""
+    spec = load_spec(registry=vault.registry)
+    service = ModelScoreService(vault, spec, find_release(ledger, spec))
+    service.warm()  # read the features now, not on the first bank's request
+    return service
+
+
+def _no_entries(index: int) -> bytes:
+    raise LookupError("this audit sink cannot read its entries back")

@@ -1,7 +1,7 @@
 """What `dexin audit verify` checks on a data directory beyond the log itself.
 
 - the access policy's records: given as files, or built from the ledger and the anchored
-  consent log (`dexin.audit_sources`);
+  consent log (`governance.audit_sources`);
 - that every accepted contribution's root is anchored on the ledger with its row count and
   receipt: from the vault itself, or, while the gateway owns it, from the receipts the vault
   publishes beside itself (``receipts.json``; a note says the rows were not recomputed).
@@ -13,17 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from query_gateway.settings import GatewaySettings
-
-from audit.errors import VerificationError
-from audit.policy import AccessPolicy, RecordedPolicy
-from dexin.anchoring import unanchored_contributions, unanchored_receipts
+from audit import AccessPolicy, RecordedPolicy, VerificationError
 from dexin.app import open_vault, vault_config
-from dexin.audit_sources import sourced_policy
 from dexin.settings import Settings
+from governance import sourced_policy, unanchored_contributions, unanchored_receipts
 from ledger import Ledger
-from vault.errors import VaultBusy, VaultError, VaultNotInitialised
-from vault.store import RECEIPTS_FILE
+from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised
 
 __all__ = ["access_policy", "contribution_anchors"]
 
@@ -38,7 +33,7 @@ def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | N
         return RecordedPolicy.from_files(approvals, consents), [given]
     if export is not None or ledger is None:
         return None, []
-    sources = sourced_policy(ledger, GatewaySettings.from_env(settings).database_url)
+    sources = sourced_policy(ledger, settings.gateway.database_url)
     return sources.policy, sources.notes
 
 

@@ -26,26 +26,38 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.checkpoint import CheckpointHistory, SignedCheckpoint
-from audit.cosign import Cosignature, WitnessPublicKey
-from audit.errors import AuditError, VerificationError, WitnessError
-from audit.export import export_log, load_export, snapshot_log
-from audit.merkle import leaf_hash, verify_inclusion
-from audit.note import NoteVerifier
-from audit.pending import PendingCosignatures
-from audit.policy import AccessPolicy
-from audit.reader import LogReader
-from audit.verify import Trust, Verdict, verify_snapshot
-from audit.witness import BundleStore, Witness
-from audit.witnessing import anchor_pending
+from audit import (
+    AccessPolicy,
+    AuditError,
+    BundleStore,
+    CheckpointHistory,
+    Cosignature,
+    LogReader,
+    NoteVerifier,
+    PendingCosignatures,
+    SignedCheckpoint,
+    Trust,
+    Verdict,
+    VerificationError,
+    Witness,
+    WitnessError,
+    WitnessPublicKey,
+    anchor_pending,
+    export_log,
+    leaf_hash,
+    load_export,
+    snapshot_log,
+    verify_inclusion,
+    verify_snapshot,
+)
 from dexin.app import open_ledger, open_ledger_view
 from dexin.audit_checks import access_policy, contribution_anchors
-from dexin.audit_wiring import LedgerAnchorer, audit_dir, register_witness
-from dexin.client import DexinClient, GatewayProblem
 from dexin.settings import Settings
 from dexin.witness_follow import follow
+from dexin_client import DexinClient, GatewayProblem
+from governance import LedgerAnchorer, register_witness
 from ledger import DeploymentError, Ledger, LedgerConfigError, LedgerError
-from vault.errors import VaultBusy
+from vault import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: export, verify, prove, witness.")
 out = Console()
@@ -149,7 +161,7 @@ def export_command(out_dir: Annotated[Path, typer.Option("--out", help="a new di
     """Write a self-contained export (entries, checkpoints, cosignatures, public keys)."""
     if out_dir.exists():
         raise _fail(f"{out_dir} exists already", 2)
-    with LogReader(audit_dir(_settings())) as reader, _progress(sys.stderr.isatty()) as update:
+    with LogReader(_settings().audit_dir) as reader, _progress(sys.stderr.isatty()) as update:
         count = (reader.history.sizes() or [0])[-1]
         snap = export_log(reader, out_dir, lambda done: update("export", done, count))
     out.print(f"exported {snap.count} entries, {len(snap.checkpoints)} checkpoints, "
@@ -174,7 +186,7 @@ def verify_command(
     settings = _settings()
     trust = Trust(log_key=_log_key(log_key))
     with contextlib.ExitStack() as stack:
-        reader = None if export else stack.enter_context(LogReader(audit_dir(settings)))
+        reader = None if export else stack.enter_context(LogReader(settings.audit_dir))
         snap = load_export(export) if export else snapshot_log(reader)  # type: ignore[arg-type]
         ledger = stack.enter_context(_ledger_view(settings, required=not skip_anchors))
         anchorer = None if ledger is None or skip_anchors else LedgerAnchorer(ledger)
@@ -224,7 +236,7 @@ def prove_command(
     size: Annotated[int | None, typer.Option(help="a checkpoint's size (default: latest)")] = None,
 ) -> None:
     """Print an inclusion proof (JSON) checkable with nothing but the signed checkpoint."""
-    with LogReader(audit_dir(_settings())) as reader:
+    with LogReader(_settings().audit_dir) as reader:
         sizes = reader.history.sizes()
         chosen = size if size is not None else (sizes or [0])[-1]
         if chosen not in sizes or not 0 <= index < chosen:
@@ -323,9 +335,7 @@ def _open_witness(
         return Witness(state)
     if name is None:
         raise _fail("a new witness needs --name", 2)
-    key = _log_key(log_key) or NoteVerifier.from_vkey(
-        (audit_dir(settings) / "log.vkey").read_text()
-    )
+    key = _log_key(log_key) or NoteVerifier.from_vkey((settings.audit_dir / "log.vkey").read_text())
     witness = Witness.init(state, name, key)
     pop = base64.b64encode(witness.proof_of_possession()).decode()
     err.print(
@@ -337,12 +347,12 @@ def _open_witness(
 def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[bytes]:
     if path is not None:
         return [bytes.fromhex(h) for h in json.loads(path.read_text())]
-    with LogReader(audit_dir(settings)) as reader:
+    with LogReader(settings.audit_dir) as reader:
         return reader.tree().consistency_proof(old, new)
 
 
 def _pending(settings: Settings) -> PendingCosignatures:
-    return PendingCosignatures(audit_dir(settings) / "cosignatures" / "pending")
+    return PendingCosignatures(settings.audit_dir / "cosignatures" / "pending")
 
 
 def _submit(settings: Settings, cosignature: Cosignature) -> None:
@@ -357,8 +367,8 @@ def anchor_command() -> None:
     settings = _settings()
     if not _pending(settings).sizes():
         raise _fail("no submitted cosignatures", 2)
-    history = CheckpointHistory(audit_dir(settings) / "checkpoints")
-    store = BundleStore(audit_dir(settings) / "cosignatures")
+    history = CheckpointHistory(settings.audit_dir / "checkpoints")
+    store = BundleStore(settings.audit_dir / "cosignatures")
     with open_ledger(settings) as ledger:
         result = anchor_pending(history, _pending(settings), store, LedgerAnchorer(ledger))
     for name in result.rejected:

@@ -21,15 +21,19 @@ from dexin.errors import handle_errors
 from dexin.keys import ensure_master_key, rotate_master_key
 from dexin.ledger_cli import app as ledger_app
 from dexin.settings import Settings
-from dexin.synthetic.cli import generate_command
+from synthetic.cli import generate_command
+from vault import (
+    Receipt,
+    Vault,
+    ingest_file,
+    load_registry,
+    prove_row,
+    purge_expired,
+    rotate_derived_key,
+    rotate_provider_key,
+    vault_status,
+)
 from vault import errors as verr
-from vault.ingest import Receipt, ingest_file
-from vault.proofs import prove_row
-from vault.registry import load_registry
-from vault.retention import purge_expired
-from vault.rotation import rotate_derived_key, rotate_provider_key
-from vault.status import vault_status
-from vault.store import Vault
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Dexin (德信): data usable, never visible."

@@ -25,20 +25,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from audit.witness import Witness
-from credit_model.errors import ReleaseMismatchError
-from credit_model.spec import load_spec
+from audit import Witness
+from credit_model import ReleaseMismatchError, load_spec
 from dexin import demo_identities
-from dexin.anchoring import anchor_receipt
 from dexin.app import open_ledger, open_vault, vault_config
-from dexin.audit_wiring import register_witness
 from dexin.keys import ensure_master_key
-from dexin.scoring import find_release, release_spec, score_all
 from dexin.settings import Settings
-from vault.errors import ContributionRefused
-from vault.ingest import Receipt, contribution_files, ingest_directory
-from vault.registry import load_registry
-from vault.store import Vault
+from governance import anchor_receipt, find_release, register_witness, release_spec, score_all
+from vault import (
+    ContributionRefused,
+    Receipt,
+    Vault,
+    contribution_files,
+    ingest_directory,
+    load_registry,
+)
 
 
 def ingest_with_progress(
@@ -108,7 +109,7 @@ def _generate_once(settings: Settings, scale: float, seed: int, console: Console
     if summary.exists():
         console.print(f"synthetic Yuyao already generated in {data}")
         return data
-    from dexin.synthetic.cli import generate_command
+    from synthetic.cli import generate_command
 
     generate_command(scale=scale, seed=seed, out=data, format="csv")
     return data

@@ -15,18 +15,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from query_gateway.admin import control_plane
-from query_gateway.console.accounts import ConsoleAccounts
-from query_gateway.console.state import accounts_path
-from query_gateway.credentials import Role, derive_keys
-
-from audit.witness import Witness
-from credit_model.spec import ModelSpec
-from dexin.app import ledger_secret
-from dexin.audit_wiring import load_or_create_log_key, witness_dir
-from dexin.scoring import score_subject
+from audit import Witness
+from credit_model import ModelSpec
+from dexin.app import control_plane, ledger_secret, load_or_create_log_key, witness_dir
 from dexin.settings import Settings
-from vault.store import Vault
+from governance import ConsoleAccounts, Role, derive_keys, score_person
+from vault import Vault
 
 OFFICERS = ("officer-wang", "officer-li", "officer-zhang")
 WITNESS = "demo-witness"
@@ -52,7 +46,7 @@ def scored_residents(vault: Vault, spec: ModelSpec, data: Path, n: int) -> list[
     now = dt.datetime.now(dt.UTC)
     with (data / "public_security" / "residents.csv").open(newline="") as f:
         for row in csv.DictReader(f):
-            result = score_subject(vault, spec, row["id_number"], computed_at=now, release=None)
+            result = score_person(vault, spec, row["id_number"], computed_at=now, release=None)
             if result.status == "scored":
                 found.append(row["id_number"])
             if len(found) == n:
@@ -64,7 +58,7 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
     """Make every identity and write the file (0600). Returns what was written."""
     control = control_plane(settings)
     console = ConsoleAccounts(
-        accounts_path(settings.home), derive_keys(ledger_secret(settings)).token_key
+        settings.console_accounts, derive_keys(ledger_secret(settings)).token_key
     )
     bank = control.create_client(Role.BANK, "余姚农商银行 Yuyao Rural Commercial Bank")
     people: dict[str, Any] = {

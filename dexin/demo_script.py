@@ -34,17 +34,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from query_gateway.admin import control_plane, create_client, subject_token
-from query_gateway.credentials import Role
-from query_gateway.signing import SIGNATURE_HEADER, verify_detached
 from rich.console import Console
 
-from audit.witness import BundleStore, Witness
+from audit import BundleStore, Witness
 from dexin import demo, demo_identities
-from dexin.audit_wiring import audit_dir, load_or_create_log_key, witness_dir
-from dexin.client import DexinClient
+from dexin.admin import create_client, subject_token
+from dexin.app import control_plane, load_or_create_log_key, witness_dir
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
+from dexin_client import DexinClient
+from governance import SIGNATURE_HEADER, Role, verify_detached
 
 
 class StoryFailed(Exception):
@@ -196,7 +195,7 @@ def witness_live(story: Story, env: dict[str, str]) -> None:
             _, size = witness_once(witness, client)
             time.sleep(0 if size else 1)
         sizes.append(size)
-    store = BundleStore(audit_dir(story.settings) / "cosignatures")
+    store = BundleStore(story.settings.audit_dir / "cosignatures")
     while sizes[-1] not in store.sizes():
         story.expect(time.monotonic() < deadline + 60, f"checkpoint {sizes[-1]} was not anchored")
         time.sleep(0.5)

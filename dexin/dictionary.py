@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vault.registry import Column, Registry, Table
+from vault import Column, Registry, Table
 
 DIMENSIONS = {
     "base": "基础信息 base data",
@@ -86,7 +86,7 @@ def _table(registry: Registry, t: Table) -> list[str]:
 def render(registry: Registry, rates: str | None = None) -> str:
     """The data dictionary as Markdown; ``rates`` is the generator's section, if given."""
     if rates is None:
-        from dexin.synthetic import rates_markdown
+        from synthetic import rates_markdown
 
         rates = rates_markdown()
     lines = [

@@ -13,10 +13,10 @@ import secrets
 from pathlib import Path
 
 from dexin.settings import Settings
-from vault.errors import VaultError
-from vault.keys import (
+from vault import (
     Keyring,
     LocalKeyProvider,
+    VaultError,
     atomic_write,
     create_key_file,
     master_key_from,

@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
-from dexin.anchoring import anchor_pending, verify_contributions
 from dexin.app import open_ledger, open_ledger_view, open_vault
 from dexin.errors import handle_errors
 from dexin.settings import Settings
-from vault.errors import VaultBusy
+from governance import anchor_pending, verify_contributions
+from vault import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The permissioned ledger: anchors and their checks.")
 out = Console()

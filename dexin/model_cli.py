@@ -29,13 +29,12 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from credit_model import DEFAULT_SPEC, HouseholdScore, ModelSpec, ReleaseRef, ScoreResult, load_spec
 from credit_model import errors as cerr
-from credit_model.results import HouseholdScore, ReleaseRef, ScoreResult
-from credit_model.spec import DEFAULT_SPEC, ModelSpec, load_spec
-from dexin import scoring
 from dexin.app import open_ledger, open_vault
 from dexin.model_report import build_report
 from dexin.settings import Settings
+from governance import model_runs as scoring
 from ledger import LedgerError
 from vault import errors as verr
 
@@ -144,7 +143,7 @@ def score_command(
         if household:
             result = scoring.score_household_of(v, spec, subject, computed_at=now, release=release)
         if result is None:  # a person, or the household of someone not registered
-            result = scoring.score_subject(v, spec, subject, computed_at=now, release=release)
+            result = scoring.score_person(v, spec, subject, computed_at=now, release=release)
     if as_json:
         _print_json(result.model_dump(mode="json"))
     else:

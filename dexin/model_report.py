@@ -12,11 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from credit_model.compiled import score_sql
-from credit_model.features import feature_sql
-from credit_model.report import Backtest, Population, ReportInputs, write_report
-from credit_model.spec import ModelSpec
-from vault.store import Vault
+from credit_model import (
+    Backtest,
+    ModelSpec,
+    Population,
+    ReportInputs,
+    feature_sql,
+    score_sql,
+    write_report,
+)
+from vault import Vault
 
 OUTCOME_LAG_DAYS = 91  # an instalment must be due this long before the end to show a default
 

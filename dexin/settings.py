@@ -12,6 +12,21 @@
   ``jsonrpc``; then ``DEXIN_LEDGER_RPC_URL`` names the node (Besu, anvil),
   ``DEXIN_LEDGER_FUNDING_KEY`` (hex) may pay for deployment and accounts, and
   ``DEXIN_LEDGER_CONTRACT`` joins an existing deployment.
+
+The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the same pass:
+
+- ``DATABASE_URL``: the control plane. Default: a SQLite file ``$DEXIN_HOME/gateway/control.sqlite``
+  (WAL mode); a ``postgresql://`` URL uses PostgreSQL through psycopg 3.
+- ``DEXIN_TOKEN_TTL``: lifetime of access tokens in seconds (default 900).
+- ``DEXIN_APPROVAL_THRESHOLD``: m, the distinct officer approvals an access request needs (2).
+- ``DEXIN_MIN_CELL``: aggregate cells whose group is smaller are suppressed (10).
+- ``DEXIN_RATE_LIMIT`` / ``DEXIN_RATE_BURST``: requests per second per client and burst (50/100).
+- ``DEXIN_MAX_BODY``: bytes of a JSON or form body (16384); ``DEXIN_MAX_UPLOAD``: bytes of a
+  contribution upload (268435456).
+- ``DEXIN_WITNESS_INTERVAL``: seconds between witnessing rounds (30; 0: no background rounds).
+- ``DEXIN_OTEL``: ``1`` turns on FastAPI's OpenTelemetry traces, metrics and logs (off by
+  default: nothing about requests leaves the process unless an operator asks, and the
+  per-request check for a configured provider costs ~3 % of a score's CPU).
 """
 
 from __future__ import annotations
@@ -22,6 +37,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from governance import GatewaySettings
+
+__all__ = ["GatewaySettings", "Settings"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,11 @@ class Settings:
     ledger_rpc_url: str | None = None
     ledger_funding_key_hex: str | None = field(default=None, repr=False)
     ledger_contract: str | None = None
+    gateway: GatewaySettings = field(default=None)  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.gateway is None:
+            object.__setattr__(self, "gateway", gateway_settings(self.home, {}))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -54,6 +78,7 @@ class Settings:
             ledger_rpc_url=env.get("DEXIN_LEDGER_RPC_URL") or None,
             ledger_funding_key_hex=env.get("DEXIN_LEDGER_FUNDING_KEY") or None,
             ledger_contract=env.get("DEXIN_LEDGER_CONTRACT") or None,
+            gateway=gateway_settings(home, env),
         )
 
     @property
@@ -65,5 +90,49 @@ class Settings:
         return self.home / "ledger"
 
     @property
+    def gateway_dir(self) -> Path:
+        """The control-plane file (SQLite default), the response-signing keys, uploads."""
+        return self.home / "gateway"
+
+    @property
+    def console_accounts(self) -> Path:
+        """The console's officer and auditor accounts (0600)."""
+        return self.home / "console" / "accounts.json"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.home / "audit"
+
+    @property
     def key_source(self) -> str:
         return "DEXIN_MASTER_KEY" if self.master_key_hex else str(self.master_key_file)
+
+
+def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
+    url = env.get("DATABASE_URL") or f"sqlite:///{home / 'gateway' / 'control.sqlite'}"
+    return GatewaySettings(
+        database_url=url,
+        token_ttl=_positive(env, "DEXIN_TOKEN_TTL", 900),
+        approval_threshold=_positive(env, "DEXIN_APPROVAL_THRESHOLD", 2),
+        min_cell=_positive(env, "DEXIN_MIN_CELL", 10),
+        rate_limit=float(_positive(env, "DEXIN_RATE_LIMIT", 50)),
+        rate_burst=_positive(env, "DEXIN_RATE_BURST", 100),
+        max_body=_positive(env, "DEXIN_MAX_BODY", 16 * 1024),
+        max_upload=_positive(env, "DEXIN_MAX_UPLOAD", 256 * 1024 * 1024),
+        witness_interval=_seconds(env, "DEXIN_WITNESS_INTERVAL", 30.0),
+        telemetry=env.get("DEXIN_OTEL", "").lower() in ("1", "true"),
+    )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = int(env.get(name, default))
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = float(env.get(name, default))
+    if not value >= 0:
+        raise ValueError(f"{name} must be a number of seconds (0 or more)")
+    return value

@@ -16,11 +16,8 @@ from collections.abc import Callable
 
 import httpx
 
-from audit.checkpoint import SignedCheckpoint
-from audit.errors import AuditError, WitnessError
-from audit.pending import cosignature_document
-from audit.witness import Witness
-from dexin.client import DexinClient, GatewayProblem
+from audit import AuditError, SignedCheckpoint, Witness, WitnessError, cosignature_document
+from dexin_client import DexinClient, GatewayProblem
 
 __all__ = ["follow", "witness_once"]
 

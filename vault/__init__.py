@@ -1,1 +1,99 @@
-"""vault"""
+"""The encrypted vault of the 17 source tables: the schema registry, keys, ingest (row by row,
+pseudonymised, digested, Merkle-rooted), the encrypted stores, derived tables, retention and
+row proofs. The only package that imports DuckDB. Other packages import the names below
+from ``vault`` itself, never its modules (`tests/test_architecture.py` holds them to it).
+
+Names resolve lazily (PEP 562), so importing the package costs nothing until a name is
+used: the CLI answers ``--help`` at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vault.digest import sql_row_digest as sql_row_digest
+    from vault.errors import ContributionRefused as ContributionRefused
+    from vault.errors import InvalidIdNumber as InvalidIdNumber
+    from vault.errors import VaultBusy as VaultBusy
+    from vault.errors import VaultError as VaultError
+    from vault.errors import VaultNotInitialised as VaultNotInitialised
+    from vault.ingest import Receipt as Receipt
+    from vault.ingest import contribution_files as contribution_files
+    from vault.ingest import ingest_directory as ingest_directory
+    from vault.ingest import ingest_file as ingest_file
+    from vault.ingest import stored_expr as stored_expr
+    from vault.keys import Keyring as Keyring
+    from vault.keys import LocalKeyProvider as LocalKeyProvider
+    from vault.keys import atomic_write as atomic_write
+    from vault.keys import create_key_file as create_key_file
+    from vault.keys import master_key_from as master_key_from
+    from vault.keys import read_key_file as read_key_file
+    from vault.proofs import prove_row as prove_row
+    from vault.pseudonym import HEX_CHARS as HEX_CHARS
+    from vault.pseudonym import pseudonymise as pseudonymise
+    from vault.registry import Column as Column
+    from vault.registry import Registry as Registry
+    from vault.registry import Table as Table
+    from vault.registry import load_registry as load_registry
+    from vault.retention import purge_expired as purge_expired
+    from vault.rotation import rotate_derived_key as rotate_derived_key
+    from vault.rotation import rotate_provider_key as rotate_provider_key
+    from vault.status import vault_status as vault_status
+    from vault.store import APP_SECRET_PREFIX as APP_SECRET_PREFIX
+    from vault.store import PSEUDONYM_KEY as PSEUDONYM_KEY
+    from vault.store import RECEIPTS_FILE as RECEIPTS_FILE
+    from vault.store import Vault as Vault
+    from vault.store import VaultConfig as VaultConfig
+    from vault.verify import ContributionCheck as ContributionCheck
+    from vault.verify import check_contribution as check_contribution
+
+_WHERE = {
+    "APP_SECRET_PREFIX": "vault.store",
+    "Column": "vault.registry",
+    "ContributionCheck": "vault.verify",
+    "ContributionRefused": "vault.errors",
+    "HEX_CHARS": "vault.pseudonym",
+    "InvalidIdNumber": "vault.errors",
+    "Keyring": "vault.keys",
+    "LocalKeyProvider": "vault.keys",
+    "PSEUDONYM_KEY": "vault.store",
+    "RECEIPTS_FILE": "vault.store",
+    "Receipt": "vault.ingest",
+    "Registry": "vault.registry",
+    "Table": "vault.registry",
+    "Vault": "vault.store",
+    "VaultBusy": "vault.errors",
+    "VaultConfig": "vault.store",
+    "VaultError": "vault.errors",
+    "VaultNotInitialised": "vault.errors",
+    "atomic_write": "vault.keys",
+    "check_contribution": "vault.verify",
+    "contribution_files": "vault.ingest",
+    "create_key_file": "vault.keys",
+    "ingest_directory": "vault.ingest",
+    "ingest_file": "vault.ingest",
+    "load_registry": "vault.registry",
+    "master_key_from": "vault.keys",
+    "prove_row": "vault.proofs",
+    "pseudonymise": "vault.pseudonym",
+    "purge_expired": "vault.retention",
+    "read_key_file": "vault.keys",
+    "rotate_derived_key": "vault.rotation",
+    "rotate_provider_key": "vault.rotation",
+    "sql_row_digest": "vault.digest",
+    "stored_expr": "vault.ingest",
+    "vault_status": "vault.status",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

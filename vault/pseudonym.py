@@ -5,7 +5,7 @@ where the tag separates kinds of identifier (an ID number and a household number
 a pseudonym). ID numbers have too little entropy for a plain hash: without the key a
 pseudonym cannot be reversed by enumerating numbers.
 
-`pseudonym()` is the reference implementation. `sql_pseudonym()` computes the same value
+`pseudonymise()` is the reference implementation. `sql_pseudonym()` computes the same value
 inside DuckDB (vectorised, in parallel) from the standard HMAC construction
 H((K ^ opad) || H((K ^ ipad) || m)); the key's pads are bound as query parameters, never
 written into SQL text. Tests check that both agree.
@@ -24,7 +24,7 @@ def tag(kind: str) -> str:
     return f"dexin.pseudonym.v1:{kind}:"
 
 
-def pseudonym(key: bytes, kind: str, value: str) -> str:
+def pseudonymise(key: bytes, kind: str, value: str) -> str:
     """The pseudonym of ``value`` (e.g. an ID number) for identifier ``kind``."""
     mac = hmac.new(key, (tag(kind) + value).encode(), hashlib.sha256)
     return mac.hexdigest()[:HEX_CHARS]
@@ -39,7 +39,7 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
 
 
 def sql_pseudonym(value_sql: str, kind: str, ipad_param: str, opad_param: str) -> str:
-    """A DuckDB expression equal to `pseudonym(key, kind, value)`; NULL stays NULL.
+    """A DuckDB expression equal to `pseudonymise(key, kind, value)`; NULL stays NULL.
 
     ``ipad_param``/``opad_param`` name prepared-statement parameters (e.g. ``$ipad``) bound
     to `hmac_pads(key)`.

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from vault import idnumber
 from vault.engine import Connection, attach_encrypted, connect
 from vault.errors import (
@@ -38,7 +40,7 @@ from vault.errors import (
     VaultNotInitialised,
 )
 from vault.keys import KeyProvider, Keyring
-from vault.pseudonym import pseudonym
+from vault.pseudonym import pseudonymise
 from vault.registry import Registry, Table
 
 PSEUDONYM_KEY = "pseudonym"
@@ -329,6 +331,43 @@ class Vault:
         finally:
             cur.close()
 
+    def has_derived(self, name: str) -> bool:
+        """Whether derived table ``name`` has been materialised."""
+        rows = self.query(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            [DERIVED, name],
+        )
+        return bool(rows)
+
+    def derived_rows(
+        self, name: str, key: str, value: object, order_by: str
+    ) -> list[dict[str, Any]]:
+        """Every row of derived table ``name`` whose ``key`` equals ``value`` (a scan)."""
+        cur = self.con.cursor()
+        try:
+            res = cur.execute(
+                f'SELECT * FROM {DERIVED}.{name} WHERE "{key}" = ? ORDER BY "{order_by}"', [value]
+            )
+            names = [d[0] for d in res.description]
+            return [dict(zip(names, row, strict=True)) for row in res.fetchall()]
+        finally:
+            cur.close()
+
+    def derived_arrow(self, name: str, columns: list[str], order_by: str) -> pa.Table:
+        """Columns of derived table ``name`` as one Arrow table (for a long-running process
+        that holds them in memory); `VaultError` subclasses as for any query."""
+        cur = self.con.cursor()
+        try:
+            selected = ", ".join(f'"{c}"' for c in columns)
+            result = cur.execute(
+                f'SELECT {selected} FROM {DERIVED}.{name} ORDER BY "{order_by}"'
+            ).arrow()
+        finally:
+            cur.close()
+        if isinstance(result, pa.RecordBatchReader):  # newer DuckDB returns a reader
+            return result.read_all()
+        return result
+
     def subject_pseudonym(self, id_number: str) -> str:
         """The pseudonym under which ``id_number``'s rows are stored (`vault.pseudonym`).
 
@@ -337,7 +376,7 @@ class Vault:
         reason = idnumber.problem(id_number)
         if reason is not None:
             raise InvalidIdNumber(reason)
-        return pseudonym(self.keyring.unwrap(PSEUDONYM_KEY), "subject", id_number)
+        return pseudonymise(self.keyring.unwrap(PSEUDONYM_KEY), "subject", id_number)
 
     def app_secret(self, name: str) -> bytes:
         """A random secret kept (wrapped) in this vault's keyring for the application."""

@@ -4,7 +4,6 @@
 docs/api.md for the routes and the curl walk-through.
 """
 
-from query_gateway.app import create_app
-from query_gateway.settings import GatewaySettings
+from query_gateway.app import Components, create_app
 
-__all__ = ["GatewaySettings", "create_app"]
+__all__ = ["Components", "create_app"]

@@ -19,9 +19,17 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditSink, append_durably
-from query_gateway.errors import AuditUnavailable, GatewayError, PayloadTooLarge
-from query_gateway.ids import new_id
+from audit import AuditEntry
+from governance import (
+    AuditAppendError,
+    AuditSink,
+    AuditUnavailable,
+    GatewayError,
+    PayloadTooLarge,
+    append_durably,
+    make_entry,
+    new_id,
+)
 from query_gateway.problems import problem_response
 
 log = logging.getLogger("query_gateway")
@@ -58,9 +66,8 @@ class AuditMiddleware:
             state["audit"]["reason"] = "internal_error"
             messages = _messages(GatewayError(), request_id)
         if not state.get("audited"):
-            entry = _entry(scope, state, messages, request_id)
             try:
-                await append_durably(self.sink(), entry)
+                await append_durably(self.sink(), _entry(scope, state, messages, request_id))
             except (AuditAppendError, OSError):
                 messages = _messages(AuditUnavailable(), request_id)
         for message in messages:
@@ -86,18 +93,11 @@ def _entry(scope: Scope, state: dict[str, Any], messages: list[Message], rid: st
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     audit = state["audit"]
     allowed = status < 400
-    return AuditEntry(
-        time=AuditEntry.now(),
-        actor=audit["actor"],
-        role=audit["role"],
+    return make_entry(
+        audit,
         action=f"{scope.get('method', '?')} {_route(scope)}",
         decision="allow" if allowed else "deny",
         request_id=rid,
-        computation=audit.get("computation"),
-        purpose=audit.get("purpose"),
-        access_request=audit.get("access_request"),
-        consent=audit.get("consent"),
-        subject=audit.get("subject"),
         reason=audit.get("reason") if not allowed else None,
         result_digest=hashlib.sha256(body).hexdigest() if allowed else None,
     )

@@ -16,8 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from query_gateway.credentials import Principal, Role, open_token
-from query_gateway.errors import RateLimited, Unauthenticated, WrongRole
+from governance import Principal, RateLimited, Role, Unauthenticated, WrongRole, open_token
 
 POLICY_KEY = "x-dexin-policy"
 PUBLIC = "public"

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from query_gateway.errors import (
+from governance import (
     GatewayError,
     InvalidRequest,
     MethodNotAllowed,

@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from query_gateway.catalogue import Purpose
-from query_gateway.scoring import Coverage, Dimensions, ReasonCode
+from governance import Consent, Purpose, consent_status
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,8}_[0-9a-f]{16,24}$", max_length=40)]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -34,6 +33,31 @@ AwareTime = Annotated[dt.datetime, AfterValidator(_aware)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReasonCode(Strict):
+    """What holds the score down (never a vague "other"): a veto or a factor."""
+
+    code: str = Field(pattern=r"^[A-Z]{2}\d{2}$")
+    dimension: str
+    kind: Literal["veto", "factor"] = "factor"
+    en: str | None = None
+    zh: str | None = None
+
+
+class Coverage(Strict):
+    """How much of the data the score rests on, without saying which records exist."""
+
+    tables_with_data: int = Field(ge=0)
+    tables_total: int = Field(ge=0)
+
+
+class Dimensions(Strict):
+    moral_review: float | None
+    law_abiding: float | None
+    honesty: float | None
+    volunteering: float | None
+    virtue: float | None
 
 
 class TokenForm(Strict):
@@ -108,6 +132,12 @@ class ConsentPublic(Strict):
     created_at: dt.datetime
     withdrawn_at: dt.datetime | None
     status: Literal["active", "withdrawn", "expired"]
+
+    @classmethod
+    def of(cls, c: Consent) -> ConsentPublic:
+        return cls(id=c.id, bank=c.bank_id, purpose=c.purpose, expires_at=c.expires_at,
+                   created_at=c.created_at, withdrawn_at=c.withdrawn_at,
+                   status=consent_status(c))  # fmt: skip
 
 
 class ScoreRequest(Strict):

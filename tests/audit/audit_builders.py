@@ -74,16 +74,15 @@ def witnessed_data_directory(settings: Any, entries: int, more: int = 0) -> None
     """A data directory (``dexin.settings.Settings``) with a vault keyring, a log of
     ``entries`` entries cosigned by witnesses w1 and w2 (registered on its ledger, threshold
     2) and anchored at that size, then ``more`` entries and a checkpoint over them."""
-    from dexin.app import open_ledger, vault_config
-    from dexin.audit_wiring import (
-        LedgerAnchorer,
-        audit_dir,
+    from dexin.app import (
         load_or_create_log_key,
         open_audit_log,
-        register_witness,
+        open_ledger,
+        vault_config,
         witness_dir,
     )
     from dexin.keys import key_provider
+    from governance.anchoring import LedgerAnchorer, register_witness
     from vault.registry import load_registry
     from vault.store import Vault
 
@@ -100,7 +99,7 @@ def witnessed_data_directory(settings: Any, entries: int, more: int = 0) -> None
         fill(log, 0, entries)
         signed = log.checkpoint_now()
         assert signed is not None
-        store = BundleStore(audit_dir(settings) / "cosignatures")
+        store = BundleStore(settings.audit_dir / "cosignatures")
         witness_round(signed, witnesses, log.consistency_proof, LedgerAnchorer(ledger), store)
         if more:
             fill(log, entries, entries + more)

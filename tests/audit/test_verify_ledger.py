@@ -15,14 +15,9 @@ from audit.reader import LogReader
 from audit.verify import Trust, verify_snapshot
 from audit.witness import BundleStore
 from dexin import audit_cli
-from dexin.app import open_ledger
-from dexin.audit_wiring import (
-    LedgerAnchorer,
-    audit_dir,
-    load_or_create_log_key,
-    witness_dir,
-)
+from dexin.app import load_or_create_log_key, open_ledger, witness_dir
 from dexin.settings import Settings
+from governance.anchoring import LedgerAnchorer
 
 runner = CliRunner()
 
@@ -39,7 +34,7 @@ def home(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def test_anchors_verify_against_the_ledger(home: Settings) -> None:
-    with open_ledger(home) as ledger, LogReader(audit_dir(home)) as reader:
+    with open_ledger(home) as ledger, LogReader(home.audit_dir) as reader:
         anchorer = LedgerAnchorer(ledger)
         snap = snapshot_log(reader)
         verdict = verify_snapshot(
@@ -47,7 +42,7 @@ def test_anchors_verify_against_the_ledger(home: Settings) -> None:
         )
         assert verdict.entries == 35 and list(verdict.anchored) == [30]
         assert verdict.anchored[30].startswith("block ")
-        bundle = BundleStore(audit_dir(home) / "cosignatures").load(30)
+        bundle = BundleStore(home.audit_dir / "cosignatures").load(30)
         with pytest.raises(AnchorError):
             anchorer.verify_checkpoint_anchor(30, bundle.root, b"\x00" * 32)
         with pytest.raises(AnchorError):
@@ -56,7 +51,7 @@ def test_anchors_verify_against_the_ledger(home: Settings) -> None:
 
 
 def test_a_bundle_not_anchored_on_the_ledger_fails_verify(home: Settings, tmp_path: Path) -> None:
-    with LogReader(audit_dir(home)) as reader:
+    with LogReader(home.audit_dir) as reader:
         from audit.export import export_log
 
         export_log(reader, tmp_path / "export")
@@ -87,7 +82,7 @@ def test_the_cli_exports_verifies_proves_and_witnesses(home: Settings, tmp_path:
     proof = runner.invoke(audit_cli.app, ["prove", "--index", "12"])
     assert proof.exit_code == 0, proof.output
     (tmp_path / "proof.json").write_text(proof.stdout)
-    vkey = (audit_dir(home) / "log.vkey").read_text().strip()
+    vkey = (home.audit_dir / "log.vkey").read_text().strip()
     checked = runner.invoke(
         audit_cli.app, ["check-proof", str(tmp_path / "proof.json"), "--log-key", vkey]
     )
@@ -99,17 +94,17 @@ def test_the_cli_exports_verifies_proves_and_witnesses(home: Settings, tmp_path:
         runner.invoke(audit_cli.app, ["check-proof", str(tmp_path / "proof.json")]).exit_code == 1
     )
 
-    latest = audit_dir(home) / "checkpoints" / f"{35:020d}.note"
+    latest = home.audit_dir / "checkpoints" / f"{35:020d}.note"
     state = ["witness", "--state", str(witness_dir(home, "w1")), "--checkpoint"]
     cosigned = runner.invoke(audit_cli.app, [*state, str(latest), "--submit"])
     assert cosigned.exit_code == 0, cosigned.output
-    older = audit_dir(home) / "checkpoints" / f"{30:020d}.note"
+    older = home.audit_dir / "checkpoints" / f"{30:020d}.note"
     refused = runner.invoke(audit_cli.app, [*state, str(older)])
     assert refused.exit_code == 1 and "split view" in refused.output
 
 
 def test_the_cli_collects_cosignatures_and_anchors(home: Settings) -> None:
-    latest = str(audit_dir(home) / "checkpoints" / f"{35:020d}.note")
+    latest = str(home.audit_dir / "checkpoints" / f"{35:020d}.note")
     for name in ("w1", "w2"):
         args = [
             "witness",

@@ -17,19 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 from audit_builders import fill, witnessed_data_directory
-from query_gateway.admin import control_plane, create_client
-from query_gateway.credentials import Role
 from typer.testing import CliRunner
 
 from audit.witness import Witness
 from dexin import audit_cli
-from dexin.app import vault_config
-from dexin.audit_wiring import (
-    load_or_create_log_key,
-    open_audit_log,
-)
+from dexin.admin import create_client
+from dexin.app import control_plane, load_or_create_log_key, open_audit_log, vault_config
 from dexin.keys import key_provider
 from dexin.settings import Settings
+from governance.credentials import Role
 from vault.registry import load_registry
 from vault.store import Vault
 

@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from credit_model.spec import ModelSpec, load_spec
 from dexin.app import open_vault, vault_config
 from dexin.keys import key_provider
-from dexin.scoring import score_all
 from dexin.settings import Settings
-from dexin.synthetic import generate
+from governance.model_runs import score_all
+from synthetic import generate
 from vault.ingest import ingest_directory
 from vault.registry import Registry, load_registry
 from vault.store import Vault

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from credit_model.errors import FeaturesMissingError, FeaturesStaleError
+from credit_model.feature_store import FeatureStore
 from credit_model.spec import ModelSpec
-from dexin.feature_store import FeatureStore
-from dexin.scoring import FEATURES, feature_row
+from governance.model_runs import FEATURES, feature_row
 from vault.store import Vault
 
 

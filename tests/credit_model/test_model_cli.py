@@ -15,7 +15,7 @@ from dexin.app import open_vault, vault_config
 from dexin.keys import key_provider
 from dexin.model_cli import app
 from dexin.settings import Settings
-from dexin.synthetic import generate
+from synthetic import generate
 from vault.ingest import ingest_directory
 from vault.registry import load_registry
 from vault.store import Vault

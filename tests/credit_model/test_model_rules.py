@@ -16,8 +16,8 @@ from credit_model.features import FeatureRow, feature_sql
 from credit_model.spec import ModelSpec
 from dexin.app import open_vault, vault_config
 from dexin.keys import key_provider
-from dexin.scoring import FEATURES, score_all, score_household_of, score_subject
 from dexin.settings import Settings
+from governance.model_runs import FEATURES, score_all, score_household_of, score_person
 from vault.errors import InvalidIdNumber
 from vault.idnumber import check_char
 from vault.ingest import ingest_file
@@ -83,7 +83,7 @@ def _fill(vault: Vault, tmp_path: Path) -> None:
 
 
 def _score(v: Vault, spec: ModelSpec, i: int):  # type: ignore[no-untyped-def]
-    return score_subject(v, spec, idn(i), computed_at=COMPUTED_AT, release=None)
+    return score_person(v, spec, idn(i), computed_at=COMPUTED_AT, release=None)
 
 
 def test_the_five_year_rule_at_its_boundary(people: Vault, spec: ModelSpec) -> None:
@@ -139,7 +139,7 @@ def test_unknown_and_invalid_subjects(people: Vault, spec: ModelSpec) -> None:
     assert unknown.no_score_reason.code == "NS01"
     bad = idn(1)[:-1] + ("0" if idn(1)[-1] != "0" else "1")
     with pytest.raises(InvalidIdNumber) as caught:
-        score_subject(people, spec, bad, computed_at=COMPUTED_AT, release=None)
+        score_person(people, spec, bad, computed_at=COMPUTED_AT, release=None)
     assert bad not in str(caught.value)
 
 
@@ -154,4 +154,4 @@ def test_features_of_another_spec_are_refused(people: Vault, spec: ModelSpec) ->
 
 def test_scoring_before_features_exist_is_refused(vault: Vault, spec: ModelSpec) -> None:
     with pytest.raises(FeaturesMissingError):
-        score_subject(vault, spec, idn(1), computed_at=COMPUTED_AT, release=None)
+        score_person(vault, spec, idn(1), computed_at=COMPUTED_AT, release=None)

@@ -16,7 +16,7 @@ from credit_model.compiled import household_from_record, result_from_record, sco
 from credit_model.features import FeatureRow, feature_sql
 from credit_model.scorecard import score, score_household
 from credit_model.spec import ModelSpec
-from dexin.scoring import HOUSEHOLDS, SCORES
+from governance.model_runs import HOUSEHOLDS, SCORES
 from vault.registry import Registry
 from vault.store import Vault
 

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dexin.anchoring import anchor_pending, verify_contributions
-from dexin.app import open_ledger, open_vault, vault_config
-from dexin.audit_wiring import open_audit_log
+from dexin.app import open_audit_log, open_ledger, open_vault, vault_config
 from dexin.cli import app
 from dexin.keys import key_provider
 from dexin.settings import Settings
+from governance.anchoring import anchor_pending, verify_contributions
 from vault.ingest import ingest_file
 from vault.registry import load_registry
 from vault.store import Vault

@@ -9,14 +9,13 @@ schema is created for the run and dropped after it, so parallel runs do not coll
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from gateway_support import Actors, TestClient, World, open_world
 from query_gateway.app import create_app
-from query_gateway.audit_sink import JsonlAuditSink
-from query_gateway.control import ControlPlane
-from query_gateway.db import open_engine, session_factory
+
+from governance.control import ControlPlane
+from governance.db import open_engine, session_factory
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +26,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="session")
 def app_client(world: World) -> Iterator[TestClient]:
-    app = create_app(world.settings, world.gateway_settings, world.components())
+    app = create_app(world.settings, world.components())
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -42,10 +41,3 @@ def control(world: World, app_client: TestClient) -> Iterator[ControlPlane]:
 @pytest.fixture
 def actors(app_client: TestClient, control: ControlPlane, world: World) -> Actors:
     return Actors(app_client, control, world)
-
-
-@pytest.fixture
-def jsonl_sink(tmp_path: Path) -> Iterator[JsonlAuditSink]:
-    sink = JsonlAuditSink(tmp_path / "audit.jsonl")
-    yield sink
-    sink.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import secrets
@@ -17,21 +18,20 @@ from typing import Any
 from urllib.parse import quote
 
 import pyarrow.parquet as pq
-from query_gateway.admin import subject_token
 from query_gateway.app import Components
-from query_gateway.control import ControlPlane
-from query_gateway.credentials import Role
-from query_gateway.db import normalise_url
-from query_gateway.settings import GatewaySettings
 from sqlalchemy import create_engine, text
 
 from credit_model.spec import load_spec
-from dexin.anchoring import anchor_pending
+from dexin.admin import subject_token
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import key_provider
-from dexin.scoring import score_all
-from dexin.settings import Settings
-from dexin.synthetic import generate
+from dexin.settings import GatewaySettings, Settings
+from governance.anchoring import anchor_pending
+from governance.control import ControlPlane
+from governance.credentials import Role
+from governance.db import normalise_url
+from governance.model_runs import score_all
+from synthetic import generate
 from vault.ingest import ingest_file
 from vault.registry import load_registry
 from vault.store import Vault
@@ -45,13 +45,18 @@ with warnings.catch_warnings():
 
 @dataclass
 class World:
-    settings: Settings
-    gateway_settings: GatewaySettings
+    settings: Settings  # with the gateway's section for this world (database, limits)
     vault: Vault
     ledger: Any
     ids: list[str]  # raw ID numbers of synthetic residents (test-side knowledge only)
     database_url: str
     schema: str | None
+
+    def with_gateway(self, **changes: Any) -> Settings:
+        """The world's settings with some of the gateway's section changed."""
+        return dataclasses.replace(
+            self.settings, gateway=dataclasses.replace(self.settings.gateway, **changes)
+        )
 
     def components(self, **kw: Any) -> Components:
         return Components(vault=self.vault, ledger=self.ledger, schema=self.schema, **kw)
@@ -224,13 +229,10 @@ def open_world(tmp: Path) -> Iterator[World]:
             release=None,
         )
         gateway = GatewaySettings(
-            database_url=url,
-            audit_path=tmp / "audit.jsonl",
-            approval_threshold=2,
-            rate_limit=1000,
-            rate_burst=1000,
+            database_url=url, approval_threshold=2, rate_limit=1000, rate_burst=1000
         )
-        yield World(settings, gateway, vault, ledger, ids, url, schema)
+        world_settings = dataclasses.replace(settings, gateway=gateway)
+        yield World(world_settings, vault, ledger, ids, url, schema)
     drop()
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from gateway_support import Actors, auth
-from query_gateway.credentials import Role
-from query_gateway.privacy import laplace_for, release
+
+from governance.credentials import Role
+from governance.privacy import laplace_for, release
 
 
 def _ask(

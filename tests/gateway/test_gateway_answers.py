@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from gateway_support import Actors, admin_cli, auth, score_body
 from jwcrypto import jwk, jws
-from query_gateway.credentials import Role
-from query_gateway.signing import SignatureError, b64url_decode, verify_detached
-from query_gateway.signing_keys import RECHECK_SECONDS, SigningKeys
+
+from governance.credentials import Role
+from governance.signing import SignatureError, b64url_decode, verify_detached
+from governance.signing_keys import RECHECK_SECONDS, SigningKeys
 
 SCORE_KEYS = {
     "computation",

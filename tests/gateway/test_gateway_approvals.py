@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 
 from gateway_support import Actors, auth, computation_hash, later, request_body
-from query_gateway.access_index import AccessIndex
-from query_gateway.credentials import Role
-from query_gateway.models import AccessRequest
 from sqlalchemy import update
+
+from governance.accesses import AccessIndex
+from governance.credentials import Role
+from governance.models import AccessRequest
 
 
 def _score(actors: Actors, bank: str, rid: str, consent: str, id_number: str, **over: Any) -> Any:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gateway_support import Actors, TestClient, World, auth, score_body
-from query_gateway.access_index import AccessIndex
 from query_gateway.app import create_app
-from query_gateway.audit_sink import AuditAppendError, AuditEntry, AuditReceipt, JsonlAuditSink
-from query_gateway.credentials import Role
+
+from audit.entry import AuditEntry, decode_entry
+from audit.log import AuditLog
+from audit.note import NoteSigner
+from governance.accesses import AccessIndex
+from governance.audit_trail import AuditAppendError, AuditReceipt, AuditTrail
+from governance.credentials import Role
 
 
 class UnsafeFailingSink:
@@ -34,7 +37,7 @@ class UnsafeFailingSink:
 @pytest.fixture
 def failing(world: World) -> Iterator[tuple[TestClient, UnsafeFailingSink]]:
     sink = UnsafeFailingSink(fail_after=10_000)
-    app = create_app(world.settings, world.gateway_settings, world.components(audit=sink))
+    app = create_app(world.settings, world.components(audit=sink))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, sink
 
@@ -47,7 +50,8 @@ def test_a_failing_audit_sink_gives_503_and_no_answer(
     failing: tuple[TestClient, UnsafeFailingSink], world: World
 ) -> None:
     from gateway_support import Actors
-    from query_gateway.control import ControlPlane
+
+    from governance.control import ControlPlane
 
     client, sink = failing
     actors = Actors(client, ControlPlane(client.app.state.gateway.control.sessions), world)  # type: ignore[attr-defined]
@@ -117,67 +121,26 @@ def test_a_score_entry_names_the_pseudonym_never_the_id_number(actors: Actors) -
     assert all(id_number.encode() not in log.entry(i) for i in range(log.size))
 
 
-def test_the_jsonl_sink_group_commits_in_order(jsonl_sink: JsonlAuditSink, tmp_path: Path) -> None:
-    receipts: list[AuditReceipt] = []
-    lock = threading.Lock()
+def test_the_trail_reads_entries_back_for_the_access_index(tmp_path: Path) -> None:
+    trail = AuditTrail(AuditLog.open(tmp_path / "audit", NoteSigner.generate("test.local/log")))
+    s1 = "ab" * 16
 
-    def worker(n: int) -> None:
-        for i in range(50):
-            e = AuditEntry(
-                time=AuditEntry.now(),
-                actor=f"w{n}",
-                role="bank",
-                action="x",
-                decision="allow",
-                request_id=f"r{n}-{i}",
-            )
-            got = jsonl_sink.append(e)
-            with lock:
-                receipts.append(got)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(r.index for r in receipts) == list(range(400))
-    lines = (tmp_path / "audit.jsonl").read_bytes().splitlines()
-    assert [json.loads(line)["index"] for line in lines] == list(range(400))
-
-
-def test_the_jsonl_sink_drops_a_torn_tail_and_continues(tmp_path: Path) -> None:
-    path = tmp_path / "a.jsonl"
-    sink = JsonlAuditSink(path)
-    e = AuditEntry(
-        time=AuditEntry.now(), actor="a", role="bank", action="x", decision="deny", request_id="r"
-    )
-    sink.append(e)
-    sink.close()
-    with open(path, "ab") as f:
-        f.write(b'{"index":1,"torn')
-    again = JsonlAuditSink(path)
-    assert again.append(e).index == 1
-    again.close()
-    with pytest.raises(AuditAppendError):
-        again.append(e)
-
-
-def test_the_jsonl_sink_reads_entries_back_for_the_access_index(jsonl_sink: JsonlAuditSink) -> None:
     def entry(i: int, subject: str | None) -> AuditEntry:
-        return AuditEntry(time=AuditEntry.now(), actor="bank_1", role="bank",
-                          action="POST /v1/scores", decision="allow", request_id=f"r{i}",
-                          computation="morality_credit_score", purpose="credit_assessment",
-                          access_request="ar_1", consent="cs_1", subject=subject)  # fmt: skip
+        return AuditEntry.create(actor="bank_1", role="bank", action="POST /v1/scores",
+                                 decision="allow", request_id=f"r{i}",
+                                 computation="morality_credit_score", purpose="credit_assessment",
+                                 access_request="ar_1", consent="cs_1", subject=subject)  # fmt: skip
 
-    made = [jsonl_sink.append(entry(i, "s1" if i % 2 else None)) for i in range(5)]
-    assert [json.loads(jsonl_sink.entry(r.index))["request_id"] for r in made] == [
-        f"r{i}" for i in range(5)
-    ]
-    with pytest.raises(IndexError):
-        jsonl_sink.entry(5)
-    index = AccessIndex(jsonl_sink.entry)
-    index.scan(jsonl_sink.entries())
-    assert [a.index for a in index.of("s1")] == [1, 3] and index.answered["ar_1"] == 5
-    jsonl_sink.append(entry(5, "s1"))
-    index.note(5, entry(5, "s1"))
-    assert [a.index for a in index.of("s1")] == [1, 3, 5]
+    try:
+        made = [trail.append(entry(i, s1 if i % 2 else None)) for i in range(5)]
+        assert [decode_entry(trail.entry(r.index))[1].request_id for r in made] == [
+            f"r{i}" for i in range(5)
+        ]
+        index = AccessIndex(trail.entry)
+        index.scan(trail.entries())
+        assert [a.index for a in index.of(s1)] == [1, 3] and index.answered["ar_1"] == 5
+        trail.append(entry(5, s1))
+        index.note(5, entry(5, s1))
+        assert [a.index for a in index.of(s1)] == [1, 3, 5]
+    finally:
+        trail.close()

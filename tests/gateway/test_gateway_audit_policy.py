@@ -20,9 +20,6 @@ from pathlib import Path
 import pytest
 from gateway_support import Actors, TestClient, World, auth, open_world, score_body
 from query_gateway.app import create_app
-from query_gateway.control import ControlPlane
-from query_gateway.credentials import Role
-from query_gateway.db import open_engine, session_factory
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -33,8 +30,11 @@ from audit.log import AuditLog, LogOptions
 from audit.reader import LogReader
 from audit.verify import Trust, Verdict, verify_snapshot
 from dexin import audit_cli
-from dexin.audit_sources import sourced_policy
-from dexin.audit_wiring import audit_dir, load_or_create_log_key
+from dexin.app import load_or_create_log_key
+from governance.audit_sources import sourced_policy
+from governance.control import ControlPlane
+from governance.credentials import Role
+from governance.db import open_engine, session_factory
 
 
 @dataclass
@@ -55,8 +55,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     """Request → two officers approve → consent → score; then revoke and withdraw (the
     gateway denies the next score). A second approval and consent stay valid."""
     with open_world(tmp_path_factory.mktemp("policy")) as world:
-        config = dataclasses.replace(world.gateway_settings, witness_interval=0)
-        app = create_app(world.settings, config, world.components())
+        app = create_app(world.with_gateway(witness_interval=0), world.components())
         engine = open_engine(world.database_url, schema=world.schema)
         with TestClient(app, raise_server_exceptions=False) as http:
             actors = Actors(http, ControlPlane(session_factory(engine)), world)
@@ -93,7 +92,7 @@ def test_the_real_flow_verifies_against_ledger_and_consent_log(flow: Flow) -> No
 
 
 def _entries(flow: Flow) -> list[AuditEntry]:
-    with LogReader(audit_dir(flow.world.settings)) as reader:
+    with LogReader(flow.world.settings.audit_dir) as reader:
         size = reader.history.sizes()[-1]
         docs = [json.loads(reader.entry(i, size)) for i in range(size)]
     return [AuditEntry(**{k: v for k, v in d.items() if k not in ("v", "index")}) for d in docs]

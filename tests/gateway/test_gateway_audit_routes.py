@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from gateway_support import Actors, TestClient, World, auth, score_body
 from query_gateway.app import create_app
-from query_gateway.audit_log_sink import MerkleAuditSink
-from query_gateway.credentials import Role
 
 from audit import merkle
 from audit.checkpoint import SignedCheckpoint
 from audit.log import AuditLog, LogOptions
 from audit.note import NoteSigner
+from governance.audit_trail import AuditTrail
+from governance.credentials import Role
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def merkle_client(world: World, tmp_path: Path) -> Iterator[TestClient]:
     """The gateway over a real Merkle audit log (the shared test app uses the JSON-lines sink)."""
     signer = NoteSigner.generate("dexin.test/audit")
     log = AuditLog.open(tmp_path / "audit", signer, LogOptions(checkpoint_every=1))
-    parts = world.components(audit=MerkleAuditSink(log))
-    with TestClient(create_app(world.settings, world.gateway_settings, parts)) as client:
+    parts = world.components(audit=AuditTrail(log))
+    with TestClient(create_app(world.settings, parts)) as client:
         yield client
 
 

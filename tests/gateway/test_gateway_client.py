@@ -1,12 +1,12 @@
-"""`dexin.client`: a bank's whole journey, with the signature checked by the client."""
+"""`dexin_client`: a bank's whole journey, with the signature checked by the client."""
 
 from __future__ import annotations
 
 import pytest
 from gateway_support import Actors, auth
-from query_gateway.credentials import Role
 
-from dexin.client import DexinClient, GatewayProblem, SignatureError
+from dexin_client import DexinClient, GatewayProblem, SignatureError
+from governance.credentials import Role
 
 
 def test_a_bank_uses_the_python_client(actors: Actors) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from gateway_support import Actors, auth, later
-from query_gateway.access_index import AccessIndex
-from query_gateway.credentials import Role
-from query_gateway.models import Consent
 from sqlalchemy import update
 
+from governance.accesses import AccessIndex
+from governance.credentials import Role
+from governance.models import Consent
 from ledger import AnchorKind
 
 

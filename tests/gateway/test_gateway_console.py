@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pyotp
 import pytest
 from gateway_support import Actors, auth
-from query_gateway.console.accounts import ConsoleAccounts, LoginFailed
 from query_gateway.console.state import console_state
-from query_gateway.credentials import Role
+
+from governance.accounts import ConsoleAccounts, LoginFailed
+from governance.credentials import Role
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)

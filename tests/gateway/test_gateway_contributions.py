@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from gateway_support import Actors, auth
-from query_gateway.credentials import Role
+
+from governance.credentials import Role
 
 
 def _csv(tmp_path: Path, actors: Actors, rows: int) -> bytes:

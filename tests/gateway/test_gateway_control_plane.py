@@ -7,7 +7,8 @@ import json
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from gateway_support import Actors, admin_cli, auth
-from query_gateway.models import Base
+
+from governance.models import Base
 
 
 def test_migrations_create_exactly_the_models(actors: Actors) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from gateway_support import Actors, TestClient, World, auth, request_body
 from query_gateway.app import create_app
-from query_gateway.credentials import Role
+
+from audit.log import AuditLog
+from audit.note import NoteSigner
+from governance.audit_trail import AuditTrail
+from governance.credentials import Role
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "reason", "request_id"}
 
@@ -65,14 +68,9 @@ def test_bodies_are_bounded(actors: Actors) -> None:
 
 @pytest.fixture
 def limited(world: World, tmp_path: Path) -> Iterator[TestClient]:
-    settings = replace(
-        world.gateway_settings,
-        rate_limit=1.0,
-        rate_burst=3,
-        audit_backend="jsonl",
-        audit_path=tmp_path / "a.jsonl",
-    )
-    app = create_app(world.settings, settings, world.components())
+    trail = AuditTrail(AuditLog.open(tmp_path / "audit", NoteSigner.generate("test.local/log")))
+    settings = world.with_gateway(rate_limit=1.0, rate_burst=3)
+    app = create_app(settings, world.components(audit=trail))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

@@ -8,7 +8,8 @@ from typing import Any
 import schemathesis
 from gateway_support import Actors, auth
 from hypothesis import HealthCheck, given, settings
-from query_gateway.credentials import Role
+
+from governance.credentials import Role
 
 EXAMPLES = 12
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.routing import APIRoute
 from gateway_support import Actors, auth
-from query_gateway.credentials import CLIENT_ROLES, Role
 from query_gateway.policy import PolicedRoute, roles_of
 from starlette.routing import Route
+
+from governance.credentials import CLIENT_ROLES, Role
 
 PUBLIC_FRAMEWORK_ROUTES = {"/openapi.json"}  # the OpenAPI document itself is public
 SAMPLE_PATH = {
@@ -92,7 +93,7 @@ def test_a_tampered_or_expired_token_is_refused(actors: Actors) -> None:
     ):
         r = actors.http.get("/v1/computations", headers=auth(token))
         assert (r.status_code, r.json()["reason"]) == (401, reason)
-    from query_gateway.credentials import Principal, issue_token
+    from governance.credentials import Principal, issue_token
 
     keys = actors.http.app.state.gateway.keys  # type: ignore[attr-defined]
     old = issue_token(keys.token_key, Principal(Role.BANK, client_id="bank_x"), 10, now=1_000_000)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gateway_support import Actors, auth, score_body
-from query_gateway.credentials import Role
-from query_gateway.signing import verify_detached
+
+from governance.credentials import Role
+from governance.signing import verify_detached
 
 
 def test_a_bank_gets_a_signed_score_for_a_consenting_subject(actors: Actors) -> None:

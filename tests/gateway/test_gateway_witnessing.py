@@ -8,7 +8,6 @@ Real gateway app, real embedded ledger, real BLS. The module builds its own data
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import subprocess
@@ -22,18 +21,19 @@ import httpx
 import pytest
 from gateway_support import Actors, TestClient, World, auth, open_world, score_body
 from query_gateway.app import create_app
-from query_gateway.control import ControlPlane
-from query_gateway.credentials import Role
-from query_gateway.db import open_engine, session_factory
 
 from audit.checkpoint import Checkpoint, SignedCheckpoint
 from audit.errors import SplitViewError, WitnessError
 from audit.note import NoteSigner
 from audit.pending import cosignature_document
 from audit.witness import BundleStore, Witness
-from dexin.audit_wiring import audit_dir, load_or_create_log_key, register_witness
-from dexin.client import DexinClient
+from dexin.app import load_or_create_log_key
 from dexin.witness_follow import follow, witness_once
+from dexin_client import DexinClient
+from governance.anchoring import register_witness
+from governance.control import ControlPlane
+from governance.credentials import Role
+from governance.db import open_engine, session_factory
 
 
 @dataclass
@@ -54,8 +54,7 @@ def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Witnessed]:
         for w in witnesses:
             register_witness(world.ledger, w.public, w.proof_of_possession())
         world.ledger.set_witness_threshold(2)
-        config = dataclasses.replace(world.gateway_settings, witness_interval=0.5)
-        app = create_app(world.settings, config, world.components())
+        app = create_app(world.with_gateway(witness_interval=0.5), world.components())
         engine = open_engine(world.database_url, schema=world.schema)
         with TestClient(app, raise_server_exceptions=False) as http:
             control = ControlPlane(session_factory(engine))
@@ -106,7 +105,7 @@ def test_two_witnesses_cosign_and_the_background_round_anchors(witnessed: Witnes
         report, cosigned = witness_once(witness, client)
         assert cosigned == size, report  # the target stays put while the log moves on
         assert _checkpoint_now(w) > size
-    store = BundleStore(audit_dir(w.world.settings) / "cosignatures")
+    store = BundleStore(w.world.settings.audit_dir / "cosignatures")
     statuses = []
     deadline = time.monotonic() + 120
     while size not in store.sizes():  # requests keep being answered while the round runs
@@ -149,7 +148,7 @@ def test_submissions_are_checked_before_they_are_kept(witnessed: Witnessed, tmp_
     assert post({**garbage, "size": size + 10**6}).json()["reason"] == "no_such_checkpoint"
     assert post({**garbage, "signature": "AAAA"}).json()["reason"] == "malformed_cosignature"
     assert post({**garbage, "extra": 1}).status_code == 422
-    anchored = max(BundleStore(audit_dir(w.world.settings) / "cosignatures").sizes(), default=0)
+    anchored = max(BundleStore(w.world.settings.audit_dir / "cosignatures").sizes(), default=0)
     if anchored:
         late = post({**garbage, "size": anchored})
         assert (late.status_code, late.json()["reason"]) == (409, "already_anchored")

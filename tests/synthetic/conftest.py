@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dexin.synthetic import GenerationSummary, generate
+from synthetic import GenerationSummary, generate
 from vault.registry import Registry, load_registry
 
 

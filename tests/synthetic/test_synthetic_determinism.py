@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from dexin.synthetic import GenerationSummary, generate
+from synthetic import GenerationSummary, generate
 
 
 def digests(root: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 from synthetic_reference import data_files, read_rows
 
-from dexin.synthetic import GenerationSummary
+from synthetic import GenerationSummary
 
 
 def as_text(value: object) -> str:

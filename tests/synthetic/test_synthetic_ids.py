@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dexin.synthetic._ids import REGION_CODES, affine_numbers, check_chars, id_numbers
-from dexin.synthetic._world import build_world
+from synthetic._ids import REGION_CODES, affine_numbers, check_chars, id_numbers
+from synthetic._world import build_world
 from vault.idnumber import check_char, problem
 
 

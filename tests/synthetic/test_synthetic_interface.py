@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dexin.synthetic import generate, rates_markdown
-from dexin.synthetic.cli import app
-from dexin.synthetic.errors import InvalidFormatError, InvalidScaleError, OutputNotEmptyError
+from synthetic import generate, rates_markdown
+from synthetic.cli import app
+from synthetic.errors import InvalidFormatError, InvalidScaleError, OutputNotEmptyError
 from vault.registry import Registry
 
 

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pytest
 
-from dexin.synthetic import GenerationSummary
-from dexin.synthetic._rates import expected_rows
+from synthetic import GenerationSummary
+from synthetic._rates import expected_rows
 
 NEGATIVE = [
     ("court", "criminal_judgments"),

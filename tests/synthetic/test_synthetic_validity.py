@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from synthetic_reference import data_files, read_rows, row_problems
 
-from dexin.synthetic import GenerationSummary
+from synthetic import GenerationSummary
 from vault.registry import Registry
 
 

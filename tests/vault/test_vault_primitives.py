@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from vault.digest import encode_row, row_digest, sql_row_digest
 from vault.idnumber import check_char, problem
-from vault.pseudonym import hmac_pads, pseudonym, sql_pseudonym
+from vault.pseudonym import hmac_pads, pseudonymise, sql_pseudonym
 from vault.registry import load_registry
 from vault.rotation import rotate_derived_key
 from vault.store import Vault
@@ -34,9 +34,11 @@ def test_pseudonym_is_an_hmac_separated_by_kind() -> None:
     expected = hmac.new(
         key, b"dexin.pseudonym.v1:subject:" + value.encode(), hashlib.sha256
     ).hexdigest()
-    assert pseudonym(key, "subject", value) == expected[:32]
-    assert pseudonym(key, "household", value) != pseudonym(key, "subject", value)
-    assert pseudonym(secrets.token_bytes(32), "subject", value) != pseudonym(key, "subject", value)
+    assert pseudonymise(key, "subject", value) == expected[:32]
+    assert pseudonymise(key, "household", value) != pseudonymise(key, "subject", value)
+    assert pseudonymise(secrets.token_bytes(32), "subject", value) != pseudonymise(
+        key, "subject", value
+    )
 
 
 @settings(
@@ -51,7 +53,7 @@ def test_sql_pseudonym_equals_the_reference(vault: Vault, values: list[str]) -> 
         got = vault.con.execute(
             f"SELECT {expr} FROM (SELECT $v AS v)", {"v": value, "ipad": ipad, "opad": opad}
         ).fetchone()
-        assert got is not None and got[0] == pseudonym(key, "subject", value)
+        assert got is not None and got[0] == pseudonymise(key, "subject", value)
 
 
 def test_row_encoding_is_null_safe() -> None:

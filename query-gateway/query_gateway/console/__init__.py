@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from dexin.settings import Settings
+from dexin.app import Settings
 
 
 def install(app: FastAPI, settings: Settings) -> None:

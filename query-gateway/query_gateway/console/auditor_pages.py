@@ -12,17 +12,19 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from audit.errors import AuditError, VerificationError
-from audit.export import snapshot_log
-from audit.reader import LogReader
-from audit.verify import Trust, verify_snapshot
-from audit.witness import BundleStore
-from dexin.audit_sources import policy_from_engine
-from dexin.audit_wiring import LedgerAnchorer, audit_dir
+from audit import (
+    AuditError,
+    BundleStore,
+    LogReader,
+    Trust,
+    VerificationError,
+    snapshot_log,
+    verify_snapshot,
+)
+from governance import LedgerAnchorer, Role, policy_from_engine
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
-from query_gateway.credentials import Role
-from query_gateway.gateway import Gateway
+from query_gateway.gateway import Services
 from query_gateway.policy import policy
 
 routes = console_router()
@@ -31,7 +33,7 @@ SHOWN = 20  # checkpoints shown, newest first
 
 
 def history(settings: Any) -> list[dict[str, Any]]:
-    directory = audit_dir(settings)
+    directory = settings.audit_dir
     if not (directory / "entries.log").exists():
         return []
     store = BundleStore(directory / "cosignatures")
@@ -50,7 +52,7 @@ def history(settings: Any) -> list[dict[str, Any]]:
     return list(reversed(rows))
 
 
-def contribution_anchors(gw: Gateway) -> list[dict[str, Any]]:
+def contribution_anchors(gw: Services) -> list[dict[str, Any]]:
     with gw.ingest_lock:
         records = gw.vault.contributions()
     return [{"provider": r["provider"], "table": r["table_name"], "rows": r["accepted"],
@@ -68,8 +70,8 @@ def auditor(request: Request) -> Response:
                                "anchor": gw.consents.last_anchor()})  # fmt: skip
 
 
-def run_verification(gw: Gateway, settings: Any) -> dict[str, Any]:
-    directory = audit_dir(settings)
+def run_verification(gw: Services, settings: Any) -> dict[str, Any]:
+    directory = settings.audit_dir
     if not (directory / "entries.log").exists():
         return {"ok": True, "entries": 0, "notes": ["the log is empty"]}
     try:

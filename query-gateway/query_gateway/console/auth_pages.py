@@ -8,14 +8,12 @@ from typing import Annotated
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from query_gateway.console.accounts import LoginFailed
+from governance import InvalidIdNumber, LoginFailed, Principal, Role
 from query_gateway.console.route import console_router, render
 from query_gateway.console.session import end_session, start_session
 from query_gateway.console.state import console_state
-from query_gateway.credentials import Principal, Role
-from query_gateway.errors import InvalidIdNumber
 from query_gateway.policy import public
-from vault.errors import InvalidIdNumber as VaultInvalidIdNumber
+from vault import InvalidIdNumber as VaultInvalidIdNumber
 
 routes = console_router()
 STATIC = Path(__file__).parent / "static"

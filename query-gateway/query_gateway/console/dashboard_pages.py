@@ -15,16 +15,13 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from audit.export import snapshot_log
-from audit.reader import LogReader
-from dexin.audit_wiring import audit_dir
+from audit import LogReader, snapshot_log
+from governance import Role, release
 from query_gateway.console.charts import bars, stacked
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import ConsoleState, console_state
-from query_gateway.credentials import Role
-from query_gateway.gateway import Gateway
+from query_gateway.gateway import Services
 from query_gateway.policy import policy
-from query_gateway.privacy import release
 
 routes = console_router()
 PUBLISH_EPSILON = 1.0
@@ -32,7 +29,7 @@ VIEWERS = (Role.OFFICER, Role.AUDITOR, Role.ADMIN)
 
 
 def contributions_over_time(
-    gw: Gateway,
+    gw: Services,
 ) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
     with gw.ingest_lock:
         records = gw.vault.contributions()
@@ -49,7 +46,7 @@ def audit_counts(settings: Any, names: dict[str, str]) -> tuple[Counter[str], Co
     """Allowed bank queries per bank and denials per reason, from the audit log itself."""
     queries: Counter[str] = Counter()
     denials: Counter[str] = Counter()
-    directory = audit_dir(settings)
+    directory = settings.audit_dir
     if not (directory / "entries.log").exists():
         return queries, denials
     with LogReader(directory) as reader:
@@ -62,7 +59,7 @@ def audit_counts(settings: Any, names: dict[str, str]) -> tuple[Counter[str], Co
     return queries, denials
 
 
-def published_grades(gw: Gateway, state: ConsoleState) -> list[Any]:
+def published_grades(gw: Services, state: ConsoleState) -> list[Any]:
     with state.lock:
         if "grades" not in state.published:
             with gw.ingest_lock:

@@ -9,21 +9,19 @@ from typing import Annotated, Any, Literal
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from credit_model.spec import load_spec
+from credit_model import load_spec
+from governance import Role, cast_vote, remaining_epsilon, revoke_approval, status_now
 from ledger import LedgerError
-from query_gateway.approvals import status_now
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
-from query_gateway.credentials import Role
-from query_gateway.gateway import Gateway
+from query_gateway.gateway import Services
 from query_gateway.policy import policy
-from query_gateway.routes import access
 from query_gateway.schemas import VoteCreate
 
 routes = console_router()
 
 
-def request_rows(gw: Gateway) -> list[dict[str, Any]]:
+def request_rows(gw: Services) -> list[dict[str, Any]]:
     names = {c.client_id: c.name for c in gw.control.clients()}
     rows = []
     for r in reversed(gw.control.requests()):
@@ -33,7 +31,7 @@ def request_rows(gw: Gateway) -> list[dict[str, Any]]:
             "computation": r.computation_id, "version": r.computation_version,
             "purpose": r.purpose, "scope": r.scope, "quota": r.quota, "used": r.used,
             "left": r.quota - r.used, "epsilon": r.epsilon, "epsilon_spent": r.epsilon_spent,
-            "epsilon_left": None if r.epsilon is None else max(0.0, r.epsilon - r.epsilon_spent),
+            "epsilon_left": remaining_epsilon(r),
             "valid_until": r.valid_until, "approvals": sum(v.decision == "approve" for v in votes),
             "threshold": r.threshold, "voters": {v.officer_id for v in votes},
         })  # fmt: skip
@@ -57,18 +55,19 @@ def vote(
     decision: Annotated[Literal["approve", "reject"], Form()],
 ) -> Response:
     gw, _ = console_state(request)
-    access.vote(request_id, VoteCreate(decision=decision), request, gw, request.state.principal)
+    officer = request.state.principal.client_id
+    cast_vote(gw, officer, request_id, VoteCreate(decision=decision).decision, request.state.audit)
     return RedirectResponse("/console/officer", status_code=303)
 
 
 @routes.post("/console/officer/requests/{request_id}/revoke", openapi_extra=policy(Role.OFFICER))
 def revoke(request_id: str, request: Request) -> Response:
     gw, _ = console_state(request)
-    access.revoke(request_id, request, gw, request.state.principal)
+    revoke_approval(gw, request.state.principal.client_id, request_id, request.state.audit)
     return RedirectResponse("/console/officer", status_code=303)
 
 
-def releases(gw: Gateway) -> list[dict[str, Any]]:
+def releases(gw: Services) -> list[dict[str, Any]]:
     spec = load_spec(registry=gw.vault.registry)
     out = []
     try:
@@ -86,7 +85,7 @@ def releases(gw: Gateway) -> list[dict[str, Any]]:
     return out
 
 
-def receipts(gw: Gateway) -> list[dict[str, Any]]:
+def receipts(gw: Services) -> list[dict[str, Any]]:
     with gw.ingest_lock:
         records = gw.vault.contributions()
     keep = ("provider", "table_name", "accepted", "rejected", "status", "merkle_root",

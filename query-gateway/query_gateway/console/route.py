@@ -19,6 +19,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from governance import (
+    GatewayError,
+    InvalidRequest,
+    Principal,
+    Unauthenticated,
+    WrongRole,
+    open_token,
+)
 from query_gateway.console.i18n import lang_of, translate
 from query_gateway.console.session import (
     LANG_COOKIE,
@@ -28,8 +36,6 @@ from query_gateway.console.session import (
     csrf_token,
     keep_csrf,
 )
-from query_gateway.credentials import Principal, open_token
-from query_gateway.errors import GatewayError, InvalidRequest, Unauthenticated, WrongRole
 from query_gateway.policy import PolicedRoute, Policy, authorize
 
 TEMPLATES = Environment(

@@ -15,7 +15,7 @@ import secrets
 
 from fastapi import Request, Response
 
-from query_gateway.credentials import Principal, issue_token
+from governance import Principal, issue_token
 
 SESSION_COOKIE = "dexin_session"
 CSRF_COOKIE = "dexin_csrf"

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 
-from dexin.settings import Settings
-from query_gateway.console.accounts import ConsoleAccounts
-from query_gateway.gateway import Gateway, gateway_of
-
-
-def accounts_path(home: Path) -> Path:
-    """``$DEXIN_HOME/console/accounts.json``."""
-    return home / "console" / "accounts.json"
+from dexin.app import Settings
+from governance import ConsoleAccounts
+from query_gateway.gateway import Services, gateway_of
 
 
 @dataclass
@@ -27,14 +21,14 @@ class ConsoleState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def console_state(request: Request) -> tuple[Gateway, ConsoleState]:
+def console_state(request: Request) -> tuple[Services, ConsoleState]:
     """The gateway and the console's state (created on first use, after start-up)."""
     gateway = gateway_of(request)
     app_state = request.app.state
     state = getattr(app_state, "console", None)
     if state is None:
         settings: Settings = app_state.console_settings
-        accounts = ConsoleAccounts(accounts_path(settings.home), gateway.keys.token_key)
+        accounts = ConsoleAccounts(settings.console_accounts, gateway.keys.token_key)
         state = ConsoleState(accounts, settings)
         app_state.console = state
     assert isinstance(state, ConsoleState)

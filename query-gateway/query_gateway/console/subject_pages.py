@@ -1,5 +1,5 @@
 """Residents: their own score with the 五维图 and its reasons, every access to their data,
-and their consents to grant and withdraw (through the API's own consent code, so each event
+and their consents to grant and withdraw (through the same use cases as the API, so each event
 goes on the anchored consent log)."""
 
 from __future__ import annotations
@@ -10,17 +10,21 @@ from typing import Annotated
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from query_gateway.catalogue import PURPOSES
+from governance import (
+    DIMENSIONS,
+    PURPOSES,
+    Role,
+    grant_consent,
+    own_score,
+    utcnow,
+    withdraw_consent,
+)
 from query_gateway.console.charts import radar
 from query_gateway.console.i18n import lang_of, translate
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
-from query_gateway.control import utcnow
-from query_gateway.credentials import Role
 from query_gateway.policy import policy
-from query_gateway.routes import consents
-from query_gateway.schemas import ConsentCreate
-from query_gateway.scoring import DIMENSIONS
+from query_gateway.schemas import ConsentCreate, ConsentPublic
 
 routes = console_router()
 
@@ -30,14 +34,14 @@ def me(request: Request) -> Response:
     gw, _ = console_state(request)
     subject = request.state.principal.subject
     lang = lang_of(request)
-    result = gw.scores.score_subject(subject)
+    result = own_score(gw, subject)
     chart = None
-    if result is not None:
-        values = [getattr(result.dimensions, d) for d in DIMENSIONS]
+    if result["dimensions"] is not None:
+        values = [result["dimensions"][d] for d in DIMENSIONS]
         chart = radar([translate(lang, f"dimension.{d}") for d in DIMENSIONS], values)
     names = {c.client_id: c.name for c in gw.control.clients()}
     banks = [c for c in gw.control.clients() if c.role == Role.BANK.value and not c.disabled_at]
-    my_consents = [consents.public_view(c) for c in gw.control.consents_of(subject)]
+    my_consents = [ConsentPublic.of(c) for c in gw.control.consents_of(subject)]
     return render(request, "me.html", score=result, chart=chart, dimensions=DIMENSIONS,
                   accesses=gw.accesses.of(subject), consents=reversed(my_consents),
                   names=names, banks=banks, purposes=sorted(PURPOSES))  # fmt: skip
@@ -54,12 +58,13 @@ def grant(
     body = ConsentCreate.model_validate(
         {"bank": bank, "purpose": purpose, "expires_at": utcnow() + dt.timedelta(days=days)}
     )
-    consents.give(body, request, gw, request.state.principal)
+    subject = request.state.principal.subject
+    grant_consent(gw, subject, body.bank, body.purpose, body.expires_at, request.state.audit)
     return RedirectResponse("/console/me", status_code=303)
 
 
 @routes.post("/console/me/consents/{consent_id}/withdraw", openapi_extra=policy(Role.SUBJECT))
 def withdraw(consent_id: str, request: Request) -> Response:
     gw, _ = console_state(request)
-    consents.withdraw(consent_id, request, gw, request.state.principal)
+    withdraw_consent(gw, request.state.principal.subject, consent_id, request.state.audit)
     return RedirectResponse("/console/me", status_code=303)

@@ -7,7 +7,7 @@ checkpoint is signed by the log and cosigned by witnesses. Entries are shown to 
 to the requester that caused them; to anyone else an entry does not exist (404).
 
 Witnesses fetch the checkpoint the gateway collects cosignatures for and post theirs
-(`query_gateway.witnessing`); the gateway anchors them in the background.
+(`governance.witnessing`); the gateway anchors them in the background.
 """
 
 from __future__ import annotations
@@ -20,22 +20,30 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Query, Request, Response
 
-from audit.cosign import WitnessPublicKey
-from audit.errors import AuditError, CosignatureError, NoteError
-from audit.log import AuditLog
-from audit.pending import TooManySubmissions, parse_cosignature
-from ledger import ContractRevertError, LedgerError, WitnessSet
-from query_gateway.audit_log_sink import MerkleAuditSink
-from query_gateway.credentials import Principal, Role
-from query_gateway.errors import (
+from audit import (
+    AuditError,
+    AuditLog,
+    CosignatureError,
+    NoteError,
+    TooManySubmissions,
+    WitnessPublicKey,
+    parse_cosignature,
+)
+from governance import (
+    AuditTrail,
     Conflict,
     GatewayError,
     InvalidRequest,
     NotFound,
     PolicyDenied,
+    Principal,
+    Role,
     ServiceUnavailable,
+    SubmitRefused,
+    Witnessing,
 )
-from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
+from ledger import ContractRevertError, LedgerError, WitnessSet
+from query_gateway.gateway import GatewayDep, PrincipalDep, Services, gateway_of
 from query_gateway.policy import policy, public
 from query_gateway.routes import router
 from query_gateway.schemas import (
@@ -44,14 +52,13 @@ from query_gateway.schemas import (
     WitnessCreate,
     WitnessSetPublic,
 )
-from query_gateway.witnessing import SubmitRefused, Witnessing
 
 routes = router()
 READERS = (Role.AUDITOR, Role.BANK, Role.PROVIDER, Role.OFFICER, Role.ADMIN)
 
 
-def _log(gw: Gateway) -> AuditLog:
-    if not isinstance(gw.audit, MerkleAuditSink):
+def _log(gw: Services) -> AuditLog:
+    if not isinstance(gw.audit, AuditTrail):
         raise NotFound("no_merkle_log")
     return gw.audit.log
 
@@ -127,8 +134,8 @@ async def entry(gw: GatewayDep, principal: PrincipalDep, index: int) -> Response
 
 
 def _witnessing(request: Request) -> Witnessing:
-    witnessing = getattr(request.app.state, "witnessing", None)
-    if not isinstance(witnessing, Witnessing):
+    witnessing = gateway_of(request).witnessing
+    if witnessing is None:
         raise NotFound("no_merkle_log")
     return witnessing
 

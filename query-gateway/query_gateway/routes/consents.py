@@ -1,37 +1,16 @@
-"""Subjects' consents, their access records, and the consent log's anchored root."""
+"""Subjects' consents (`governance.consents`) and the consent log's anchored root."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import Request, Response
 
-from query_gateway.control import utcnow
-from query_gateway.credentials import Role
-from query_gateway.errors import InvalidRequest
+from governance import Role, grant_consent, withdraw_consent
 from query_gateway.gateway import GatewayDep, PrincipalDep
-from query_gateway.ids import loggable
-from query_gateway.models import Consent
 from query_gateway.policy import policy
 from query_gateway.routes import router
-from query_gateway.schemas import AccessPublic, ConsentCreate, ConsentLogPublic, ConsentPublic
+from query_gateway.schemas import ClientPublic, ConsentCreate, ConsentLogPublic, ConsentPublic
 
 routes = router()
-
-
-def public_view(c: Consent) -> ConsentPublic:
-    status: Literal["active", "withdrawn", "expired"] = (
-        "withdrawn" if c.withdrawn_at else "expired" if c.expires_at <= utcnow() else "active"
-    )
-    return ConsentPublic(
-        id=c.id,
-        bank=c.bank_id,
-        purpose=c.purpose,
-        expires_at=c.expires_at,
-        created_at=c.created_at,
-        withdrawn_at=c.withdrawn_at,
-        status=status,
-    )
 
 
 @routes.post(
@@ -43,16 +22,9 @@ def public_view(c: Consent) -> ConsentPublic:
 )
 def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDep) -> ConsentPublic:
     assert who.subject is not None
-    request.state.audit.update(subject=who.subject, purpose=body.purpose)
-    bank = gw.control.active_client(body.bank)
-    if bank is None or bank.role != Role.BANK.value:
-        raise InvalidRequest(reason="unknown_bank")
-    if body.expires_at <= utcnow():
-        raise InvalidRequest(reason="expires_at_past")
-    consent = gw.control.add_consent(who.subject, bank.client_id, body.purpose, body.expires_at)
-    request.state.audit["consent"] = consent.id
-    gw.consents.record(consent, "granted")
-    return public_view(consent)
+    consent = grant_consent(gw, who.subject, body.bank, body.purpose, body.expires_at,
+                            request.state.audit)  # fmt: skip
+    return ConsentPublic.of(consent)
 
 
 @routes.get(
@@ -64,7 +36,7 @@ def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDe
 def mine(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[ConsentPublic]:
     assert who.subject is not None
     request.state.audit["subject"] = who.subject
-    return [public_view(c) for c in gw.control.consents_of(who.subject)]
+    return [ConsentPublic.of(c) for c in gw.control.consents_of(who.subject)]
 
 
 @routes.delete(
@@ -76,34 +48,8 @@ def mine(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[ConsentPub
 )
 def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
     assert who.subject is not None
-    request.state.audit.update(subject=who.subject, consent=loggable(consent_id))
-    consent = gw.control.withdraw(consent_id, who.subject)
-    gw.consents.record(consent, "withdrawn")
+    withdraw_consent(gw, who.subject, consent_id, request.state.audit)
     return Response(status_code=204)
-
-
-@routes.get(
-    "/v1/me/accesses",
-    openapi_extra=policy(Role.SUBJECT),
-    response_model=list[AccessPublic],
-    summary="Who accessed my data",
-)
-def accesses(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[AccessPublic]:
-    assert who.subject is not None
-    request.state.audit["subject"] = who.subject
-    names = {c.client_id: c.name for c in gw.control.clients()}
-    return [
-        AccessPublic(
-            at=a.at,
-            bank=names.get(a.bank_id, a.bank_id),
-            bank_id=a.bank_id,
-            computation=a.computation,
-            purpose=a.purpose,
-            access_request_id=a.access_request_id,
-            audit_index=a.index,
-        )
-        for a in gw.accesses.of(who.subject)
-    ]
 
 
 @routes.get(
@@ -117,15 +63,20 @@ def consent_log(gw: GatewayDep) -> ConsentLogPublic:
     return ConsentLogPublic(size=size, root=root.hex(), last_anchor=gw.consents.last_anchor())
 
 
-@routes.get("/v1/clients", openapi_extra=policy(Role.ADMIN), summary="Registered clients")
-def clients(gw: GatewayDep) -> list[dict[str, object]]:
+@routes.get(
+    "/v1/clients",
+    openapi_extra=policy(Role.ADMIN),
+    response_model=list[ClientPublic],
+    summary="Registered clients",
+)
+def clients(gw: GatewayDep) -> list[ClientPublic]:
     return [
-        {
-            "client_id": c.client_id,
-            "name": c.name,
-            "role": c.role,
-            "created_at": c.created_at.isoformat(),
-            "disabled": c.disabled_at is not None,
-        }
+        ClientPublic(
+            client_id=c.client_id,
+            name=c.name,
+            role=c.role,
+            created_at=c.created_at,
+            disabled=c.disabled_at is not None,
+        )
         for c in gw.control.clients()
     ]

@@ -9,16 +9,18 @@ from typing import Annotated
 
 from fastapi import File, Form, Request, UploadFile
 
-from dexin.anchoring import anchor_receipt
-from ledger import LedgerError
-from query_gateway.credentials import Role
-from query_gateway.errors import ContributionRefused, InvalidRequest, NotFound
-from query_gateway.gateway import Gateway, GatewayDep, PrincipalDep
+from governance import (
+    ContributionRefused,
+    InvalidRequest,
+    RefusedContribution,
+    Role,
+    accept_contribution,
+)
+from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
 from query_gateway.routes import router
 from query_gateway.schemas import ContributionPublic, RejectionPublic
-from vault import errors as verr
-from vault.ingest import Receipt, ingest_file
+from vault import Receipt
 
 routes = router()
 MAX_REJECTIONS_SHOWN = 1000
@@ -45,43 +47,24 @@ def contribute(
     suffix = Path(file.filename or "").suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InvalidRequest(reason="unsupported_file_type")
-    uploads = gw.settings.audit_path.parent / "uploads"
+    uploads = gw.workdir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = uploads / f"{secrets.token_hex(12)}{suffix}"
     try:
         with open(path, "wb") as out:
             while chunk := file.file.read(CHUNK):
                 out.write(chunk)
-        receipt = _ingest(gw, client.name, table, path)
+        receipt = accept_contribution(gw, client.name, table, path)
+    except RefusedContribution as exc:
+        public = _public(exc.receipt).model_dump(mode="json") if exc.receipt else None
+        raise ContributionRefused(public or {"refusal": exc.reason}) from None
     finally:
         path.unlink(missing_ok=True)
     request.state.audit["computation"] = f"contribution:{table}"
-    return _public(gw, receipt)
+    return _public(receipt)
 
 
-def _ingest(gw: Gateway, provider: str, table: str, path: Path) -> Receipt:
-    with gw.ingest_lock:
-        try:
-            receipt = ingest_file(gw.vault, provider, table, path)
-        except verr.ContributionRefused as exc:
-            refused = exc.receipt if isinstance(exc.receipt, Receipt) else None
-            raise ContributionRefused(
-                _public(gw, refused).model_dump(mode="json") if refused else {"refusal": exc.reason}
-            ) from None
-        except (verr.UnknownTableError, verr.UnknownProviderError):
-            raise NotFound("table_not_contributed_by_provider") from None
-        except verr.VaultError:
-            raise InvalidRequest(reason="unreadable_contribution") from None
-        try:
-            anchor = anchor_receipt(gw.ledger, gw.vault, receipt)
-        except LedgerError:
-            anchor = None  # recorded unanchored; `dexin ledger anchor` completes it later
-        if receipt.accepted and not receipt.already_loaded:
-            gw.scores.refresh()  # the next score sees the new rows (issue 4: after each ingest)
-    return receipt.model_copy(update={"anchor": anchor or receipt.anchor})
-
-
-def _public(gw: Gateway, r: Receipt) -> ContributionPublic:
+def _public(r: Receipt) -> ContributionPublic:
     return ContributionPublic(
         contribution_id=r.contribution_id,
         provider=r.provider,

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Form, Request
 
-from query_gateway.credentials import Principal, Role, issue_token
-from query_gateway.errors import UnsupportedGrant
+from governance import Principal, Role, UnsupportedGrant, issue_token
 from query_gateway.gateway import GatewayDep
 from query_gateway.policy import policy, public
 from query_gateway.routes import router

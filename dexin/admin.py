@@ -1,0 +1,56 @@
+"""What `dexin admin` does: control-plane operations that never open the vault or ledger.
+
+They work while the gateway runs on the same data directory: the control plane is a SQLite
+file in WAL mode (or PostgreSQL), and the keys they need (token sealing, pseudonymisation)
+are unwrapped from the vault's keyring file without taking the vault's lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dexin.app import ledger_secret, vault_config
+from dexin.keys import key_provider
+from dexin.settings import Settings
+from governance import ControlPlane, NewClient, Principal, Role, derive_keys, issue_token, rotate
+from vault import PSEUDONYM_KEY, Keyring, idnumber, load_registry, pseudonymise
+
+
+class AdminError(Exception):
+    """A refused admin command; the message never repeats an identifier."""
+
+
+@dataclass(frozen=True)
+class SubjectToken:
+    access_token: str
+    expires_in: int
+
+
+def create_client(control: ControlPlane, role: Role, name: str) -> NewClient:
+    """Register a client; a provider's name must be one of the registry's provider ids."""
+    if role is Role.SUBJECT:
+        raise AdminError("subjects sign in with subject-token, not as clients")
+    if not 1 <= len(name) <= 64:
+        raise AdminError("the name must have 1 to 64 characters")
+    if role is Role.PROVIDER and name not in {p.id for p in load_registry().providers}:
+        raise AdminError("a provider client's name must be a provider id of the schema registry")
+    return control.create_client(role, name)
+
+
+def subject_token(settings: Settings, id_number: str, ttl: int) -> SubjectToken:
+    """The development identity provider: a short-lived token for the holder of an ID number."""
+    reason = idnumber.problem(id_number)
+    if reason is not None:
+        raise AdminError(f"invalid ID number: {reason}")
+    keyring = Keyring.load(vault_config(settings).keyring, key_provider(settings))
+    subject = pseudonymise(keyring.unwrap(PSEUDONYM_KEY), "subject", id_number)
+    keys = derive_keys(ledger_secret(settings))
+    token = issue_token(keys.token_key, Principal(Role.SUBJECT, subject=subject), ttl)
+    return SubjectToken(token, ttl)
+
+
+def rotate_signing_key(settings: Settings) -> dict[str, str]:
+    """A new response-signing key (`signing_keys.rotate`): its ``kid``; the running gateway
+    signs with it within a second and keeps publishing the old ones."""
+    signer = rotate(ledger_secret(settings), settings.gateway_dir)
+    return {"kid": signer.jwk["kid"], "x": signer.jwk["x"]}

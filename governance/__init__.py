@@ -1,0 +1,221 @@
+"""The governance core: access requests and m-of-n approvals, consents and the anchored
+consent log, quotas, privacy budgets, the computation catalogue, credentials and signing
+keys, the audit trail as the gateway appends to it, "who accessed me", witnessing rounds,
+the control-plane models, database and migrations, and the use cases every edge shares
+(`score_subject`, `release_aggregate`, ...). It imports no FastAPI, no ``dexin`` and no
+``query_gateway``. Other packages import the names below from ``governance`` itself.
+
+Names resolve lazily (PEP 562), so importing the package costs nothing until a name is
+used: the CLI answers ``--help`` at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from governance.accesses import AccessIndex as AccessIndex
+    from governance.accounts import ConsoleAccounts as ConsoleAccounts
+    from governance.accounts import LoginFailed as LoginFailed
+    from governance.aggregates import AggregateQuery as AggregateQuery
+    from governance.aggregates import AggregateRelease as AggregateRelease
+    from governance.aggregates import AggregateSource as AggregateSource
+    from governance.aggregates import VaultAggregates as VaultAggregates
+    from governance.aggregates import release_aggregate as release_aggregate
+    from governance.anchoring import GATEWAY_LABEL as GATEWAY_LABEL
+    from governance.anchoring import LedgerAnchorer as LedgerAnchorer
+    from governance.anchoring import anchor_pending as anchor_pending
+    from governance.anchoring import anchor_receipt as anchor_receipt
+    from governance.anchoring import register_witness as register_witness
+    from governance.anchoring import unanchored_contributions as unanchored_contributions
+    from governance.anchoring import unanchored_receipts as unanchored_receipts
+    from governance.anchoring import verify_contributions as verify_contributions
+    from governance.approvals import Approvals as Approvals
+    from governance.approvals import status_now as status_now
+    from governance.audit_sources import policy_from_engine as policy_from_engine
+    from governance.audit_sources import sourced_policy as sourced_policy
+    from governance.audit_trail import AuditAppendError as AuditAppendError
+    from governance.audit_trail import AuditSink as AuditSink
+    from governance.audit_trail import AuditTrail as AuditTrail
+    from governance.audit_trail import append_durably as append_durably
+    from governance.audit_trail import make_entry as make_entry
+    from governance.budget import remaining_epsilon as remaining_epsilon
+    from governance.catalogue import PURPOSES as PURPOSES
+    from governance.catalogue import Purpose as Purpose
+    from governance.catalogue import load_catalogue as load_catalogue
+    from governance.config import GatewaySettings as GatewaySettings
+    from governance.consent_log import ConsentLog as ConsentLog
+    from governance.consents import consent_status as consent_status
+    from governance.consents import grant_consent as grant_consent
+    from governance.consents import withdraw_consent as withdraw_consent
+    from governance.contributions import RefusedContribution as RefusedContribution
+    from governance.contributions import accept_contribution as accept_contribution
+    from governance.control import ControlPlane as ControlPlane
+    from governance.control import NewClient as NewClient
+    from governance.control import utcnow as utcnow
+    from governance.credentials import CLIENT_ROLES as CLIENT_ROLES
+    from governance.credentials import Principal as Principal
+    from governance.credentials import Role as Role
+    from governance.credentials import derive_keys as derive_keys
+    from governance.credentials import issue_token as issue_token
+    from governance.credentials import open_token as open_token
+    from governance.db import migrate as migrate
+    from governance.db import open_engine as open_engine
+    from governance.db import session_factory as session_factory
+    from governance.errors import AuditUnavailable as AuditUnavailable
+    from governance.errors import Conflict as Conflict
+    from governance.errors import ContributionRefused as ContributionRefused
+    from governance.errors import GatewayError as GatewayError
+    from governance.errors import InvalidIdNumber as InvalidIdNumber
+    from governance.errors import InvalidRequest as InvalidRequest
+    from governance.errors import MethodNotAllowed as MethodNotAllowed
+    from governance.errors import NotFound as NotFound
+    from governance.errors import PayloadTooLarge as PayloadTooLarge
+    from governance.errors import PolicyDenied as PolicyDenied
+    from governance.errors import QuotaExhausted as QuotaExhausted
+    from governance.errors import RateLimited as RateLimited
+    from governance.errors import ServiceUnavailable as ServiceUnavailable
+    from governance.errors import Unauthenticated as Unauthenticated
+    from governance.errors import UnsupportedGrant as UnsupportedGrant
+    from governance.errors import UnsupportedMediaType as UnsupportedMediaType
+    from governance.errors import WrongRole as WrongRole
+    from governance.ids import loggable as loggable
+    from governance.ids import new_id as new_id
+    from governance.model_runs import find_release as find_release
+    from governance.model_runs import release_spec as release_spec
+    from governance.model_runs import score_all as score_all
+    from governance.model_runs import score_person as score_person
+    from governance.models import AccessRequest as AccessRequest
+    from governance.models import Consent as Consent
+    from governance.privacy import release as release
+    from governance.quota import QuotaFlusher as QuotaFlusher
+    from governance.ratelimit import RateLimiter as RateLimiter
+    from governance.scores import DIMENSIONS as DIMENSIONS
+    from governance.scores import ModelScoreService as ModelScoreService
+    from governance.scores import ScoreAnswer as ScoreAnswer
+    from governance.scores import ScoreQuery as ScoreQuery
+    from governance.scores import ScoreService as ScoreService
+    from governance.scores import own_score as own_score
+    from governance.scores import score_subject as score_subject
+    from governance.services import Services as Services
+    from governance.signing import SIGNATURE_HEADER as SIGNATURE_HEADER
+    from governance.signing import SignatureError as SignatureError
+    from governance.signing import verify_detached as verify_detached
+    from governance.signing_keys import SigningKeys as SigningKeys
+    from governance.signing_keys import rotate as rotate
+    from governance.votes import AccessRequestDraft as AccessRequestDraft
+    from governance.votes import cast_vote as cast_vote
+    from governance.votes import file_request as file_request
+    from governance.votes import revoke_approval as revoke_approval
+    from governance.witnessing import SubmitRefused as SubmitRefused
+    from governance.witnessing import Witnessing as Witnessing
+
+_WHERE = {
+    "AccessIndex": "governance.accesses",
+    "AccessRequest": "governance.models",
+    "AccessRequestDraft": "governance.votes",
+    "AggregateQuery": "governance.aggregates",
+    "AggregateRelease": "governance.aggregates",
+    "AggregateSource": "governance.aggregates",
+    "Approvals": "governance.approvals",
+    "AuditAppendError": "governance.audit_trail",
+    "AuditSink": "governance.audit_trail",
+    "AuditTrail": "governance.audit_trail",
+    "AuditUnavailable": "governance.errors",
+    "CLIENT_ROLES": "governance.credentials",
+    "Conflict": "governance.errors",
+    "Consent": "governance.models",
+    "ConsentLog": "governance.consent_log",
+    "ConsoleAccounts": "governance.accounts",
+    "ContributionRefused": "governance.errors",
+    "ControlPlane": "governance.control",
+    "DIMENSIONS": "governance.scores",
+    "GATEWAY_LABEL": "governance.anchoring",
+    "GatewayError": "governance.errors",
+    "GatewaySettings": "governance.config",
+    "InvalidIdNumber": "governance.errors",
+    "InvalidRequest": "governance.errors",
+    "LedgerAnchorer": "governance.anchoring",
+    "LoginFailed": "governance.accounts",
+    "MethodNotAllowed": "governance.errors",
+    "ModelScoreService": "governance.scores",
+    "NewClient": "governance.control",
+    "NotFound": "governance.errors",
+    "PURPOSES": "governance.catalogue",
+    "PayloadTooLarge": "governance.errors",
+    "PolicyDenied": "governance.errors",
+    "Principal": "governance.credentials",
+    "Purpose": "governance.catalogue",
+    "QuotaExhausted": "governance.errors",
+    "QuotaFlusher": "governance.quota",
+    "RateLimited": "governance.errors",
+    "RateLimiter": "governance.ratelimit",
+    "RefusedContribution": "governance.contributions",
+    "Role": "governance.credentials",
+    "SIGNATURE_HEADER": "governance.signing",
+    "ScoreAnswer": "governance.scores",
+    "ScoreQuery": "governance.scores",
+    "ScoreService": "governance.scores",
+    "ServiceUnavailable": "governance.errors",
+    "Services": "governance.services",
+    "SignatureError": "governance.signing",
+    "SigningKeys": "governance.signing_keys",
+    "SubmitRefused": "governance.witnessing",
+    "Unauthenticated": "governance.errors",
+    "UnsupportedGrant": "governance.errors",
+    "UnsupportedMediaType": "governance.errors",
+    "VaultAggregates": "governance.aggregates",
+    "Witnessing": "governance.witnessing",
+    "WrongRole": "governance.errors",
+    "accept_contribution": "governance.contributions",
+    "anchor_pending": "governance.anchoring",
+    "anchor_receipt": "governance.anchoring",
+    "append_durably": "governance.audit_trail",
+    "cast_vote": "governance.votes",
+    "consent_status": "governance.consents",
+    "derive_keys": "governance.credentials",
+    "file_request": "governance.votes",
+    "find_release": "governance.model_runs",
+    "grant_consent": "governance.consents",
+    "issue_token": "governance.credentials",
+    "load_catalogue": "governance.catalogue",
+    "loggable": "governance.ids",
+    "make_entry": "governance.audit_trail",
+    "migrate": "governance.db",
+    "new_id": "governance.ids",
+    "open_engine": "governance.db",
+    "open_token": "governance.credentials",
+    "own_score": "governance.scores",
+    "policy_from_engine": "governance.audit_sources",
+    "register_witness": "governance.anchoring",
+    "release": "governance.privacy",
+    "release_aggregate": "governance.aggregates",
+    "release_spec": "governance.model_runs",
+    "remaining_epsilon": "governance.budget",
+    "revoke_approval": "governance.votes",
+    "rotate": "governance.signing_keys",
+    "score_all": "governance.model_runs",
+    "score_person": "governance.model_runs",
+    "score_subject": "governance.scores",
+    "session_factory": "governance.db",
+    "sourced_policy": "governance.audit_sources",
+    "status_now": "governance.approvals",
+    "unanchored_contributions": "governance.anchoring",
+    "unanchored_receipts": "governance.anchoring",
+    "utcnow": "governance.control",
+    "verify_contributions": "governance.anchoring",
+    "verify_detached": "governance.signing",
+    "withdraw_consent": "governance.consents",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,187 @@
+"""Anchoring on the ledger: contribution roots (checked against the vault) and audit-log
+checkpoints (`LedgerAnchorer`, the `audit.anchor.Anchorer` over the ledger).
+
+The seam between vault and ledger: the vault issues receipts and recomputes roots; the
+ledger stores anchors; this module, in the application layer, connects them. A
+contribution's anchor binds its Merkle root, its number of accepted rows and the SHA-256
+of its canonical receipt document (RFC 8785 JSON of the fields below), so an auditor holding
+a receipt can check the anchor, and the anchor pins every row through the root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict
+
+from audit import AnchorError, WitnessPolicy, WitnessPublicKey, verify_possession
+from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role
+from vault import ContributionCheck, Receipt, Vault, check_contribution
+
+GATEWAY_LABEL = "gateway"  # the ledger account that signs audit-log and consent-log anchors
+
+ANCHORED_FIELDS = ("contribution_id", "provider", "table", "file_sha256", "submitted",
+                   "accepted", "rejected", "merkle_root", "schema_digest", "received_at")  # fmt: skip
+
+
+def receipt_document(record: dict[str, Any]) -> bytes:
+    """The canonical receipt document whose SHA-256 is anchored with the root."""
+    return rfc8785.dumps({k: record[k] for k in ANCHORED_FIELDS})
+
+
+def metadata_digest(record: dict[str, Any]) -> bytes:
+    return hashlib.sha256(receipt_document(record)).digest()
+
+
+def provider_label(provider: str) -> str:
+    return f"provider:{provider}"
+
+
+def anchor_receipt(ledger: Ledger, vault: Vault, receipt: Receipt) -> str | None:
+    """Anchor one accepted contribution (idempotent) and record where; returns the anchor
+    reference, or None for a contribution with nothing to anchor (refused, or no rows)."""
+    if receipt.status != "accepted" or receipt.accepted == 0:
+        return None
+    record = receipt.model_dump(mode="json")
+    signer = ledger.ensure_account(provider_label(receipt.provider), Role.PROVIDER).label
+    root = bytes.fromhex(receipt.merkle_root)
+    digest = metadata_digest(record)
+    try:
+        done = ledger.anchor(AnchorKind.CONTRIBUTION, root, receipt.accepted, digest, signer=signer)
+        reference = f"block {done.block_number} tx {done.tx_hash}"
+    except AlreadyAnchoredError:  # a previous run anchored it and stopped before recording
+        anchor = ledger.verify_anchor(
+            root, kind=AnchorKind.CONTRIBUTION, size=receipt.accepted, metadata_digest=digest
+        )
+        reference = f"block {anchor.block_number}"
+    vault.record_anchor(receipt.contribution_id, reference)
+    return reference
+
+
+def anchor_pending(ledger: Ledger, vault: Vault) -> int:
+    """Anchor every accepted contribution the vault has not recorded an anchor for."""
+    count = 0
+    for record in vault.contributions():
+        if record["anchor"] is None and record["status"] == "accepted" and record["accepted"]:
+            receipt = Receipt.model_validate(
+                record | {"table": record["table_name"], "report": None}
+            )
+            count += anchor_receipt(ledger, vault, receipt) is not None
+    return count
+
+
+class ContributionVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    contribution_id: str
+    provider: str
+    table: str
+    rows: int
+    ok: bool
+    problems: list[str]
+
+
+def verify_contributions(
+    ledger: Ledger,
+    vault: Vault,
+    progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = lambda xs: xs,
+) -> list[ContributionVerdict]:
+    """For every accepted contribution: recompute its root from the stored rows (naming any
+    altered or missing row) and check the anchor on the ledger binds that root and receipt."""
+    records = _accepted(vault.contributions())
+    return [_verdict(ledger, vault, record) for record in progress(records)]
+
+
+def _accepted(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r["status"] == "accepted" and r["accepted"]]
+
+
+def _verdict(ledger: Ledger, vault: Vault, record: dict[str, Any]) -> ContributionVerdict:
+    check: ContributionCheck = check_contribution(vault, record["contribution_id"])
+    problems = list(check.problems())
+    root = bytes.fromhex(record["merkle_root"])
+    try:
+        ledger.verify_anchor(root, kind=AnchorKind.CONTRIBUTION, size=record["accepted"],
+                             metadata_digest=metadata_digest(record | {"table": record["table_name"]}))  # fmt: skip
+    except LedgerError as exc:
+        problems.append(f"anchor: {exc}")
+    return ContributionVerdict(
+        contribution_id=record["contribution_id"], provider=record["provider"],
+        table=record["table_name"], rows=record["accepted"], ok=not problems, problems=problems,
+    )  # fmt: skip
+
+
+def unanchored_contributions(ledger: Ledger, vault: Vault) -> list[str]:
+    """Every accepted contribution whose root is not anchored on the ledger with its row
+    count and receipt, one line each (empty: all anchored). Rows are not recomputed here:
+    that is `verify_contributions` (``dexin ledger verify``)."""
+    return _unanchored(ledger, _accepted(vault.contributions()))
+
+
+def _unanchored(ledger: Ledger, records: Iterable[dict[str, Any]]) -> list[str]:
+    problems = []
+    for record in records:
+        digest = metadata_digest(record | {"table": record["table_name"]})
+        try:
+            ledger.verify_anchor(bytes.fromhex(record["merkle_root"]), kind=AnchorKind.CONTRIBUTION,
+                                 size=record["accepted"], metadata_digest=digest)  # fmt: skip
+        except LedgerError as exc:
+            name = f"{record['provider']}/{record['table_name']} {record['contribution_id']}"
+            problems.append(f"{name}: {exc}")
+    return problems
+
+
+def unanchored_receipts(ledger: Ledger, receipts: Path) -> tuple[int, list[str]]:
+    """Like `unanchored_contributions`, from the receipts the vault publishes beside itself
+    (``receipts.json``, `Vault.publish_receipts`), so it works while another process holds
+    the vault. Returns (accepted contributions listed, problems). The list is the operator's
+    statement: it proves every listed root is anchored, not that nothing was left out
+    (`verify_contributions`, on the vault itself, checks that)."""
+    records = json.loads(receipts.read_text(encoding="utf-8"))["receipts"]
+    accepted = _accepted(records)
+    return len(accepted), _unanchored(ledger, accepted)
+
+
+class LedgerAnchorer:
+    """``audit.anchor.Anchorer`` over the ledger: ``AnchorKind.AUDIT_LOG`` anchors signed by
+    the gateway account; the witness policy is the ledger's witness set."""
+
+    def __init__(self, ledger: Ledger, signer: str = GATEWAY_LABEL) -> None:
+        self._ledger = ledger
+        self._signer = signer
+
+    def anchor_checkpoint(self, size: int, root: bytes, aggregate_digest: bytes) -> str:
+        """Anchor (idempotent); raises AnchorError if the root is anchored differently."""
+        self._ledger.ensure_account(self._signer, Role.GATEWAY)
+        try:
+            done = self._ledger.anchor(
+                AnchorKind.AUDIT_LOG, root, size, aggregate_digest, signer=self._signer
+            )
+            return f"block {done.block_number} tx {done.tx_hash}"
+        except AlreadyAnchoredError:  # an earlier run anchored it and stopped before recording
+            return self.verify_checkpoint_anchor(size, root, aggregate_digest)
+
+    def verify_checkpoint_anchor(self, size: int, root: bytes, aggregate_digest: bytes) -> str:
+        try:
+            anchor = self._ledger.verify_anchor(
+                root, kind=AnchorKind.AUDIT_LOG, size=size, metadata_digest=aggregate_digest
+            )
+        except LedgerError as exc:
+            raise AnchorError(size, f"{type(exc).__name__}: {exc} {exc.details}") from None
+        return f"block {anchor.block_number}"
+
+    def witness_policy(self) -> WitnessPolicy:
+        witnesses = self._ledger.witness_set()
+        return WitnessPolicy(witnesses.threshold, frozenset(witnesses.public_keys))
+
+
+def register_witness(ledger: Ledger, key: WitnessPublicKey, proof_of_possession: bytes) -> None:
+    """Add a witness key to the ledger's set after checking its proof of possession (the BLS
+    POP scheme is unsafe against rogue keys without it). Raises CosignatureError."""
+    verify_possession(key, proof_of_possession)
+    ledger.add_witness(key.public_key)

@@ -1,0 +1,27 @@
+"""`GatewaySettings`: the limits the governance core and the gateway work within.
+
+A plain frozen value: the application reads it from the environment (`dexin.settings`,
+as the ``gateway`` section of the one `Settings`) and passes it in; nothing here reads env.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GatewaySettings"]
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The gateway's section of `Settings` (the variables are listed in `dexin.settings`)."""
+
+    database_url: str
+    token_ttl: int = 900
+    approval_threshold: int = 2
+    min_cell: int = 10
+    rate_limit: float = 50.0
+    rate_burst: int = 100
+    max_body: int = 16 * 1024
+    max_upload: int = 256 * 1024 * 1024
+    witness_interval: float = 30.0
+    telemetry: bool = False

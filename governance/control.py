@@ -1,0 +1,345 @@
+"""The control plane's operations: clients, access requests, votes, consents, accesses.
+
+The gateway process is the only writer of access requests and consents (``dexin admin``
+manages clients only), so the answer path keeps a snapshot of each access request and
+consent it has read (`approval_snapshot`, `valid_consent`) and every change made here
+(votes, revocation, withdrawal, budget spent) drops the snapshot it changes: a withdrawn
+consent or a revoked approval is refused on the very next call, and expiry is judged
+against the clock on every call. A change written to the database behind the gateway's back
+is not seen until `forget`. A quota is counted here under one lock and written behind
+(`spend_quota`, `flush_quotas`, `reconcile_quotas`); spending a privacy budget is one
+conditional UPDATE (no lost updates, on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from governance.budget import EPSILON_SLACK, remaining_epsilon
+from governance.credentials import Role, hash_secret, new_client_id, new_secret
+from governance.errors import (
+    BudgetExhausted,
+    Conflict,
+    InvalidClient,
+    NotFound,
+    PolicyDenied,
+    QuotaExhausted,
+)
+from governance.ids import new_id
+from governance.models import AccessRequest, Client, Consent, Vote
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+    role: Role
+    name: str
+
+
+class ControlPlane:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._requests: dict[str, AccessRequest] = {}
+        self._consents: dict[str, Consent] = {}
+        self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
+        self._quota_lock = threading.Lock()
+        self._used: dict[str, int] = {}  # quota spent, authoritative while this process runs
+        self._dirty: set[str] = set()
+
+    def forget(self, request_id: str | None = None, consent_id: str | None = None) -> None:
+        """Drop the snapshots of a request or consent (after a change made elsewhere).
+        Called after the change is committed; a snapshot read before that is never kept."""
+        self._generation += 1
+        if request_id is not None:
+            self._requests.pop(request_id, None)
+        if consent_id is not None:
+            self._consents.pop(consent_id, None)
+
+    # -- clients ------------------------------------------------------------------------------
+
+    def create_client(self, role: Role, name: str) -> NewClient:
+        if role is Role.SUBJECT:
+            raise ValueError("subjects are not OAuth clients")
+        client_id, secret = new_client_id(role), new_secret()
+        with self.sessions.begin() as s:
+            s.add(
+                Client(
+                    client_id=client_id,
+                    name=name,
+                    role=role.value,
+                    secret_hash=hash_secret(secret),
+                    created_at=utcnow(),
+                )
+            )
+        return NewClient(client_id, secret, role, name)
+
+    def authenticate(self, client_id: str, secret: str) -> Client:
+        from governance.credentials import secret_matches
+
+        with self.sessions() as s:
+            client = s.get(Client, client_id)
+            if client is None or client.disabled_at is not None:
+                secret_matches(secret, "0" * 64)  # same work whether or not the id exists
+                raise InvalidClient()
+            if not secret_matches(secret, client.secret_hash):
+                raise InvalidClient()
+            return client
+
+    def active_client(self, client_id: str) -> Client | None:
+        with self.sessions() as s:
+            client = s.get(Client, client_id)
+            return client if client is not None and client.disabled_at is None else None
+
+    def clients(self) -> list[Client]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Client).order_by(Client.created_at)))
+
+    def disable_client(self, client_id: str) -> bool:
+        with self.sessions.begin() as s:
+            client = s.get(Client, client_id)
+            if client is None:
+                return False
+            client.disabled_at = client.disabled_at or utcnow()
+            return True
+
+    def officers(self) -> list[Client]:
+        with self.sessions() as s:
+            q = select(Client).where(
+                Client.role == Role.OFFICER.value, Client.disabled_at.is_(None)
+            )
+            return list(s.scalars(q))
+
+    def set_ledger_label(self, client_id: str, label: str) -> None:
+        with self.sessions.begin() as s:
+            s.execute(
+                update(Client).where(Client.client_id == client_id).values(ledger_label=label)
+            )
+
+    # -- access requests -----------------------------------------------------------------------
+
+    def add_request(self, request: AccessRequest) -> None:
+        with self.sessions.begin() as s:
+            s.add(request)
+
+    def request(self, request_id: str) -> AccessRequest:
+        with self.sessions() as s:
+            found = s.get(AccessRequest, request_id)
+            if found is None:
+                raise NotFound("unknown_access_request")
+            s.expunge(found)
+        return self._with_spent(found)
+
+    def _with_spent(self, request: AccessRequest) -> AccessRequest:
+        """``used`` including what this process spent and has not flushed yet."""
+        request.used = max(request.used, self._used.get(request.id, 0))
+        return request
+
+    def approval_snapshot(self, request_id: str) -> AccessRequest:
+        """`request`, from the snapshot the answer path keeps (its ``used`` may lag)."""
+        found = self._requests.get(request_id)
+        if found is None:
+            generation = self._generation
+            found = self.request(request_id)
+            if generation == self._generation:
+                self._requests[request_id] = found
+        return found
+
+    def requests(self, client_id: str | None = None) -> list[AccessRequest]:
+        with self.sessions() as s:
+            q = select(AccessRequest).order_by(AccessRequest.created_at)
+            if client_id is not None:
+                q = q.where(AccessRequest.client_id == client_id)
+            found = list(s.scalars(q))
+            s.expunge_all()
+        return [self._with_spent(r) for r in found]
+
+    def record_vote(self, request_id: str, officer_id: str, decision: str) -> None:
+        try:
+            with self.sessions.begin() as s:
+                s.add(
+                    Vote(
+                        access_request_id=request_id,
+                        officer_id=officer_id,
+                        decision=decision,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("already_voted") from None
+
+    def remove_vote(self, request_id: str, officer_id: str) -> None:
+        with self.sessions.begin() as s:
+            vote = s.scalar(
+                select(Vote).where(
+                    Vote.access_request_id == request_id, Vote.officer_id == officer_id
+                )
+            )
+            if vote is not None:
+                s.delete(vote)
+
+    def votes(self, request_id: str) -> list[Vote]:
+        with self.sessions() as s:
+            return list(s.scalars(select(Vote).where(Vote.access_request_id == request_id)))
+
+    def set_status(self, request_id: str, status: str) -> None:
+        try:
+            with self.sessions.begin() as s:
+                s.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.id == request_id)
+                    .values(status=status, decided_at=utcnow())
+                )
+        finally:
+            self.forget(request_id=request_id)
+
+    def spend_quota(self, request: AccessRequest) -> None:
+        """Use one unit of the approval's quota, or raise `QuotaExhausted`.
+
+        The count is kept here and written behind (`flush_quotas`, every fraction of a
+        second): a commit per answer would serialise every bank on one database lock. What
+        a crash can lose is recovered at start-up from the audit log, which holds every
+        answer durably before it leaves (`reconcile_quotas`)."""
+        with self._quota_lock:
+            used = self._used.get(request.id)
+            if used is None:
+                used = self.request(request.id).used
+            if used >= request.quota:
+                left = (request.valid_until - utcnow()).total_seconds()
+                raise QuotaExhausted(retry_after=int(left))
+            self._used[request.id] = used + 1
+            self._dirty.add(request.id)
+
+    def refund_quota(self, request: AccessRequest) -> None:
+        """Give back the unit `spend_quota` took for an answer that never left (its audit
+        entry could not be made durable)."""
+        with self._quota_lock:
+            used = self._used.get(request.id)
+            if used:
+                self._used[request.id] = used - 1
+                self._dirty.add(request.id)
+
+    def flush_quotas(self) -> int:
+        """Write the quota counts spent since the last flush; returns how many requests."""
+        with self._quota_lock:
+            dirty, self._dirty = self._dirty, set()
+            counts = {rid: self._used[rid] for rid in dirty}
+        try:
+            if counts:
+                with self.sessions.begin() as s:
+                    for rid, used in counts.items():
+                        s.execute(
+                            update(AccessRequest)
+                            .where(AccessRequest.id == rid, AccessRequest.used != used)
+                            .values(used=used)
+                        )
+        except Exception:
+            with self._quota_lock:
+                self._dirty |= dirty  # written next round
+            raise
+        return len(counts)
+
+    def reconcile_quotas(self, answered: Mapping[str, int]) -> None:
+        """Raise each request's ``used`` to at least the answers the audit log holds for it
+        (spends a crash kept from being flushed)."""
+        with self.sessions.begin() as s:
+            for rid, count in answered.items():
+                s.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.id == rid, AccessRequest.used < count)
+                    .values(used=count)
+                )
+
+    def spend_epsilon(self, request: AccessRequest, cost: float) -> float:
+        """Spend ``cost`` of the approval's ε; returns what remains, or `BudgetExhausted`."""
+        try:
+            return self._spend_epsilon(request, cost)
+        finally:
+            self.forget(request_id=request.id)
+
+    def _spend_epsilon(self, request: AccessRequest, cost: float) -> float:
+        with self.sessions.begin() as s:
+            done = s.execute(
+                update(AccessRequest)
+                .where(
+                    AccessRequest.id == request.id,
+                    AccessRequest.epsilon_spent + cost <= AccessRequest.epsilon + EPSILON_SLACK,
+                )
+                .values(epsilon_spent=AccessRequest.epsilon_spent + cost)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise BudgetExhausted("budget_exhausted")
+            fresh = s.get(AccessRequest, request.id, populate_existing=True)
+            assert fresh is not None
+            left = remaining_epsilon(fresh)
+            assert left is not None
+            return left
+
+    # -- consents ------------------------------------------------------------------------------
+
+    def add_consent(
+        self, subject: str, bank_id: str, purpose: str, expires: dt.datetime
+    ) -> Consent:
+        consent = Consent(
+            id=new_id("cs"),
+            subject=subject,
+            bank_id=bank_id,
+            purpose=purpose,
+            expires_at=expires,
+            created_at=utcnow(),
+        )
+        with self.sessions.begin() as s:
+            s.add(consent)
+        return consent
+
+    def consents_of(self, subject: str) -> list[Consent]:
+        with self.sessions() as s:
+            q = select(Consent).where(Consent.subject == subject).order_by(Consent.created_at)
+            return list(s.scalars(q))
+
+    def withdraw(self, consent_id: str, subject: str) -> Consent:
+        try:
+            with self.sessions.begin() as s:
+                consent = s.get(Consent, consent_id)
+                if consent is None or consent.subject != subject:
+                    raise NotFound("unknown_consent")
+                if consent.withdrawn_at is not None:
+                    raise Conflict("consent_already_withdrawn")
+                consent.withdrawn_at = utcnow()
+                return consent
+        finally:
+            self.forget(consent_id=consent_id)
+
+    def valid_consent(self, consent_id: str, subject: str, bank_id: str, purpose: str) -> Consent:
+        """The consent, if it covers this subject, bank and purpose now; `PolicyDenied` else."""
+        consent = self._consents.get(consent_id)
+        if consent is None:
+            generation = self._generation
+            with self.sessions() as s:
+                consent = s.get(Consent, consent_id)
+            if consent is not None and generation == self._generation:
+                self._consents[consent_id] = consent
+        if consent is None or consent.subject != subject or consent.bank_id != bank_id:
+            raise PolicyDenied("consent_missing")
+        if consent.withdrawn_at is not None:
+            raise PolicyDenied("consent_withdrawn")
+        if consent.expires_at <= utcnow():
+            raise PolicyDenied("consent_expired")
+        if consent.purpose != purpose:
+            raise PolicyDenied("consent_wrong_purpose")
+        return consent
+
+    def count(self, model: type[object]) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)

@@ -1,0 +1,115 @@
+"""Client secrets, access tokens and the gateway's keys.
+
+- Client secrets are 32 random bytes (256 bits) shown once; only their SHA-256 is stored (a
+  slow password hash adds nothing for secrets of that entropy, and costs every token call).
+- Access tokens are opaque to their holders: claims sealed with AES-256-GCM under a key only
+  the gateway and the `dexin admin` commands derive, so a subject's token does not reveal
+  their pseudonym and nobody can mint one without the data directory's master key.
+- Both keys (token sealing and the Ed25519 response-signing key) are derived with HKDF from
+  the application secret the vault keeps wrapped under the master key (`dexin.app`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from governance.errors import Unauthenticated
+
+TOKEN_PREFIX = "dx1."
+_AAD = b"dexin.gateway.token.v1"
+
+
+class Role(StrEnum):
+    BANK = "bank"
+    PROVIDER = "provider"
+    OFFICER = "officer"
+    AUDITOR = "auditor"
+    SUBJECT = "subject"
+    ADMIN = "admin"
+
+
+CLIENT_ROLES = tuple(r for r in Role if r is not Role.SUBJECT)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a client (``client_id``) or a subject (``subject`` pseudonym)."""
+
+    role: Role
+    client_id: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayKeys:
+    """The token-sealing key; the response-signing keys are `signing_keys.SigningKeys`."""
+
+    token_key: bytes
+
+
+def derive_keys(app_secret: bytes) -> GatewayKeys:
+    return GatewayKeys(hkdf(app_secret, b"dexin.gateway.token-key.v1"))
+
+
+def hkdf(secret: bytes, info: bytes) -> bytes:
+    """32 bytes derived from the application secret for the purpose ``info`` (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+
+
+def new_client_id(role: Role) -> str:
+    return f"{role.value}_{secrets.token_hex(8)}"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def issue_token(key: bytes, principal: Principal, ttl: int, now: float | None = None) -> str:
+    """A sealed token for ``principal`` valid for ``ttl`` seconds."""
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "role": principal.role.value,
+        "cid": principal.client_id,
+        "sub": principal.subject,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(key).encrypt(nonce, json.dumps(claims).encode(), _AAD)
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def open_token(key: bytes, token: str, now: float | None = None) -> Principal:
+    """The principal of a valid, unexpired token; `Unauthenticated` otherwise."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 1024:
+        raise Unauthenticated("token_malformed")
+    try:
+        raw = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX) :] + "==")
+        claims = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], _AAD))
+        role = Role(claims["role"])
+        expires = int(claims["exp"])
+    except (ValueError, InvalidTag, KeyError, TypeError):
+        raise Unauthenticated("token_invalid") from None
+    if expires <= (now if now is not None else time.time()):
+        raise Unauthenticated("token_expired")
+    return Principal(role=role, client_id=claims.get("cid"), subject=claims.get("sub"))

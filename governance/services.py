@@ -1,0 +1,66 @@
+"""`Services`: the running governance components one gateway process answers with.
+
+Built once by the composition root (`dexin.app.open_services`) and handed to every edge:
+the API routes, the console pages and the CLI call the use cases (`governance.scores`,
+`governance.aggregates`, `governance.consents`, `governance.votes`) with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from governance.accesses import AccessIndex
+from governance.aggregates import AggregateSource
+from governance.approvals import Approvals
+from governance.audit_trail import AuditSink
+from governance.catalogue import Catalogue
+from governance.config import GatewaySettings
+from governance.consent_log import ConsentLog
+from governance.control import ControlPlane
+from governance.credentials import GatewayKeys
+from governance.ratelimit import RateLimiter
+from governance.scores import ScoreService
+from governance.signing_keys import SigningKeys
+from governance.witnessing import Witnessing
+from ledger import Ledger
+from vault import Vault
+
+CLIENT_CACHE_SECONDS = 1.0
+
+
+@dataclass
+class Services:
+    settings: GatewaySettings
+    engine: Engine
+    control: ControlPlane
+    catalogue: Catalogue
+    keys: GatewayKeys
+    signer: SigningKeys
+    audit: AuditSink
+    scores: ScoreService
+    aggregates: AggregateSource
+    approvals: Approvals
+    consents: ConsentLog
+    vault: Vault  # pseudonyms and contributions
+    ledger: Ledger
+    rate_limiter: RateLimiter
+    accesses: AccessIndex
+    workdir: Path  # this process's own files (contribution uploads in flight)
+    witnessing: Witnessing | None = None  # when the audit trail is the Merkle log
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)
+
+    def client_active(self, client_id: str) -> bool:
+        """Whether the client exists and is enabled (cached for one second)."""
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is not None and now - cached[1] < CLIENT_CACHE_SECONDS:
+            return cached[0]
+        active = self.control.active_client(client_id) is not None
+        self._clients[client_id] = (active, now)
+        return active

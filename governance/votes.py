@@ -1,0 +1,75 @@
+"""Access requests and officers' decisions: filing, voting, revoking (API and console).
+
+m-of-n approval happens on the ledger (`governance.approvals`): each officer's vote is a
+transaction of that officer's account, and the approval becomes usable when ``threshold``
+distinct officers approved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from governance.control import utcnow
+from governance.errors import InvalidRequest
+from governance.ids import loggable
+from governance.models import AccessRequest
+
+if TYPE_CHECKING:
+    from governance.services import Services
+
+__all__ = ["AccessRequestDraft", "cast_vote", "file_request", "revoke_approval"]
+
+Decision = Literal["approve", "reject"]
+
+
+@dataclass(frozen=True)
+class AccessRequestDraft:
+    """What a bank files: the computation (pinned by its hash), purpose, scope and limits."""
+
+    computation: str
+    computation_hash: str
+    purpose: str
+    scope: dict[str, str] | None
+    quota: int
+    epsilon: float | None
+    valid_until: dt.datetime
+
+
+def file_request(
+    services: Services, bank: str, draft: AccessRequestDraft, context: dict[str, Any]
+) -> AccessRequest:
+    """File a bank's access request (pending until m officers approve); `InvalidRequest`
+    with ``computation_hash_mismatch``, ``purpose_not_allowed``, ``valid_until_past`` or
+    ``epsilon_only_for_aggregates``; `NotFound` for an unknown computation."""
+    context.update(computation=draft.computation, purpose=draft.purpose)
+    computation = services.catalogue.get(draft.computation)
+    if draft.computation_hash != computation.hash:
+        raise InvalidRequest(reason="computation_hash_mismatch")
+    if draft.purpose not in computation.purposes:
+        raise InvalidRequest(reason="purpose_not_allowed")
+    if draft.valid_until <= utcnow():
+        raise InvalidRequest(reason="valid_until_past")
+    if (computation.privacy == "aggregate") != (draft.epsilon is not None):
+        raise InvalidRequest(reason="epsilon_only_for_aggregates")
+    filed = services.approvals.file(bank, computation, draft.purpose, draft.scope, draft.quota,
+                                    draft.epsilon, draft.valid_until)  # fmt: skip
+    context["access_request"] = filed.id
+    return filed
+
+
+def cast_vote(
+    services: Services, officer: str, request_id: str, decision: Decision, context: dict[str, Any]
+) -> AccessRequest:
+    """The officer's vote on the ledger; the request as it stands after it."""
+    context["access_request"] = loggable(request_id)
+    return services.approvals.vote(request_id, officer, decision)
+
+
+def revoke_approval(
+    services: Services, officer: str, request_id: str, context: dict[str, Any]
+) -> AccessRequest:
+    """Revoke an approval (on the ledger); refused on the next call everywhere."""
+    context["access_request"] = loggable(request_id)
+    return services.approvals.revoke(request_id, officer)
