@@ -1,7 +1,7 @@
 """The consent log: an append-only list of consent events whose Merkle root is anchored.
 
 Every grant and withdrawal is one leaf: the RFC 6962 leaf hash of the RFC 8785 canonical
-entry (consent id, event, bank, purpose, expiry, time — the subject's pseudonym only as a
+entry (consent id, event, bank, purpose, computations covered, expiry, time — the subject's pseudonym only as a
 keyed digest, so the public root reveals nothing). After each event the root over all
 leaves is anchored on the ledger (kind CONSENT_LOG). Anchoring is best effort: a consent
 withdrawal takes effect whether or not the ledger answers, and the next anchor covers it.
@@ -38,6 +38,7 @@ class ConsentLog:
                 "event": event,
                 "bank": consent.bank_id,
                 "purpose": consent.purpose,
+                "computations": list(consent.covers),
                 "expires_at": consent.expires_at.isoformat(),
                 "subject_digest": hashlib.sha256(
                     b"dexin.consent-subject:" + consent.subject.encode()

@@ -1,6 +1,8 @@
 """Granting and withdrawing consent: the use cases the API and the console share.
 
-A consent names one subject, one bank and one purpose, until it expires or is withdrawn;
+A consent names one subject, one bank, one purpose and the computations it covers (the
+resident's choice: by default the person-level ones, a household computation only when asked,
+issue 13 finding 1), until it expires or is withdrawn;
 withdrawal takes effect on the next call (the control plane drops its snapshot). Every grant
 and withdrawal goes on the anchored consent log (`governance.consent_log`).
 """
@@ -8,6 +10,7 @@ and withdrawal goes on the anchored consent log (`governance.consent_log`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from governance.control import utcnow
@@ -17,9 +20,17 @@ from governance.ids import loggable
 from governance.models import Consent
 
 if TYPE_CHECKING:
+    from governance.catalogue import Catalogue
     from governance.services import Services
 
-__all__ = ["ConsentStatus", "consent_status", "grant_consent", "withdraw_consent"]
+__all__ = [
+    "ConsentStatus",
+    "consent_status",
+    "covered_computations",
+    "grant_consent",
+    "person_level",
+    "withdraw_consent",
+]
 
 ConsentStatus = Literal["active", "withdrawn", "expired"]
 
@@ -30,6 +41,28 @@ def consent_status(consent: Consent) -> ConsentStatus:
     return "expired" if consent.expires_at <= utcnow() else "active"
 
 
+def person_level(catalogue: Catalogue) -> tuple[str, ...]:
+    """The computations a consent covers when the resident names none: those about the
+    resident alone (unit ``person``), never one computed over their household's members."""
+    return tuple(sorted(c.id for c in catalogue if c.privacy == "subject" and c.unit == "person"))
+
+
+def covered_computations(
+    catalogue: Catalogue, purpose: str, computations: Sequence[str] | None
+) -> tuple[str, ...]:
+    """The sorted, distinct computation ids a consent for ``purpose`` will cover; raises
+    `InvalidRequest` (``consent_computations_empty``, ``consent_computation_unknown``: not a
+    subject computation of the catalogue or not offered for ``purpose``)."""
+    if computations is None:
+        return person_level(catalogue)
+    if not computations:
+        raise InvalidRequest(reason="consent_computations_empty")
+    offered = {c.id for c in catalogue if c.privacy == "subject" and purpose in c.purposes}
+    if not set(computations) <= offered:
+        raise InvalidRequest(reason="consent_computation_unknown")
+    return tuple(sorted(set(computations)))
+
+
 def grant_consent(
     services: Services,
     subject: str,
@@ -37,17 +70,20 @@ def grant_consent(
     purpose: str,
     expires_at: dt.datetime,
     context: dict[str, Any],
+    computations: Sequence[str] | None = None,
 ) -> Consent:
-    """The subject's consent to ``bank`` for ``purpose`` until ``expires_at``; raises
-    `InvalidRequest` (``unknown_bank``, ``expires_at_past``). ``context`` collects what the
+    """The subject's consent to ``bank`` for ``purpose`` until ``expires_at``, covering
+    ``computations`` (default: `person_level`); raises `InvalidRequest` (``unknown_bank``,
+    ``expires_at_past``, and those of `covered_computations`). ``context`` collects what the
     audit entry records."""
     context.update(subject=subject, purpose=purpose)
+    covers = covered_computations(services.catalogue, purpose, computations)
     found = services.control.active_client(bank)
     if found is None or found.role != Role.BANK.value:
         raise InvalidRequest(reason="unknown_bank")
     if expires_at <= utcnow():
         raise InvalidRequest(reason="expires_at_past")
-    consent = services.control.add_consent(subject, found.client_id, purpose, expires_at)
+    consent = services.control.add_consent(subject, found.client_id, purpose, expires_at, covers)
     context["consent"] = consent.id
     services.consents.record(consent, "granted")
     return consent

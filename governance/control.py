@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -289,13 +289,19 @@ class ControlPlane:
     # -- consents ------------------------------------------------------------------------------
 
     def add_consent(
-        self, subject: str, bank_id: str, purpose: str, expires: dt.datetime
+        self,
+        subject: str,
+        bank_id: str,
+        purpose: str,
+        expires: dt.datetime,
+        covers: Sequence[str],
     ) -> Consent:
         consent = Consent(
             id=new_id("cs"),
             subject=subject,
             bank_id=bank_id,
             purpose=purpose,
+            covers=sorted(set(covers)),
             expires_at=expires,
             created_at=utcnow(),
         )

@@ -99,6 +99,8 @@ class Consent(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True)
     bank_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"))
     purpose: Mapped[str] = mapped_column(String(32))
+    # the catalogue computation ids the resident chose to cover (issue 13, finding 1)
+    covers: Mapped[list[str]] = mapped_column(JSON)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
