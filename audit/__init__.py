@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from audit.export import export_log as export_log
     from audit.export import load_export as load_export
     from audit.export import snapshot_log as snapshot_log
+    from audit.files import write_atomic as write_atomic
+    from audit.files import write_secret as write_secret
     from audit.log import AuditLog as AuditLog
     from audit.log import LogOptions as LogOptions
     from audit.merkle import leaf_hash as leaf_hash
@@ -104,6 +106,8 @@ _WHERE = {
     "verify_possession": "audit.cosign",
     "verify_snapshot": "audit.verify",
     "witness_round": "audit.witness",
+    "write_atomic": "audit.files",
+    "write_secret": "audit.files",
 }
 
 __all__ = sorted(_WHERE)

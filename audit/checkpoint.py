@@ -123,5 +123,5 @@ class CheckpointHistory:
         path = self.path(signed.checkpoint.size)
         if path.exists() and self.load(signed.checkpoint.size).checkpoint != signed.checkpoint:
             raise CheckpointError(signed.checkpoint.size, "a different root exists for this size")
-        write_atomic(path, signed.render().encode())
+        write_atomic(path, signed.render().encode(), mode=0o644)
         return path

@@ -1,8 +1,15 @@
-"""Small durable-file helpers: atomic replace, secret key files (mode 0600), directory fsync."""
+"""Durable files, one way each: atomic replace, create-once secrets, directory fsync.
+
+`write_atomic` is the one atomic file writer of the code base (vault, governance and the
+application import it from ``audit``, the lowest package they may all import; the ledger,
+which may import none of them, keeps its own). A secret is written with mode 0o600; every
+other file names its mode too, so the umask never decides who may read what.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from audit.errors import NoteError
@@ -19,21 +26,36 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (temp file, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def write_atomic(path: Path, data: bytes, *, mode: int) -> None:
+    """Replace ``path`` with ``data``: after a crash at any moment it holds the old bytes or
+    the new ones, never a mixture, and once this returns the new bytes survive a power cut.
+
+    The data goes to a temporary file beside ``path`` (the same file system, so the rename is
+    atomic), is fsynced, renamed over ``path`` with ``os.replace``, and the directory is
+    fsynced so the rename itself is durable. ``mode`` is set exactly, whatever the umask
+    (0o600 for secrets). The temporary file (``.<name>.<random>.tmp``) is removed if writing
+    fails; only a process killed mid-write leaves one, and no reader looks at it.
+    Raises OSError (the directory is missing or not writable, the disk is full).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)
 
 
 def write_secret(path: Path, data: bytes) -> None:
-    """Create a secret file with mode 0600 (folder 0700); never overwrites an existing one."""
+    """Create a secret file with mode 0600 (folder 0700); never overwrites an existing one.
+
+    Raises FileExistsError if ``path`` exists (a key is created once, then rotated by name).
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

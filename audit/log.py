@@ -277,7 +277,7 @@ class AuditLog:
         self._levels.sync()
         self._offsets.sync()
         document = {"size": self._tree.size, "offset": self._end}
-        write_atomic(self.directory / "derived.json", json.dumps(document).encode())
+        write_atomic(self.directory / "derived.json", json.dumps(document).encode(), mode=0o644)
 
     # -- the flusher thread -----------------------------------------------------------
 
@@ -385,8 +385,7 @@ def _ensure_header(path: Path) -> None:
             return
         if not MAGIC.startswith(head):  # a crash while creating leaves a prefix of MAGIC
             raise LogCorruptError(str(path), 0, "not an audit log (bad magic)")
-    write_atomic(path, MAGIC)
-    fsync_dir(path.parent)
+    write_atomic(path, MAGIC, mode=0o644)
 
 
 def _read_derived(path: Path) -> tuple[int, int]:

@@ -86,7 +86,7 @@ class PendingCosignatures:
         for attempt in (1, 2):  # a round may remove the folder between mkdir and write
             folder.mkdir(parents=True, exist_ok=True)
             try:
-                write_atomic(path, data)
+                write_atomic(path, data, mode=0o644)
                 break
             except FileNotFoundError:
                 if attempt == 2:
@@ -119,7 +119,7 @@ class PendingCosignatures:
         """Record the aggregate about to be anchored for ``bundle.size``."""
         folder = self._folder(bundle.size)
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / _BUNDLE, bundle.to_json())
+        write_atomic(folder / _BUNDLE, bundle.to_json(), mode=0o644)
 
     def prepared(self, size: int) -> CosignatureBundle | None:
         """The aggregate recorded for ``size`` by an earlier round, if any."""

@@ -62,7 +62,7 @@ class Witness:
         state.mkdir(parents=True, exist_ok=True, mode=0o700)
         WitnessKey.generate(name).save(state / "witness.key")
         config = {"name": name, "log_key": log_key.vkey()}
-        write_atomic(state / "witness.json", json.dumps(config, indent=2).encode())
+        write_atomic(state / "witness.json", json.dumps(config, indent=2).encode(), mode=0o644)
         return cls(state)
 
     @property
@@ -91,7 +91,7 @@ class Witness:
         with _locked(self.state):
             self._check_extends(signed, proof)
             cosignature = self._key.sign(signed.checkpoint)
-            write_atomic(self.state / "last.note", signed.render().encode())
+            write_atomic(self.state / "last.note", signed.render().encode(), mode=0o644)
         return cosignature
 
     def _check_extends(self, signed: SignedCheckpoint, proof: Sequence[bytes]) -> None:
@@ -124,7 +124,7 @@ class BundleStore:
 
     def store(self, bundle: CosignatureBundle) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.directory / f"{bundle.size:020d}.json", bundle.to_json())
+        write_atomic(self.directory / f"{bundle.size:020d}.json", bundle.to_json(), mode=0o644)
 
 
 def witness_round(

@@ -33,6 +33,8 @@ from typing import Any, Literal
 import httpx
 from joserfc.jwk import ECKey, KeyParameters, KeySet, KeySetSerialization, RSAKey
 
+from audit import write_atomic
+
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "idp" / "server.mjs"
 SIGNING_KEYS_FILE = "signing-keys.jwks.json"
 SECRETS_FILE = "secrets.json"
@@ -157,12 +159,8 @@ def _b64(data: bytes) -> str:
 
 
 def _write_private(path: Path, data: Any) -> None:
-    """Write JSON readable by the owner only, replacing ``path`` atomically."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
+    """Write JSON readable by the owner only, replacing ``path`` atomically and durably."""
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode(), mode=0o600)
 
 
 def _new_signing_key(alg: SigningAlg) -> dict[str, Any]:

@@ -12,12 +12,12 @@ import os
 import secrets
 from pathlib import Path
 
+from audit import write_atomic
 from dexin.settings import Settings
 from vault import (
     Keyring,
     LocalKeyProvider,
     VaultError,
-    atomic_write,
     create_key_file,
     master_key_from,
     read_key_file,
@@ -76,7 +76,7 @@ def rotate_master_key(settings: Settings, keyring: Keyring) -> LocalKeyProvider:
     pending = _pending(settings)
     pending.unlink(missing_ok=True)
     new_key = secrets.token_bytes(32)
-    atomic_write(pending, new_key.hex().encode() + b"\n")
+    write_atomic(pending, new_key.hex().encode() + b"\n", mode=0o600)
     provider = LocalKeyProvider(new_key)
     keyring.rewrap(provider).save()
     os.replace(pending, settings.master_key_file)

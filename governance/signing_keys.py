@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit import write_atomic
 from governance.credentials import hkdf
 from governance.signing import ResponseSigner
 
@@ -61,11 +61,8 @@ def rotate(app_secret: bytes, directory: Path) -> ResponseSigner:
     doc["epochs"].append({"epoch": epoch, "activated_at": now})
     doc["current"] = epoch
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    # Public: epoch numbers and dates (each epoch's key is derived, never stored).
+    write_atomic(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"), mode=0o644)
     return ResponseSigner(signing_key(app_secret, epoch))
 
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from vault.ingest import stored_expr as stored_expr
     from vault.keys import Keyring as Keyring
     from vault.keys import LocalKeyProvider as LocalKeyProvider
-    from vault.keys import atomic_write as atomic_write
     from vault.keys import create_key_file as create_key_file
     from vault.keys import master_key_from as master_key_from
     from vault.keys import read_key_file as read_key_file
@@ -68,7 +67,6 @@ _WHERE = {
     "VaultConfig": "vault.store",
     "VaultError": "vault.errors",
     "VaultNotInitialised": "vault.errors",
-    "atomic_write": "vault.keys",
     "check_contribution": "vault.verify",
     "contribution_files": "vault.ingest",
     "create_key_file": "vault.keys",

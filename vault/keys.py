@@ -14,7 +14,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
 import secrets
 import stat
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from audit import write_atomic, write_secret
 from vault.errors import (
     KeyFilePermissionsError,
     MasterKeyInvalid,
@@ -97,13 +97,8 @@ def read_key_file(path: Path) -> bytes:
 
 def create_key_file(path: Path) -> bytes:
     """Create a new random master key file with mode 0600 (its folder 0700); never overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(key.hex() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    write_secret(path, key.hex().encode("ascii") + b"\n")
     return key
 
 
@@ -198,20 +193,4 @@ class Keyring:
                 for k in sorted(self._keys.values(), key=lambda k: k.name)
             },
         }
-        atomic_write(self.path, json.dumps(document, indent=2).encode())
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        write_atomic(self.path, json.dumps(document, indent=2).encode(), mode=0o600)

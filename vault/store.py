@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from audit import write_atomic
 from vault import idnumber
 from vault.engine import Connection, attach_encrypted, connect
 from vault.errors import (
@@ -280,11 +281,8 @@ class Vault:
         with self._publish_lock:
             rows = [{k: c[k] for k in RECEIPT_FIELDS} for c in self.contributions()]
             path = self.config.root / RECEIPTS_FILE
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"receipts": rows}, indent=1) + "\n", encoding="utf-8")
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            document = json.dumps({"receipts": rows}, indent=1) + "\n"
+            write_atomic(path, document.encode("utf-8"), mode=0o644)
         return path
 
     def contribution(self, contribution_id: str) -> dict[str, Any] | None:
