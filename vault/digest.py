@@ -11,17 +11,18 @@ The row's digest is the RFC 6962 *leaf hash* of its encoding, SHA-256(0x00 || en
 the contribution's Merkle tree is built directly over these digests, so each row costs one
 hash, not two.
 
-`row_digest()` is the reference implementation; `sql_row_digest()` computes the same in
-DuckDB. docs/architecture.md repeats this definition for auditors.
+`row_digest()` is the reference implementation (through `audit.merkle.leaf_hash`, the one
+RFC 6962 leaf hash in Python); `sql_row_digest()` computes the same in DuckDB, where a
+Python function cannot run at ingest speed (a test checks the two agree). docs/architecture.md repeats this definition for auditors.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 
+from audit import merkle
 from vault.registry import Column, Table
 
 PREFIX = "dexin.row.v1"
@@ -51,7 +52,7 @@ def encode_row(table: Table, values: Sequence[object]) -> bytes:
 
 def row_digest(table: Table, values: Sequence[object]) -> bytes:
     """The Merkle leaf hash of one stored row's canonical encoding (values in declared order)."""
-    return hashlib.sha256(b"\x00" + encode_row(table, values)).digest()
+    return merkle.leaf_hash(encode_row(table, values))
 
 
 def _sql_text(column: Column) -> str:

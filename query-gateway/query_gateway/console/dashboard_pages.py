@@ -9,13 +9,12 @@ repeated views cannot average the noise away.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
 from fastapi import Request, Response
 
-from audit import LogReader, snapshot_log
+from audit import LogReader, decode_entry, snapshot_log
 from governance import Role, release
 from query_gateway.console.charts import bars, stacked
 from query_gateway.console.route import console_router, render
@@ -51,11 +50,11 @@ def audit_counts(settings: Any, names: dict[str, str]) -> tuple[Counter[str], Co
         return queries, denials
     with LogReader(directory) as reader:
         for raw in snapshot_log(reader).entries():
-            e = json.loads(raw)
-            if e["decision"] == "deny":
-                denials[e.get("reason") or "unknown"] += 1
-            elif e["role"] == "bank" and e["action"] in ("POST /v1/scores", "POST /v1/aggregates"):
-                queries[names.get(e["actor"], e["actor"])] += 1
+            _, e = decode_entry(raw)
+            if e.decision == "deny":
+                denials[e.reason or "unknown"] += 1
+            elif e.role == "bank" and e.action in ("POST /v1/scores", "POST /v1/aggregates"):
+                queries[names.get(e.actor, e.actor)] += 1
     return queries, denials
 
 

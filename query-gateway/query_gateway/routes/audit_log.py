@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import Query, Request, Response
@@ -27,6 +26,7 @@ from audit import (
     NoteError,
     TooManySubmissions,
     WitnessPublicKey,
+    decode_entry,
     parse_cosignature,
 )
 from governance import (
@@ -108,10 +108,12 @@ async def consistency(
     return _hex(await anyio.to_thread.run_sync(log.consistency_proof, old, new))
 
 
-def _may_read(principal: Principal, entry: dict[str, Any]) -> bool:
+def _may_read(principal: Principal, data: bytes) -> bool:
+    """Auditors and admins read every entry; a client reads the entries it caused."""
     if principal.role in (Role.AUDITOR, Role.ADMIN):
         return True
-    return principal.client_id is not None and entry.get("actor") == principal.client_id
+    _, entry = decode_entry(data)
+    return principal.client_id is not None and entry.actor == principal.client_id
 
 
 @routes.get(
@@ -128,7 +130,7 @@ async def entry(gw: GatewayDep, principal: PrincipalDep, index: int) -> Response
         data = await anyio.to_thread.run_sync(log.entry, index)
     except AuditError:
         raise NotFound("no_such_entry") from None
-    if not _may_read(principal, json.loads(data)):
+    if not _may_read(principal, data):
         raise NotFound("no_such_entry")
     return Response(data, media_type="application/json")
 
