@@ -10,8 +10,13 @@ ledger and the anchored consent log): for every ``allow`` entry by a governed ro
   if the approval names one), with ``valid_from <= time < valid_until``;
 - when the entry has a ``subject``: ``consent`` naming a known consent for that same
   subject (compared as ``SHA-256(subject_digest_prefix || subject)`` in hex when the records
-  hold keyed digests), given to this actor for this purpose (if recorded), with
-  ``given_at <= time``, not withdrawn and not expired at ``time``.
+  hold keyed digests), given to this actor for this purpose (if recorded), covering the
+  entry's computation (if the record names what it covers), with ``given_at <= time``, not
+  withdrawn and not expired at ``time``.
+
+A household answer leaves one entry per member it used, each naming that member and their
+own consent (issue 13, finding 1), so the rule above, applied to every entry, requires a
+covering consent from every member the answer used; a member entry without one is named.
 
 It cannot know whether the supplied records are complete or authentic: that is the job of
 whoever supplies them.
@@ -58,6 +63,7 @@ class ConsentRecord:
     grantee: str | None = None
     purpose: str | None = None
     expires_at: dt.datetime | None = None
+    computations: frozenset[str] | None = None  # what it covers; None: not recorded
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,10 @@ class RecordedPolicy:
             )
         if consent.purpose is not None and consent.purpose != entry.purpose:
             raise PolicyViolation(index, f"consent {consent.consent_id} is for another purpose")
+        if consent.computations is not None and entry.computation not in consent.computations:
+            raise PolicyViolation(
+                index, f"consent {consent.consent_id} does not cover the computation"
+            )
         withdrawn = consent.withdrawn_at is not None and consent.withdrawn_at <= at
         expired = consent.expires_at is not None and consent.expires_at <= at
         if at < consent.given_at or withdrawn or expired:
@@ -154,9 +164,11 @@ def _approval(doc: dict[str, Any]) -> ApprovalRecord:
 
 
 def _consent(doc: dict[str, Any]) -> ConsentRecord:
+    computations = doc.get("computations")
     return ConsentRecord(
         consent_id=doc["consent_id"],
         subject=doc["subject"],
         given_at=_time(doc["given_at"]) or dt.datetime.min.replace(tzinfo=dt.UTC),
         withdrawn_at=_time(doc.get("withdrawn_at")),
+        computations=None if computations is None else frozenset(computations),
     )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from credit_model.results import ReleaseRef as ReleaseRef
     from credit_model.results import ScoreResult as ScoreResult
     from credit_model.scorecard import NOT_REGISTERED as NOT_REGISTERED
+    from credit_model.scorecard import no_score_reason as no_score_reason
     from credit_model.scorecard import not_scored as not_scored
     from credit_model.scorecard import score as score
     from credit_model.scorecard import score_household as score_household
@@ -57,6 +58,7 @@ _WHERE = {
     "feature_sql": "credit_model.features",
     "household_sql": "credit_model.compiled",
     "load_spec": "credit_model.spec",
+    "no_score_reason": "credit_model.scorecard",
     "not_scored": "credit_model.scorecard",
     "run_sql": "credit_model.compiled",
     "score": "credit_model.scorecard",

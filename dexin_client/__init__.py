@@ -8,14 +8,17 @@
                          access_request_id=request["id"], consent_id=consent_id)
 
 `score` verifies the response's detached JWS against the gateway's published JWKS before
-returning (`SignatureError` otherwise) and returns the body with its signature, so the bank
-can keep both and prove later what it was told. Errors are `GatewayProblem` carrying the
-RFC 9457 fields.
+returning (`SignatureError` otherwise), then that the signed body is about what was asked:
+this bank, this access request and this ID number (`subject_binding`; `BindingError`
+otherwise), and returns the body with its signature, so the bank can keep both and prove
+later what it was told. Errors are `GatewayProblem` carrying the RFC 9457 fields.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -25,9 +28,19 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["DexinClient", "GatewayProblem", "SignatureError", "SignedAnswer", "verify_detached"]
+__all__ = [
+    "BindingError",
+    "DexinClient",
+    "GatewayProblem",
+    "SignatureError",
+    "SignedAnswer",
+    "check_binding",
+    "subject_binding",
+    "verify_detached",
+]
 
 SIGNATURE_HEADER = "Dexin-Signature"
+BINDING_CONTEXT = "dexin-subject-binding/v1"
 
 
 class SignatureError(Exception):
@@ -55,6 +68,33 @@ def verify_detached(jws: str, body: bytes, jwks: dict[str, Any]) -> dict[str, An
     except (InvalidSignature, ValueError):
         raise SignatureError("signature does not verify") from None
     return dict(header)
+
+
+class BindingError(SignatureError):
+    """A signed score that is not about what was asked (another bank, access request or
+    person): keep it as evidence, never use it."""
+
+
+def subject_binding(*, consent_id: str, bank: str, access_request_id: str, id_number: str) -> str:
+    """HMAC-SHA256, keyed by the consent id, over ``dexin-subject-binding/v1`` LF bank LF
+    access request id LF ID number (hex): what a signed score's ``subject_binding`` must be
+    (docs/api.md). Written here, not imported from the server."""
+    message = "\n".join((BINDING_CONTEXT, bank, access_request_id, id_number)).encode()
+    return hmac.new(consent_id.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_binding(
+    body: dict[str, Any], *, bank: str, access_request_id: str, consent_id: str, id_number: str
+) -> None:
+    """Raise `BindingError` unless the signed ``body`` names ``bank`` and
+    ``access_request_id`` and binds the holder of ``id_number`` under ``consent_id``. A
+    third party (a court shown the body, the ID number and the consent id) runs the same."""
+    expected = subject_binding(consent_id=consent_id, bank=bank,
+                               access_request_id=access_request_id, id_number=id_number)  # fmt: skip
+    if body.get("bank") != bank or body.get("access_request_id") != access_request_id:
+        raise BindingError("the answer names another bank or access request")
+    if not hmac.compare_digest(str(body.get("subject_binding", "")), expected):
+        raise BindingError("the answer is about another person")
 
 
 def _b64url(data: bytes) -> str:
@@ -140,7 +180,10 @@ class DexinClient:
         )
         signature = r.headers.get(SIGNATURE_HEADER, "")
         self.verify(signature, r.content)
-        return SignedAnswer(dict(r.json()), r.content, signature)
+        body = dict(r.json())
+        check_binding(body, bank=self._id, access_request_id=access_request_id,
+                      consent_id=consent_id, id_number=id_number)  # fmt: skip
+        return SignedAnswer(body, r.content, signature)
 
     def aggregate(
         self,

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from governance.consent_log import ConsentLog as ConsentLog
     from governance.consents import consent_status as consent_status
     from governance.consents import grant_consent as grant_consent
+    from governance.consents import offered_computations as offered_computations
     from governance.consents import withdraw_consent as withdraw_consent
     from governance.contributions import RefusedContribution as RefusedContribution
     from governance.contributions import accept_contribution as accept_contribution
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from governance.errors import UnsupportedGrant as UnsupportedGrant
     from governance.errors import UnsupportedMediaType as UnsupportedMediaType
     from governance.errors import WrongRole as WrongRole
+    from governance.households import MEMBER_ACTION as MEMBER_ACTION
     from governance.ids import loggable as loggable
     from governance.ids import new_id as new_id
     from governance.model_runs import find_release as find_release
@@ -138,6 +140,7 @@ _WHERE = {
     "InvalidRequest": "governance.errors",
     "LedgerAnchorer": "governance.anchoring",
     "LoginFailed": "governance.accounts",
+    "MEMBER_ACTION": "governance.households",
     "MethodNotAllowed": "governance.errors",
     "ModelScoreService": "governance.scores",
     "NewClient": "governance.control",
@@ -184,6 +187,7 @@ _WHERE = {
     "make_entry": "governance.audit_trail",
     "migrate": "governance.db",
     "new_id": "governance.ids",
+    "offered_computations": "governance.consents",
     "open_engine": "governance.db",
     "open_token": "governance.credentials",
     "own_score": "governance.scores",

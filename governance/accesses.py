@@ -1,7 +1,9 @@
 """`AccessIndex`: a subject's "who accessed my data", built from the audit log itself.
 
 Every answer about a subject is an ``allow`` entry of a bank in the audit log, with the
-subject's pseudonym, the computation, the purpose and the access request. At start-up the
+subject's pseudonym, the computation, the purpose and the access request; a household answer
+leaves one such entry for every member whose data it used (`governance.households`), so it
+shows in each of their views. At start-up the
 gateway reads the log once (`scan`) and keeps, per pseudonym, only the positions of the
 entries that are accesses (compact integer arrays: nothing for the garbage collector to walk,
 8 bytes an answer); every later answer is noted as its entry becomes durable (`note`). `of`
@@ -54,7 +56,8 @@ class AccessIndex:
 
     def _count(self, entry: AuditEntry) -> None:
         """Answers the log holds per access request: a floor for the quota used (previews
-        of aggregates count too, so after a crash the floor errs on the side of refusing)."""
+        of aggregates count too, so after a crash the floor errs on the side of refusing;
+        a household answer's member entries have their own action and do not)."""
         counted = entry.action in QUOTA_ACTIONS and entry.role in ACCESS_ROLES
         if counted and entry.decision == "allow" and entry.access_request:
             self.answered[entry.access_request] += 1

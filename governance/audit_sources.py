@@ -22,7 +22,11 @@ first S events must have the root anchored on the ledger as ``CONSENT_LOG`` with
 the largest anchored S; a mismatch, or fewer events than an anchor covers, fails the
 verification. Events after the last anchor are not authenticated and are not used (the
 verdict says how many). Subjects are compared through the log's keyed digest
-``SHA-256("dexin.consent-subject:" || pseudonym)``.
+``SHA-256("dexin.consent-subject:" || pseudonym)``. What a consent covers is its event's
+``computations``; an event logged before consents named them (migration 0003) covers the
+person-level computations only (`UNNAMED_COVERAGE`), as the control plane reads it. Every
+member entry of a household answer is checked like the receipt, so each member the answer
+used must have a covering consent of their own.
 
 Limits: the id mapping itself lives in the operator's database; a remapped request can
 only point at another approval the ledger shows valid for the same bank, computation and
@@ -37,6 +41,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
@@ -44,7 +49,9 @@ from sqlalchemy.engine import Engine
 from audit import ApprovalRecord, ConsentRecord, RecordedPolicy, VerificationError, merkle
 from governance.catalogue import PURPOSES
 from governance.consent_log import METADATA as CONSENT_LOG_METADATA
+from governance.consent_log import UNNAMED_COVERAGE
 from governance.db import normalise_url, open_engine, session_factory
+from governance.households import MEMBER_ACTION
 from governance.models import AccessRequest, ConsentEvent
 from ledger import AnchorKind, Approval, Ledger, LedgerEvent
 
@@ -57,7 +64,7 @@ __all__ = [
 ]
 
 GOVERNED_ROLES = frozenset({"bank"})  # the role the gateway writes for banks' clients
-GOVERNED_ACTIONS = frozenset({"POST /v1/scores", "POST /v1/aggregates"})
+GOVERNED_ACTIONS = frozenset({"POST /v1/scores", MEMBER_ACTION, "POST /v1/aggregates"})
 SUBJECT_DIGEST_PREFIX = b"dexin.consent-subject:"
 _PURPOSE_NAMES = {code: name for name, code in PURPOSES.items()}
 
@@ -149,7 +156,7 @@ def authenticated_consents(
     return _consents(json.loads(e) for e in entries[:size]), notes
 
 
-def _consents(events: Iterable[Mapping[str, str]]) -> dict[str, ConsentRecord]:
+def _consents(events: Iterable[Mapping[str, Any]]) -> dict[str, ConsentRecord]:
     records: dict[str, ConsentRecord] = {}
     for event in events:
         at = _utc(event["at"])
@@ -157,6 +164,7 @@ def _consents(events: Iterable[Mapping[str, str]]) -> dict[str, ConsentRecord]:
             records[event["consent"]] = ConsentRecord(
                 consent_id=event["consent"], subject=event["subject_digest"], given_at=at,
                 grantee=event["bank"], purpose=event["purpose"], expires_at=_utc(event["expires_at"]),
+                computations=frozenset(event.get("computations", UNNAMED_COVERAGE)),
             )  # fmt: skip
         elif event["event"] == "withdrawn" and event["consent"] in records:
             kept = records[event["consent"]]

@@ -22,6 +22,9 @@ from governance.models import Consent, ConsentEvent
 from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError
 
 METADATA = hashlib.sha256(b"dexin.consent-log.v1").digest()
+# What a consent covers when its events name no computations: those logged before consents
+# named them (migration 0003) covered the person-level computations only.
+UNNAMED_COVERAGE = ("dimension_profile", "morality_credit_score")
 
 
 class ConsentLog:

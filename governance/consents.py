@@ -10,7 +10,7 @@ and withdrawal goes on the anchored consent log (`governance.consent_log`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from governance.control import utcnow
@@ -28,7 +28,7 @@ __all__ = [
     "consent_status",
     "covered_computations",
     "grant_consent",
-    "person_level",
+    "offered_computations",
     "withdraw_consent",
 ]
 
@@ -41,26 +41,33 @@ def consent_status(consent: Consent) -> ConsentStatus:
     return "expired" if consent.expires_at <= utcnow() else "active"
 
 
-def person_level(catalogue: Catalogue) -> tuple[str, ...]:
-    """The computations a consent covers when the resident names none: those about the
-    resident alone (unit ``person``), never one computed over their household's members."""
-    return tuple(sorted(c.id for c in catalogue if c.privacy == "subject" and c.unit == "person"))
+def offered_computations(
+    catalogue: Catalogue, purpose: str, units: Collection[str]
+) -> tuple[str, ...]:
+    """The ids of the subject computations of ``units`` the catalogue offers for
+    ``purpose``, sorted."""
+    found = (c for c in catalogue if c.privacy == "subject" and purpose in c.purposes)
+    return tuple(sorted(c.id for c in found if c.unit in units))
 
 
 def covered_computations(
     catalogue: Catalogue, purpose: str, computations: Sequence[str] | None
 ) -> tuple[str, ...]:
-    """The sorted, distinct computation ids a consent for ``purpose`` will cover; raises
-    `InvalidRequest` (``consent_computations_empty``, ``consent_computation_unknown``: not a
-    subject computation of the catalogue or not offered for ``purpose``)."""
-    if computations is None:
-        return person_level(catalogue)
-    if not computations:
-        raise InvalidRequest(reason="consent_computations_empty")
-    offered = {c.id for c in catalogue if c.privacy == "subject" and purpose in c.purposes}
-    if not set(computations) <= offered:
+    """The sorted, distinct computation ids a consent for ``purpose`` will cover: by default
+    those about the resident alone (unit ``person``), never one computed over their
+    household's members unless named. Raises `InvalidRequest`
+    (``consent_computation_unknown``: not a subject computation offered for ``purpose``;
+    ``consent_computations_empty``: it would cover nothing)."""
+    chosen = (
+        offered_computations(catalogue, purpose, {"person"})
+        if computations is None
+        else computations
+    )
+    if not set(chosen) <= set(offered_computations(catalogue, purpose, {"person", "household"})):
         raise InvalidRequest(reason="consent_computation_unknown")
-    return tuple(sorted(set(computations)))
+    if not chosen:
+        raise InvalidRequest(reason="consent_computations_empty")
+    return tuple(sorted(set(chosen)))
 
 
 def grant_consent(
@@ -73,9 +80,9 @@ def grant_consent(
     computations: Sequence[str] | None = None,
 ) -> Consent:
     """The subject's consent to ``bank`` for ``purpose`` until ``expires_at``, covering
-    ``computations`` (default: `person_level`); raises `InvalidRequest` (``unknown_bank``,
-    ``expires_at_past``, and those of `covered_computations`). ``context`` collects what the
-    audit entry records."""
+    ``computations`` (default: the person-level ones, `covered_computations`); raises
+    `InvalidRequest` (``unknown_bank``, ``expires_at_past``, and those of
+    `covered_computations`). ``context`` collects what the audit entry records."""
     context.update(subject=subject, purpose=purpose)
     covers = covered_computations(services.catalogue, purpose, computations)
     found = services.control.active_client(bank)

@@ -327,8 +327,12 @@ class ControlPlane:
         finally:
             self.forget(consent_id=consent_id)
 
-    def valid_consent(self, consent_id: str, subject: str, bank_id: str, purpose: str) -> Consent:
-        """The consent, if it covers this subject, bank and purpose now; `PolicyDenied` else."""
+    def valid_consent(
+        self, consent_id: str, subject: str, bank_id: str, purpose: str, computation: str
+    ) -> Consent:
+        """The consent, if it is this subject's to this bank, for this purpose and covering this
+        computation now; `PolicyDenied` else. Another subject's or bank's consent is refused
+        as ``consent_missing``, like an unknown id, so a refusal says nothing about it."""
         consent = self._consents.get(consent_id)
         if consent is None:
             generation = self._generation
@@ -344,7 +348,27 @@ class ControlPlane:
             raise PolicyDenied("consent_expired")
         if consent.purpose != purpose:
             raise PolicyDenied("consent_wrong_purpose")
+        if computation not in consent.covers:
+            raise PolicyDenied("consent_does_not_cover")
         return consent
+
+    def covering_consents(
+        self, subjects: Sequence[str], bank_id: str, purpose: str, computation: str
+    ) -> dict[str, str]:
+        """Per subject of ``subjects`` that has one, the id of a consent valid now for this
+        bank and purpose that covers ``computation`` (the newest if several). Read from the
+        database on every call, so a withdrawal anywhere counts at once."""
+        if not subjects:
+            return {}
+        now = utcnow()
+        with self.sessions() as s:
+            q = select(Consent).where(
+                Consent.subject.in_(list(subjects)), Consent.bank_id == bank_id,
+                Consent.purpose == purpose, Consent.withdrawn_at.is_(None),
+                Consent.expires_at > now,
+            )  # fmt: skip
+            found = sorted(s.scalars(q), key=lambda c: (c.created_at, c.id))
+        return {c.subject: c.id for c in found if computation in c.covers}
 
     def count(self, model: type[object]) -> int:
         with self.sessions() as s:

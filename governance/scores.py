@@ -3,19 +3,25 @@
 `ScoreService` is the narrow interface to the credit model; `ModelScoreService` implements
 it with the features held in memory (`credit_model.FeatureStore`, read at start-up and after
 every refresh), so a score touches neither DuckDB nor disk. `score_subject` is the use case
-behind ``POST /v1/scores``: approval, purpose, consent, quota, then the declared outputs,
-then the durable audit entry; only then does an answer exist (`ScoreAnswer`).
+behind ``POST /v1/scores``: approval and purpose, then (only then) the subject's pseudonym and
+consent, the household members who consented too (`governance.households`), quota, the
+declared outputs, then the durable audit entries; only then does an answer exist
+(`ScoreAnswer`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
 import json
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
 
 from credit_model import (
     FeaturesMissingError,
@@ -24,6 +30,7 @@ from credit_model import (
     ModelSpec,
     ReleaseRef,
     ScoreResult,
+    no_score_reason,
     score,
     score_household,
 )
@@ -32,7 +39,9 @@ from governance.audit_trail import AuditAppendError, AuditReceipt, append_durabl
 from governance.catalogue import Computation
 from governance.credentials import Principal
 from governance.errors import AuditUnavailable, InvalidIdNumber, PolicyDenied
+from governance.households import MEMBER_ACTION, HouseholdMember, MembersUsed, members_used
 from governance.model_runs import score_all
+from governance.subject_binding import subject_binding
 from vault import InvalidIdNumber as VaultInvalidIdNumber
 from vault import Vault
 
@@ -41,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIMENSIONS",
+    "SCORE_ACTION",
     "ModelScoreService",
     "ScoreAnswer",
     "ScoreQuery",
@@ -52,6 +62,7 @@ __all__ = [
 
 DIMENSIONS = ("moral_review", "law_abiding", "honesty", "volunteering", "virtue")
 MAX_REASONS = 4
+SCORE_ACTION = "POST /v1/scores"
 Result = ScoreResult | HouseholdScore
 
 
@@ -64,7 +75,14 @@ class ScoreService(Protocol):
         """The household pseudonym of a subject; None if unknown."""
         ...
 
-    def score_household(self, household: str) -> HouseholdScore | None: ...
+    def household_members(self, household: str) -> list[HouseholdMember]:
+        """Every member of the household the model knows, in subject order."""
+        ...
+
+    def score_household(self, household: str, members: Collection[str]) -> HouseholdScore | None:
+        """The household's score from the rows of ``members`` (pseudonyms) alone; None if
+        none of them is a member."""
+        ...
 
     def refresh(self) -> int:
         """Recompute the features and scores after the vault changed (an ingest); returns
@@ -85,9 +103,12 @@ class ScoreQuery:
 
 @dataclass(frozen=True)
 class ScoreAnswer:
-    """The declared outputs of the approved computation, and where the access was logged."""
+    """The declared outputs of the approved computation, what binds them to the bank, the
+    access request and the subject (`envelope`: ``bank``, ``access_request_id``,
+    ``subject_binding``), and where the access was logged."""
 
     outputs: dict[str, Any]
+    envelope: dict[str, str]
     receipt: AuditReceipt
 
 
@@ -96,59 +117,102 @@ async def score_subject(
 ) -> ScoreAnswer:
     """Answer one bank's score request, failing closed at every step.
 
-    ``context`` collects what the audit entry records (a denial raised from here is logged
-    by the edge with what was reached). Raises `PolicyDenied`, `QuotaExhausted`,
-    `InvalidIdNumber`, `AuditUnavailable` (then nothing was answered and the quota unit is
-    given back)."""
+    Nothing about the subject is computed before the approval and purpose hold, and the
+    subject's pseudonym enters ``context`` (what the audit entry records; a denial raised
+    from here is logged by the edge with what was reached) only in the allow entries, so a
+    denied entry carries nothing derived from the ID number (issue 13, finding 7). Raises
+    `PolicyDenied`, `QuotaExhausted`, `InvalidIdNumber`, `AuditUnavailable` (then nothing
+    was answered and the quota unit is given back)."""
     context.update(
         purpose=query.purpose, access_request=query.access_request_id, consent=query.consent_id
     )
-    try:
-        subject = services.vault.subject_pseudonym(query.id_number)
-    except VaultInvalidIdNumber:
-        raise InvalidIdNumber() from None
-    context["subject"] = subject
     found, computation = usable_approval(services, who, query.access_request_id, "subject")
     context["computation"] = computation.id
     if query.purpose != found.purpose:
         raise PolicyDenied("wrong_purpose")
-    assert who.client_id is not None
-    services.control.valid_consent(query.consent_id, subject, who.client_id, query.purpose)
+    bank = who.client_id
+    assert bank is not None
+    subject = _pseudonym(services, query.id_number)
+    services.control.valid_consent(query.consent_id, subject, bank, query.purpose, computation.id)
+    used = await _members(services, computation, bank, query, subject)
     services.control.spend_quota(found)
-    outputs = declared_outputs(computation, _compute(services, computation, subject))
+    outputs = declared_outputs(computation, _compute(services, computation, used), used)
+    envelope = _envelope(bank, query)
     try:
-        receipt = await _audit_allow(services, context, outputs, request_id)
+        receipt = await _audit_allow(services, context, used, {**outputs, **envelope}, request_id)
     except AuditUnavailable:
         services.control.refund_quota(found)  # nothing was answered
         raise
-    return ScoreAnswer(outputs, receipt)
+    return ScoreAnswer(outputs, envelope, receipt)
 
 
-def _compute(services: Services, computation: Computation, subject: str) -> Result | None:
-    if computation.unit == "household":
-        household = services.scores.household_of(subject)
-        return None if household is None else services.scores.score_household(household)
-    return services.scores.score_subject(subject)
+def _pseudonym(services: Services, id_number: str) -> str:
+    try:
+        return services.vault.subject_pseudonym(id_number)
+    except VaultInvalidIdNumber:
+        raise InvalidIdNumber() from None
+
+
+async def _members(
+    services: Services, computation: Computation, bank: str, query: ScoreQuery, subject: str
+) -> MembersUsed:
+    """`members_used`; a household's reads the other members' consents from the database,
+    in a worker thread so the event loop is not held."""
+    args = (services, computation, bank, query.purpose, subject, query.consent_id)
+    if computation.unit != "household":
+        return members_used(*args)
+    return await anyio.to_thread.run_sync(members_used, *args)
+
+
+def _envelope(bank: str, query: ScoreQuery) -> dict[str, str]:
+    binding = subject_binding(consent_id=query.consent_id, bank=bank,
+                              access_request_id=query.access_request_id,
+                              id_number=query.id_number)  # fmt: skip
+    return {"bank": bank, "access_request_id": query.access_request_id, "subject_binding": binding}
+
+
+def _compute(services: Services, computation: Computation, used: MembersUsed) -> Result | None:
+    if computation.unit != "household":
+        return services.scores.score_subject(used.subjects[0])
+    if used.household is None:
+        return None
+    return services.scores.score_household(used.household, used.subjects)
 
 
 async def _audit_allow(
-    services: Services, context: dict[str, Any], outputs: dict[str, Any], request_id: str
+    services: Services,
+    context: dict[str, Any],
+    used: MembersUsed,
+    answer: dict[str, Any],
+    request_id: str,
 ) -> AuditReceipt:
-    """Append the allow entry before the answer exists outside this process."""
-    digest = hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()
+    """Append one allow entry per member the answer used, each naming that member and their
+    consent, before the answer exists outside this process; the applicant's entry is the
+    answer's receipt. If any append fails the answer is not given (an entry that did become
+    durable then records an access that never left: the log errs on showing too much)."""
+    digest = hashlib.sha256(json.dumps(answer, sort_keys=True).encode()).hexdigest()
     try:
-        entry = make_entry(
-            context,
-            action="POST /v1/scores",
-            decision="allow",
-            request_id=request_id,
-            result_digest=digest,
-        )
-        receipt = await append_durably(services.audit, entry)
-    except (AuditAppendError, OSError):
+        entries = [
+            make_entry(
+                {**context, "subject": subject, "consent": consent},
+                action=SCORE_ACTION if n == 0 else MEMBER_ACTION,
+                decision="allow",
+                request_id=request_id,
+                result_digest=digest,
+            )
+            for n, (subject, consent) in enumerate(used.consents.items())
+        ]
+    except AuditAppendError:
         raise AuditUnavailable("audit_unavailable") from None
-    services.accesses.note(receipt.index, entry)  # the subject's view of who accessed them
-    return receipt
+    appended = await asyncio.gather(
+        *(append_durably(services.audit, e) for e in entries), return_exceptions=True
+    )
+    receipts = [r for r in appended if isinstance(r, AuditReceipt)]
+    if len(receipts) != len(entries):
+        raise AuditUnavailable("audit_unavailable")
+    for receipt, entry in zip(receipts, entries, strict=True):
+        services.accesses.note(receipt.index, entry)  # each member's view of who accessed them
+    return receipts[0]
 
 
 def own_score(services: Services, subject: str) -> dict[str, Any]:
@@ -157,10 +221,15 @@ def own_score(services: Services, subject: str) -> dict[str, Any]:
     return _public(services.scores.score_subject(subject))
 
 
-def declared_outputs(computation: Computation, result: Result | None) -> dict[str, Any]:
+def declared_outputs(
+    computation: Computation, result: Result | None, used: MembersUsed | None = None
+) -> dict[str, Any]:
     """Only the catalogue's declared outputs of ``computation``, as JSON-ready values;
-    pseudonyms, features and everything else of the model's result are dropped."""
+    pseudonyms, features and everything else of the model's result are dropped. A household
+    computation declares how many members it used and left out (``used``), never who."""
     full = _public(result)
+    if used is not None:
+        full.update(members_used=len(used.consents), members_left_out=used.left_out)
     out: dict[str, Any] = {
         "computation": computation.id,
         "computation_version": computation.version,
@@ -239,8 +308,15 @@ class ModelScoreService:
         row = self._features().row(subject)
         return None if row is None else row.household
 
-    def score_household(self, household: str) -> HouseholdScore | None:
-        rows = self._features().household(household)
+    def household_members(self, household: str) -> list[HouseholdMember]:
+        return [
+            HouseholdMember(row.subject, no_score_reason(self._spec, row) is None)
+            for row in self._features().household(household)
+        ]
+
+    def score_household(self, household: str, members: Collection[str]) -> HouseholdScore | None:
+        wanted = set(members)
+        rows = [row for row in self._features().household(household) if row.subject in wanted]
         if not rows:
             return None
         return score_household(

@@ -118,16 +118,27 @@ class VoteCreate(Strict):
     decision: Literal["approve", "reject"]
 
 
+ComputationId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
 class ConsentCreate(Strict):
+    """A consent to one bank for one purpose, covering ``computations`` (catalogue ids of
+    subject computations offered for the purpose; default: those about the resident alone,
+    unit ``person``; a household computation only if named)."""
+
     bank: Id
     purpose: Purpose
     expires_at: AwareTime
+    computations: tuple[ComputationId, ...] | None = Field(
+        default=None, min_length=1, max_length=16
+    )
 
 
 class ConsentPublic(Strict):
     id: str
     bank: str
     purpose: str
+    computations: tuple[str, ...]
     expires_at: dt.datetime
     created_at: dt.datetime
     withdrawn_at: dt.datetime | None
@@ -135,9 +146,9 @@ class ConsentPublic(Strict):
 
     @classmethod
     def of(cls, c: Consent) -> ConsentPublic:
-        return cls(id=c.id, bank=c.bank_id, purpose=c.purpose, expires_at=c.expires_at,
-                   created_at=c.created_at, withdrawn_at=c.withdrawn_at,
-                   status=consent_status(c))  # fmt: skip
+        return cls(id=c.id, bank=c.bank_id, purpose=c.purpose, computations=tuple(c.covers),
+                   expires_at=c.expires_at, created_at=c.created_at,
+                   withdrawn_at=c.withdrawn_at, status=consent_status(c))  # fmt: skip
 
 
 class ScoreRequest(Strict):
@@ -152,8 +163,20 @@ class AuditRef(Strict):
     leaf_hash: str
 
 
-class ScorePublic(Strict):
-    """The declared outputs of ``morality_credit_score`` and ``household_credit_score``."""
+class SignedEnvelope(Strict):
+    """What every signed score carries besides the computation's outputs (issue 13, finding
+    8): whom it was answered to, under which access request, about whom (``subject_binding``
+    = HMAC-SHA256 keyed by the consent id, see docs/api.md), and where it was logged."""
+
+    bank: str
+    access_request_id: str
+    subject_binding: Hex64
+    request_id: str
+    audit: AuditRef
+
+
+class ScorePublic(SignedEnvelope):
+    """The declared outputs of ``morality_credit_score``."""
 
     computation: str
     computation_version: int
@@ -167,11 +190,18 @@ class ScorePublic(Strict):
     computed_at: dt.datetime | None
     coverage: Coverage | None
     no_score_reason: str | None
-    request_id: str
-    audit: AuditRef
 
 
-class ProfilePublic(Strict):
+class HouseholdScorePublic(ScorePublic):
+    """The declared outputs of ``household_credit_score``: computed over the applicant and
+    the members whose own consent covers it; how many it used and how many scored adults it
+    left out, never who."""
+
+    members_used: int = Field(ge=1)
+    members_left_out: int = Field(ge=0)
+
+
+class ProfilePublic(SignedEnvelope):
     """The declared outputs of ``dimension_profile``."""
 
     computation: str
@@ -181,8 +211,6 @@ class ProfilePublic(Strict):
     model: str | None
     computed_at: dt.datetime | None
     no_score_reason: str | None
-    request_id: str
-    audit: AuditRef
 
 
 class AggregateCreate(Strict):

@@ -123,12 +123,19 @@ class Actors:
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 
-    def consent(self, subject_token: str, bank_id: str, purpose: str = "credit_assessment") -> str:
-        r = self.http.post(
-            "/v1/consents",
-            headers=auth(subject_token),
-            json={"bank": bank_id, "purpose": purpose, "expires_at": later(days=30)},
-        )
+    def consent(
+        self,
+        subject_token: str,
+        bank_id: str,
+        purpose: str = "credit_assessment",
+        computations: list[str] | None = None,
+    ) -> str:
+        """A consent of the subject to the bank (covering ``computations``; by default the
+        gateway's: the person-level computations)."""
+        body: dict[str, Any] = {"bank": bank_id, "purpose": purpose, "expires_at": later(days=30)}
+        if computations is not None:
+            body["computations"] = computations
+        r = self.http.post("/v1/consents", headers=auth(subject_token), json=body)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
 

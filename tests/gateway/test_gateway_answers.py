@@ -14,7 +14,8 @@ from governance.credentials import Role
 from governance.signing import SignatureError, b64url_decode, verify_detached
 from governance.signing_keys import RECHECK_SECONDS, SigningKeys
 
-SCORE_KEYS = {
+ENVELOPE = {"bank", "access_request_id", "subject_binding", "request_id", "audit"}
+SCORE_KEYS = ENVELOPE | {
     "computation",
     "computation_version",
     "unit",
@@ -27,8 +28,6 @@ SCORE_KEYS = {
     "computed_at",
     "coverage",
     "no_score_reason",
-    "request_id",
-    "audit",
 }
 
 
@@ -36,7 +35,7 @@ def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dic
     bank_id, bank = actors.token(Role.BANK)
     rid = actors.approved(bank, computation)
     id_number = actors.world.ids[idx]
-    consent = actors.consent(actors.subject(id_number), bank_id)
+    consent = actors.consent(actors.subject(id_number), bank_id, computations=[computation])
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
@@ -48,7 +47,7 @@ def _scored(actors: Actors, computation: str, idx: int) -> tuple[bytes, str, dic
 
 
 def test_a_score_has_exactly_the_declared_outputs(actors: Actors) -> None:
-    raw, _, _ = _scored(actors, "morality_credit_score", 20)
+    raw, _, known = _scored(actors, "morality_credit_score", 20)
     body = json.loads(raw)
     assert set(body) == SCORE_KEYS
     assert set(body["dimensions"]) == {
@@ -62,12 +61,13 @@ def test_a_score_has_exactly_the_declared_outputs(actors: Actors) -> None:
     assert all(set(r) == {"code", "dimension", "kind", "en", "zh"} for r in body["reason_codes"])
     assert body["coverage"]["tables_total"] > 0
     assert body["model"].startswith("wuweitu") and body["unit"] == "person"
-    assert "subject" not in raw.decode() and "household" not in body
+    pseudonym = actors.world.vault.subject_pseudonym(known["id_number"])
+    assert "subject" not in body and pseudonym not in raw.decode() and "household" not in body
 
 
 def test_a_profile_has_no_credit_line(actors: Actors) -> None:
     body = json.loads(_scored(actors, "dimension_profile", 21)[0])
-    assert set(body) == {
+    assert set(body) == ENVELOPE | {
         "computation",
         "computation_version",
         "unit",
@@ -75,14 +75,14 @@ def test_a_profile_has_no_credit_line(actors: Actors) -> None:
         "model",
         "computed_at",
         "no_score_reason",
-        "request_id",
-        "audit",
     }
 
 
 def test_a_household_score(actors: Actors) -> None:
     body = json.loads(_scored(actors, "household_credit_score", 22)[0])
     assert body["unit"] == "household" and body["model"].startswith("wuweitu")
+    assert set(body) == SCORE_KEYS | {"members_used", "members_left_out"}
+    assert body["members_used"] == 1  # only the applicant consented
 
 
 def test_the_signature_verifies_with_the_published_jwks_and_an_independent_library(

@@ -64,6 +64,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "consents": ("我的授权同意", "My consents"),
     "grant": ("授权", "Grant"),
     "withdraw": ("撤回", "Withdraw"),
+    "covers": ("授权范围", "Covers"),
+    "covers_household": (
+        "同时授权家庭评分（按同意的家庭成员合并计算；与其他成员本人的评分对照，可推算出您的五维分数）",
+        "Also my household's score (over the members who consent; set beside another member's"
+        " own score it reveals your five dimensions)",
+    ),
     "bank": ("银行", "Bank"),
     "expires": ("到期", "Expires"),
     "audit": ("审计验证", "Audit verification"),

@@ -12,9 +12,10 @@ from fastapi.responses import RedirectResponse
 
 from governance import (
     DIMENSIONS,
-    PURPOSES,
     Role,
+    Services,
     grant_consent,
+    offered_computations,
     own_score,
     utcnow,
     withdraw_consent,
@@ -44,7 +45,12 @@ def me(request: Request) -> Response:
     my_consents = [ConsentPublic.of(c) for c in gw.control.consents_of(subject)]
     return render(request, "me.html", score=result, chart=chart, dimensions=DIMENSIONS,
                   accesses=gw.accesses.of(subject), consents=reversed(my_consents),
-                  names=names, banks=banks, purposes=sorted(PURPOSES))  # fmt: skip
+                  names=names, banks=banks, purposes=_consent_purposes(gw))  # fmt: skip
+
+
+def _consent_purposes(gw: Services) -> list[str]:
+    """The purposes a consent can serve: those of the subject computations."""
+    return sorted({p for c in gw.catalogue if c.privacy == "subject" for p in c.purposes})
 
 
 @routes.post("/console/me/consents", openapi_extra=policy(Role.SUBJECT))
@@ -53,13 +59,19 @@ def grant(
     bank: Annotated[str, Form(max_length=40)],
     purpose: Annotated[str, Form(max_length=32)],
     days: Annotated[int, Form(ge=1, le=730)] = 180,
+    household: Annotated[bool, Form()] = False,
 ) -> Response:
+    """Grant a consent covering the person-level computations, and the household ones only
+    when the resident ticks the box (issue 13, finding 1)."""
     gw, _ = console_state(request)
+    units = ("person", "household") if household else ("person",)
     body = ConsentCreate.model_validate(
-        {"bank": bank, "purpose": purpose, "expires_at": utcnow() + dt.timedelta(days=days)}
-    )
+        {"bank": bank, "purpose": purpose, "expires_at": utcnow() + dt.timedelta(days=days),
+         "computations": offered_computations(gw.catalogue, purpose, units) or None}
+    )  # fmt: skip
     subject = request.state.principal.subject
-    grant_consent(gw, subject, body.bank, body.purpose, body.expires_at, request.state.audit)
+    grant_consent(gw, subject, body.bank, body.purpose, body.expires_at, request.state.audit,
+                  body.computations)  # fmt: skip
     return RedirectResponse("/console/me", status_code=303)
 
 

@@ -30,6 +30,7 @@ from audit import (
     parse_cosignature,
 )
 from governance import (
+    MEMBER_ACTION,
     AuditTrail,
     Conflict,
     GatewayError,
@@ -109,10 +110,14 @@ async def consistency(
 
 
 def _may_read(principal: Principal, data: bytes) -> bool:
-    """Auditors and admins read every entry; a client reads the entries it caused."""
+    """Auditors and admins read every entry; a client reads the entries it caused, but for
+    the member entries of a household answer: those name other people than the applicant
+    (their pseudonyms and consents), and the bank's receipt is the applicant's entry."""
     if principal.role in (Role.AUDITOR, Role.ADMIN):
         return True
     _, entry = decode_entry(data)
+    if entry.action == MEMBER_ACTION:
+        return False
     return principal.client_id is not None and entry.actor == principal.client_id
 
 

@@ -18,12 +18,12 @@ routes = router()
     openapi_extra=policy(Role.SUBJECT),
     status_code=201,
     response_model=ConsentPublic,
-    summary="Give consent to one bank for one purpose",
+    summary="Give consent to one bank for one purpose, covering the computations named",
 )
 def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDep) -> ConsentPublic:
     assert who.subject is not None
     consent = grant_consent(gw, who.subject, body.bank, body.purpose, body.expires_at,
-                            request.state.audit)  # fmt: skip
+                            request.state.audit, body.computations)  # fmt: skip
     return ConsentPublic.of(consent)
 
 

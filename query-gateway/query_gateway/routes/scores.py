@@ -1,4 +1,8 @@
-"""``POST /v1/scores``: the signed score of one consenting subject (`governance.scores`)."""
+"""``POST /v1/scores``: the signed score of one consenting subject (`governance.scores`).
+
+The signed body binds the bank, the access request and the subject (``subject_binding``,
+`governance.subject_binding`) besides the audit entry, so it cannot be shown as someone
+else's score."""
 
 from __future__ import annotations
 
@@ -10,9 +14,19 @@ from governance import SIGNATURE_HEADER, Role, ScoreQuery, score_subject
 from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
 from query_gateway.routes import router
-from query_gateway.schemas import AuditRef, ProfilePublic, ScorePublic, ScoreRequest
+from query_gateway.schemas import (
+    AuditRef,
+    HouseholdScorePublic,
+    ProfilePublic,
+    ScorePublic,
+    ScoreRequest,
+)
 
 routes = router()
+_PUBLIC: dict[str, type[ScorePublic | ProfilePublic]] = {
+    "dimension_profile": ProfilePublic,
+    "household_credit_score": HouseholdScorePublic,
+}
 SIGNED: dict[int | str, dict[str, Any]] = {
     200: {
         "headers": {
@@ -29,21 +43,24 @@ SIGNED: dict[int | str, dict[str, Any]] = {
     "/v1/scores",
     openapi_extra=policy(Role.BANK),
     responses=SIGNED,
-    response_model=ScorePublic | ProfilePublic,
+    response_model=ScorePublic | HouseholdScorePublic | ProfilePublic,
     summary="Score one consenting subject",
 )
 async def score(
     body: ScoreRequest, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> Response:
     """On the event loop: every step is in memory but a first read of an approval or
-    consent, and the audit append is awaited without holding a thread."""
+    consent (a household's members' consents are read in a worker thread), and the audit
+    appends are awaited without holding a thread."""
     query = ScoreQuery(body.id_number, body.purpose, body.access_request_id, body.consent_id)
     rid = request.state.request_id
     answer = await score_subject(gw, who, query, request.state.audit, rid)
     request.state.audited = True
     audit = AuditRef(index=answer.receipt.index, leaf_hash=answer.receipt.leaf_hash)
-    model = ProfilePublic if answer.outputs["computation"] == "dimension_profile" else ScorePublic
-    public = model.model_validate({**answer.outputs, "request_id": rid, "audit": audit})
+    model = _PUBLIC.get(answer.outputs["computation"], ScorePublic)
+    public = model.model_validate(
+        {**answer.outputs, **answer.envelope, "request_id": rid, "audit": audit}
+    )
     content = public.model_dump_json().encode()
     return Response(
         content, media_type="application/json", headers={SIGNATURE_HEADER: gw.signer.sign(content)}
