@@ -21,7 +21,7 @@ from dexin.admin import (
 )
 from dexin.app import control_plane
 from dexin.settings import Settings
-from governance import CLIENT_ROLES, Role
+from governance import CLIENT_ROLES, Role, request_unlock
 from vault import VaultError
 
 app = typer.Typer(no_args_is_help=True, help="Gateway administration (control plane only).")
@@ -124,3 +124,15 @@ def disable_client_command(client_id: Annotated[str, typer.Option()]) -> None:
     """Disable a client: its tokens stop working within a second, new ones are refused."""
     if not control_plane(Settings.from_env()).disable_client(client_id):
         raise _fail("no such client", 2)
+
+
+@app.command("unlock-officer")
+def unlock_officer_command(
+    name: Annotated[str, typer.Argument(help="the console account's user name")],
+) -> None:
+    """Unlock a console account (officer or auditor) locked after failed sign-ins. The gateway
+    applies the unlock at the account's next sign-in, after appending its audit entry (this
+    command cannot write the audit log while the gateway holds it)."""
+    if not request_unlock(Settings.from_env().console_accounts, name):
+        raise _fail("no such console account", 2)
+    sys.stdout.write("unlock requested: it takes effect, audited, at the account's next sign-in\n")

@@ -24,6 +24,13 @@ The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the sam
 - ``DEXIN_MAX_BODY``: bytes of a JSON or form body (16384); ``DEXIN_MAX_UPLOAD``: bytes of a
   contribution upload (268435456).
 - ``DEXIN_WITNESS_INTERVAL``: seconds between witnessing rounds (30; 0: no background rounds).
+- ``DEXIN_LOGIN_LOCKOUT``: consecutive failed console sign-ins that lock an account until an
+  admin unlocks it (10). ``DEXIN_LOGIN_BACKOFF`` / ``DEXIN_LOGIN_BACKOFF_MAX``: seconds an
+  account or a client address waits after its first failure, doubling with each further
+  one, and the longest such wait (1 / 900). ``DEXIN_LOGIN_HASHERS``: password hashes
+  computed at once (1; each is 16 MiB of scrypt); ``DEXIN_LOGIN_QUEUE``: sign-ins that may
+  wait for one (4; beyond that a sign-in is refused with 503, so a flood cannot take the
+  CPU from the answer path).
 - ``DEXIN_OTEL``: ``1`` turns on FastAPI's OpenTelemetry traces, metrics and logs (off by
   default: nothing about requests leaves the process unless an operator asks, and the
   per-request check for a configured provider costs ~3 % of a score's CPU).
@@ -121,6 +128,11 @@ def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
         max_upload=_positive(env, "DEXIN_MAX_UPLOAD", 256 * 1024 * 1024),
         witness_interval=_seconds(env, "DEXIN_WITNESS_INTERVAL", 30.0),
         telemetry=env.get("DEXIN_OTEL", "").lower() in ("1", "true"),
+        login_lockout=_positive(env, "DEXIN_LOGIN_LOCKOUT", 10),
+        login_backoff=_seconds(env, "DEXIN_LOGIN_BACKOFF", 1.0),
+        login_backoff_max=_seconds(env, "DEXIN_LOGIN_BACKOFF_MAX", 900.0),
+        login_hashers=_positive(env, "DEXIN_LOGIN_HASHERS", 1),
+        login_queue=_positive(env, "DEXIN_LOGIN_QUEUE", 4),
     )
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from governance.accesses import AccessIndex as AccessIndex
     from governance.accounts import ConsoleAccounts as ConsoleAccounts
     from governance.accounts import LoginFailed as LoginFailed
+    from governance.accounts import request_unlock as request_unlock
     from governance.aggregates import AggregateQuery as AggregateQuery
     from governance.aggregates import AggregateRelease as AggregateRelease
     from governance.aggregates import AggregateSource as AggregateSource
@@ -84,6 +85,13 @@ if TYPE_CHECKING:
     from governance.households import MEMBER_ACTION as MEMBER_ACTION
     from governance.ids import loggable as loggable
     from governance.ids import new_id as new_id
+    from governance.login_guard import AccountEvent as AccountEvent
+    from governance.login_guard import AccountLocked as AccountLocked
+    from governance.login_guard import AccountLockedOut as AccountLockedOut
+    from governance.login_guard import LoginBusy as LoginBusy
+    from governance.login_guard import LoginGuard as LoginGuard
+    from governance.login_guard import LoginPolicy as LoginPolicy
+    from governance.login_guard import LoginThrottled as LoginThrottled
     from governance.model_runs import find_release as find_release
     from governance.model_runs import release_spec as release_spec
     from governance.model_runs import score_all as score_all
@@ -117,6 +125,9 @@ _WHERE = {
     "AccessIndex": "governance.accesses",
     "AccessRequest": "governance.models",
     "AccessRequestDraft": "governance.votes",
+    "AccountEvent": "governance.login_guard",
+    "AccountLocked": "governance.login_guard",
+    "AccountLockedOut": "governance.login_guard",
     "AggregateQuery": "governance.aggregates",
     "AggregateRelease": "governance.aggregates",
     "AggregateSource": "governance.aggregates",
@@ -139,7 +150,11 @@ _WHERE = {
     "InvalidIdNumber": "governance.errors",
     "InvalidRequest": "governance.errors",
     "LedgerAnchorer": "governance.anchoring",
+    "LoginBusy": "governance.login_guard",
     "LoginFailed": "governance.accounts",
+    "LoginGuard": "governance.login_guard",
+    "LoginPolicy": "governance.login_guard",
+    "LoginThrottled": "governance.login_guard",
     "MEMBER_ACTION": "governance.households",
     "MethodNotAllowed": "governance.errors",
     "ModelScoreService": "governance.scores",
@@ -197,6 +212,7 @@ _WHERE = {
     "release_aggregate": "governance.aggregates",
     "release_spec": "governance.model_runs",
     "remaining_epsilon": "governance.budget",
+    "request_unlock": "governance.accounts",
     "revoke_approval": "governance.votes",
     "rotate": "governance.signing_keys",
     "score_all": "governance.model_runs",

@@ -7,11 +7,13 @@ signed on the ledger with its key). Stored in ``$DEXIN_HOME/console/accounts.jso
   constant time;
 - TOTP secrets (RFC 6238, 30 s, 6 digits, ±1 step) sealed with AES-256-GCM under a key
   derived from the gateway's token key, so a copy of the file alone yields no second factor;
-- a code is accepted once: the last accepted time step of each account is kept in memory by
-  the one gateway process, so a replayed code is refused.
+- a code is accepted once: the last accepted time step of each account is kept in the file,
+  so a replayed code is refused by every process and after a restart;
+- the account's consecutive failed sign-ins and the time of the last one (`attempt`: backoff
+  and lockout by `login_guard.LoginPolicy`), and an admin's pending unlock.
 
 The file is replaced atomically under an exclusive ``flock``, so the demo or an admin
-command may add accounts while the gateway runs.
+command may add or unlock accounts while the gateway runs.
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ import fcntl
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,15 +36,29 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from governance import Role
+from audit import write_atomic
+from governance.credentials import Role
+from governance.login_guard import (
+    AccountLockedOut,
+    Failures,
+    LoginFailed,
+    LoginPolicy,
+    UnlockPending,
+)
+
+__all__ = [
+    "CONSOLE_ROLES",
+    "Account",
+    "ConsoleAccounts",
+    "LoginFailed",
+    "hash_password",
+    "password_matches",
+    "request_unlock",
+]
 
 CONSOLE_ROLES = (Role.OFFICER, Role.AUDITOR)
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _AAD = b"dexin.console.totp.v1"
-
-
-class LoginFailed(Exception):
-    """Wrong user name, password or code (one message for all: nothing is revealed)."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,11 @@ def password_matches(password: str, stored: str) -> bool:
 
 
 class ConsoleAccounts:
-    def __init__(self, path: Path, token_key: bytes) -> None:
+    def __init__(self, path: Path, token_key: bytes, policy: LoginPolicy | None = None) -> None:
         self.path = path
+        self.policy = policy or LoginPolicy()
         self._aead = AESGCM(seal_key(token_key))
-        self._last_step: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self._unknown = Failures(self.policy, locks=True)  # names with no account, in memory
 
     def create(self, username: str, role: Role, client_id: str, password: str) -> str:
         """Add an account; returns its TOTP secret (base32), to be shown once."""
@@ -93,26 +107,75 @@ class ConsoleAccounts:
             "password": hash_password(password),
             "totp": base64.b64encode(sealed).decode(),
         }
-        with self._locked() as accounts:
+        with _locked(self.path) as accounts:
             if username in accounts:
                 raise ValueError("an account with this name exists")
             accounts[username] = record
         return secret
 
+    def attempt(self, username: str, password: str, code: str, now: float | None = None) -> Account:
+        """`check` behind the account's backoff and lockout (`policy`; blocking: call it from
+        a worker thread).
+
+        The attempt is counted as a failure before the password is hashed and the count is
+        cleared only by a success, so concurrent guesses are throttled like consecutive ones.
+        Raises `LoginThrottled`, `AccountLocked` (both before any hashing), `UnlockPending`
+        (an admin's unlock waits to be audited and applied), `AccountLockedOut` (this failure
+        locked the account) or `LoginFailed`."""
+        now = time.time() if now is None else now
+        failures = self._admit(username, now)
+        try:
+            return self.check(username, password, code, now)
+        except LoginFailed:
+            account = self.account(username)
+            if account is not None and failures >= self.policy.lockout:
+                raise AccountLockedOut(account) from None
+            raise
+
+    def _admit(self, username: str, now: float) -> int:
+        if username not in _read(self.path):
+            return self._unknown.admit(username, now)
+        with _locked(self.path) as accounts:
+            record = accounts.get(username)
+            if record is None:
+                raise LoginFailed()  # removed meanwhile
+            if record.get("unlock_requested"):
+                raise UnlockPending(_account(username, record))
+            failures = int(str(record.get("failures", 0)))
+            self.policy.admit(failures, float(str(record.get("failed_at", 0.0))), now)
+            record["failures"], record["failed_at"] = failures + 1, now
+            return failures + 1
+
     def check(self, username: str, password: str, code: str, now: float | None = None) -> Account:
-        """The account if the password and a fresh TOTP code match; `LoginFailed` otherwise."""
-        record = self._read().get(username)
+        """The account if the password and a fresh TOTP code match; `LoginFailed` otherwise.
+        A success records the code's time step (a code is used once) and clears the
+        account's failures."""
+        record = _read(self.path).get(username)
         if record is None:
             hash_password(password)  # the same work whether or not the name exists
             raise LoginFailed()
         if not password_matches(password, str(record["password"])):
             raise LoginFailed()
         step = self._verify_code(username, str(record["totp"]), code, now or time.time())
-        with self._lock:
-            if step <= self._last_step.get(username, -1):
+        with _locked(self.path) as accounts:
+            current = accounts.get(username)
+            if current is None or step <= int(str(current.get("totp_step", -1))):
                 raise LoginFailed()  # a code is used once
-            self._last_step[username] = step
-        return Account(username, Role(str(record["role"])), str(record["client_id"]))
+            current["totp_step"], current["failures"] = step, 0
+        return _account(username, record)
+
+    def account(self, username: str) -> Account | None:
+        record = _read(self.path).get(username)
+        return None if record is None else _account(username, record)
+
+    def apply_unlock(self, username: str) -> None:
+        """Clear the account's failures and its pending unlock (after the unlock is audited)."""
+        with _locked(self.path) as accounts:
+            record = accounts.get(username)
+            if record is not None:
+                record["failures"] = 0
+                record.pop("failed_at", None)
+                record.pop("unlock_requested", None)
 
     def _verify_code(self, username: str, sealed: str, code: str, now: float) -> int:
         raw = base64.b64decode(sealed)
@@ -128,27 +191,41 @@ class ConsoleAccounts:
         raise LoginFailed()
 
     def usernames(self) -> list[str]:
-        return sorted(self._read())
+        return sorted(_read(self.path))
 
-    def _read(self) -> dict[str, dict[str, object]]:
-        try:
-            data = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
-        assert isinstance(data, dict)
-        return data
 
-    @contextmanager
-    def _locked(self) -> Iterator[dict[str, dict[str, object]]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            accounts = self._read()
-            yield accounts
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(accounts, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+def request_unlock(path: Path, username: str) -> bool:
+    """Ask the gateway to unlock an account (False if there is none). It takes effect at the
+    account's next sign-in, once the gateway has audited it; it needs no key, so ``dexin
+    admin`` can write it while the gateway runs."""
+    with _locked(path) as accounts:
+        record = accounts.get(username)
+        if record is None:
+            return False
+        record["unlock_requested"] = True
+        return True
+
+
+def _account(username: str, record: dict[str, object]) -> Account:
+    return Account(username, Role(str(record["role"])), str(record["client_id"]))
+
+
+def _read(path: Path) -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    assert isinstance(data, dict)
+    return data
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[dict[str, dict[str, object]]]:
+    """The accounts, to change under the file's lock; written back unless the body raises."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        accounts = _read(path)
+        yield accounts
+        document = json.dumps(accounts, indent=1, sort_keys=True).encode()
+        write_atomic(path, document, mode=0o600)  # password hashes, sealed TOTP secrets

@@ -25,3 +25,8 @@ class GatewaySettings:
     max_upload: int = 256 * 1024 * 1024
     witness_interval: float = 30.0
     telemetry: bool = False
+    login_lockout: int = 10  # consecutive failed sign-ins that lock a console account
+    login_backoff: float = 1.0  # seconds after the first failure, doubling with each one
+    login_backoff_max: float = 900.0  # the longest wait between two attempts
+    login_hashers: int = 1  # password hashes computed at once (scrypt: 16 MiB, ~30 ms each)
+    login_queue: int = 4  # sign-ins that may wait for a hasher; more are refused with 503

@@ -2,9 +2,13 @@
 
 A route is registered with ``openapi_extra={"x-dexin-policy": policy(...)}``. `PolicedRoute`
 refuses to build a route that declares none (fail closed at import time), and wraps the
-handler so that authentication, the role check and the rate limit happen before the body
+handler so that authentication, the rate limit and the role check happen before the body
 is read or validated: an anonymous or wrong-role caller learns nothing about the body's
 schema. The principal is then in ``request.state.principal``.
+
+Every request is rate limited (`rate_limit`), whoever sends it: an authenticated one by its
+client (or subject), whether a bearer token or a console session cookie carried it; an
+anonymous one, or one whose credential does not open, by its client address.
 """
 
 from __future__ import annotations
@@ -75,25 +79,48 @@ def bearer(request: Request) -> str | None:
 
 
 def authorize(request: Request, route_policy: Policy, gateway: Any) -> Principal | None:
-    """Authenticate (if a token is given or needed), check the role, apply the rate limit."""
+    """Authenticate (if a token is given or needed), apply the rate limit, check the role."""
     token = bearer(request)
     if token is None:
+        rate_limit(request, gateway, None)
         if not route_policy.public:
             raise Unauthenticated("token_missing")
-        _limit(gateway, f"ip:{request.client.host if request.client else '-'}")
         return None
-    principal = open_token(gateway.keys.token_key, token)
+    principal = open_credential(request, gateway, token)
+    admit(request, route_policy, gateway, principal)
+    return principal
+
+
+def open_credential(request: Request, gateway: Any, sealed: str) -> Principal:
+    """The principal a bearer token or session cookie holds; one that does not open is
+    `Unauthenticated` and counted against the client address's rate limit."""
+    try:
+        return open_token(gateway.keys.token_key, sealed)
+    except Unauthenticated:
+        rate_limit(request, gateway, None)
+        raise
+
+
+def admit(request: Request, route_policy: Policy, gateway: Any, principal: Principal) -> None:
+    """For an authenticated principal: note who it is for the audit entry, apply its rate
+    limit, refuse a disabled client (`Unauthenticated`) or a role the policy does not name
+    (`WrongRole`)."""
     audit = request.state.audit
     audit["actor"], audit["role"] = principal.client_id or "subject", principal.role.value
+    rate_limit(request, gateway, principal)
     if principal.client_id is not None and not gateway.client_active(principal.client_id):
         raise Unauthenticated("client_disabled")
     if not route_policy.public and principal.role not in route_policy.roles:
         raise WrongRole("role_not_allowed")
-    _limit(gateway, principal.client_id or f"subject:{principal.subject}")
-    return principal
 
 
-def _limit(gateway: Any, key: str) -> None:
+def rate_limit(request: Request, gateway: Any, principal: Principal | None) -> None:
+    """One token from the bucket of the principal's client (or subject), or of the client
+    address when there is no principal; `RateLimited` when it is empty."""
+    if principal is None:
+        key = f"ip:{request.client.host if request.client else '-'}"
+    else:
+        key = principal.client_id or f"subject:{principal.subject}"
     wait = gateway.rate_limiter.acquire(key)
     if wait:
         raise RateLimited(wait)

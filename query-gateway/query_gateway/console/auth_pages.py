@@ -1,4 +1,11 @@
-"""Sign-in, sign-out, the console's home and its static assets."""
+"""Sign-in, sign-out, the console's home and its static assets.
+
+An officer's or auditor's sign-in goes through the console's `LoginGuard`: the client
+address's and the account's backoff, the account's lockout, and the password hash in a
+bounded worker. Each refusal has its page (zh-CN first) and its audit reason; an account's
+lockout and an admin's unlock are audit entries of their own (actor: the account's client),
+durable before the answer leaves.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,22 @@ from typing import Annotated
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from governance import InvalidIdNumber, LoginFailed, Principal, Role
+from governance import (
+    AccountEvent,
+    AccountLocked,
+    AccountLockedOut,
+    AuditAppendError,
+    AuditUnavailable,
+    InvalidIdNumber,
+    LoginBusy,
+    LoginFailed,
+    LoginThrottled,
+    Principal,
+    Role,
+    Services,
+    append_durably,
+    make_entry,
+)
 from query_gateway.console.route import console_router, render
 from query_gateway.console.session import end_session, start_session
 from query_gateway.console.state import console_state
@@ -55,8 +77,18 @@ def _next(target: str, fallback: str) -> str:
     return target if ok else fallback
 
 
+# exception → (status, the page's message, the audit reason); the first that matches applies
+REFUSALS: tuple[tuple[type[Exception], int, str, str], ...] = (
+    (LoginBusy, 503, "login_busy", "login_busy"),
+    (LoginThrottled, 429, "login_throttled", "login_throttled"),
+    (AccountLocked, 401, "account_locked", "account_locked"),
+    (AccountLockedOut, 401, "account_locked", "login_failed"),  # the lockout has its own entry
+    (LoginFailed, 401, "login_failed", "login_failed"),
+)
+
+
 @routes.post("/console/login", openapi_extra=public())
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
@@ -64,11 +96,15 @@ def login(
     next: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     gw, state = console_state(request)
+    address = request.client.host if request.client else "-"
+
+    async def record(event: AccountEvent) -> None:
+        await _audit_event(request, gw, event)
+
     try:
-        account = state.accounts.check(username, password, code)
-    except LoginFailed:
-        request.state.audit["reason"] = "login_failed"
-        return render(request, "login.html", status=401, message="login_failed", next=next)
+        account = await state.guard.sign_in(username, password, code, address, record)
+    except (LoginFailed, LoginBusy) as exc:
+        return _refused(request, exc, next)
     if not gw.client_active(account.client_id):
         request.state.audit["reason"] = "client_disabled"
         return render(request, "login.html", status=401, message="login_failed", next=next)
@@ -77,6 +113,29 @@ def login(
     who = Principal(account.role, client_id=account.client_id)
     start_session(response, request, gw.keys.token_key, who, gw.settings.token_ttl)
     return response
+
+
+def _refused(request: Request, exc: Exception, target: str) -> Response:
+    """The sign-in form again, saying why (never which of name, password or code was wrong)."""
+    status, message, reason = next((s, m, r) for kind, s, m, r in REFUSALS if isinstance(exc, kind))
+    request.state.audit["reason"] = reason
+    wait = int(getattr(exc, "retry_after", 1))
+    response = render(request, "login.html", status=status, message=message, next=target,
+                      retry_after=wait)  # fmt: skip
+    if status in (429, 503):
+        response.headers["retry-after"] = str(wait)
+    return response
+
+
+async def _audit_event(request: Request, gw: Services, event: AccountEvent) -> None:
+    """An account's lockout or unlock as its own audit entry, durable before the answer."""
+    context = {"actor": event.account.client_id, "role": event.account.role.value}
+    try:
+        entry = make_entry(context, action=event.action, decision=event.decision,
+                           request_id=request.state.request_id, reason=event.reason)  # fmt: skip
+        await append_durably(gw.audit, entry)
+    except (AuditAppendError, OSError):
+        raise AuditUnavailable("audit_unavailable") from None
 
 
 @routes.post("/console/login/subject", openapi_extra=public())

@@ -5,7 +5,8 @@ the session cookie when there is one, else from a bearer token as on the API. Br
 (``Accept: text/html``) get HTML pages for errors — the sign-in form for a 401 — and every
 other caller gets the usual RFC 9457 problem. A POST from a cookie session (or to a public
 form such as sign-in) must carry the CSRF token. The audit middleware records every console
-request, allowed or denied, like any other.
+request, allowed or denied, like any other, and every one is rate limited like an API request
+(`policy.rate_limit`): a session by its client or subject, anything else by its address.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from governance import (
     InvalidRequest,
     Principal,
     Unauthenticated,
-    WrongRole,
     open_token,
 )
 from query_gateway.console.i18n import lang_of, translate
@@ -36,7 +36,7 @@ from query_gateway.console.session import (
     csrf_token,
     keep_csrf,
 )
-from query_gateway.policy import PolicedRoute, Policy, authorize
+from query_gateway.policy import PolicedRoute, Policy, admit, authorize, rate_limit
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -76,26 +76,23 @@ def _from_cookie(request: Request, policy: Policy, gateway: Any) -> Principal | 
     try:
         who = open_token(gateway.keys.token_key, cookie)
     except Unauthenticated:
-        return None  # an expired session is no session
-    audit = request.state.audit
-    audit["actor"], audit["role"] = who.client_id or "subject", who.role.value
+        return None  # an expired session is no session (the address pays, as anonymous)
     if who.subject is not None:
-        audit["subject"] = who.subject
-    if who.client_id is not None and not gateway.client_active(who.client_id):
-        raise Unauthenticated("client_disabled")
-    if not policy.public and who.role not in policy.roles:
-        raise WrongRole("role_not_allowed")
+        request.state.audit["subject"] = who.subject
+    admit(request, policy, gateway, who)
     return who
 
 
 def authorize_console(
     request: Request, policy: Policy, gateway: Any
 ) -> tuple[Principal | None, bool]:
-    """(principal, by_cookie): the session cookie first, then the API's bearer token."""
+    """(principal, by_cookie): the session cookie first, then the API's bearer token; rate
+    limited either way."""
     who = _from_cookie(request, policy, gateway)
     if who is not None:
         return who, True
     if "authorization" not in request.headers and not policy.public:
+        rate_limit(request, gateway, None)
         raise Unauthenticated("token_missing")
     return authorize(request, policy, gateway), False
 

@@ -1,4 +1,5 @@
-"""What the console keeps beside the gateway: its accounts and its published statistics."""
+"""What the console keeps beside the gateway: its accounts, their sign-in guard and its
+published statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from fastapi import Request
 
 from dexin.app import Settings
-from governance import ConsoleAccounts
+from governance import ConsoleAccounts, LoginGuard, LoginPolicy
 from query_gateway.gateway import Services, gateway_of
 
 
@@ -17,6 +18,7 @@ from query_gateway.gateway import Services, gateway_of
 class ConsoleState:
     accounts: ConsoleAccounts
     settings: Settings
+    guard: LoginGuard  # backoff, lockout and bounded hashing in front of `accounts`
     published: dict[str, Any] = field(default_factory=dict)  # DP releases, made once
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -28,8 +30,9 @@ def console_state(request: Request) -> tuple[Services, ConsoleState]:
     state = getattr(app_state, "console", None)
     if state is None:
         settings: Settings = app_state.console_settings
-        accounts = ConsoleAccounts(settings.console_accounts, gateway.keys.token_key)
-        state = ConsoleState(accounts, settings)
+        policy = LoginPolicy.of(settings.gateway)
+        accounts = ConsoleAccounts(settings.console_accounts, gateway.keys.token_key, policy)
+        state = ConsoleState(accounts, settings, LoginGuard.of(accounts, settings.gateway))
         app_state.console = state
     assert isinstance(state, ConsoleState)
     return gateway, state
