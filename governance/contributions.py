@@ -1,20 +1,21 @@
 """A provider's contribution through the gateway: ingest, anchor, refresh the scores.
 
-The vault validates the file row by row and issues a receipt; the receipt's Merkle root is
-anchored on the ledger under the provider's account; the credit model's features and
-scores are recomputed so the next answer sees the new rows. One ingest at a time
-(``Services.ingest_lock``).
+The vault validates the contribution row by row and issues a receipt; the receipt's Merkle
+root is anchored on the ledger under the provider's account; the credit model's features
+and scores are recomputed so the next answer sees the new rows. One ingest at a time
+(``Services.ingest_lock``, a writers' lock): the rows are loaded on a cursor of their own,
+and every reader (the API's answers, the console's pages) reads on cursors of its own, so
+nothing that only reads ever takes this lock or waits for an ingest.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from governance.anchoring import anchor_receipt
-from governance.errors import InvalidRequest, NotFound
+from governance.errors import InvalidRequest, NotFound, PayloadTooLarge
 from ledger import LedgerError
-from vault import Receipt, ingest_file
+from vault import ContributionTooLarge, IngestLimits, Receipt, SealedUpload, ingest_file
 from vault import errors as verr
 
 if TYPE_CHECKING:
@@ -32,21 +33,17 @@ class RefusedContribution(Exception):
         self.reason = reason
 
 
-def accept_contribution(services: Services, provider: str, table: str, path: Path) -> Receipt:
-    """Ingest ``path`` for ``provider``'s ``table``, anchor its root (a ledger that cannot
-    be reached leaves it unanchored, for `dexin ledger anchor`), refresh the scores.
-    Raises `RefusedContribution`, `NotFound` (a table the provider does not contribute),
-    `InvalidRequest` (an unreadable file)."""
+def accept_contribution(
+    services: Services, provider: str, table: str, upload: SealedUpload
+) -> Receipt:
+    """Ingest ``upload`` for ``provider``'s ``table`` within the gateway's limits, anchor its
+    root (a ledger that cannot be reached leaves it unanchored, for `dexin ledger anchor`),
+    refresh the scores. Raises `PayloadTooLarge` (``reason`` names the limit:
+    ``too_many_rows``, ``too_many_columns``, ``too_many_expanded_bytes``; nothing was read
+    or recorded), `RefusedContribution`, `NotFound` (a table the provider does not
+    contribute), `InvalidRequest` (an unreadable file)."""
     with services.ingest_lock:
-        try:
-            receipt = ingest_file(services.vault, provider, table, path)
-        except verr.ContributionRefused as exc:
-            refused = exc.receipt if isinstance(exc.receipt, Receipt) else None
-            raise RefusedContribution(refused, exc.reason) from None
-        except (verr.UnknownTableError, verr.UnknownProviderError):
-            raise NotFound("table_not_contributed_by_provider") from None
-        except verr.VaultError:
-            raise InvalidRequest(reason="unreadable_contribution") from None
+        receipt = _ingest(services, provider, table, upload)
         try:
             anchor = anchor_receipt(services.ledger, services.vault, receipt)
         except LedgerError:
@@ -54,3 +51,22 @@ def accept_contribution(services: Services, provider: str, table: str, path: Pat
         if receipt.accepted and not receipt.already_loaded:
             services.scores.refresh()  # the next score sees the new rows
     return receipt.model_copy(update={"anchor": anchor or receipt.anchor})
+
+
+def _ingest(services: Services, provider: str, table: str, upload: SealedUpload) -> Receipt:
+    s = services.settings
+    limits = IngestLimits(s.max_rows, s.max_columns, s.max_expanded_bytes)
+    cursor = services.vault.con.cursor()  # its own transaction: readers never see it half-done
+    try:
+        return ingest_file(services.vault, provider, table, upload, cursor, limits)
+    except ContributionTooLarge as exc:
+        raise PayloadTooLarge(exc.reason_code) from None
+    except verr.ContributionRefused as exc:
+        refused = exc.receipt if isinstance(exc.receipt, Receipt) else None
+        raise RefusedContribution(refused, exc.reason) from None
+    except (verr.UnknownTableError, verr.UnknownProviderError):
+        raise NotFound("table_not_contributed_by_provider") from None
+    except verr.VaultError:
+        raise InvalidRequest(reason="unreadable_contribution") from None
+    finally:
+        cursor.close()

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from vault.keys import create_key_file as create_key_file
     from vault.keys import master_key_from as master_key_from
     from vault.keys import read_key_file as read_key_file
+    from vault.limits import ContributionTooLarge as ContributionTooLarge
+    from vault.limits import IngestLimits as IngestLimits
     from vault.proofs import prove_row as prove_row
     from vault.pseudonym import HEX_CHARS as HEX_CHARS
     from vault.pseudonym import pseudonymise as pseudonymise
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from vault.retention import purge_expired as purge_expired
     from vault.rotation import rotate_derived_key as rotate_derived_key
     from vault.rotation import rotate_provider_key as rotate_provider_key
+    from vault.sealed import SealedUpload as SealedUpload
     from vault.status import vault_status as vault_status
     from vault.store import APP_SECRET_PREFIX as APP_SECRET_PREFIX
     from vault.store import PSEUDONYM_KEY as PSEUDONYM_KEY
@@ -53,7 +56,9 @@ _WHERE = {
     "Column": "vault.registry",
     "ContributionCheck": "vault.verify",
     "ContributionRefused": "vault.errors",
+    "ContributionTooLarge": "vault.limits",
     "HEX_CHARS": "vault.pseudonym",
+    "IngestLimits": "vault.limits",
     "InvalidIdNumber": "vault.errors",
     "Keyring": "vault.keys",
     "LocalKeyProvider": "vault.keys",
@@ -61,6 +66,7 @@ _WHERE = {
     "RECEIPTS_FILE": "vault.store",
     "Receipt": "vault.ingest",
     "Registry": "vault.registry",
+    "SealedUpload": "vault.sealed",
     "Table": "vault.registry",
     "Vault": "vault.store",
     "VaultBusy": "vault.errors",

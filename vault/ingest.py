@@ -26,9 +26,12 @@ from vault import staging
 from vault.digest import sql_row_digest
 from vault.engine import Connection
 from vault.errors import ContributionRefused, InputFileError
+from vault.limits import IngestLimits
+from vault.probe import Probe, check_decoded, probe
 from vault.prohibited import prohibited_category
 from vault.pseudonym import hmac_pads, sql_pseudonym
 from vault.registry import Column, Table
+from vault.source import ContributionSource, as_source
 from vault.store import PSEUDONYM_KEY, Vault, alias
 from vault.validation import message, row_is_bad_sql, row_problems_sql, value_is_bad_sql
 
@@ -57,27 +60,8 @@ class Receipt(BaseModel):
     anchor: str | None = None  # where the root is anchored on the ledger, once it is
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def contribution_id(provider: str, table: str, sha256: str) -> str:
     return "c" + hashlib.sha256(f"{provider}|{table}|{sha256}".encode()).hexdigest()[:23]
-
-
-def _file_format(path: Path) -> Literal["csv", "parquet"]:
-    if not path.is_file():
-        raise InputFileError(str(path), "not a readable file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix == ".parquet":
-        return "parquet"
-    raise InputFileError(str(path), "unknown format (expected .csv or .parquet)")
 
 
 def _header_refusal(table: Table, header: list[str]) -> tuple[str, str] | None:
@@ -290,17 +274,26 @@ def _insert_record(con: Connection, record: dict[str, Any]) -> None:
 
 
 def ingest_file(
-    vault: Vault, provider: str, table_name: str, path: Path, con: Connection | None = None
+    vault: Vault,
+    provider: str,
+    table_name: str,
+    path: Path | ContributionSource,
+    con: Connection | None = None,
+    limits: IngestLimits | None = None,
 ) -> Receipt:
-    """Ingest one contribution file; see the module docstring for the guarantees.
+    """Ingest one contribution (a file, or a `vault.sealed.SealedUpload`); see the module
+    docstring for the guarantees. ``limits`` default to the vault's (`VaultConfig.limits`).
 
-    Raises `ContributionRefused` (carrying the recorded receipt) when the file's columns make
-    it unacceptable as a whole (a prohibited, unknown, duplicated or missing column, or a
-    header that cannot be read), `InputFileError` when the file cannot be read at all.
+    Raises `vault.limits.ContributionTooLarge` (a `ContributionRefused` without a receipt:
+    nothing is recorded) when the header or footer, or the decoded size, exceeds a limit,
+    before any row is staged; `ContributionRefused` (carrying the recorded receipt) when the
+    file's columns make it unacceptable as a whole (a prohibited, unknown, duplicated,
+    missing or nested column, or a header that cannot be read); `InputFileError` when the
+    file cannot be read at all.
     """
     table = vault.registry.check_contributes(provider, table_name)
-    fmt = _file_format(path)
-    sha = file_sha256(path)
+    source = as_source(path)
+    sha = source.sha256
     con = con or vault.con
     existing = _existing(con, provider, table_name, sha)
     if existing is not None:
@@ -311,34 +304,34 @@ def ingest_file(
     cid = contribution_id(provider, table_name, sha)
     run = _Run(vault, con, table, cid)
     try:
-        return _load(run, provider, path, fmt, sha)
+        return _load(run, provider, source, limits or vault.config.limits)
     finally:
         run.drop()
 
 
-def _load(
-    run: _Run, provider: str, path: Path, fmt: Literal["csv", "parquet"], sha: str
-) -> Receipt:
+def _load(run: _Run, provider: str, source: ContributionSource, limits: IngestLimits) -> Receipt:
     vault, table = run.vault, run.table
-    header = staging.stage(run, path, fmt)
+    found = probe(source, limits)  # the header or footer alone, before any row is read
     record: dict[str, Any] = {
         "contribution_id": run.cid,
         "provider": provider,
         "table_name": table.name,
-        "file_name": path.name,
-        "file_sha256": sha,
-        "format": fmt,
+        "file_name": source.name,
+        "file_sha256": source.sha256,
+        "format": source.fmt,
         "schema_digest": vault.registry.digest,
         "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
     }
-    submitted = run.one("SELECT count(*) FROM {p}_stage") + run.one("SELECT count(*) FROM {p}_bad")
-    refusal = header.refusal or _header_refusal(table, header.columns)
+    refusal = found.refusal or _header_refusal(table, found.columns)
+    if refusal is None:
+        refusal = _stage(run, source, found, limits)
     if refusal is not None:
-        return _refuse(run.con, vault, record, submitted, refusal)
+        return _refuse(run.con, vault, record, found.rows, refusal)
+    submitted = run.one("SELECT count(*) FROM {p}_stage") + run.one("SELECT count(*) FROM {p}_bad")
     target = f"{alias(provider)}.{table.name}"
     run.validate(target)
     report_path = vault.config.reports_dir / f"{run.cid}.csv"
-    rejected = _write_report(run, report_path, fmt == "csv")
+    rejected = _write_report(run, report_path, source.fmt == "csv")
     run.number_accepted(any_rejected=rejected > 0)
     accepted = run.one(f"SELECT count(*) FROM ({run.accepted_sql})")
     if accepted + rejected != submitted:  # fail closed: never record counts that do not add up
@@ -355,6 +348,20 @@ def _load(
     _commit(run, target, record)
     vault.publish_receipts()
     return _receipt(record, vault.config.reports_dir)
+
+
+def _stage(
+    run: _Run, source: ContributionSource, found: Probe, limits: IngestLimits
+) -> tuple[str, str | None] | None:
+    """Stage the rows (a Parquet file's decoded size counted first); a refusal if its pages
+    cannot be read."""
+    with source.readable_by(run.con) as location:
+        if source.fmt == "parquet":
+            refusal = check_decoded(run.con, location, found, limits)
+            if refusal is not None:
+                return refusal
+        staging.stage(run, location, source.fmt, found.columns)
+    return None
 
 
 def _merkle_root(leaves: pa.ChunkedArray, batch: int = 1 << 16) -> str:

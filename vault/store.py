@@ -24,7 +24,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from vault.errors import (
     VaultNotInitialised,
 )
 from vault.keys import KeyProvider, Keyring
+from vault.limits import IngestLimits
 from vault.pseudonym import pseudonymise
 from vault.registry import Registry, Table
 
@@ -66,6 +67,7 @@ class VaultConfig:
     memory_limit: str = "3GB"
     threads: int = 2
     as_of: dt.date | None = None  # the day retention is computed against; today if None
+    limits: IngestLimits = field(default_factory=IngestLimits)  # per contribution
 
     @property
     def keyring(self) -> Path:
@@ -258,8 +260,15 @@ class Vault:
     def query(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
-        """Run a read-only query over the ``src`` views (the credit model's features use this)."""
-        return self.con.execute(sql, params or []).fetchall()
+        """Run a read-only query over the ``src`` views (the credit model's features use this).
+
+        On its own cursor: a query from another thread (an aggregate, a console page) never
+        runs inside, nor takes the result of, whatever the main connection is doing."""
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql, params or []).fetchall()
+        finally:
+            cur.close()
 
     def contributions(self) -> list[dict[str, Any]]:
         """Every provider's contribution records, oldest first (on its own cursor: ingest

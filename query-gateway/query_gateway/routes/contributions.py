@@ -1,66 +1,55 @@
-"""Providers' contributions: an upload into the vault's ingest, answered with its receipt."""
+"""Providers' contributions: an upload into the vault's ingest, answered with its receipt.
+
+The body is read as it streams (`query_gateway.uploads`): the file is sealed (encrypted
+under a key held in memory) as it arrives, so no byte of it rests on disk in plaintext; the
+ingest then runs in a worker thread and reads it back through the seal.
+"""
 
 from __future__ import annotations
 
 import csv
-import secrets
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from governance import (
-    ContributionRefused,
-    InvalidRequest,
-    RefusedContribution,
-    Role,
-    accept_contribution,
-)
-from query_gateway.gateway import GatewayDep, PrincipalDep
+from governance import ContributionRefused, RefusedContribution, Role, accept_contribution
+from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
 from query_gateway.routes import router
 from query_gateway.schemas import ContributionPublic, RejectionPublic
+from query_gateway.uploads import OPENAPI_BODY, ContributionForm, read_contribution
 from vault import Receipt
 
 routes = router()
 MAX_REJECTIONS_SHOWN = 1000
-CHUNK = 1 << 20
 
 
 @routes.post(
     "/v1/contributions",
-    openapi_extra=policy(Role.PROVIDER),
+    openapi_extra=policy(Role.PROVIDER) | OPENAPI_BODY,
     status_code=201,
     response_model=ContributionPublic,
     summary="Submit a contribution (CSV or Parquet)",
 )
-def contribute(
-    table: Annotated[str, Form(pattern=r"^[a-z_]{1,40}$")],
-    file: Annotated[UploadFile, File()],
-    request: Request,
-    gw: GatewayDep,
-    who: PrincipalDep,
+async def contribute(request: Request, gw: GatewayDep, who: PrincipalDep) -> ContributionPublic:
+    form = await read_contribution(request, gw.workdir / "uploads")
+    with form.upload:
+        return await run_in_threadpool(_ingest, request, gw, who.client_id, form)
+
+
+def _ingest(
+    request: Request, gw: Services, client_id: str | None, form: ContributionForm
 ) -> ContributionPublic:
-    assert who.client_id is not None
-    client = gw.control.active_client(who.client_id)
+    assert client_id is not None
+    client = gw.control.active_client(client_id)
     assert client is not None
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise InvalidRequest(reason="unsupported_file_type")
-    uploads = gw.workdir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = uploads / f"{secrets.token_hex(12)}{suffix}"
     try:
-        with open(path, "wb") as out:
-            while chunk := file.file.read(CHUNK):
-                out.write(chunk)
-        receipt = accept_contribution(gw, client.name, table, path)
+        receipt = accept_contribution(gw, client.name, form.table, form.upload)
     except RefusedContribution as exc:
         public = _public(exc.receipt).model_dump(mode="json") if exc.receipt else None
         raise ContributionRefused(public or {"refusal": exc.reason}) from None
-    finally:
-        path.unlink(missing_ok=True)
-    request.state.audit["computation"] = f"contribution:{table}"
+    request.state.audit["computation"] = f"contribution:{form.table}"
     return _public(receipt)
 
 
