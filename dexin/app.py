@@ -56,7 +56,16 @@ from governance import (
 )
 from ledger import Ledger, LedgerConfig, open_ledger_reader
 from ledger import open_ledger as _open_ledger
-from vault import APP_SECRET_PREFIX, Keyring, Registry, Vault, VaultBusy, VaultConfig, load_registry
+from vault import (
+    APP_SECRET_PREFIX,
+    IngestLimits,
+    Keyring,
+    Registry,
+    Vault,
+    VaultBusy,
+    VaultConfig,
+    load_registry,
+)
 
 __all__ = [
     "DEFAULT_ORIGIN",
@@ -79,9 +88,11 @@ DEFAULT_ORIGIN = "dexin.local/audit"
 
 
 def vault_config(settings: Settings) -> VaultConfig:
+    gw = settings.gateway
     return VaultConfig(
-        root=settings.vault_dir, memory_limit=settings.memory_limit, as_of=settings.as_of
-    )
+        root=settings.vault_dir, memory_limit=settings.memory_limit, as_of=settings.as_of,
+        limits=IngestLimits(gw.max_rows, gw.max_columns, gw.max_expanded_bytes),
+    )  # fmt: skip
 
 
 @contextmanager

@@ -23,6 +23,11 @@ The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the sam
 - ``DEXIN_RATE_LIMIT`` / ``DEXIN_RATE_BURST``: requests per second per client and burst (50/100).
 - ``DEXIN_MAX_BODY``: bytes of a JSON or form body (16384); ``DEXIN_MAX_UPLOAD``: bytes of a
   contribution upload (268435456).
+- ``DEXIN_MAX_ROWS`` / ``DEXIN_MAX_COLUMNS`` / ``DEXIN_MAX_EXPANDED_BYTES``: per contribution,
+  data rows (20000000), columns (64) and bytes once decompressed and decoded (4294967296),
+  checked from a CSV's header and line count or a Parquet file's footer before any row is
+  read (`vault.limits`); the gateway refuses with 413 and ``reason`` ``too_many_rows``,
+  ``too_many_columns`` or ``too_many_expanded_bytes``; ``dexin vault ingest`` honours them too.
 - ``DEXIN_WITNESS_INTERVAL``: seconds between witnessing rounds (30; 0: no background rounds).
 - ``DEXIN_LOGIN_LOCKOUT``: consecutive failed console sign-ins that lock an account until an
   admin unlocks it (10). ``DEXIN_LOGIN_BACKOFF`` / ``DEXIN_LOGIN_BACKOFF_MAX``: seconds an
@@ -126,6 +131,9 @@ def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
         rate_burst=_positive(env, "DEXIN_RATE_BURST", 100),
         max_body=_positive(env, "DEXIN_MAX_BODY", 16 * 1024),
         max_upload=_positive(env, "DEXIN_MAX_UPLOAD", 256 * 1024 * 1024),
+        max_rows=_positive(env, "DEXIN_MAX_ROWS", 20_000_000),
+        max_columns=_positive(env, "DEXIN_MAX_COLUMNS", 64),
+        max_expanded_bytes=_positive(env, "DEXIN_MAX_EXPANDED_BYTES", 4 * 1024**3),
         witness_interval=_seconds(env, "DEXIN_WITNESS_INTERVAL", 30.0),
         telemetry=env.get("DEXIN_OTEL", "").lower() in ("1", "true"),
         login_lockout=_positive(env, "DEXIN_LOGIN_LOCKOUT", 10),

@@ -23,6 +23,9 @@ class GatewaySettings:
     rate_burst: int = 100
     max_body: int = 16 * 1024
     max_upload: int = 256 * 1024 * 1024
+    max_rows: int = 20_000_000  # per contribution (`vault.limits`; `dexin vault ingest` too)
+    max_columns: int = 64
+    max_expanded_bytes: int = 4 * 1024**3  # decompressed and decoded
     witness_interval: float = 30.0
     telemetry: bool = False
     login_lockout: int = 10  # consecutive failed sign-ins that lock a console account

@@ -86,8 +86,7 @@ def releases(gw: Services) -> list[dict[str, Any]]:
 
 
 def receipts(gw: Services) -> list[dict[str, Any]]:
-    with gw.ingest_lock:
-        records = gw.vault.contributions()
+    records = gw.vault.contributions()  # a cursor of its own: never waits for an ingest
     keep = ("provider", "table_name", "accepted", "rejected", "status", "merkle_root",
             "anchor", "received_at", "contribution_id")  # fmt: skip
     return [{k: r.get(k) for k in keep} for r in reversed(records)]
