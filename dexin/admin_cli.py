@@ -2,7 +2,8 @@
 
 Mount with ``app.add_typer(dexin.admin_cli.app, name="admin")``. These commands never open
 the vault or the ledger, so they work while ``dexin serve`` runs on the same data directory.
-Exit codes: 0 success; 2 refused input; 4 no vault (keys) in this data directory.
+Exit codes (`dexin.errors`): 2 refused input; 3 no usable master key; 4 no vault (keys) in
+this data directory. Each command imports the control plane (SQLAlchemy) when it runs.
 """
 
 from __future__ import annotations
@@ -13,39 +14,29 @@ from typing import Annotated
 
 import typer
 
-from dexin.admin import (
-    AdminError,
-    create_client,
-    rotate_signing_key,
-    subject_token,
-)
-from dexin.app import control_plane
+from dexin.errors import ExitCode, fail, handle_errors
 from dexin.settings import Settings
-from governance import CLIENT_ROLES, Role, request_unlock
-from vault import VaultError
 
 app = typer.Typer(no_args_is_help=True, help="Gateway administration (control plane only).")
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    sys.stderr.write(f"error: {message}\n")
-    return typer.Exit(code)
-
-
 @app.command("create-client")
+@handle_errors
 def create_client_command(
     role: Annotated[str, typer.Option(help="bank, provider, officer, auditor or admin")],
     name: Annotated[str, typer.Option(help="display name; for a provider, its registry id")],
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Register an OAuth client and print its client_id and client_secret (shown once)."""
+    from dexin.admin import create_client
+    from dexin.app import control_plane
+    from governance import CLIENT_ROLES, Role
+
     if role not in {r.value for r in CLIENT_ROLES}:
-        raise _fail("role must be one of bank, provider, officer, auditor, admin", 2)
-    settings = Settings.from_env()
-    try:
-        made = create_client(control_plane(settings), Role(role), name)
-    except AdminError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(
+            "role must be one of bank, provider, officer, auditor, admin", ExitCode.BAD_INPUT
+        )
+    made = create_client(control_plane(Settings.from_env()), Role(role), name)
     doc = {
         "client_id": made.client_id,
         "client_secret": made.client_secret,
@@ -62,18 +53,16 @@ def create_client_command(
 
 
 @app.command("subject-token")
+@handle_errors
 def subject_token_command(
     id_number: Annotated[str, typer.Option(help="the subject's resident ID number")],
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print a short-lived subject token (the embedded development identity provider)."""
+    from dexin.admin import subject_token
+
     settings = Settings.from_env()
-    try:
-        token = subject_token(settings, id_number, settings.gateway.token_ttl)
-    except AdminError as exc:
-        raise _fail(str(exc), 2) from None
-    except VaultError as exc:
-        raise _fail(str(exc), 4) from None
+    token = subject_token(settings, id_number, settings.gateway.token_ttl)
     if json_out:
         doc = {
             "access_token": token.access_token,
@@ -86,17 +75,15 @@ def subject_token_command(
 
 
 @app.command("rotate-signing-key")
+@handle_errors
 def rotate_signing_key_command(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Sign answers with a new key from now on (a running gateway follows within a second);
     the old keys stay published at GET /v1/keys so kept answers still verify."""
-    try:
-        made = rotate_signing_key(Settings.from_env())
-    except VaultError as exc:
-        raise _fail(str(exc), 4) from None
-    except ValueError as exc:  # a damaged signing-keys.json: refuse, name the file
-        raise _fail(str(exc), 2) from None
+    from dexin.admin import rotate_signing_key
+
+    made = rotate_signing_key(Settings.from_env())  # a damaged signing-keys.json: ValueError
     if json_out:
         sys.stdout.write(json.dumps(made) + "\n")
     else:
@@ -104,8 +91,11 @@ def rotate_signing_key_command(
 
 
 @app.command("list-clients")
+@handle_errors
 def list_clients_command() -> None:
     """Registered clients as JSON (never their secrets)."""
+    from dexin.app import control_plane
+
     control = control_plane(Settings.from_env())
     rows = [
         {
@@ -120,19 +110,25 @@ def list_clients_command() -> None:
 
 
 @app.command("disable-client")
+@handle_errors
 def disable_client_command(client_id: Annotated[str, typer.Option()]) -> None:
     """Disable a client: its tokens stop working within a second, new ones are refused."""
+    from dexin.app import control_plane
+
     if not control_plane(Settings.from_env()).disable_client(client_id):
-        raise _fail("no such client", 2)
+        raise fail("no such client", ExitCode.BAD_INPUT)
 
 
 @app.command("unlock-officer")
+@handle_errors
 def unlock_officer_command(
     name: Annotated[str, typer.Argument(help="the console account's user name")],
 ) -> None:
     """Unlock a console account (officer or auditor) locked after failed sign-ins. The gateway
     applies the unlock at the account's next sign-in, after appending its audit entry (this
     command cannot write the audit log while the gateway holds it)."""
+    from governance import request_unlock
+
     if not request_unlock(Settings.from_env().console_accounts, name):
-        raise _fail("no such console account", 2)
+        raise fail("no such console account", ExitCode.BAD_INPUT)
     sys.stdout.write("unlock requested: it takes effect, audited, at the account's next sign-in\n")

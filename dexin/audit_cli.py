@@ -1,6 +1,6 @@
 """``dexin audit …``: export, verify, prove, witness, anchor (mounted by ``dexin.cli``).
 
-Exit codes: 0 success; 1 verification failed or a witness refused (the first problem is
+Exit codes (`dexin.errors`): 1 verification failed or a witness refused (the first problem is
 printed); 2 bad input (missing file, malformed key or proof); 4 the ledger is in use by
 another process (``anchor``, ``register-witness``) or there is no ledger (``verify``: use
 ``--skip-anchors`` to verify everything else); 5 the ledger node cannot be reached.
@@ -8,61 +8,40 @@ another process (``anchor``, ``register-witness``) or there is no ledger (``veri
 Readers (``export``, ``verify``, ``prove``) take no lock on the log: they work while the
 gateway appends, on the prefix covered by the latest checkpoint. ``verify`` reads the
 ledger through a read-only view, so it checks anchors while the gateway owns the chain.
+Each command imports the audit package, the ledger and the control plane when it runs.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import SQLAlchemyError
 
-from audit import (
-    AccessPolicy,
-    AuditError,
-    BundleStore,
-    CheckpointHistory,
-    Cosignature,
-    LogReader,
-    NoteVerifier,
-    PendingCosignatures,
-    SignedCheckpoint,
-    Trust,
-    Verdict,
-    VerificationError,
-    Witness,
-    WitnessError,
-    WitnessPublicKey,
-    anchor_pending,
-    export_log,
-    leaf_hash,
-    load_export,
-    snapshot_log,
-    verify_inclusion,
-    verify_snapshot,
-)
-from dexin.app import open_ledger, open_ledger_view
-from dexin.audit_checks import access_policy, contribution_anchors
+from dexin.errors import ExitCode, fail, handle_errors
 from dexin.settings import Settings
-from dexin.witness_follow import follow
-from dexin_client import DexinClient, GatewayProblem
-from governance import LedgerAnchorer, register_witness
-from ledger import DeploymentError, Ledger, LedgerConfigError, LedgerError
-from vault import VaultBusy
+
+if TYPE_CHECKING:
+    from audit import (
+        AccessPolicy,
+        Cosignature,
+        NoteVerifier,
+        PendingCosignatures,
+        Verdict,
+        VerificationError,
+        Witness,
+    )
+    from ledger import Ledger
 
 app = typer.Typer(no_args_is_help=True, help="The audit trail: export, verify, prove, witness.")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
 ExportOpt = Annotated[Path | None, typer.Option("--export", help="verify this export directory")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the verdict as JSON")]
@@ -75,40 +54,22 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
 def _log_key(value: str | None) -> NoteVerifier | None:
+    from audit import NoteVerifier
+
     if value is None:
         return None
     path = Path(value)
     return NoteVerifier.from_vkey(path.read_text() if path.exists() else value)
 
 
-def _handled(fn: F) -> F:
-    """Map audit errors and a busy ledger to a message and an exit code (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except VaultBusy:
-            raise _fail(
-                "the ledger is in use by another process (the gateway? use --gateway)", 4
-            ) from None
-        except (AuditError, OSError, ValueError, KeyError) as exc:
-            detail = getattr(exc, "reason", None) or getattr(exc, "path", None) or ""
-            raise _fail(f"{exc} {detail}".strip(), 2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 @contextlib.contextmanager
 def _ledger_view(settings: Settings, required: bool) -> Iterator[Ledger | None]:
     """The ledger through a read-only view (no lock taken: works while the gateway runs);
     None when there is none and it is not ``required``."""
+    from dexin.app import open_ledger_view
+    from ledger import DeploymentError, LedgerConfigError, LedgerError
+
     with contextlib.ExitStack() as stack:
         try:
             ledger = stack.enter_context(open_ledger_view(settings))
@@ -116,28 +77,47 @@ def _ledger_view(settings: Settings, required: bool) -> Iterator[Ledger | None]:
             if not required:
                 yield None
                 return
-            raise _fail(
-                "there is no ledger in this data directory (try --skip-anchors)", 4
+            raise fail(
+                "there is no ledger in this data directory (try --skip-anchors)",
+                ExitCode.UNAVAILABLE,
             ) from None
         except LedgerError as exc:
-            raise _fail(f"{exc} (try --skip-anchors)", 5) from None
+            raise fail(f"{exc} (try --skip-anchors)", ExitCode.LEDGER) from None
         yield ledger
+
+
+@contextlib.contextmanager
+def _owned_ledger(settings: Settings) -> Iterator[Ledger]:
+    """The ledger for writing; exit 4 with a hint when the gateway owns it."""
+    from dexin.app import open_ledger
+    from vault import VaultBusy
+
+    try:
+        with open_ledger(settings) as ledger:
+            yield ledger
+    except VaultBusy:  # the hint differs from the vault's own advice: go through the gateway
+        message = "the ledger is in use by another process (the gateway? use --gateway)"
+        raise fail(message, ExitCode.UNAVAILABLE) from None
 
 
 def _access_policy(
     settings: Settings, ledger: Ledger | None, *files: Path | None
 ) -> tuple[AccessPolicy | None, list[str]]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dexin.audit_checks import access_policy
+
     try:
         return access_policy(settings, ledger, *files)
-    except SQLAlchemyError as exc:
-        raise _fail(f"cannot read the gateway's control plane (DATABASE_URL): "
-                    f"{type(exc).__name__}", 4) from None  # fmt: skip
-    except LedgerError as exc:
-        raise _fail(f"cannot read the ledger: {exc}", 5) from None
+    except SQLAlchemyError as exc:  # its message may hold DATABASE_URL's password: not shown
+        raise fail(f"cannot read the gateway's control plane (DATABASE_URL): "
+                   f"{type(exc).__name__}", ExitCode.UNAVAILABLE) from None  # fmt: skip
 
 
 @contextlib.contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -156,11 +136,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
 
 @app.command("export")
-@_handled
+@handle_errors
 def export_command(out_dir: Annotated[Path, typer.Option("--out", help="a new directory")]) -> None:
     """Write a self-contained export (entries, checkpoints, cosignatures, public keys)."""
+    from audit import LogReader, export_log
+
     if out_dir.exists():
-        raise _fail(f"{out_dir} exists already", 2)
+        raise fail(f"{out_dir} exists already", ExitCode.BAD_INPUT)
     with LogReader(_settings().audit_dir) as reader, _progress(sys.stderr.isatty()) as update:
         count = (reader.history.sizes() or [0])[-1]
         snap = export_log(reader, out_dir, lambda done: update("export", done, count))
@@ -169,7 +151,7 @@ def export_command(out_dir: Annotated[Path, typer.Option("--out", help="a new di
 
 
 @app.command("verify")
-@_handled
+@handle_errors
 def verify_command(
     export: ExportOpt = None,
     as_json: JsonOpt = False,
@@ -183,6 +165,17 @@ def verify_command(
     On the data directory, every bank's allowed score and aggregate is checked against the
     ledger's approvals and the anchored consent log (or the records given as files).
     """
+    from audit import (
+        LogReader,
+        Trust,
+        VerificationError,
+        load_export,
+        snapshot_log,
+        verify_snapshot,
+    )
+    from dexin.audit_checks import contribution_anchors
+    from governance import LedgerAnchorer
+
     settings = _settings()
     trust = Trust(log_key=_log_key(log_key))
     with contextlib.ExitStack() as stack:
@@ -199,7 +192,7 @@ def verify_command(
                 notes.append(contribution_anchors(settings, ledger))
         except VerificationError as exc:
             _print_failure(exc, as_json)
-            raise typer.Exit(1) from None
+            raise typer.Exit(ExitCode.CHECK_FAILED) from None
     verdict.notes[:0] = notes
     _print_verdict(verdict, as_json)
 
@@ -230,17 +223,19 @@ def _print_verdict(verdict: Verdict, as_json: bool) -> None:
 
 
 @app.command("prove")
-@_handled
+@handle_errors
 def prove_command(
     index: Annotated[int, typer.Option("--index", help="the entry's position")],
     size: Annotated[int | None, typer.Option(help="a checkpoint's size (default: latest)")] = None,
 ) -> None:
     """Print an inclusion proof (JSON) checkable with nothing but the signed checkpoint."""
+    from audit import LogReader, leaf_hash
+
     with LogReader(_settings().audit_dir) as reader:
         sizes = reader.history.sizes()
         chosen = size if size is not None else (sizes or [0])[-1]
         if chosen not in sizes or not 0 <= index < chosen:
-            raise _fail(f"no checkpoint of size {chosen} covering entry {index}", 2)
+            raise fail(f"no checkpoint of size {chosen} covering entry {index}", ExitCode.BAD_INPUT)
         entry = reader.entry(index, chosen)
         proof = reader.tree().inclusion_proof(index, chosen)
         note = reader.history.path(chosen).read_text()
@@ -250,10 +245,12 @@ def prove_command(
 
 
 @app.command("check-proof")
-@_handled
+@handle_errors
 def check_proof_command(proof_file: Path, log_key: LogKeyOpt = None) -> None:
     """Check a ``prove`` document: the checkpoint's signature and the entry's inclusion."""
-    doc = json.loads(proof_file.read_text(encoding="utf-8"))
+    from audit import AuditError, SignedCheckpoint, leaf_hash, verify_inclusion
+
+    doc = _proof_document(proof_file)
     signed = SignedCheckpoint.parse(doc["checkpoint"])
     key = _log_key(log_key)
     try:
@@ -262,16 +259,25 @@ def check_proof_command(proof_file: Path, log_key: LogKeyOpt = None) -> None:
         leaf = leaf_hash(doc["entry"].encode())
         proof = [bytes.fromhex(p) for p in doc["proof"]]
         verify_inclusion(leaf, doc["index"], signed.checkpoint.size, proof, signed.checkpoint.root)
-    except AuditError as exc:
-        raise _fail(f"proof does not verify: {exc}", 1) from None
+    except AuditError as exc:  # here a bad signature or proof is a failed check, not bad input
+        raise fail(f"proof does not verify: {exc}", ExitCode.CHECK_FAILED) from None
     signed_by = "signature verified" if key else "signature NOT checked (no --log-key)"
     out.print(
         f"OK entry {doc['index']} is in the log of size {signed.checkpoint.size} ({signed_by})"
     )
 
 
+def _proof_document(path: Path) -> dict[str, Any]:
+    """A ``prove`` document; ValueError (bad input) if it is not one."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    missing = {"index", "entry", "proof", "checkpoint"} - set(doc if isinstance(doc, dict) else ())
+    if missing:
+        raise ValueError(f"{path} is not a proof document (no {', '.join(sorted(missing))})")
+    return dict(doc)
+
+
 @app.command("witness")
-@_handled
+@handle_errors
 def witness_command(
     state: Annotated[Path, typer.Option("--state", help="this witness's state directory")],
     checkpoint: Annotated[Path | None, typer.Option(help="a signed checkpoint note")] = None,
@@ -294,21 +300,20 @@ def witness_command(
     (pinned log key, consistency with the last one cosigned), cosign and post it; one line
     per round; Ctrl-C stops. Exit 1 on a split view.
     """
+    from audit import SignedCheckpoint
+
     settings = _settings()
     witness = _open_witness(state, name, log_key, settings)
     if follow:
         _follow(witness, gateway, client_id, client_secret, interval, rounds)
         return
     if checkpoint is None:
-        raise _fail("give --checkpoint FILE, or --follow --gateway URL", 2)
+        raise fail("give --checkpoint FILE, or --follow --gateway URL", ExitCode.BAD_INPUT)
     signed = SignedCheckpoint.parse(checkpoint.read_bytes())
     last = witness.last()
     old = 0 if last is None else min(last.checkpoint.size, signed.checkpoint.size)
     hashes = _proof(proof, settings, old, signed.checkpoint.size)
-    try:
-        cosignature = witness.cosign(signed, hashes)
-    except WitnessError as exc:
-        raise _fail(f"refused: {exc} ({exc.reason})", 1) from None
+    cosignature = witness.cosign(signed, hashes)  # WitnessError: refused (exit 1)
     if submit:
         _submit(settings, cosignature)
     sys.stdout.write(cosignature.line() + "\n")
@@ -316,14 +321,16 @@ def witness_command(
 
 def _follow(witness: Witness, url: str | None, client_id: str | None, secret: str | None,
             interval: float, rounds: int | None) -> None:  # fmt: skip
+    from dexin.witness_follow import follow
+    from dexin_client import DexinClient
+
     if not (url and client_id and secret):
-        raise _fail("--follow needs --gateway, --client-id and --client-secret", 2)
+        message = "--follow needs --gateway, --client-id and --client-secret"
+        raise fail(message, ExitCode.BAD_INPUT)
     err.print(f"witness {witness.name} following {url} every {interval:g} s (Ctrl-C stops)")
     with DexinClient(url, client_id, secret) as client:
-        try:
+        try:  # a WitnessError (a split view) stops following: exit 1
             follow(witness, client, interval, lambda line: out.print(line, highlight=False), rounds)
-        except WitnessError as exc:
-            raise _fail(f"refused: {exc} ({exc.reason})", 1) from None
         except KeyboardInterrupt:
             err.print("stopped")
 
@@ -331,10 +338,12 @@ def _follow(witness: Witness, url: str | None, client_id: str | None, secret: st
 def _open_witness(
     state: Path, name: str | None, log_key: str | None, settings: Settings
 ) -> Witness:
+    from audit import NoteVerifier, Witness
+
     if (state / "witness.json").exists():
         return Witness(state)
     if name is None:
-        raise _fail("a new witness needs --name", 2)
+        raise fail("a new witness needs --name", ExitCode.BAD_INPUT)
     key = _log_key(log_key) or NoteVerifier.from_vkey((settings.audit_dir / "log.vkey").read_text())
     witness = Witness.init(state, name, key)
     pop = base64.b64encode(witness.proof_of_possession()).decode()
@@ -345,6 +354,8 @@ def _open_witness(
 
 
 def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[bytes]:
+    from audit import LogReader
+
     if path is not None:
         return [bytes.fromhex(h) for h in json.loads(path.read_text())]
     with LogReader(settings.audit_dir) as reader:
@@ -352,6 +363,8 @@ def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[by
 
 
 def _pending(settings: Settings) -> PendingCosignatures:
+    from audit import PendingCosignatures
+
     return PendingCosignatures(settings.audit_dir / "cosignatures" / "pending")
 
 
@@ -360,27 +373,31 @@ def _submit(settings: Settings, cosignature: Cosignature) -> None:
 
 
 @app.command("anchor")
-@_handled
+@handle_errors
 def anchor_command() -> None:
     """Aggregate the submitted cosignatures of the newest checkpoint that has enough of them,
     check the aggregate and anchor it (the gateway does this itself while it runs)."""
+    from audit import BundleStore, CheckpointHistory, anchor_pending
+    from governance import LedgerAnchorer
+
     settings = _settings()
     if not _pending(settings).sizes():
-        raise _fail("no submitted cosignatures", 2)
+        raise fail("no submitted cosignatures", ExitCode.BAD_INPUT)
     history = CheckpointHistory(settings.audit_dir / "checkpoints")
     store = BundleStore(settings.audit_dir / "cosignatures")
-    with open_ledger(settings) as ledger:
+    with _owned_ledger(settings) as ledger:
         result = anchor_pending(history, _pending(settings), store, LedgerAnchorer(ledger))
     for name in result.rejected:
         err.print(f"set aside a bad cosignature from {name}", highlight=False)
     if result.status != "anchored":
-        raise _fail("no checkpoint has enough valid cosignatures from registered witnesses", 1)
+        message = "no checkpoint has enough valid cosignatures from registered witnesses"
+        raise fail(message, ExitCode.CHECK_FAILED)
     out.print(f"anchored checkpoint {result.size} with {len(result.signers)} cosignatures: "
               f"{result.reference}")  # fmt: skip
 
 
 @app.command("register-witness")
-@_handled
+@handle_errors
 def register_witness_command(
     vkey: Annotated[str, typer.Option("--vkey", help="the witness's vkey")],
     pop: Annotated[str, typer.Option("--pop", help="its proof of possession (base64)")],
@@ -393,19 +410,24 @@ def register_witness_command(
 ) -> None:
     """Add a witness's BLS key to the ledger's witness set (admin), after checking its PoP;
     with --gateway, through the running gateway (which owns the ledger)."""
+    from audit import WitnessPublicKey
+    from dexin_client import DexinClient, GatewayProblem
+    from governance import register_witness
+
     key = WitnessPublicKey.from_vkey(vkey)
     if gateway is not None:
         if not (client_id and client_secret):
-            raise _fail("--gateway needs --client-id and --client-secret (an admin client)", 2)
+            message = "--gateway needs --client-id and --client-secret (an admin client)"
+            raise fail(message, ExitCode.BAD_INPUT)
         body: dict[str, object] = {"witness": key.vkey(), "proof_of_possession": pop,
                                    "threshold": threshold}  # fmt: skip
         with DexinClient(gateway, client_id, client_secret) as client:
             try:
                 client.register_witness(body)
             except GatewayProblem as exc:
-                raise _fail(f"the gateway refused: {exc}", 1) from None
+                raise fail(f"the gateway refused: {exc}", ExitCode.CHECK_FAILED) from None
     else:
-        with open_ledger(_settings()) as ledger:
+        with _owned_ledger(_settings()) as ledger:
             register_witness(ledger, key, base64.b64decode(pop))
             if threshold is not None:
                 ledger.set_witness_threshold(threshold)

@@ -1,6 +1,11 @@
 """The ``dexin`` command line: ``dexin vault …``, ``dexin data …``, ``dexin demo``.
 
-Exit codes are listed in `dexin.errors`.
+Exit codes are one table for every group: `dexin.errors` (the README repeats it).
+
+Starting is cheap: this module and the groups it mounts import only typer, rich and the
+settings; each command imports the vault (DuckDB), the ledger (web3), the gateway (FastAPI)
+or the model when it runs, so ``dexin --help`` answers at once
+(``tests/dexin/test_cli_startup.py``, ``bench/cli.py``).
 """
 
 from __future__ import annotations
@@ -8,32 +13,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table as RichTable
 
-from dexin import admin_cli, audit_cli, model_cli, serve_cli
-from dexin import demo as demo_mod
-from dexin.app import open_vault, vault_config
-from dexin.errors import handle_errors
-from dexin.keys import ensure_master_key, rotate_master_key
-from dexin.ledger_cli import app as ledger_app
+from dexin import admin_cli, audit_cli, ledger_cli, model_cli, serve_cli
+from dexin.errors import ExitCode, handle_errors
 from dexin.settings import Settings
 from synthetic.cli import generate_command
-from vault import (
-    Receipt,
-    Vault,
-    ingest_file,
-    load_registry,
-    prove_row,
-    purge_expired,
-    rotate_derived_key,
-    rotate_provider_key,
-    vault_status,
-)
 from vault import errors as verr
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+    from vault import Receipt, Vault
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Dexin (德信): data usable, never visible."
@@ -42,7 +36,7 @@ vault_app = typer.Typer(no_args_is_help=True, help="The encrypted vault of the 1
 data_app = typer.Typer(no_args_is_help=True, help="Synthetic data and the data dictionary.")
 app.add_typer(vault_app, name="vault")
 app.add_typer(data_app, name="data")
-app.add_typer(ledger_app, name="ledger")
+app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(model_cli.app, name="model")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(admin_cli.app, name="admin")
@@ -64,6 +58,10 @@ def _print_json(data: Any) -> None:
 @handle_errors
 def vault_init() -> None:
     """Create the vault: data keys per provider, wrapped by the master key."""
+    from dexin.app import vault_config
+    from dexin.keys import ensure_master_key
+    from vault import Vault, load_registry
+
     settings = _settings()
     provider, created = ensure_master_key(settings)
     Vault.init(vault_config(settings), load_registry(), provider)
@@ -81,6 +79,11 @@ def vault_init() -> None:
 @handle_errors
 def vault_status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Providers, key versions, contributions and rows."""
+    from rich.table import Table as RichTable
+
+    from dexin.app import open_vault
+    from vault import vault_status
+
     with open_vault(_settings()) as v:
         status = vault_status(v)
     if as_json:
@@ -115,6 +118,10 @@ def vault_rotate_key(
     ] = False,
 ) -> None:
     """Re-encrypt provider databases under new data keys; no row is lost, the old keys open nothing."""
+    from dexin.app import open_vault
+    from dexin.keys import rotate_master_key
+    from vault import rotate_derived_key, rotate_provider_key
+
     settings = _settings()
     with open_vault(settings) as v:
         targets = [provider] if provider else [p.id for p in v.registry.providers]
@@ -142,6 +149,8 @@ def _receipt_row(t: RichTable, r: Receipt) -> None:
 
 
 def _receipts_table(receipts: list[Receipt]) -> RichTable:
+    from rich.table import Table as RichTable
+
     t = RichTable(title="contributions")
     for col in ("provider", "table", "submitted", "accepted", "rejected", "merkle root", "status"):
         t.add_column(col)
@@ -164,6 +173,9 @@ def vault_ingest(
 ) -> None:
     """Validate, pseudonymise and load contributions, anchor their roots on the ledger, and
     print the receipts (rejected rows go to a report file)."""
+    from dexin import demo as demo_mod
+    from dexin.app import open_vault
+
     if not path.is_dir() and (not provider or not table):
         raise verr.InputFileError(str(path), "a single file needs --provider and --table")
     settings = _settings()
@@ -182,6 +194,8 @@ def vault_ingest(
 def _ingest_one(
     v: Vault, provider: str, table: str, path: Path
 ) -> Receipt | verr.ContributionRefused:
+    from vault import ingest_file
+
     try:
         return ingest_file(v, provider, table, path)
     except verr.ContributionRefused as exc:
@@ -189,6 +203,8 @@ def _ingest_one(
 
 
 def _report(results: list[Receipt | verr.ContributionRefused], as_json: bool, single: bool) -> None:
+    from vault import Receipt
+
     receipts = [r if isinstance(r, Receipt) else r.receipt for r in results]
     shown = [r for r in receipts if isinstance(r, Receipt)]
     if as_json:
@@ -203,13 +219,16 @@ def _report(results: list[Receipt | verr.ContributionRefused], as_json: bool, si
     for exc in refused:
         err.print(f"[bold red]refused:[/] {exc}", highlight=False)
     if refused:
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.BAD_INPUT)
 
 
 @vault_app.command("purge-expired")
 @handle_errors
 def vault_purge(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Physically remove negative rows past the 5-year rule, keeping a purge record."""
+    from dexin.app import open_vault
+    from vault import purge_expired
+
     with open_vault(_settings()) as v:
         records = purge_expired(v)
     if as_json:
@@ -226,6 +245,9 @@ def vault_prove(
     row: Annotated[int, typer.Option(help="The accepted row's leaf index (0-based).")],
 ) -> None:
     """Print and check the inclusion proof of one stored row in its contribution's Merkle root."""
+    from dexin.app import open_vault
+    from vault import prove_row
+
     with open_vault(_settings()) as v:
         proof = prove_row(v, contribution, row)
     proof.verify()
@@ -246,6 +268,7 @@ def data_dictionary(
 ) -> None:
     """Generate docs/data-dictionary.md from the schema registry."""
     from dexin.dictionary import render
+    from vault import load_registry
 
     text = render(load_registry())
     if out_file is None:
@@ -253,7 +276,7 @@ def data_dictionary(
     elif check:
         if not out_file.exists() or out_file.read_text(encoding="utf-8") != text:
             err.print(f"{out_file} is out of date: run `dexin data dictionary --out {out_file}`")
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.CHECK_FAILED)
     else:
         out_file.write_text(text, encoding="utf-8")
 
@@ -283,8 +306,14 @@ def demo(
 
         script_command(url=url, scale=scale, seed=seed)
         return
+    from dexin import demo as demo_mod
+
     demo_mod.run(_settings(), scale=scale, seed=seed, console=out, host=host, port=port)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

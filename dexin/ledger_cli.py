@@ -1,4 +1,7 @@
-"""``dexin ledger …``: the ledger's status, anchoring what is pending, and verification."""
+"""``dexin ledger …``: the ledger's status, anchoring what is pending, and verification.
+
+Exit codes: `dexin.errors`. Each command imports the ledger (web3) and the vault when it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import track
 
-from dexin.app import open_ledger, open_ledger_view, open_vault
-from dexin.errors import handle_errors
+from dexin.errors import ExitCode, handle_errors
 from dexin.settings import Settings
-from governance import anchor_pending, verify_contributions
-from vault import VaultBusy
 
 app = typer.Typer(no_args_is_help=True, help="The permissioned ledger: anchors and their checks.")
 out = Console()
@@ -27,6 +26,9 @@ err = Console(stderr=True, soft_wrap=True)
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Backend, chain id, height, contract and the number of anchors by kind (read-only
     when another process, such as the gateway, owns the embedded chain)."""
+    from dexin.app import open_ledger, open_ledger_view
+    from vault import VaultBusy
+
     settings = Settings.from_env()
     try:
         with open_ledger(settings) as ledger:
@@ -48,6 +50,9 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @handle_errors
 def anchor() -> None:
     """Anchor every contribution root the vault holds but has not anchored yet."""
+    from dexin.app import open_ledger, open_vault
+    from governance import anchor_pending
+
     settings = Settings.from_env()
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         count = anchor_pending(ledger, vault)
@@ -62,6 +67,11 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     Exits 1 and names each contribution whose rows were altered or are missing, or whose
     anchor does not bind the recomputed root and receipt.
     """
+    from rich.progress import track
+
+    from dexin.app import open_ledger, open_vault
+    from governance import verify_contributions
+
     settings = Settings.from_env()
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         verdicts = verify_contributions(ledger, vault, progress=lambda xs: track(
@@ -80,4 +90,4 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         out.print(f"{verdict}: {len(verdicts)} contributions, {rows:,} rows checked, "
                   f"{len(bad)} mismatched")  # fmt: skip
     if bad:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.CHECK_FAILED)

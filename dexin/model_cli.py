@@ -9,72 +9,48 @@
 Scores name the ledger release they came from; without one the commands refuse, unless
 ``--unreleased`` asks for a draft (its scores carry ``release: null``).
 
-Exit codes: 0 success; 2 bad input (a bad spec, an invalid ID number, features missing or
-stale); 3 a key problem; 4 the vault is missing or in use; 5 the model is not released, or
-released with another spec, or the ledger failed.
+Exit codes (`dexin.errors`): 2 bad input (a bad spec, an invalid ID number, features missing
+or stale); 3 a key problem; 4 the vault is missing or in use; 5 the model is not released, or
+released with another spec, or the ledger failed. Each command imports the model, the vault
+and the ledger when it runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table as RichTable
 
-from credit_model import DEFAULT_SPEC, HouseholdScore, ModelSpec, ReleaseRef, ScoreResult, load_spec
 from credit_model import errors as cerr
-from dexin.app import open_ledger, open_vault
-from dexin.model_report import build_report
+from dexin.errors import handle_errors
 from dexin.settings import Settings
-from governance import model_runs as scoring
-from ledger import LedgerError
-from vault import errors as verr
+
+if TYPE_CHECKING:
+    from credit_model import HouseholdScore, ModelSpec, ReleaseRef, ScoreResult
 
 app = typer.Typer(no_args_is_help=True, help="The 五维图 morality-credit model.")
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
-SpecOption = Annotated[Path, typer.Option("--spec", help="The model spec file.")]
+SpecOption = Annotated[
+    Path | None, typer.Option("--spec", help="The model spec file (default: the packaged one).")
+]
 Unreleased = Annotated[
     bool,
     typer.Option("--unreleased", help="Score with a spec not released on the ledger (a draft)."),
 ]
-EXIT_CODES: list[tuple[type[Exception], int]] = [
-    (verr.KeyManagementError, 3),
-    (verr.VaultNotInitialised, 4),
-    (verr.VaultBusy, 4),
-    (verr.VaultError, 2),
-    (cerr.NotReleasedError, 5),
-    (cerr.ReleaseMismatchError, 5),
-    (cerr.CreditModelError, 2),
-    (LedgerError, 5),
-]
 
 
-def handle_errors(fn: F) -> F:
-    """A known error becomes its message, its advice and an exit code (never a traceback)."""
+def _spec(path: Path | None) -> ModelSpec:
+    from credit_model import DEFAULT_SPEC, load_spec
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (verr.VaultError, cerr.CreditModelError, LedgerError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            advice = getattr(exc, "advice", "")
-            if advice:
-                err.print(f"hint: {advice}", highlight=False)
-            raise typer.Exit(next(c for cls, c in EXIT_CODES if isinstance(exc, cls))) from None
-
-    return wrapper  # type: ignore[return-value]
+    return load_spec(path or DEFAULT_SPEC)
 
 
 def _now() -> dt.datetime:
@@ -84,6 +60,9 @@ def _now() -> dt.datetime:
 @contextmanager
 def _release(settings: Settings, spec: ModelSpec, unreleased: bool) -> Iterator[ReleaseRef | None]:
     """The ledger release of ``spec`` (refusing an unreleased spec unless ``unreleased``)."""
+    from dexin.app import open_ledger
+    from governance import model_runs as scoring
+
     with open_ledger(settings) as ledger:
         release = scoring.find_release(ledger, spec)
     if release is None and not unreleased:
@@ -94,13 +73,19 @@ def _release(settings: Settings, spec: ModelSpec, unreleased: bool) -> Iterator[
 @app.command("release")
 @handle_errors
 def release_command(
-    spec_path: SpecOption = DEFAULT_SPEC,
-    officer: Annotated[str, typer.Option(help="The officer account that signs.")] = scoring.OFFICER,
+    spec_path: SpecOption = None,
+    officer: Annotated[
+        str | None,
+        typer.Option(help="The officer account that signs (default: the model officer)."),
+    ] = None,
 ) -> None:
     """Release the spec's model version on the ledger (idempotent): anchors its SHA-256."""
-    spec = load_spec(spec_path)
+    from dexin.app import open_ledger
+    from governance import model_runs as scoring
+
+    spec = _spec(spec_path)
     with open_ledger(Settings.from_env()) as ledger:
-        ref = scoring.release_spec(ledger, spec, officer)
+        ref = scoring.release_spec(ledger, spec, officer or scoring.OFFICER)
     out.print(f"released {spec.ref}: spec sha256 {ref.spec_digest}")
     out.print(f"anchored in block {ref.block_number}, tx {ref.tx_hash}")
 
@@ -108,11 +93,14 @@ def release_command(
 @app.command("score-all")
 @handle_errors
 def score_all_command(
-    spec_path: SpecOption = DEFAULT_SPEC, unreleased: Unreleased = False,
+    spec_path: SpecOption = None, unreleased: Unreleased = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:  # fmt: skip
     """Compute features, person and household scores for the whole population (in the vault)."""
-    settings, spec = Settings.from_env(), load_spec(spec_path)
+    from dexin.app import open_vault
+    from governance import model_runs as scoring
+
+    settings, spec = Settings.from_env(), _spec(spec_path)
     with _release(settings, spec, unreleased) as release, open_vault(settings) as v:
         summary = scoring.score_all(v, spec, computed_at=_now(), release=release)
     if as_json:
@@ -132,11 +120,14 @@ def score_command(
     subject: Annotated[str, typer.Option("--subject", help="The person's ID number.")],
     household: Annotated[bool, typer.Option("--household", help="Score their household.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    spec_path: SpecOption = DEFAULT_SPEC,
+    spec_path: SpecOption = None,
     unreleased: Unreleased = False,
 ) -> None:
     """Score one person (or their household) from the materialised features."""
-    settings, spec = Settings.from_env(), load_spec(spec_path)
+    from dexin.app import open_vault
+    from governance import model_runs as scoring
+
+    settings, spec = Settings.from_env(), _spec(spec_path)
     with _release(settings, spec, unreleased) as release, open_vault(settings) as v:
         now = _now()
         result: ScoreResult | HouseholdScore | None = None
@@ -157,10 +148,13 @@ def report_command(
     observation: Annotated[
         str | None, typer.Option(help="Back-test date (YYYY-MM-DD); default two years back.")
     ] = None,
-    spec_path: SpecOption = DEFAULT_SPEC,
+    spec_path: SpecOption = None,
 ) -> None:
     """Write the validation report: distribution, radar charts, AUC/KS, calibration, PSI, fairness."""
-    settings, spec = Settings.from_env(), load_spec(spec_path)
+    from dexin.app import open_vault
+    from dexin.model_report import build_report
+
+    settings, spec = Settings.from_env(), _spec(spec_path)
     day = dt.date.fromisoformat(observation) if observation else None
     with open_vault(settings) as v:
         page = build_report(v, spec, out_dir, day)
@@ -172,6 +166,10 @@ def _print_json(data: Any) -> None:
 
 
 def _print_score(r: ScoreResult | HouseholdScore) -> None:
+    from rich.table import Table as RichTable
+
+    from credit_model import ScoreResult
+
     who = r.subject if isinstance(r, ScoreResult) else f"household {r.household}"
     release = f"block {r.release.block_number}" if r.release else "UNRELEASED draft"
     out.print(f"{r.model} ({release}) as of {r.as_of} — {who}", highlight=False)

@@ -2,7 +2,8 @@
 
 Mount with ``app.command("serve")(dexin.serve_cli.serve)`` or
 ``app.add_typer(dexin.serve_cli.app, name="serve")``. One process: the gateway owns the vault
-and the embedded ledger while it runs (several workers would each need them).
+and the embedded ledger while it runs (several workers would each need them). The gateway
+(FastAPI, the vault, the ledger) is imported when the command runs, not when the CLI starts.
 """
 
 from __future__ import annotations
@@ -10,21 +11,24 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
-from query_gateway import create_app
 
+from dexin.errors import handle_errors
 from dexin.settings import Settings
 
 app = typer.Typer(help="Serve the query gateway.")
 
 
 @app.callback(invoke_without_command=True)
+@handle_errors
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Serve the gateway on HOST:PORT until interrupted."""
+    import uvicorn
+    from query_gateway import create_app
+
     settings = Settings.from_env()
     uvicorn.run(
         create_app(settings),
