@@ -1,6 +1,8 @@
 // Compile contracts/src with the pinned solc-js and write contracts/build/<Name>.json.
 // `node contracts/build.mjs --check` compiles and exits 1 if a committed artifact differs.
 // Settings are fixed here (and recorded in each artifact) so a rebuild is byte-identical.
+// Imports of "@openzeppelin/contracts/..." resolve to the exact version package-lock.json
+// pins in node_modules (its WebAuthn and P256 libraries); nothing else is imported.
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +29,18 @@ function compilerInput() {
   return { language: "Solidity", sources, settings: SETTINGS };
 }
 
+function findImport(path) {
+  if (!path.startsWith("@openzeppelin/contracts/")) return { error: `not allowed: ${path}` };
+  try {
+    return { contents: readFileSync(require.resolve(path), "utf8") };
+  } catch {
+    return { error: `not found: ${path} (run npm ci)` };
+  }
+}
+
 function compile() {
-  const output = JSON.parse(solc.compile(JSON.stringify(compilerInput())));
+  const input = JSON.stringify(compilerInput());
+  const output = JSON.parse(solc.compile(input, { import: findImport }));
   const errors = (output.errors || []).filter((e) => e.severity === "error");
   for (const e of output.errors || []) console.error(e.formattedMessage);
   if (errors.length) process.exit(2);

@@ -8,7 +8,16 @@ The only package that imports web3 / eth-tester. Get one with :func:`open_ledger
     ledger.verify_anchor(root, kind=AnchorKind.CONTRIBUTION, size=rows, metadata_digest=digest)
 """
 
+from .codec import officer_address
 from .config import LedgerConfig
+from .decisions import (
+    assertion_digest,
+    challenge_of,
+    credential_hash,
+    decision_challenge,
+    decision_document,
+    terms_digest,
+)
 from .errors import (
     AlreadyAnchoredError,
     AnchorMismatchError,
@@ -35,11 +44,14 @@ from .models import (
     Approval,
     ApprovalStatus,
     ApprovalTerms,
+    Decision,
     Identity,
     LedgerEvent,
     LedgerStatus,
     ModelRelease,
+    OfficerKey,
     Role,
+    SignedDecision,
     TxReceipt,
     WitnessSet,
 )
@@ -56,6 +68,7 @@ __all__ = [
     "ApprovalStatus",
     "ApprovalTerms",
     "ContractRevertError",
+    "Decision",
     "DeploymentError",
     "Identity",
     "KeyStoreError",
@@ -69,12 +82,21 @@ __all__ = [
     "MissingRoleError",
     "ModelRelease",
     "NodeUnavailableError",
+    "OfficerKey",
     "Role",
+    "SignedDecision",
     "TransactionError",
     "TransactionRejectedError",
     "TransactionTimeoutError",
     "TxReceipt",
     "WitnessSet",
+    "assertion_digest",
+    "challenge_of",
+    "credential_hash",
+    "decision_challenge",
+    "decision_document",
+    "officer_address",
     "open_ledger",
     "open_ledger_reader",
+    "terms_digest",
 ]

@@ -12,12 +12,13 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
+from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.crypto import keccak
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxReceipt as Web3Receipt
 
-from . import codec
+from . import codec, decisions
 from .errors import (
     AnchorMismatchError,
     AnchorNotFoundError,
@@ -33,11 +34,14 @@ from .models import (
     Approval,
     ApprovalStatus,
     ApprovalTerms,
+    Decision,
     Identity,
     LedgerEvent,
     LedgerStatus,
     ModelRelease,
+    OfficerKey,
     Role,
+    SignedDecision,
     TxReceipt,
     WitnessSet,
 )
@@ -66,7 +70,7 @@ class Web3Ledger:
         self._funder = funder
         self._reader = keys.identity(ADMIN_LABEL).address
         abi: list[dict[str, Any]] = list(contract.abi)  # type: ignore[arg-type]
-        self._events = {keccak(text=_signature(e)): e["name"] for e in _events(abi)}
+        self._events = {event_abi_to_log_topic(e): e["name"] for e in _events(abi)}  # type: ignore[arg-type]
 
     @property
     def backend(self) -> str:
@@ -176,15 +180,29 @@ class Web3Ledger:
         args = (codec.hash32(approval_id, "approval_id"), codec.terms_tuple(terms))
         return self._transact(label, "requestApproval", *args)
 
-    def vote(self, approval_id: bytes, *, officer: str) -> TxReceipt:
-        return self._transact(officer, "vote", codec.hash32(approval_id, "approval_id"))
+    def vote(self, approval_id: bytes, signed: SignedDecision, *,
+             signer: str | None = None) -> TxReceipt:  # fmt: skip
+        """An officer's signed vote (sent by the gateway's account unless ``signer``). Reverts:
+        InvalidOfficerSignature, UnknownOfficerKey, OfficerKeyRevoked, AlreadyVoted, ..."""
+        args = (codec.hash32(approval_id, "approval_id"), decisions.assertion_tuple(signed))
+        return self._transact(self._signer(signer, Role.GATEWAY), "vote", *args)
 
-    def reject(self, approval_id: bytes, reason: int, *, officer: str) -> TxReceipt:
-        return self._transact(officer, "reject", codec.hash32(approval_id, "approval_id"), reason)
+    def reject(self, approval_id: bytes, reason: int, signed: SignedDecision, *,
+               signer: str | None = None) -> TxReceipt:  # fmt: skip
+        """An officer's signed rejection; ends a pending request."""
+        args = (codec.hash32(approval_id, "approval_id"), reason, decisions.assertion_tuple(signed))
+        return self._transact(self._signer(signer, Role.GATEWAY), "reject", *args)
 
-    def revoke_approval(self, approval_id: bytes, reason: int, *, officer: str) -> TxReceipt:
+    def revoke_approval(self, approval_id: bytes, reason: int, signed: SignedDecision, *,
+                        signer: str | None = None) -> TxReceipt:  # fmt: skip
+        """An officer's signed revocation of a pending or approved request."""
+        args = (codec.hash32(approval_id, "approval_id"), reason, decisions.assertion_tuple(signed))
+        return self._transact(self._signer(signer, Role.GATEWAY), "revokeApproval", *args)
+
+    def decision_challenge(self, approval_id: bytes, decision: Decision) -> bytes:
+        """The challenge the contract expects an officer to sign for ``decision``."""
         approval = codec.hash32(approval_id, "approval_id")
-        return self._transact(officer, "revokeApproval", approval, reason)
+        return bytes(self._call("decisionChallenge", approval, int(decision)))
 
     def get_approval(self, approval_id: bytes) -> Approval:
         """Status as of the latest block; raises ContractRevertError(UnknownApproval)."""
@@ -211,6 +229,39 @@ class Web3Ledger:
         if approval.status != ApprovalStatus.APPROVED:
             raise ApprovalNotValidError(approval_id, approval.status.name)
         return approval
+
+    # -- officers and their keys -----------------------------------------------------------
+
+    def register_officer(self, officer_id: str) -> str:
+        """Grant the Officer role to ``officer_id``'s keyless address (`codec.officer_address`)
+        unless it holds it; returns the address. Idempotent."""
+        address = codec.officer_address(officer_id)
+        if self.role_of(address) != Role.OFFICER:
+            self._transact(ADMIN_LABEL, "grantRole", address, int(Role.OFFICER))
+        return address
+
+    def register_officer_key(self, credential_id: bytes, officer: str, x: bytes, y: bytes,
+                             invited_by: str) -> TxReceipt:  # fmt: skip
+        """Register a credential's P-256 key (x, y: 32 bytes each) for the officer at address
+        ``officer`` (admin). Reverts OfficerKeyExists, InvalidOfficerKey, MissingRole."""
+        credential = decisions.credential_hash(credential_id)
+        args = (credential, officer, codec.hash32(x, "x"), codec.hash32(y, "y"),
+                codec.code32(invited_by))  # fmt: skip
+        return self._transact(ADMIN_LABEL, "registerOfficerKey", *args)
+
+    def revoke_officer_key(self, credential_id: bytes) -> TxReceipt:
+        return self._transact(
+            ADMIN_LABEL, "revokeOfficerKey", decisions.credential_hash(credential_id)
+        )
+
+    def officer_key(self, credential: bytes) -> OfficerKey:
+        """The key registered as ``credential`` (SHA-256 of the credential id); raises
+        ContractRevertError(UnknownOfficerKey)."""
+        raw = self._call("officerKey", codec.hash32(credential, "credential"))
+        officer, x, y, invited, by, block, revoked = raw
+        return OfficerKey(credential=credential, officer=officer, x=bytes(x), y=bytes(y),
+                          invited_by=codec.uncode32(invited), registered_by=by,
+                          registered_block=block, revoked=revoked)  # fmt: skip
 
     # -- model releases -----------------------------------------------------------------
 
@@ -332,7 +383,3 @@ class ReadOnlyWeb3Ledger(Web3Ledger):
 
 def _events(abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in abi if e["type"] == "event"]
-
-
-def _signature(event: dict[str, Any]) -> str:
-    return f"{event['name']}({','.join(i['type'] for i in event['inputs'])})"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
 from .models import ApprovalTerms
 
 
@@ -56,3 +59,12 @@ def terms_from_tuple(raw: tuple[Any, ...]) -> ApprovalTerms:
         valid_from=start,
         valid_until=end,
     )
+
+
+def officer_address(officer_id: str) -> str:
+    """The address that stands for officer ``officer_id`` on the ledger: the last 20 bytes
+    of keccak256("dexin.officer:" || id). Nobody holds a private key for it (none can be
+    found for a hash), so the officer acts only through the keys registered to it."""
+    if not officer_id:
+        raise ValueError("an officer id is not empty")
+    return to_checksum_address(keccak(b"dexin.officer:" + officer_id.encode("utf-8"))[-20:])

@@ -36,6 +36,19 @@ class ApprovalStatus(IntEnum):
     EXPIRED = 5
 
 
+class Decision(IntEnum):
+    """An officer's decision on an approval (the contract's ``Decision``)."""
+
+    APPROVE = 0
+    REJECT = 1
+    REVOKE = 2
+
+    @property
+    def word(self) -> str:
+        """The decision as it appears in the signed document: approve, reject, revoke."""
+        return self.name.lower()
+
+
 @dataclass(frozen=True)
 class TxReceipt:
     """A mined, successful transaction."""
@@ -100,6 +113,34 @@ class Approval:
     votes: int
     status: ApprovalStatus
     reason: int
+
+
+@dataclass(frozen=True)
+class SignedDecision:
+    """An officer's WebAuthn assertion over a decision's challenge, as the authenticator made
+    it: the raw credential id, the authenticator data, the client data JSON (bytes) and the
+    DER-encoded ES256 signature."""
+
+    credential_id: bytes
+    authenticator_data: bytes
+    client_data_json: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class OfficerKey:
+    """A credential registered on the ledger: ``credential`` is SHA-256 of its id, ``x`` and
+    ``y`` its P-256 public key, ``officer`` the officer's address; who registered it (an
+    admin account), who invited the officer, and at which block."""
+
+    credential: bytes
+    officer: str
+    x: bytes
+    y: bytes
+    invited_by: str
+    registered_by: str
+    registered_block: int
+    revoked: bool
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import {Approvals} from "./Approvals.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {WitnessSet} from "./WitnessSet.sol";
 
-/// @title DexinLedger: roles, anchors, approvals, model releases and the witness set.
+/// @title DexinLedger: roles, officers' keys, anchors, approvals, model releases, witnesses.
 /// @notice Deployed once per chain; the deployer becomes the first admin.
 contract DexinLedger is Approvals, ModelRegistry, WitnessSet {
     constructor() Roles(msg.sender) {}
