@@ -36,6 +36,14 @@ The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the sam
   computed at once (1; each is 16 MiB of scrypt); ``DEXIN_LOGIN_QUEUE``: sign-ins that may
   wait for one (4; beyond that a sign-in is refused with 503, so a flood cannot take the
   CPU from the answer path).
+- ``DEXIN_OIDC_ISSUER``, ``DEXIN_OIDC_CLIENT_ID``, ``DEXIN_OIDC_CLIENT_SECRET``,
+  ``DEXIN_OIDC_REDIRECT_URI``: the residents' OpenID Connect provider and this gateway's
+  client there (all four, or none: then residents cannot sign in);
+  ``DEXIN_OIDC_ID_CLAIM`` (``dexin_id_number``) and ``DEXIN_OIDC_RESIDENT_SCOPE``
+  (``dexin_resident``): the claim carrying the ID number and the scope that releases it.
+- ``DEXIN_UNSAFE_DEV_IDENTITY``: ``1`` lets an ID number alone sign a resident in and lets
+  consents be recorded without a fresh IdP sign-in (development and tests only; the gateway
+  refuses to serve a non-loopback address with it set).
 - ``DEXIN_OTEL``: ``1`` turns on FastAPI's OpenTelemetry traces, metrics and logs (off by
   default: nothing about requests leaves the process unless an operator asks, and the
   per-request check for a configured provider costs ~3 % of a score's CPU).
@@ -50,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from governance import GatewaySettings
+from governance import GatewaySettings, OidcSettings
 
 __all__ = ["GatewaySettings", "Settings"]
 
@@ -141,6 +149,29 @@ def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
         login_backoff_max=_seconds(env, "DEXIN_LOGIN_BACKOFF_MAX", 900.0),
         login_hashers=_positive(env, "DEXIN_LOGIN_HASHERS", 1),
         login_queue=_positive(env, "DEXIN_LOGIN_QUEUE", 4),
+        oidc=_oidc(env),
+        unsafe_dev_identity=env.get("DEXIN_UNSAFE_DEV_IDENTITY", "") == "1",
+    )
+
+
+OIDC_REQUIRED = ("DEXIN_OIDC_ISSUER", "DEXIN_OIDC_CLIENT_ID", "DEXIN_OIDC_CLIENT_SECRET",
+                 "DEXIN_OIDC_REDIRECT_URI")  # fmt: skip
+
+
+def _oidc(env: Mapping[str, str]) -> OidcSettings | None:
+    given = [name for name in OIDC_REQUIRED if env.get(name)]
+    if not given:
+        return None
+    if len(given) != len(OIDC_REQUIRED):
+        missing = ", ".join(n for n in OIDC_REQUIRED if n not in given)
+        raise ValueError(f"the residents' identity provider needs {missing} as well")
+    return OidcSettings(
+        issuer=env["DEXIN_OIDC_ISSUER"],
+        client_id=env["DEXIN_OIDC_CLIENT_ID"],
+        client_secret=env["DEXIN_OIDC_CLIENT_SECRET"],
+        redirect_uri=env["DEXIN_OIDC_REDIRECT_URI"],
+        id_number_claim=env.get("DEXIN_OIDC_ID_CLAIM") or "dexin_id_number",
+        resident_scope=env.get("DEXIN_OIDC_RESIDENT_SCOPE") or "dexin_resident",
     )
 
 

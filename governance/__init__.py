@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from governance.catalogue import Purpose as Purpose
     from governance.catalogue import load_catalogue as load_catalogue
     from governance.config import GatewaySettings as GatewaySettings
+    from governance.config import OidcSettings as OidcSettings
     from governance.consent_log import ConsentLog as ConsentLog
     from governance.consents import consent_status as consent_status
     from governance.consents import grant_consent as grant_consent
@@ -66,10 +67,11 @@ if TYPE_CHECKING:
     from governance.db import open_engine as open_engine
     from governance.db import session_factory as session_factory
     from governance.errors import AuditUnavailable as AuditUnavailable
+    from governance.errors import BudgetExhausted as BudgetExhausted
     from governance.errors import Conflict as Conflict
     from governance.errors import ContributionRefused as ContributionRefused
     from governance.errors import GatewayError as GatewayError
-    from governance.errors import InvalidIdNumber as InvalidIdNumber
+    from governance.errors import InvalidClient as InvalidClient
     from governance.errors import InvalidRequest as InvalidRequest
     from governance.errors import MethodNotAllowed as MethodNotAllowed
     from governance.errors import NotFound as NotFound
@@ -83,6 +85,12 @@ if TYPE_CHECKING:
     from governance.errors import UnsupportedMediaType as UnsupportedMediaType
     from governance.errors import WrongRole as WrongRole
     from governance.households import MEMBER_ACTION as MEMBER_ACTION
+    from governance.identity import EvidenceRejected as EvidenceRejected
+    from governance.identity import VerifiedEvidence as VerifiedEvidence
+    from governance.identity import grant_terms as grant_terms
+    from governance.identity import terms_digest as terms_digest
+    from governance.identity import verify_evidence as verify_evidence
+    from governance.identity import withdrawal_terms as withdrawal_terms
     from governance.ids import loggable as loggable
     from governance.ids import new_id as new_id
     from governance.login_guard import AccountEvent as AccountEvent
@@ -98,9 +106,14 @@ if TYPE_CHECKING:
     from governance.model_runs import score_person as score_person
     from governance.models import AccessRequest as AccessRequest
     from governance.models import Consent as Consent
+    from governance.passkeys import create_invite as create_invite
     from governance.privacy import release as release
     from governance.quota import QuotaFlusher as QuotaFlusher
     from governance.ratelimit import RateLimiter as RateLimiter
+    from governance.relying_party import IdentityProviderUnavailable as IdentityProviderUnavailable
+    from governance.relying_party import PendingSignIn as PendingSignIn
+    from governance.relying_party import RelyingParty as RelyingParty
+    from governance.relying_party import SignedIn as SignedIn
     from governance.scores import DIMENSIONS as DIMENSIONS
     from governance.scores import ModelScoreService as ModelScoreService
     from governance.scores import ScoreAnswer as ScoreAnswer
@@ -116,6 +129,7 @@ if TYPE_CHECKING:
     from governance.signing_keys import rotate as rotate
     from governance.votes import AccessRequestDraft as AccessRequestDraft
     from governance.votes import cast_vote as cast_vote
+    from governance.votes import decision_challenge as decision_challenge
     from governance.votes import file_request as file_request
     from governance.votes import revoke_approval as revoke_approval
     from governance.witnessing import SubmitRefused as SubmitRefused
@@ -136,6 +150,7 @@ _WHERE = {
     "AuditSink": "governance.audit_trail",
     "AuditTrail": "governance.audit_trail",
     "AuditUnavailable": "governance.errors",
+    "BudgetExhausted": "governance.errors",
     "CLIENT_ROLES": "governance.credentials",
     "Conflict": "governance.errors",
     "Consent": "governance.models",
@@ -144,10 +159,12 @@ _WHERE = {
     "ContributionRefused": "governance.errors",
     "ControlPlane": "governance.control",
     "DIMENSIONS": "governance.scores",
+    "EvidenceRejected": "governance.identity",
     "GATEWAY_LABEL": "governance.anchoring",
     "GatewayError": "governance.errors",
     "GatewaySettings": "governance.config",
-    "InvalidIdNumber": "governance.errors",
+    "IdentityProviderUnavailable": "governance.relying_party",
+    "InvalidClient": "governance.errors",
     "InvalidRequest": "governance.errors",
     "LedgerAnchorer": "governance.anchoring",
     "LoginBusy": "governance.login_guard",
@@ -160,8 +177,10 @@ _WHERE = {
     "ModelScoreService": "governance.scores",
     "NewClient": "governance.control",
     "NotFound": "governance.errors",
+    "OidcSettings": "governance.config",
     "PURPOSES": "governance.catalogue",
     "PayloadTooLarge": "governance.errors",
+    "PendingSignIn": "governance.relying_party",
     "PolicyDenied": "governance.errors",
     "Principal": "governance.credentials",
     "Purpose": "governance.catalogue",
@@ -170,6 +189,7 @@ _WHERE = {
     "RateLimited": "governance.errors",
     "RateLimiter": "governance.ratelimit",
     "RefusedContribution": "governance.contributions",
+    "RelyingParty": "governance.relying_party",
     "Role": "governance.credentials",
     "SIGNATURE_HEADER": "governance.signing",
     "ScoreAnswer": "governance.scores",
@@ -178,12 +198,14 @@ _WHERE = {
     "ServiceUnavailable": "governance.errors",
     "Services": "governance.services",
     "SignatureError": "governance.signing",
+    "SignedIn": "governance.relying_party",
     "SigningKeys": "governance.signing_keys",
     "SubmitRefused": "governance.witnessing",
     "Unauthenticated": "governance.errors",
     "UnsupportedGrant": "governance.errors",
     "UnsupportedMediaType": "governance.errors",
     "VaultAggregates": "governance.aggregates",
+    "VerifiedEvidence": "governance.identity",
     "Witnessing": "governance.witnessing",
     "WrongRole": "governance.errors",
     "accept_contribution": "governance.contributions",
@@ -192,10 +214,13 @@ _WHERE = {
     "append_durably": "governance.audit_trail",
     "cast_vote": "governance.votes",
     "consent_status": "governance.consents",
+    "create_invite": "governance.passkeys",
+    "decision_challenge": "governance.votes",
     "derive_keys": "governance.credentials",
     "file_request": "governance.votes",
     "find_release": "governance.model_runs",
     "grant_consent": "governance.consents",
+    "grant_terms": "governance.identity",
     "issue_token": "governance.credentials",
     "load_catalogue": "governance.catalogue",
     "loggable": "governance.ids",
@@ -221,12 +246,15 @@ _WHERE = {
     "session_factory": "governance.db",
     "sourced_policy": "governance.audit_sources",
     "status_now": "governance.approvals",
+    "terms_digest": "governance.identity",
     "unanchored_contributions": "governance.anchoring",
     "unanchored_receipts": "governance.anchoring",
     "utcnow": "governance.control",
     "verify_contributions": "governance.anchoring",
     "verify_detached": "governance.signing",
+    "verify_evidence": "governance.identity",
     "withdraw_consent": "governance.consents",
+    "withdrawal_terms": "governance.identity",
 }
 
 __all__ = sorted(_WHERE)

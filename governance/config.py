@@ -6,9 +6,22 @@ as the ``gateway`` section of the one `Settings`) and passes it in; nothing here
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["GatewaySettings"]
+__all__ = ["GatewaySettings", "OidcSettings"]
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """The residents' identity provider (any OpenID Connect provider: 浙里办 in production, the
+    local `oidc-provider` in the demo and tests) and this gateway's client at it."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str  # the console's callback, as the IdP has it registered
+    id_number_claim: str = "dexin_id_number"
+    resident_scope: str = "dexin_resident"
 
 
 @dataclass(frozen=True)
@@ -33,3 +46,5 @@ class GatewaySettings:
     login_backoff_max: float = 900.0  # the longest wait between two attempts
     login_hashers: int = 1  # password hashes computed at once (scrypt: 16 MiB, ~30 ms each)
     login_queue: int = 4  # sign-ins that may wait for a hasher; more are refused with 503
+    oidc: OidcSettings | None = None  # None: residents cannot sign in (unless the unsafe dev path)
+    unsafe_dev_identity: bool = False  # DEXIN_UNSAFE_DEV_IDENTITY: an ID number alone signs in
