@@ -17,6 +17,7 @@ import datetime as dt
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,8 @@ from governance.errors import (
 )
 from governance.ids import new_id
 from governance.models import AccessRequest, Client, Consent, Vote
+
+T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -54,6 +57,7 @@ class ControlPlane:
         self._requests: dict[str, AccessRequest] = {}
         self._consents: dict[str, Consent] = {}
         self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
+        self._snapshot_lock = threading.Lock()  # `forget` and `_keep` are atomic to each other
         self._quota_lock = threading.Lock()
         self._used: dict[str, int] = {}  # quota spent, authoritative while this process runs
         self._dirty: set[str] = set()
@@ -61,11 +65,20 @@ class ControlPlane:
     def forget(self, request_id: str | None = None, consent_id: str | None = None) -> None:
         """Drop the snapshots of a request or consent (after a change made elsewhere).
         Called after the change is committed; a snapshot read before that is never kept."""
-        self._generation += 1
-        if request_id is not None:
-            self._requests.pop(request_id, None)
-        if consent_id is not None:
-            self._consents.pop(consent_id, None)
+        with self._snapshot_lock:
+            self._generation += 1
+            if request_id is not None:
+                self._requests.pop(request_id, None)
+            if consent_id is not None:
+                self._consents.pop(consent_id, None)
+
+    def _keep(self, snapshots: dict[str, T], key: str, value: T, generation: int) -> None:
+        """Store a snapshot read when the generation was ``generation``, unless a `forget`
+        ran since: the check and the store are one step under the lock (compare-and-set), so
+        a `forget` can never fall between them and leave a stale snapshot behind."""
+        with self._snapshot_lock:
+            if generation == self._generation:
+                snapshots[key] = value
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -152,8 +165,7 @@ class ControlPlane:
         if found is None:
             generation = self._generation
             found = self.request(request_id)
-            if generation == self._generation:
-                self._requests[request_id] = found
+            self._keep(self._requests, request_id, found, generation)
         return found
 
     def requests(self, client_id: str | None = None) -> list[AccessRequest]:
@@ -338,8 +350,8 @@ class ControlPlane:
             generation = self._generation
             with self.sessions() as s:
                 consent = s.get(Consent, consent_id)
-            if consent is not None and generation == self._generation:
-                self._consents[consent_id] = consent
+            if consent is not None:
+                self._keep(self._consents, consent_id, consent, generation)
         if consent is None or consent.subject != subject or consent.bank_id != bank_id:
             raise PolicyDenied("consent_missing")
         if consent.withdrawn_at is not None:
