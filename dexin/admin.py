@@ -38,7 +38,15 @@ def create_client(control: ControlPlane, role: Role, name: str) -> NewClient:
 
 
 def subject_token(settings: Settings, id_number: str, ttl: int) -> SubjectToken:
-    """The development identity provider: a short-lived token for the holder of an ID number."""
+    """The development identity provider: a short-lived token for the holder of an ID number.
+    Refused unless ``DEXIN_UNSAFE_DEV_IDENTITY=1``: it lets whoever runs it act as any
+    resident."""
+    if not settings.gateway.unsafe_dev_identity:
+        raise AdminError(
+            "subject-token is the unsafe development identity provider: set "
+            "DEXIN_UNSAFE_DEV_IDENTITY=1 to use it (never in production; residents sign in at "
+            "the identity provider)"
+        )
     reason = idnumber.problem(id_number)
     if reason is not None:
         raise AdminError(f"invalid ID number: {reason}")

@@ -42,6 +42,7 @@ from governance import (
     ModelScoreService,
     QuotaFlusher,
     RateLimiter,
+    RelyingParty,
     ScoreService,
     Services,
     SigningKeys,
@@ -243,6 +244,7 @@ def _build(settings: Settings, parts: Components, stack: ExitStack) -> Services:
         rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
         accesses=accesses,
         workdir=settings.gateway_dir,
+        relying_party=RelyingParty(config.oidc) if config.oidc else None,
     )
 
 

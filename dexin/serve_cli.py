@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from dexin.errors import handle_errors
+from dexin.errors import ExitCode, fail, handle_errors
 from dexin.settings import Settings
 
 app = typer.Typer(help="Serve the query gateway.")
@@ -30,6 +30,12 @@ def serve(
     from query_gateway import create_app
 
     settings = Settings.from_env()
+    if settings.gateway.unsafe_dev_identity and not _loopback(host):
+        raise fail(
+            "DEXIN_UNSAFE_DEV_IDENTITY is set: an ID number alone would sign anyone in as that "
+            f"resident. Serve on a loopback address (127.0.0.1) or unset it (host: {host}).",
+            ExitCode.BAD_INPUT,
+        )
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -40,3 +46,16 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address or name (nothing else may serve the unsafe
+    development identity provider)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

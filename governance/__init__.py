@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from governance.config import OidcSettings as OidcSettings
     from governance.consent_log import ConsentLog as ConsentLog
     from governance.consents import consent_status as consent_status
+    from governance.consents import covered_computations as covered_computations
     from governance.consents import grant_consent as grant_consent
     from governance.consents import offered_computations as offered_computations
     from governance.consents import withdraw_consent as withdraw_consent
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from governance.credentials import Principal as Principal
     from governance.credentials import Role as Role
     from governance.credentials import derive_keys as derive_keys
+    from governance.credentials import hkdf as hkdf
     from governance.credentials import issue_token as issue_token
     from governance.credentials import open_token as open_token
     from governance.db import migrate as migrate
@@ -114,6 +116,9 @@ if TYPE_CHECKING:
     from governance.relying_party import PendingSignIn as PendingSignIn
     from governance.relying_party import RelyingParty as RelyingParty
     from governance.relying_party import SignedIn as SignedIn
+    from governance.residents import link_resident as link_resident
+    from governance.residents import require_evidence as require_evidence
+    from governance.residents import subject_of as subject_of
     from governance.scores import DIMENSIONS as DIMENSIONS
     from governance.scores import ModelScoreService as ModelScoreService
     from governance.scores import ScoreAnswer as ScoreAnswer
@@ -136,6 +141,11 @@ if TYPE_CHECKING:
     from governance.witnessing import Witnessing as Witnessing
 
 _WHERE = {
+    "covered_computations": "governance.consents",
+    "hkdf": "governance.credentials",
+    "subject_of": "governance.residents",
+    "require_evidence": "governance.residents",
+    "link_resident": "governance.residents",
     "AccessIndex": "governance.accesses",
     "AccessRequest": "governance.models",
     "AccessRequestDraft": "governance.votes",

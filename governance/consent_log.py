@@ -1,8 +1,9 @@
 """The consent log: an append-only list of consent events whose Merkle root is anchored.
 
 Every grant and withdrawal is one leaf: the RFC 6962 leaf hash of the RFC 8785 canonical
-entry (consent id, event, bank, purpose, computations covered, expiry, time — the subject's pseudonym only as a
-keyed digest, so the public root reveals nothing). After each event the root over all
+entry (consent id, event, bank, purpose, computations covered, expiry, time, the SHA-256 of
+the IdP's ID token proving the event — the subject's pseudonym only as a keyed digest, so
+the public root reveals nothing). After each event the root over all
 leaves is anchored on the ledger (kind CONSENT_LOG). Anchoring is best effort: a consent
 withdrawal takes effect whether or not the ledger answers, and the next anchor covers it.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit import merkle
 from governance.control import utcnow
+from governance.identity import evidence_digest
 from governance.models import Consent, ConsentEvent
 from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError
 
@@ -34,7 +36,9 @@ class ConsentLog:
         self.signer = signer
         self._lock = threading.Lock()
 
-    def record(self, consent: Consent, event: str) -> None:
+    def record(self, consent: Consent, event: str, evidence: str | None = None) -> None:
+        """Append the event (with the digest of the IdP's ID token that proves it, kept in
+        full beside the entry) and anchor the new root."""
         entry = rfc8785.dumps(
             {
                 "consent": consent.id,
@@ -47,6 +51,7 @@ class ConsentLog:
                     b"dexin.consent-subject:" + consent.subject.encode()
                 ).hexdigest(),
                 "at": utcnow().isoformat(),
+                "evidence": None if evidence is None else evidence_digest(evidence),
             }
         )
         with self._lock:
@@ -58,6 +63,7 @@ class ConsentLog:
                         entry=entry.decode(),
                         leaf_hash=merkle.leaf_hash(entry).hex(),
                         at=utcnow(),
+                        evidence=evidence,
                     )
                 )
             self._anchor()

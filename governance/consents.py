@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from governance.control import utcnow
 from governance.credentials import Role
 from governance.errors import InvalidRequest
+from governance.identity import grant_terms, withdrawal_terms
 from governance.ids import loggable
 from governance.models import Consent
+from governance.residents import require_evidence
 
 if TYPE_CHECKING:
     from governance.catalogue import Catalogue
@@ -78,11 +80,15 @@ def grant_consent(
     expires_at: dt.datetime,
     context: dict[str, Any],
     computations: Sequence[str] | None = None,
+    evidence: str | None = None,
 ) -> Consent:
     """The subject's consent to ``bank`` for ``purpose`` until ``expires_at``, covering
     ``computations`` (default: the person-level ones, `covered_computations`); raises
     `InvalidRequest` (``unknown_bank``, ``expires_at_past``, and those of
-    `covered_computations`). ``context`` collects what the audit entry records."""
+    `covered_computations`) and `PolicyDenied` without ``evidence``: the ID token of the
+    resident's fresh sign-in at the IdP for exactly these terms (`governance.identity`;
+    ``consent_evidence_missing``, or the evidence's own refusal). ``context`` collects what
+    the audit entry records."""
     context.update(subject=subject, purpose=purpose)
     covers = covered_computations(services.catalogue, purpose, computations)
     found = services.control.active_client(bank)
@@ -90,18 +96,27 @@ def grant_consent(
         raise InvalidRequest(reason="unknown_bank")
     if expires_at <= utcnow():
         raise InvalidRequest(reason="expires_at_past")
+    expires_at = expires_at.replace(microsecond=0)  # the terms name whole seconds
+    terms = grant_terms(found.client_id, purpose, covers, expires_at)
+    proof = require_evidence(services, subject, terms, evidence)
     consent = services.control.add_consent(subject, found.client_id, purpose, expires_at, covers)
     context["consent"] = consent.id
-    services.consents.record(consent, "granted")
+    services.consents.record(consent, "granted", proof)
     return consent
 
 
 def withdraw_consent(
-    services: Services, subject: str, consent_id: str, context: dict[str, Any]
+    services: Services,
+    subject: str,
+    consent_id: str,
+    context: dict[str, Any],
+    evidence: str | None = None,
 ) -> Consent:
     """Withdraw the subject's own consent, effective on the next call; `NotFound` for
-    another subject's or an unknown id, `Conflict` if already withdrawn."""
+    another subject's or an unknown id, `Conflict` if already withdrawn, `PolicyDenied`
+    without ``evidence`` of a fresh sign-in for this withdrawal (as for a grant)."""
     context.update(subject=subject, consent=loggable(consent_id))
+    proof = require_evidence(services, subject, withdrawal_terms(consent_id), evidence)
     consent = services.control.withdraw(consent_id, subject)
-    services.consents.record(consent, "withdrawn")
+    services.consents.record(consent, "withdrawn", proof)
     return consent

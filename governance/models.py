@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -117,3 +118,59 @@ class ConsentEvent(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64))
     anchor: Mapped[str | None] = mapped_column(String(128), default=None)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # the IdP's ID token of the resident's fresh sign-in for this event's terms (migration
+    # 0005); None only for events recorded under DEXIN_UNSAFE_DEV_IDENTITY or before 0005
+    evidence: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ResidentLink(Base):
+    """An IdP's pairwise subject, linked to the resident's pseudonym at an identifying
+    sign-in (the ID number the IdP released was pseudonymised at once, never stored)."""
+
+    __tablename__ = "resident_links"
+    issuer: Mapped[str] = mapped_column(String(256), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(256), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    linked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class OfficerInvite(Base):
+    """A one-time enrolment link for an officer (issue 14): only its SHA-256 is stored."""
+
+    __tablename__ = "officer_invites"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
+    invited_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class OfficerCredential(Base):
+    """An officer's passkey or officer-held key: the public key only (COSE, and its P-256
+    point as registered on the ledger), where it was registered, its sign counter."""
+
+    __tablename__ = "officer_credentials"
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)  # base64url
+    officer_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(512))  # COSE_Key, hex
+    rp_id: Mapped[str] = mapped_column(String(255))
+    origin: Mapped[str] = mapped_column(String(255))
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    invited_by: Mapped[str] = mapped_column(String(40))
+    ledger_tx: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class PasskeyChallenge(Base):
+    """A WebAuthn ceremony in progress (enrolment or sign-in): its random challenge is used
+    once (deleted when taken) and only until ``expires_at``."""
+
+    __tablename__ = "passkey_challenges"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(64), default=None)  # the invite's hash
+    challenge: Mapped[str] = mapped_column(String(128))  # hex
+    origin: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -24,6 +24,7 @@ from governance.consent_log import ConsentLog
 from governance.control import ControlPlane
 from governance.credentials import GatewayKeys
 from governance.ratelimit import RateLimiter
+from governance.relying_party import RelyingParty
 from governance.scores import ScoreService
 from governance.signing_keys import SigningKeys
 from governance.witnessing import Witnessing
@@ -51,6 +52,7 @@ class Services:
     rate_limiter: RateLimiter
     accesses: AccessIndex
     workdir: Path  # this process's own files (contribution uploads in flight)
+    relying_party: RelyingParty | None = None  # residents' IdP (None: not configured)
     witnessing: Witnessing | None = None  # when the audit trail is the Merkle log
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)

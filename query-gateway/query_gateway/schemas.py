@@ -85,13 +85,20 @@ class ComputationPublic(Strict):
     outputs: tuple[str, ...]
 
 
+ScopeValues = Annotated[tuple[ShortText, ...], Field(min_length=1, max_length=64)]
+
+
 class AccessRequestCreate(Strict):
+    """``scope``: for each scoped input of the computation (catalogue: ``inputs`` not
+    ``free``), the one value or the list of values the approval allows; an aggregate with
+    scoped inputs needs one that names each of them and nothing else (422 ``scope_*``)."""
+
     computation: ShortText
     computation_hash: Hex64
     purpose: Purpose
     valid_until: AwareTime
     quota: int = Field(ge=1, le=10_000_000)
-    scope: dict[ShortText, ShortText] | None = Field(default=None, max_length=8)
+    scope: dict[ShortText, ShortText | ScopeValues] | None = Field(default=None, max_length=8)
     epsilon: float | None = Field(default=None, gt=0, le=10)
 
 
@@ -103,7 +110,7 @@ class AccessRequestPublic(Strict):
     computation_version: int
     computation_hash: str
     purpose: str
-    scope: dict[str, str] | None
+    scope: dict[str, str | list[str]] | None
     quota: int
     used: int
     epsilon: float | None
@@ -114,11 +121,129 @@ class AccessRequestPublic(Strict):
     created_at: dt.datetime
 
 
+B64Url = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,2048}$")]
+InviteToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{40,64}$")]
+
+
+class AssertionResponse(Strict):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    authenticator_data: B64Url = Field(alias="authenticatorData")
+    client_data_json: B64Url = Field(alias="clientDataJSON")
+    signature: B64Url
+    user_handle: B64Url | None = Field(default=None, alias="userHandle")
+
+
+class AssertionCreate(Strict):
+    """A WebAuthn assertion, as ``PublicKeyCredential.toJSON()`` gives it (base64url)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    id: B64Url
+    raw_id: B64Url = Field(alias="rawId")
+    type: Literal["public-key"]
+    response: AssertionResponse
+    client_extension_results: dict[str, bool] = Field(default={}, alias="clientExtensionResults")
+    authenticator_attachment: Literal["platform", "cross-platform"] | None = Field(
+        default=None, alias="authenticatorAttachment"
+    )
+
+    def credential(self) -> dict[str, object]:
+        """The JSON py_webauthn reads."""
+        return self.model_dump(by_alias=True)
+
+
 class VoteCreate(Strict):
+    """An officer's vote, carried by the officer's assertion over its challenge
+    (``POST /v1/access-requests/{id}/decision-options`` gives what to sign)."""
+
     decision: Literal["approve", "reject"]
+    assertion: AssertionCreate
+
+
+class RevocationCreate(Strict):
+    assertion: AssertionCreate
+
+
+class DecisionOptionsCreate(Strict):
+    decision: Literal["approve", "reject", "revoke"]
+
+
+class DecisionOptionsPublic(Strict):
+    """The WebAuthn request options to sign a decision with, and the document whose
+    RFC 8785 digest is the challenge (a client recomputes it before signing)."""
+
+    options: dict[str, object]
+    document: dict[str, str]
+
+
+class InviteCreate(Strict):
+    officer: Id
+
+
+class InvitePublic(Strict):
+    officer: str
+    enrol_url: str
+    expires_at: dt.datetime
+
+
+class RegistrationResponse(Strict):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    client_data_json: B64Url = Field(alias="clientDataJSON")
+    attestation_object: B64Url = Field(alias="attestationObject")
+    transports: list[Annotated[str, StringConstraints(pattern=r"^[a-z-]{1,16}$")]] = Field(
+        default=[], max_length=8
+    )
+
+
+class RegistrationCreate(Strict):
+    """A WebAuthn registration, as ``PublicKeyCredential.toJSON()`` gives it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    id: B64Url
+    raw_id: B64Url = Field(alias="rawId")
+    type: Literal["public-key"]
+    response: RegistrationResponse
+    client_extension_results: dict[str, bool] = Field(default={}, alias="clientExtensionResults")
+    authenticator_attachment: Literal["platform", "cross-platform"] | None = Field(
+        default=None, alias="authenticatorAttachment"
+    )
+
+
+class EnrolmentOptionsCreate(Strict):
+    invite: InviteToken
+
+
+class CeremonyPublic(Strict):
+    ceremony: str
+    options: dict[str, object]
+
+
+class EnrolmentCreate(Strict):
+    invite: InviteToken
+    ceremony: Id
+    credential: RegistrationCreate
+
+
+class EnrolmentPublic(Strict):
+    officer: str
+    credential_id: str
+    ledger_tx: str
+
+
+class SignInCreate(Strict):
+    ceremony: Id
+    credential: AssertionCreate
+
+    def assertion_json(self) -> dict[str, object]:
+        return self.credential.credential()
 
 
 ComputationId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+IdToken = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$", max_length=8192),
+]
 
 
 class ConsentCreate(Strict):
@@ -131,6 +256,12 @@ class ConsentCreate(Strict):
     expires_at: AwareTime
     computations: tuple[ComputationId, ...] | None = Field(
         default=None, min_length=1, max_length=16
+    )
+    evidence: IdToken | None = Field(
+        default=None,
+        description="The ID token of the resident's fresh sign-in at the identity provider for "
+        "exactly these terms (nonce = SHA-256 of their RFC 8785 JSON; docs/api.md). Required "
+        "unless the deployment runs the unsafe development identity provider.",
     )
 
 
@@ -222,12 +353,18 @@ class AggregateCreate(Strict):
 
 
 class CellPublic(Strict):
+    """One cell of the declared domain: its noisy count, or ``count`` None and ``suppressed``
+    when the noisy count fell below ``min_cell`` (decided on the noisy count, never the true)."""
+
     group: dict[str, str | int]
     count: int | None
     suppressed: bool
 
 
 class AggregatePublic(Strict):
+    """A preview (``cells`` None) or every cell of the computation's declared domain, in a
+    fixed order, empty groups included (docs/api.md, "Aggregates")."""
+
     computation: str
     computation_version: int
     preview: bool

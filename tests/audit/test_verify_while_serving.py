@@ -43,6 +43,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     witnessed_data_directory(settings, 20)
     return {"DEXIN_HOME": str(settings.home), "DEXIN_MASTER_KEY": settings.master_key_hex,
             "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB",
+            "DEXIN_UNSAFE_DEV_IDENTITY": "1",  # residents sign in by ID number here
             "DEXIN_WITNESS_INTERVAL": "1"}  # fmt: skip
 
 

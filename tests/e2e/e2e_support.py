@@ -29,7 +29,8 @@ SCALE = 0.002
 
 def demo_env(home: Path) -> dict[str, str]:
     return {"DEXIN_HOME": str(home), "DEXIN_MASTER_KEY": secrets.token_hex(32),
-            "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB"}  # fmt: skip
+            "DEXIN_AS_OF": "2026-11-01", "DEXIN_MEMORY_LIMIT": "1GB",
+            "DEXIN_UNSAFE_DEV_IDENTITY": "1"}  # residents sign in by ID number here  # fmt: skip
 
 
 def build_demo(home: Path) -> tuple[dict[str, str], dict[str, Any]]:

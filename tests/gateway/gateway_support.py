@@ -25,12 +25,14 @@ from credit_model.spec import load_spec
 from dexin.admin import subject_token
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import key_provider
-from dexin.settings import GatewaySettings, Settings
+from dexin.officer_key import SoftwareKey, decide, enrol
+from dexin.settings import Settings
 from governance.anchoring import anchor_pending
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import normalise_url
 from governance.model_runs import score_all
+from governance.passkeys import create_invite
 from synthetic import generate
 from vault.ingest import ingest_file
 from vault.registry import load_registry
@@ -44,6 +46,16 @@ with warnings.catch_warnings():
 
 
 @dataclass
+class Officer:
+    """An officer client with its bearer token and the software key it enrolled (the key's
+    sign counter advances with every decision)."""
+
+    client_id: str
+    token: str
+    key: SoftwareKey
+
+
+@dataclass
 class World:
     settings: Settings  # with the gateway's section for this world (database, limits)
     vault: Vault
@@ -51,6 +63,7 @@ class World:
     ids: list[str]  # raw ID numbers of synthetic residents (test-side knowledge only)
     database_url: str
     schema: str | None
+    officer_pool: list[Officer] = dataclasses.field(default_factory=list)  # enrolled once
 
     def with_gateway(self, **changes: Any) -> Settings:
         """The world's settings with some of the gateway's section changed."""
@@ -101,17 +114,33 @@ class Actors:
         return subject_token(self.world.settings, id_number, 300).access_token
 
     def officers(self, n: int = 2) -> list[str]:
+        """Tokens of ``n`` fresh officer clients (no key: they cannot decide anything)."""
         return [self.token(Role.OFFICER, f"officer-{i}")[1] for i in range(n)]
 
+    def officer(self, name: str = "officer") -> Officer:
+        """A fresh officer who enrolled a software key through a one-time invite."""
+        client_id, token = self.token(Role.OFFICER, name)
+        invite = create_invite(self.control.sessions, client_id, "admin-test")
+        return Officer(client_id, token, enrol(self.http, invite))
+
+    def enrolled(self, n: int = 2) -> list[Officer]:
+        """``n`` officers with keys, enrolled once per world and shared by its tests."""
+        pool = self.world.officer_pool
+        while len(pool) < n:
+            pool.append(self.officer(f"officer-key-{len(pool)}"))
+        return pool[:n]
+
+    def decide(self, officer: Officer, rid: str, decision: str) -> Any:
+        """``officer`` signs ``decision`` (approve, reject, revoke) on ``rid`` with its key,
+        as `dexin officer vote` does; the gateway's response."""
+        officer.key, response = decide(self.http, officer.key, officer.token, rid, decision)
+        return response
+
     def approved(self, bank: str, computation: str = "morality_credit_score", **extra: Any) -> str:
-        """File a request as ``bank`` and approve it with two fresh officers."""
+        """File a request as ``bank`` and approve it with two officers' signed votes."""
         rid = self.file(bank, computation, **extra)
-        for officer in self.officers(2):
-            r = self.http.post(
-                f"/v1/access-requests/{rid}/votes",
-                json={"decision": "approve"},
-                headers=auth(officer),
-            )
+        for officer in self.enrolled(2):
+            r = self.decide(officer, rid, "approve")
             assert r.status_code == 200, r.text
         assert r.json()["status"] == "approved"
         return rid
@@ -215,6 +244,7 @@ def open_world(tmp: Path) -> Iterator[World]:
         "DEXIN_MASTER_KEY": secrets.token_hex(32),
         "DEXIN_AS_OF": "2026-11-01",
         "DEXIN_MEMORY_LIMIT": "1GB",
+        "DEXIN_UNSAFE_DEV_IDENTITY": "1",  # these tests sign residents in by ID number
     }
     settings = Settings.from_env(env)
     generate(tmp / "data", 0.002, 0, "parquet")
@@ -235,8 +265,12 @@ def open_world(tmp: Path) -> Iterator[World]:
             computed_at=dt.datetime.now(dt.UTC),
             release=None,
         )
-        gateway = GatewaySettings(
-            database_url=url, approval_threshold=2, rate_limit=1000, rate_burst=1000
+        gateway = dataclasses.replace(
+            settings.gateway,
+            database_url=url,
+            approval_threshold=2,
+            rate_limit=1000,
+            rate_burst=1000,
         )
         world_settings = dataclasses.replace(settings, gateway=gateway)
         yield World(world_settings, vault, ledger, ids, url, schema)
@@ -249,6 +283,7 @@ def admin_cli(actors: Actors, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {
         "DEXIN_HOME": str(world.settings.home),
         "DATABASE_URL": world.database_url,
+        "DEXIN_UNSAFE_DEV_IDENTITY": "1",
         "DEXIN_MASTER_KEY": world.settings.master_key_hex or "",
     }
     code = (

@@ -1,7 +1,7 @@
 """The web console, served by the gateway under ``/console`` (zh-CN first, English on request).
 
-Officers sign in with a password and a TOTP code, residents through the development identity
-provider, auditors like officers. Every page is a `ConsoleRoute`: it declares its policy like
+Officers sign in with a passkey (or a password and a TOTP code, which cannot vote), residents
+at the authority's OpenID Connect provider (`resident_pages`), auditors like officers. Every page is a `ConsoleRoute`: it declares its policy like
 an API route and is audited like one. `install(app, settings)` adds the pages to an app that
 `create_app` built.
 """
@@ -19,9 +19,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         auth_pages,
         dashboard_pages,
         officer_pages,
+        passkey_pages,
+        resident_pages,
         subject_pages,
     )
 
     app.state.console_settings = settings
-    for module in (auth_pages, officer_pages, subject_pages, auditor_pages, dashboard_pages):
+    for module in (auth_pages, officer_pages, subject_pages, auditor_pages, dashboard_pages,
+                   passkey_pages, resident_pages):  # fmt: skip
         app.router.routes.extend(module.routes.routes)

@@ -21,10 +21,10 @@ from governance import (
     AccountLockedOut,
     AuditAppendError,
     AuditUnavailable,
-    InvalidIdNumber,
     LoginBusy,
     LoginFailed,
     LoginThrottled,
+    NotFound,
     Principal,
     Role,
     Services,
@@ -35,7 +35,6 @@ from query_gateway.console.route import console_router, render
 from query_gateway.console.session import end_session, start_session
 from query_gateway.console.state import console_state
 from query_gateway.policy import public
-from vault import InvalidIdNumber as VaultInvalidIdNumber
 
 routes = console_router()
 STATIC = Path(__file__).parent / "static"
@@ -140,12 +139,13 @@ async def _audit_event(request: Request, gw: Services, event: AccountEvent) -> N
 
 @routes.post("/console/login/subject", openapi_extra=public())
 def login_subject(request: Request, id_number: Annotated[str, Form(max_length=32)]) -> Response:
-    """The development identity provider: the ID number alone signs a resident in."""
+    """The development identity provider: the ID number alone signs a resident in. It exists
+    only where ``DEXIN_UNSAFE_DEV_IDENTITY=1`` (404 otherwise: anyone who knows an ID number
+    would be that resident)."""
     gw, _ = console_state(request)
-    try:
-        subject = gw.vault.subject_pseudonym(id_number.strip())
-    except VaultInvalidIdNumber:
-        raise InvalidIdNumber() from None
+    if not gw.settings.unsafe_dev_identity:
+        raise NotFound("no_such_route")
+    subject = gw.vault.subject_pseudonym(id_number.strip())  # InvalidIdNumber: the problem table
     request.state.audit.update(actor="subject", role=Role.SUBJECT.value, subject=subject)
     response = RedirectResponse("/console/me", status_code=303)
     who = Principal(Role.SUBJECT, subject=subject)

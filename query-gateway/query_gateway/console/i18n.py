@@ -12,9 +12,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "logout": ("退出", "Sign out"),
     "officer_login": ("审批官员登录", "Officer and auditor sign-in"),
     "subject_login": (
-        "居民登录（开发身份提供方）",
-        "Resident sign-in (development identity provider)",
+        "仅限开发环境：凭身份证号登录（DEXIN_UNSAFE_DEV_IDENTITY）",
+        "Development only: sign in by ID number (DEXIN_UNSAFE_DEV_IDENTITY)",
     ),
+    "resident_login": ("居民登录", "Residents"),
+    "resident_login_hint": (
+        "在政务身份认证平台（浙里办）登录，以证明您的身份；每次授权或撤回授权都需重新登录确认。",
+        "Sign in at the authority's identity provider (浙里办); every consent and every withdrawal"
+        " asks you to sign in again to confirm it.",
+    ),
+    "resident_login_idp": ("前往身份认证平台登录", "Sign in at the identity provider"),
+    "no_identity_provider": ("未配置居民身份认证平台", "No identity provider is configured"),
+    "idp_unavailable": ("身份认证平台暂时无法访问，请稍后重试", "The identity provider cannot be reached; try again later"),
+    "sign_in_refused": ("身份认证未通过或已过期，请重新登录", "The sign-in was refused or has expired; sign in again"),
+    "signed_in_continue": ("身份已确认", "Signed in"),
+    "continue": ("继续", "Continue"),
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "totp": ("动态验证码（TOTP）", "One-time code (TOTP)"),
@@ -90,8 +102,11 @@ WORDS: dict[str, tuple[str, str]] = {
         "Grade distribution by town (differentially private)",
     ),
     "dp_note": (
-        "计数经 OpenDP 离散拉普拉斯噪声处理，小于最小单元的格子已抑制，不显示原始计数。",
-        "Counts released with OpenDP discrete-Laplace noise; cells below the minimum size are suppressed; no raw count is shown.",
+        "每个格子（含空格子）的计数都经 OpenDP 离散拉普拉斯噪声处理，噪声计数小于最小单元的格子已抑制，"
+        "不显示原始计数；发布一次后重复显示，所用 ε 记入看板预算（已用 / 总额）。",
+        "Every cell, empty ones too, is released with OpenDP discrete-Laplace noise; cells whose "
+        "noisy count is below the minimum are suppressed; no raw count is shown. Released once and "
+        "shown again; its ε counts against the dashboards' budget (spent / total).",
     ),
     "officer": ("审批官员", "Officer"),
     "subject": ("居民", "Resident"),

@@ -21,7 +21,6 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from governance import (
-    GatewayError,
     InvalidRequest,
     Principal,
     Unauthenticated,
@@ -37,6 +36,7 @@ from query_gateway.console.session import (
     keep_csrf,
 )
 from query_gateway.policy import PolicedRoute, Policy, admit, authorize, rate_limit
+from query_gateway.problems import note, problem_of, reason_of, status_of
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -60,6 +60,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         csrf=csrf_token(request),
         who=principal,
         path=request.url.path,
+        identity=_identity(request),
         **context,
     )
     response = HTMLResponse(body, status_code=status)
@@ -67,6 +68,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, path=PATH, samesite="strict")
     return response
+
+
+def _identity(request: Request) -> dict[str, bool]:
+    """How residents may sign in here: at the IdP, and (unsafe, dev only) by ID number."""
+    services = getattr(request.app.state, "gateway", None)
+    config = getattr(services, "settings", None)
+    return {"idp": getattr(services, "relying_party", None) is not None,
+            "dev": bool(getattr(config, "unsafe_dev_identity", False))}  # fmt: skip
 
 
 def _from_cookie(request: Request, policy: Policy, gateway: Any) -> Principal | None:
@@ -111,22 +120,24 @@ class ConsoleRoute(PolicedRoute):
                 if request.method == "POST" and needs_csrf and not await csrf_ok(request):
                     raise InvalidRequest(reason="csrf_token_invalid")
                 return await handler(request)
-            except GatewayError as exc:
-                if not wants_html(request):
-                    raise
-                request.state.audit["reason"] = exc.reason
+            except Exception as exc:
+                if not wants_html(request) or problem_of(exc) is None:
+                    raise  # a problem document, or a bare 500 from the audit middleware
+                note(request, exc)
                 return error_page(request, exc)
 
         return guarded
 
 
-def error_page(request: Request, exc: GatewayError) -> HTMLResponse:
+def error_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The HTML answer to an error the problem table knows (the sign-in form for a 401)."""
     if isinstance(exc, Unauthenticated):
         request.state.principal = None
         return render(request, "login.html", status=401, message="please_login",
                       next=request.url.path)  # fmt: skip
-    message = "forbidden" if exc.status == 403 else "error"
-    return render(request, "error.html", status=exc.status, message=message, reason=exc.reason)
+    status = status_of(exc)
+    message = "forbidden" if status == 403 else "error"
+    return render(request, "error.html", status=status, message=message, reason=reason_of(exc))
 
 
 def console_router() -> APIRouter:

@@ -5,7 +5,7 @@ goes on the anchored consent log)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -14,14 +14,18 @@ from governance import (
     DIMENSIONS,
     Role,
     Services,
+    covered_computations,
     grant_consent,
+    grant_terms,
     offered_computations,
     own_score,
     utcnow,
     withdraw_consent,
+    withdrawal_terms,
 )
 from query_gateway.console.charts import radar
 from query_gateway.console.i18n import lang_of, translate
+from query_gateway.console.resident_pages import begin
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
 from query_gateway.policy import policy
@@ -70,13 +74,42 @@ def grant(
          "computations": offered_computations(gw.catalogue, purpose, units) or None}
     )  # fmt: skip
     subject = request.state.principal.subject
-    grant_consent(gw, subject, body.bank, body.purpose, body.expires_at, request.state.audit,
-                  body.computations)  # fmt: skip
+    if gw.relying_party is not None:  # prove it by a fresh sign-in for exactly these terms
+        covers = covered_computations(gw.catalogue, body.purpose, body.computations)
+        terms = grant_terms(body.bank, body.purpose, covers, body.expires_at.replace(microsecond=0))
+        return begin(request, gw, terms, subject)
+    grant_consent(
+        gw,
+        subject,
+        body.bank,
+        body.purpose,
+        body.expires_at,
+        request.state.audit,
+        body.computations,
+    )  # fmt: skip (the unsafe development path: no evidence)
     return RedirectResponse("/console/me", status_code=303)
 
 
 @routes.post("/console/me/consents/{consent_id}/withdraw", openapi_extra=policy(Role.SUBJECT))
 def withdraw(consent_id: str, request: Request) -> Response:
     gw, _ = console_state(request)
-    withdraw_consent(gw, request.state.principal.subject, consent_id, request.state.audit)
+    subject = request.state.principal.subject
+    if gw.relying_party is not None:
+        return begin(request, gw, withdrawal_terms(consent_id), subject)
+    withdraw_consent(gw, subject, consent_id, request.state.audit)  # the unsafe dev path
     return RedirectResponse("/console/me", status_code=303)
+
+
+def record_proved(
+    request: Request, gw: Services, subject: str, terms: dict[str, Any], id_token: str
+) -> None:
+    """Record the grant or withdrawal a fresh sign-in at the IdP just proved (called by the
+    IdP's callback, `resident_pages.callback`)."""
+    audit = request.state.audit
+    audit.update(actor="subject", role=Role.SUBJECT.value)
+    if terms["action"] == "withdraw":
+        withdraw_consent(gw, subject, terms["consent"], audit, id_token)
+        return
+    expires = dt.datetime.fromisoformat(terms["expires_at"].replace("Z", "+00:00"))
+    grant_consent(gw, subject, terms["bank"], terms["purpose"], expires, audit,
+                  terms["computations"], id_token)  # fmt: skip

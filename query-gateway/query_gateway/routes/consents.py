@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from typing import Annotated
+
+from fastapi import Header, Request, Response
 
 from governance import Role, grant_consent, withdraw_consent
 from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
 from query_gateway.routes import router
-from query_gateway.schemas import ClientPublic, ConsentCreate, ConsentLogPublic, ConsentPublic
+from query_gateway.schemas import (
+    ClientPublic,
+    ConsentCreate,
+    ConsentLogPublic,
+    ConsentPublic,
+    IdToken,
+)
 
 routes = router()
 
@@ -23,7 +31,7 @@ routes = router()
 def give(body: ConsentCreate, request: Request, gw: GatewayDep, who: PrincipalDep) -> ConsentPublic:
     assert who.subject is not None
     consent = grant_consent(gw, who.subject, body.bank, body.purpose, body.expires_at,
-                            request.state.audit, body.computations)  # fmt: skip
+                            request.state.audit, body.computations, body.evidence)  # fmt: skip
     return ConsentPublic.of(consent)
 
 
@@ -46,9 +54,17 @@ def mine(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[ConsentPub
     response_class=Response,
     summary="Withdraw a consent (effective at once)",
 )
-def withdraw(consent_id: str, request: Request, gw: GatewayDep, who: PrincipalDep) -> Response:
+def withdraw(
+    consent_id: str,
+    request: Request,
+    gw: GatewayDep,
+    who: PrincipalDep,
+    evidence: Annotated[IdToken | None, Header(alias="Dexin-Evidence")] = None,
+) -> Response:
+    """The ``Dexin-Evidence`` header carries the ID token of a fresh sign-in for exactly this
+    withdrawal (``{"action": "withdraw", "consent": id}``)."""
     assert who.subject is not None
-    withdraw_consent(gw, who.subject, consent_id, request.state.audit)
+    withdraw_consent(gw, who.subject, consent_id, request.state.audit, evidence)
     return Response(status_code=204)
 
 
