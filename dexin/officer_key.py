@@ -28,7 +28,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ledger import SignedDecision
+from ledger import SignedDecision, challenge_of
 
 FLAG_UP, FLAG_UV, FLAG_AT = 0x01, 0x04, 0x40
 AAGUID = bytes(16)  # "none" attestation: no authenticator model is claimed
@@ -144,3 +144,69 @@ def load(path: Path) -> SoftwareKey:
 def _client_data(kind: str, challenge: bytes, origin: str) -> bytes:
     doc = {"type": kind, "challenge": b64url(challenge), "origin": origin, "crossOrigin": False}
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+class OfficerClientError(Exception):
+    """The gateway refused a step; ``reason`` is its machine code (or the HTTP status)."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"{step} refused: {reason}")
+        self.step = step
+        self.reason = reason
+
+
+def origin_of(http: Any) -> str:
+    """The origin of the gateway an HTTP client talks to (scheme://host[:port])."""
+    url = http.base_url
+    return f"{url.scheme}://{url.netloc.decode() if isinstance(url.netloc, bytes) else url.netloc}"
+
+
+def enrol(http: Any, invite: str) -> SoftwareKey:
+    """Register a fresh software key for the officer invited by ``invite`` (the token) with
+    the gateway ``http`` talks to (an ``httpx.Client`` with its ``base_url``)."""
+    started = _post(http, "enrolment", "/v1/officers/enrolment/options", {"invite": invite})
+    origin = origin_of(http)
+    rp_id = started["options"]["rp"]["id"]
+    officer = started["options"]["user"]["name"]
+    key = SoftwareKey.generate(rp_id, origin, officer)
+    credential = key.registration(unb64url(started["options"]["challenge"]))
+    body = {"invite": invite, "ceremony": started["ceremony"], "credential": credential}
+    _post(http, "enrolment", "/v1/officers/enrolment", body)
+    return key
+
+
+def sign_decision(http: Any, key: SoftwareKey, token: str, request_id: str,
+                  decision: str) -> tuple[SoftwareKey, dict[str, Any], dict[str, str]]:  # fmt: skip
+    """Ask what to sign for ``decision`` (approve, reject, revoke), check that the challenge
+    is the digest of the document shown and names this decision, and sign it. Returns (the
+    key with its counter advanced, the assertion JSON, the signed document)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/v1/access-requests/{request_id}/decision-options"
+    found = _post(http, "decision", path, {"decision": decision}, headers)
+    document, challenge = found["document"], unb64url(found["options"]["challenge"])
+    if challenge_of(document) != challenge or document.get("decision") != decision:
+        raise OfficerClientError("decision", "challenge_mismatch")
+    advanced, assertion = key.assertion(challenge)
+    return advanced, assertion, document
+
+
+def decide(http: Any, key: SoftwareKey, token: str, request_id: str,
+           decision: str) -> tuple[SoftwareKey, Any]:  # fmt: skip
+    """Sign and send ``decision``; (the key with its counter advanced, the HTTP response)."""
+    advanced, assertion, _ = sign_decision(http, key, token, request_id, decision)
+    headers = {"Authorization": f"Bearer {token}"}
+    body: dict[str, Any] = {"assertion": assertion}
+    path = f"/v1/access-requests/{request_id}/revoke"
+    if decision != "revoke":
+        path, body["decision"] = f"/v1/access-requests/{request_id}/votes", decision
+    return advanced, http.post(path, json=body, headers=headers)
+
+
+def _post(http: Any, step: str, path: str, body: dict[str, Any],
+          headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    r = http.post(path, json=body, headers=headers or {})
+    if r.status_code >= 300:
+        reason = r.json().get("reason") if "json" in r.headers.get("content-type", "") else None
+        raise OfficerClientError(step, str(reason or r.status_code))
+    doc: dict[str, Any] = r.json()
+    return doc

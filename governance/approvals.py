@@ -1,10 +1,13 @@
 """Access requests and their m-of-n officer approval, recorded on the ledger.
 
 The ledger is the source of truth for an approval's state: a request is filed there by the
-gateway's account, every officer's vote, rejection and revocation is signed with that
-officer's own key, and the control plane mirrors the resulting status for the hot path.
-Each officer client gets a ledger account ``officer:<client_id>`` the first time it is
-needed (the gateway owns the ledger; `dexin admin` never touches it).
+gateway's account; every officer's vote, rejection and revocation carries that officer's
+own WebAuthn assertion (a passkey, or an officer-held key) over the decision's challenge
+(`ledger.decisions`), which the gateway verifies (`governance.passkeys`) and the contract
+verifies again before counting it. The gateway's account only carries the transaction: it
+holds no officer key, so it cannot decide for anyone. The control plane mirrors the
+resulting status for the hot path. Each officer client stands on the ledger as a keyless
+address (`ledger.officer_address`), registered the first time it is needed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from governance.catalogue import PURPOSES, Computation
 from governance.control import ControlPlane, utcnow
@@ -21,7 +24,20 @@ from governance.credentials import Principal
 from governance.errors import Conflict, NotFound, PolicyDenied, ServiceUnavailable
 from governance.ids import new_id
 from governance.models import AccessRequest, Client
-from ledger import ApprovalStatus, ApprovalTerms, ContractRevertError, Ledger, LedgerError, Role
+from governance.passkeys import Passkeys
+from ledger import (
+    ApprovalStatus,
+    ApprovalTerms,
+    ContractRevertError,
+    Decision,
+    Ledger,
+    LedgerError,
+    Role,
+    SignedDecision,
+    challenge_of,
+    decision_document,
+)
+
 
 if TYPE_CHECKING:
     from governance.services import Services
@@ -30,6 +46,9 @@ from governance.anchoring import GATEWAY_LABEL
 
 REASON_REJECTED = 1
 REASON_REVOKED = 2
+_SIGNATURE_REVERTS = frozenset(
+    {"InvalidOfficerSignature", "UnknownOfficerKey", "OfficerKeyRevoked", "MissingRole"}
+)
 _STATUS = {
     ApprovalStatus.PENDING: "pending",
     ApprovalStatus.APPROVED: "approved",
@@ -56,6 +75,8 @@ class Approvals:
         self.threshold = threshold
         self._lock = threading.Lock()
         self._threshold_set = False
+        self._deployment: tuple[int, str] | None = None
+        self.passkeys = Passkeys(control.sessions, ledger)
         ledger.ensure_account(GATEWAY_LABEL, Role.GATEWAY)
 
     def file(
@@ -123,63 +144,92 @@ class Approvals:
             self._threshold_set = True
 
     def _officer_label(self, officer: Client) -> str:
-        if officer.ledger_label is None:
-            label = f"officer:{officer.client_id}"[:64]
-            self.ledger.ensure_account(label, Role.OFFICER)
-            self.control.set_ledger_label(officer.client_id, label)
-            return label
+        """The officer's keyless ledger address, granted the Officer role once."""
+        if officer.ledger_label is None or not officer.ledger_label.startswith("0x"):
+            address = self.ledger.register_officer(officer.client_id)
+            self.control.set_ledger_label(officer.client_id, address)
+            return address
         return officer.ledger_label
 
-    def vote(self, request_id: str, officer_id: str, decision: str) -> AccessRequest:
+    def decision(self, request_id: str, decision: Decision) -> tuple[bytes, dict[str, str]]:
+        """(the challenge an officer signs to take ``decision`` on the request, the document
+        it is the digest of). Computed from the terms the ledger holds."""
         request = self.control.request(request_id)
-        if status_now(request) != "pending":
-            raise Conflict("not_pending")
-        officer = self.control.active_client(officer_id)
-        if officer is None:
-            raise NotFound("unknown_officer")
+        ledger_id = bytes.fromhex(request.ledger_id)
+        try:
+            terms = self.ledger.get_approval(ledger_id).terms
+            chain_id, contract = self._chain()
+        except LedgerError as exc:
+            raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+        document = decision_document(ledger_id, decision, terms, chain_id, contract)
+        return challenge_of(document), document
+
+    def _chain(self) -> tuple[int, str]:
+        if self._deployment is None:
+            status = self.ledger.status()
+            self._deployment = (status.chain_id, status.contract)
+        return self._deployment
+
+    def vote(self, request_id: str, officer_id: str, decision: str,
+             assertion: dict[str, Any]) -> AccessRequest:  # fmt: skip
+        """Record the officer's signed vote or rejection. `PolicyDenied`
+        (``officer_signature_invalid``), `Conflict`, `NotFound`, `ServiceUnavailable`."""
+        request = self._open(request_id, officer_id, ("pending",), "not_pending")
+        kind = Decision.APPROVE if decision == "approve" else Decision.REJECT
+        signed = self._signed(request_id, officer_id, kind, assertion)
         self.control.record_vote(request_id, officer_id, decision)
         ledger_id = bytes.fromhex(request.ledger_id)
-        with self._lock:
-            label = self._officer_label(officer)
-            try:
-                if decision == "approve":
-                    self.ledger.vote(ledger_id, officer=label)
+        try:
+            with self._lock:
+                if kind is Decision.APPROVE:
+                    self._send(self.ledger.vote, ledger_id, signed)
                 else:
-                    self.ledger.reject(ledger_id, REASON_REJECTED, officer=label)
-            except ContractRevertError as exc:
-                self.control.remove_vote(request_id, officer_id)
-                raise Conflict(_revert_reason(exc.error)) from None
-            except LedgerError as exc:
-                self.control.remove_vote(request_id, officer_id)
-                raise ServiceUnavailable(
-                    "ledger_unavailable", audit_detail=type(exc).__name__
-                ) from None
-            status = self.ledger.get_approval(ledger_id).status
+                    self._send(self.ledger.reject, ledger_id, REASON_REJECTED, signed)
+                status = self.ledger.get_approval(ledger_id).status
+        except BaseException:
+            self.control.remove_vote(request_id, officer_id)
+            raise
         self.control.set_status(request_id, _STATUS.get(status, "pending"))
         return self.control.request(request_id)
 
-    def revoke(self, request_id: str, officer_id: str) -> AccessRequest:
+    def revoke(self, request_id: str, officer_id: str, assertion: dict[str, Any]) -> AccessRequest:
+        """Revoke a pending or approved request, signed by the officer."""
+        request = self._open(request_id, officer_id, ("pending", "approved"), "not_revocable")
+        signed = self._signed(request_id, officer_id, Decision.REVOKE, assertion)
+        with self._lock:
+            self._send(self.ledger.revoke_approval, bytes.fromhex(request.ledger_id),
+                       REASON_REVOKED, signed)  # fmt: skip
+        self.control.set_status(request_id, "revoked")
+        return self.control.request(request_id)
+
+    def _open(self, request_id: str, officer_id: str, states: tuple[str, ...],
+              refusal: str) -> AccessRequest:  # fmt: skip
         request = self.control.request(request_id)
-        if status_now(request) not in ("pending", "approved"):
-            raise Conflict("not_revocable")
+        if status_now(request) not in states:
+            raise Conflict(refusal)
         officer = self.control.active_client(officer_id)
         if officer is None:
             raise NotFound("unknown_officer")
         with self._lock:
-            try:
-                self.ledger.revoke_approval(
-                    bytes.fromhex(request.ledger_id),
-                    REASON_REVOKED,
-                    officer=self._officer_label(officer),
-                )
-            except ContractRevertError as exc:
-                raise Conflict(_revert_reason(exc.error)) from None
-            except LedgerError as exc:
-                raise ServiceUnavailable(
-                    "ledger_unavailable", audit_detail=type(exc).__name__
-                ) from None
-        self.control.set_status(request_id, "revoked")
-        return self.control.request(request_id)
+            self._officer_label(officer)
+        return request
+
+    def _signed(self, request_id: str, officer_id: str, decision: Decision,
+                assertion: dict[str, Any]) -> SignedDecision:  # fmt: skip
+        challenge, _ = self.decision(request_id, decision)
+        return self.passkeys.verify_decision(officer_id, challenge, assertion)
+
+    def _send(self, write: Any, *args: Any) -> None:
+        """One signed decision to the ledger (sent by the gateway's account), its refusals
+        mapped: a signature the contract does not accept is the officer's, not a conflict."""
+        try:
+            write(*args, signer=GATEWAY_LABEL)
+        except ContractRevertError as exc:
+            if exc.error in _SIGNATURE_REVERTS:
+                raise PolicyDenied("officer_signature_invalid", audit_detail=exc.error) from None
+            raise Conflict(_revert_reason(exc.error)) from None
+        except LedgerError as exc:
+            raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
 
 
 def usable_approval(

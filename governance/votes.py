@@ -1,8 +1,9 @@
 """Access requests and officers' decisions: filing, voting, revoking (API and console).
 
-m-of-n approval happens on the ledger (`governance.approvals`): each officer's vote is a
-transaction of that officer's account, and the approval becomes usable when ``threshold``
-distinct officers approved.
+m-of-n approval happens on the ledger (`governance.approvals`): each officer's decision
+carries that officer's WebAuthn assertion over the decision (`decision_challenge` gives what
+to sign), the gateway and the contract verify it, and the approval becomes usable when
+``threshold`` distinct officers approved.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ from governance.control import utcnow
 from governance.errors import InvalidRequest
 from governance.ids import loggable
 from governance.models import AccessRequest
+from ledger import Decision as LedgerDecision
 
 if TYPE_CHECKING:
     from governance.services import Services
 
-__all__ = ["AccessRequestDraft", "cast_vote", "file_request", "revoke_approval"]
+__all__ = [
+    "AccessRequestDraft",
+    "cast_vote",
+    "decision_challenge",
+    "file_request",
+    "revoke_approval",
+]
 
 Decision = Literal["approve", "reject"]
 
@@ -60,16 +68,42 @@ def file_request(
 
 
 def cast_vote(
-    services: Services, officer: str, request_id: str, decision: Decision, context: dict[str, Any]
+    services: Services,
+    officer: str,
+    request_id: str,
+    decision: Decision,
+    assertion: dict[str, Any],
+    context: dict[str, Any],
 ) -> AccessRequest:
-    """The officer's vote on the ledger; the request as it stands after it."""
+    """The officer's vote on the ledger, carried by ``assertion`` (the officer's WebAuthn
+    assertion over the decision's challenge, `decision_challenge`); the request as it stands
+    after it. `PolicyDenied` (``officer_signature_invalid``, ``no_officer_key``)."""
     context["access_request"] = loggable(request_id)
-    return services.approvals.vote(request_id, officer, decision)
+    return services.approvals.vote(request_id, officer, decision, assertion)
 
 
 def revoke_approval(
-    services: Services, officer: str, request_id: str, context: dict[str, Any]
+    services: Services,
+    officer: str,
+    request_id: str,
+    assertion: dict[str, Any],
+    context: dict[str, Any],
 ) -> AccessRequest:
-    """Revoke an approval (on the ledger); refused on the next call everywhere."""
+    """Revoke an approval (on the ledger), signed by the officer; refused on the next call
+    everywhere."""
     context["access_request"] = loggable(request_id)
-    return services.approvals.revoke(request_id, officer)
+    return services.approvals.revoke(request_id, officer, assertion)
+
+
+def decision_challenge(
+    services: Services, officer: str, request_id: str, decision: Decision | Literal["revoke"]
+) -> dict[str, Any]:
+    """What officer ``officer`` signs to take ``decision`` on the request: the WebAuthn
+    request options (challenge, relying party, the officer's credentials) and the signed
+    document itself, so a client can show and recompute it. `PolicyDenied`
+    (``no_officer_key``), `NotFound`."""
+    kind = {"approve": LedgerDecision.APPROVE, "reject": LedgerDecision.REJECT,
+            "revoke": LedgerDecision.REVOKE}[decision]  # fmt: skip
+    challenge, document = services.approvals.decision(request_id, kind)
+    options = services.approvals.passkeys.decision_options(officer, challenge)
+    return {"options": options, "document": document}

@@ -23,6 +23,7 @@ from query_gateway.routes import (
     consents,
     contributions,
     me,
+    officers,
     public,
     scores,
 )
@@ -57,7 +58,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         },
     )
     for module in (public, access_requests, consents, me, scores, aggregates, contributions,
-                   audit_log):  # fmt: skip
+                   audit_log, officers):  # fmt: skip
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)

@@ -36,20 +36,14 @@ def test_m_of_n_distinct_officers_approve_on_the_ledger(actors: Actors) -> None:
     rid = actors.file(bank)
     id_number = actors.world.ids[3]
     consent = actors.consent(actors.subject(id_number), bank_id)
-    first, second = actors.officers(2)
-    r = actors.http.post(
-        f"/v1/access-requests/{rid}/votes", json={"decision": "approve"}, headers=auth(first)
-    )
+    first, second = actors.enrolled(2)
+    r = actors.decide(first, rid, "approve")
     assert (r.json()["status"], r.json()["approvals"], r.json()["threshold"]) == ("pending", 1, 2)
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "approval_pending")
-    again = actors.http.post(
-        f"/v1/access-requests/{rid}/votes", json={"decision": "approve"}, headers=auth(first)
-    )
+    again = actors.decide(first, rid, "approve")
     assert (again.status_code, again.json()["reason"]) == (409, "already_voted")
-    r = actors.http.post(
-        f"/v1/access-requests/{rid}/votes", json={"decision": "approve"}, headers=auth(second)
-    )
+    r = actors.decide(second, rid, "approve")
     assert r.json()["status"] == "approved"
     gateway = actors.http.app.state.gateway  # type: ignore[attr-defined]
     ledger_id = bytes.fromhex(gateway.control.request(rid).ledger_id)
@@ -60,10 +54,7 @@ def test_m_of_n_distinct_officers_approve_on_the_ledger(actors: Actors) -> None:
 def test_a_rejected_request_is_refused(actors: Actors) -> None:
     bank_id, bank = actors.token(Role.BANK)
     rid = actors.file(bank)
-    officer = actors.officers(1)[0]
-    r = actors.http.post(
-        f"/v1/access-requests/{rid}/votes", json={"decision": "reject"}, headers=auth(officer)
-    )
+    r = actors.decide(actors.enrolled(1)[0], rid, "reject")
     assert r.json()["status"] == "rejected"
     assert (
         actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()["status"]
@@ -78,8 +69,7 @@ def test_a_rejected_request_is_refused(actors: Actors) -> None:
 def test_revocation_takes_effect_on_the_next_call(actors: Actors) -> None:
     bank, rid, consent, id_number = _setup(actors, 5)
     assert _score(actors, bank, rid, consent, id_number).status_code == 200
-    officer = actors.officers(1)[0]
-    r = actors.http.post(f"/v1/access-requests/{rid}/revoke", headers=auth(officer))
+    r = actors.decide(actors.enrolled(3)[2], rid, "revoke")
     assert r.json()["status"] == "revoked"
     r = _score(actors, bank, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "approval_revoked")

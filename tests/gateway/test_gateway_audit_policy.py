@@ -66,8 +66,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
             body = score_body(world.ids[4], rid, consent)
             scored = http.post("/v1/scores", headers=auth(bank), json=body)
             assert scored.status_code == 200, scored.text
-            officer = actors.officers(1)[0]
-            revoked = http.post(f"/v1/access-requests/{rid}/revoke", headers=auth(officer))
+            revoked = actors.decide(actors.enrolled(1)[0], rid, "revoke")
             assert revoked.status_code == 200, revoked.text
             assert http.delete(f"/v1/consents/{consent}", headers=auth(subject)).status_code < 300
             assert http.post("/v1/scores", headers=auth(bank), json=body).status_code == 403

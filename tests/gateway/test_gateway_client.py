@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gateway_support import Actors, auth
+from gateway_support import Actors
 
 from dexin_client import DexinClient, GatewayProblem, SignatureError
 from governance.credentials import Role
@@ -19,12 +19,8 @@ def test_a_bank_uses_the_python_client(actors: Actors) -> None:
         quota=10,
     )
     assert filed["status"] == "pending"
-    for officer in actors.officers(2):
-        actors.http.post(
-            f"/v1/access-requests/{filed['id']}/votes",
-            json={"decision": "approve"},
-            headers=auth(officer),
-        )
+    for officer in actors.enrolled(2):
+        actors.decide(officer, filed["id"], "approve")
     assert client.access_request(filed["id"])["status"] == "approved"
     id_number = actors.world.ids[60]
     consent = actors.consent(actors.subject(id_number), made.client_id)

@@ -7,14 +7,17 @@ import re
 import time
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pyotp
 import pytest
 from gateway_support import Actors, auth
 from query_gateway.console.state import console_state
 
+from dexin.officer_key import SoftwareKey, enrol, unb64url
 from governance.accounts import ConsoleAccounts, LoginFailed
 from governance.credentials import Role
+from governance.passkeys import create_invite
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
@@ -97,29 +100,50 @@ def test_a_wrong_password_or_code_is_refused_and_a_code_is_used_once(actors: Act
     assert store.path.stat().st_mode & 0o777 == 0o600
 
 
+def _console_decide(client: TestClient, key: SoftwareKey, rid: str, decision: str) -> Any:
+    """What the officer page's script does: ask for the challenge, sign it with the passkey
+    (here an officer-held software key), post the assertion with the CSRF header."""
+    headers = {"x-csrf-token": csrf(client, "/console/officer")}
+    base = f"/console/officer/requests/{rid}"
+    found = client.post(f"{base}/decision-options", json={"decision": decision}, headers=headers)
+    assert found.status_code == 200, found.text
+    key, assertion = key.assertion(unb64url(found.json()["options"]["challenge"]))
+    body: dict[str, Any] = {"assertion": assertion}
+    if decision != "revoke":
+        body["decision"] = decision
+    path = f"{base}/revoke" if decision == "revoke" else f"{base}/vote"
+    return key, client.post(path, json=body, headers=headers)
+
+
+def _with_key(actors: Actors, officer_id: str) -> SoftwareKey:
+    return enrol(actors.http, create_invite(actors.control.sessions, officer_id, "admin-test"))
+
+
 def test_officers_vote_in_the_console_and_the_votes_reach_the_ledger(
     actors: Actors, browser: TestClient
 ) -> None:
     bank_id, bank = actors.token(Role.BANK, "console-bank")
     rid = actors.file(bank)
-    sign_in_officer(actors, browser, "officer-console-a")
+    first = sign_in_officer(actors, browser, "officer-console-a")
     inbox = browser.get("/console/officer", headers=HTML)
     assert inbox.status_code == 200 and rid in inbox.text and "console-bank" in inbox.text
+    # a TOTP session alone decides nothing: without the officer's passkey there is no vote
     token = csrf(browser, "/console/officer")
     r = browser.post(f"/console/officer/requests/{rid}/vote",
-                     data={"decision": "approve", "csrf": token}, headers=HTML)  # fmt: skip
-    assert r.status_code == 200
+                     json={"decision": "approve"}, headers={"x-csrf-token": token})  # fmt: skip
+    assert r.status_code == 422
+    _, r = _console_decide(browser, _with_key(actors, first), rid, "approve")
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
     second = TestClient(actors.http.app, raise_server_exceptions=False)
-    sign_in_officer(actors, second, "officer-console-b")
-    second.post(f"/console/officer/requests/{rid}/vote",
-                data={"decision": "approve", "csrf": csrf(second, "/console/officer")})  # fmt: skip
+    other = sign_in_officer(actors, second, "officer-console-b")
+    other_key, r = _console_decide(second, _with_key(actors, other), rid, "approve")
     status = actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()
     assert status["status"] == "approved" and status["approvals"] == 2
     gw = actors.http.app.state.gateway  # type: ignore[attr-defined]
     ledger_id = bytes.fromhex(gw.control.request(rid).ledger_id)
     assert gw.ledger.get_approval(ledger_id).votes == 2
-    r = second.post(f"/console/officer/requests/{rid}/revoke",
-                    data={"csrf": csrf(second, "/console/officer")})  # fmt: skip
+    _, r = _console_decide(second, other_key, rid, "revoke")
+    assert r.status_code == 200, r.text
     assert (
         actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()["status"]
         == "revoked"

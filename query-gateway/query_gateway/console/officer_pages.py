@@ -1,22 +1,37 @@
 """Officers: the inbox of access requests, votes, active approvals, revocation, model
-releases, providers and their contribution receipts. Votes and revocations go through the
-same code as the API (`routes.access`), so they land on the ledger signed by the officer."""
+releases, providers and their contribution receipts, and the officer's own keys as the
+ledger has them. Votes and revocations go through the same use cases as the API: the page's
+script asks for the decision's challenge, the browser's passkey signs it
+(``navigator.credentials.get``), and the assertion travels with the vote to the gateway and
+the ledger, which both verify it. A session alone decides nothing."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import base64
+from typing import Any
 
-from fastapi import Form, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi import Request, Response
 
 from credit_model import load_spec
-from governance import Role, cast_vote, remaining_epsilon, revoke_approval, status_now
-from ledger import LedgerError
+from governance import (
+    Role,
+    cast_vote,
+    decision_challenge,
+    remaining_epsilon,
+    revoke_approval,
+    status_now,
+)
+from ledger import LedgerError, credential_hash
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
 from query_gateway.gateway import Services
 from query_gateway.policy import policy
-from query_gateway.schemas import VoteCreate
+from query_gateway.schemas import (
+    DecisionOptionsCreate,
+    DecisionOptionsPublic,
+    RevocationCreate,
+    VoteCreate,
+)
 
 routes = console_router()
 
@@ -42,29 +57,61 @@ def request_rows(gw: Services) -> list[dict[str, Any]]:
 def inbox(request: Request) -> Response:
     gw, _ = console_state(request)
     rows = request_rows(gw)
+    keys = officer_keys(gw, request.state.principal.client_id)
     return render(request, "officer.html",
                   pending=[r for r in rows if r["status"] == "pending"],
                   active=[r for r in rows if r["status"] == "approved"],
-                  others=[r for r in rows if r["status"] not in ("pending", "approved")])  # fmt: skip
+                  others=[r for r in rows if r["status"] not in ("pending", "approved")],
+                  keys=keys)  # fmt: skip
+
+
+def officer_keys(gw: Services, officer: str) -> list[dict[str, Any]]:
+    """The officer's credentials with what the ledger records of each (so an officer sees a
+    key registered in their name that they never enrolled)."""
+    out = []
+    for c in gw.approvals.passkeys.credentials(officer):
+        try:
+            on_chain = gw.ledger.officer_key(credential_hash(_unb64(c.credential_id)))
+            block, revoked = on_chain.registered_block, on_chain.revoked
+        except LedgerError:
+            block, revoked = None, None
+        out.append({"id": c.credential_id[:16], "created": c.created_at, "origin": c.origin,
+                    "invited_by": c.invited_by, "block": block, "revoked": revoked,
+                    "tx": c.ledger_tx})  # fmt: skip
+    return out
+
+
+@routes.post(
+    "/console/officer/requests/{request_id}/decision-options", openapi_extra=policy(Role.OFFICER)
+)
+def options(
+    request_id: str, body: DecisionOptionsCreate, request: Request
+) -> DecisionOptionsPublic:
+    gw, _ = console_state(request)
+    officer = request.state.principal.client_id
+    return DecisionOptionsPublic(**decision_challenge(gw, officer, request_id, body.decision))
 
 
 @routes.post("/console/officer/requests/{request_id}/vote", openapi_extra=policy(Role.OFFICER))
-def vote(
-    request_id: str,
-    request: Request,
-    decision: Annotated[Literal["approve", "reject"], Form()],
-) -> Response:
+def vote(request_id: str, body: VoteCreate, request: Request) -> dict[str, str]:
     gw, _ = console_state(request)
     officer = request.state.principal.client_id
-    cast_vote(gw, officer, request_id, VoteCreate(decision=decision).decision, request.state.audit)
-    return RedirectResponse("/console/officer", status_code=303)
+    done = cast_vote(gw, officer, request_id, body.decision, body.assertion.credential(),
+                     request.state.audit)  # fmt: skip
+    return {"status": status_now(done)}
 
 
 @routes.post("/console/officer/requests/{request_id}/revoke", openapi_extra=policy(Role.OFFICER))
-def revoke(request_id: str, request: Request) -> Response:
+def revoke(request_id: str, body: RevocationCreate, request: Request) -> dict[str, str]:
     gw, _ = console_state(request)
-    revoke_approval(gw, request.state.principal.client_id, request_id, request.state.audit)
-    return RedirectResponse("/console/officer", status_code=303)
+    officer = request.state.principal.client_id
+    done = revoke_approval(gw, officer, request_id, body.assertion.credential(),
+                           request.state.audit)  # fmt: skip
+    return {"status": status_now(done)}
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def releases(gw: Services) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""Access requests (banks) and officers' votes and revocations."""
+"""Access requests (banks) and officers' votes and revocations.
+
+An officer's vote, rejection or revocation carries the officer's WebAuthn assertion over the
+decision's challenge (``POST .../decision-options`` gives it): an OAuth client secret alone
+decides nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from governance import (
     NotFound,
     Role,
     cast_vote,
+    decision_challenge,
     file_request,
     loggable,
     revoke_approval,
@@ -18,7 +23,14 @@ from governance import (
 from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
 from query_gateway.routes import router
-from query_gateway.schemas import AccessRequestCreate, AccessRequestPublic, VoteCreate
+from query_gateway.schemas import (
+    AccessRequestCreate,
+    AccessRequestPublic,
+    DecisionOptionsCreate,
+    DecisionOptionsPublic,
+    RevocationCreate,
+    VoteCreate,
+)
 
 routes = router()
 READERS = (Role.BANK, Role.OFFICER, Role.AUDITOR, Role.ADMIN)
@@ -103,8 +115,25 @@ def vote(
     request_id: str, body: VoteCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
     assert who.client_id is not None
-    done = cast_vote(gw, who.client_id, request_id, body.decision, request.state.audit)
+    signed = body.assertion.credential()
+    done = cast_vote(gw, who.client_id, request_id, body.decision, signed, request.state.audit)
     return public_view(gw, done)
+
+
+@routes.post(
+    "/v1/access-requests/{request_id}/decision-options",
+    openapi_extra=policy(Role.OFFICER),
+    response_model=DecisionOptionsPublic,
+    summary="What an officer signs to decide",
+)
+def decision_options(
+    request_id: str, body: DecisionOptionsCreate, request: Request, gw: GatewayDep,
+    who: PrincipalDep,
+) -> DecisionOptionsPublic:  # fmt: skip
+    assert who.client_id is not None
+    request.state.audit["access_request"] = loggable(request_id)
+    found = decision_challenge(gw, who.client_id, request_id, body.decision)
+    return DecisionOptionsPublic(**found)
 
 
 @routes.post(
@@ -114,7 +143,10 @@ def vote(
     summary="Revoke an approval",
 )
 def revoke(
-    request_id: str, request: Request, gw: GatewayDep, who: PrincipalDep
+    request_id: str, body: RevocationCreate, request: Request, gw: GatewayDep, who: PrincipalDep
 ) -> AccessRequestPublic:
     assert who.client_id is not None
-    return public_view(gw, revoke_approval(gw, who.client_id, request_id, request.state.audit))
+    signed = body.assertion.credential()
+    return public_view(
+        gw, revoke_approval(gw, who.client_id, request_id, signed, request.state.audit)
+    )
