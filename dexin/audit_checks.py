@@ -20,7 +20,7 @@ from governance import sourced_policy, unanchored_contributions, unanchored_rece
 from ledger import Ledger
 from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised
 
-__all__ = ["access_policy", "contribution_anchors"]
+__all__ = ["access_policy", "consent_evidence", "contribution_anchors"]
 
 
 def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
@@ -67,3 +67,32 @@ def _published_anchors(settings: Settings, ledger: Ledger) -> str:
                                 actual=f"{len(problems)} not anchored")  # fmt: skip
     return (f"every published contribution root is anchored ({count} accepted; the gateway holds "
             "the vault, so rows were not recomputed: dexin ledger verify once it stops)")  # fmt: skip
+
+
+def consent_evidence(
+    settings: Settings, jwks_file: Path, issuer: str | None, client_id: str | None
+) -> str:
+    """A note that every consent event was proved by the resident's fresh sign-in at the IdP
+    (against the JWKS the auditor pinned, ``jwks_file``); VerificationError
+    (``consent-evidence``) naming the first event that was not."""
+    import json
+
+    from governance import check_consent_evidence, open_engine
+
+    oidc = settings.gateway.oidc
+    issuer = issuer or (oidc.issuer if oidc else None)
+    client_id = client_id or (oidc.client_id if oidc else None)
+    if not issuer or not client_id:
+        raise VerificationError("consent-evidence", "name the IdP: --idp-issuer and --idp-client")
+    jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
+    engine = open_engine(settings.gateway.database_url)
+    try:
+        count, findings = check_consent_evidence(engine, jwks, issuer=issuer, audience=client_id)
+    finally:
+        engine.dispose()
+    if findings:
+        first = findings[0]
+        raise VerificationError("consent-evidence",
+                                f"consent event {first.seq} ({first.event} of {first.consent_id}): "
+                                f"{first.problem}", actual=f"{len(findings)} of {count} events")  # fmt: skip
+    return f"every consent event ({count}) was proved by the resident's sign-in at {issuer}"

@@ -159,6 +159,15 @@ def verify_command(
     skip_anchors: Annotated[bool, typer.Option(help="do not check anchors on the ledger")] = False,
     approvals: Annotated[Path | None, typer.Option(help="approval records (JSON list)")] = None,
     consents: Annotated[Path | None, typer.Option(help="consent records (JSON list)")] = None,
+    idp_jwks: Annotated[
+        Path | None,
+        typer.Option(
+            help="the residents' IdP's public JWKS, pinned out of band: check that "
+            "every consent event was proved by the resident's sign-in there"
+        ),
+    ] = None,
+    idp_issuer: Annotated[str | None, typer.Option(help="the IdP's issuer URL")] = None,
+    idp_client: Annotated[str | None, typer.Option(help="the gateway's client id there")] = None,
 ) -> None:
     """Verify the log (or an export) and print a verdict; exit 1 naming the first problem.
 
@@ -190,11 +199,24 @@ def verify_command(
                                       require_anchor=not skip_anchors, progress=update)  # fmt: skip
             if anchorer is not None and ledger is not None and export is None:
                 notes.append(contribution_anchors(settings, ledger))
+            if export is None:
+                notes.append(_consent_evidence(settings, idp_jwks, idp_issuer, idp_client))
         except VerificationError as exc:
             _print_failure(exc, as_json)
             raise typer.Exit(ExitCode.CHECK_FAILED) from None
     verdict.notes[:0] = notes
     _print_verdict(verdict, as_json)
+
+
+def _consent_evidence(
+    settings: Settings, jwks: Path | None, issuer: str | None, client: str | None
+) -> str:
+    from dexin.audit_checks import consent_evidence
+
+    if jwks is None:
+        return ("consents' IdP evidence not checked: pin the identity provider's JWKS with "
+                "--idp-jwks FILE")  # fmt: skip
+    return consent_evidence(settings, jwks, issuer, client)
 
 
 def _print_failure(exc: VerificationError, as_json: bool) -> None:

@@ -47,7 +47,10 @@ if TYPE_CHECKING:
     from governance.catalogue import load_catalogue as load_catalogue
     from governance.config import GatewaySettings as GatewaySettings
     from governance.config import OidcSettings as OidcSettings
+    from governance.consent_evidence import EvidenceFinding as EvidenceFinding
+    from governance.consent_evidence import check_consent_evidence as check_consent_evidence
     from governance.consent_log import ConsentLog as ConsentLog
+    from governance.consent_log import subject_digest as subject_digest
     from governance.consents import consent_status as consent_status
     from governance.consents import covered_computations as covered_computations
     from governance.consents import grant_consent as grant_consent
@@ -141,6 +144,9 @@ if TYPE_CHECKING:
     from governance.witnessing import Witnessing as Witnessing
 
 _WHERE = {
+    "subject_digest": "governance.consent_log",
+    "EvidenceFinding": "governance.consent_evidence",
+    "check_consent_evidence": "governance.consent_evidence",
     "covered_computations": "governance.consents",
     "hkdf": "governance.credentials",
     "subject_of": "governance.residents",

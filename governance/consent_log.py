@@ -29,6 +29,12 @@ METADATA = hashlib.sha256(b"dexin.consent-log.v1").digest()
 UNNAMED_COVERAGE = ("dimension_profile", "morality_credit_score")
 
 
+def subject_digest(subject: str) -> str:
+    """The keyed-free digest of a pseudonym the log names a resident by (the pseudonym is
+    itself a keyed HMAC, so the digest reveals nothing without the vault's key)."""
+    return hashlib.sha256(b"dexin.consent-subject:" + subject.encode()).hexdigest()
+
+
 class ConsentLog:
     def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, signer: str) -> None:
         self.sessions = sessions
@@ -47,9 +53,7 @@ class ConsentLog:
                 "purpose": consent.purpose,
                 "computations": list(consent.covers),
                 "expires_at": consent.expires_at.isoformat(),
-                "subject_digest": hashlib.sha256(
-                    b"dexin.consent-subject:" + consent.subject.encode()
-                ).hexdigest(),
+                "subject_digest": subject_digest(consent.subject),
                 "at": utcnow().isoformat(),
                 "evidence": None if evidence is None else evidence_digest(evidence),
             }

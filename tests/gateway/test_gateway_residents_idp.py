@@ -25,10 +25,10 @@ from dexin.identity_provider import (
     IdpResident,
     run_identity_provider,
 )
-from governance import OidcSettings, Role, grant_terms
+from governance import OidcSettings, Role, check_consent_evidence, grant_terms
 from governance.audit_trail import AuditTrail
 from governance.control import ControlPlane
-from governance.models import ConsentEvent
+from governance.models import ConsentEvent, ResidentLink
 
 CALLBACK = "http://testserver/console/oidc/callback"
 HTML = {"accept": "text/html"}
@@ -212,3 +212,46 @@ def test_a_forged_or_stale_callback_signs_nobody_in(residents: Residents, tmp_pa
     tampered = back.replace("state=", "state=x")
     r = browser.get(tampered.removeprefix("http://testserver"), headers=HTML)
     assert r.status_code == 401 and "dexin_session" not in r.cookies
+
+
+def test_the_auditor_checks_every_consent_against_the_pinned_jwks(
+    residents: Residents, world: World, actors: Actors
+) -> None:
+    """With nothing but the IdP's JWKS: a proved consent passes; evidence swapped behind the
+    gateway's back, or a link moved to another resident, is named; a consent recorded on the
+    unsafe development path is named as recorded without a sign-in."""
+    dev_actors, actors = actors, residents.actors  # the dev-path app shares the control plane
+    bank_id, _ = actors.token(Role.BANK, "idp-bank-audit")
+    browser = _browser(residents)
+    residents.sign_in(browser, 1)
+    assert residents.grant(browser, 1, bank_id).status_code == 200
+    gw = residents.http.app.state.gateway  # type: ignore[attr-defined]
+    oidc = gw.settings.oidc
+    jwks = gw.relying_party.jwks()
+    (mine,) = actors.control.consents_of(world.vault.subject_pseudonym(world.ids[41]))
+
+    def findings() -> dict[str, str]:
+        _, found = check_consent_evidence(gw.engine, jwks, issuer=oidc.issuer,
+                                          audience=oidc.client_id)  # fmt: skip
+        return {f.consent_id: f.problem for f in found}
+
+    assert mine.id not in findings()
+    dev_bank, _ = dev_actors.token(Role.BANK, "idp-bank-dev")
+    dev = dev_actors.consent(dev_actors.subject(world.ids[60]), dev_bank)  # unsafe dev path
+    assert findings()[dev] == "recorded_without_sign_in"
+    with actors.control.sessions.begin() as s:
+        event = s.scalars(select(ConsentEvent).where(ConsentEvent.consent_id == mine.id)).one()
+        kept, event.evidence = event.evidence, event.evidence[:-8] + "AAAAAAAA"
+    assert findings()[mine.id] == "evidence_not_the_bound_one"
+    with actors.control.sessions.begin() as s:
+        s.scalars(
+            select(ConsentEvent).where(ConsentEvent.consent_id == mine.id)
+        ).one().evidence = kept
+        link = s.scalars(select(ResidentLink).where(ResidentLink.subject == mine.subject)).one()
+        link.subject = "ab" * 16
+    assert findings()[mine.id] == "evidence_other_resident"
+    with actors.control.sessions.begin() as s:
+        s.scalars(
+            select(ResidentLink).where(ResidentLink.subject == "ab" * 16)
+        ).one().subject = mine.subject
+    assert mine.id not in findings()
