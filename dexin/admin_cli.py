@@ -132,3 +132,37 @@ def unlock_officer_command(
     if not request_unlock(Settings.from_env().console_accounts, name):
         raise fail("no such console account", ExitCode.BAD_INPUT)
     sys.stdout.write("unlock requested: it takes effect, audited, at the account's next sign-in\n")
+
+
+@app.command("invite-officer")
+@handle_errors
+def invite_officer_command(
+    name: Annotated[str, typer.Argument(help="a new officer's name, or an officer's client id")],
+    gateway: Annotated[
+        str, typer.Option(help="the gateway's URL as the officer opens it (the passkey's origin)")
+    ] = "http://localhost:8000",
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Invite an officer to enrol a passkey (or an officer-held key): a one-time link, valid
+    for 3 days. NAME that is an existing officer's client id invites that officer to add a key;
+    any other NAME registers a new officer client first (its secret is shown once)."""
+    from dexin.app import control_plane
+    from governance import Role, create_invite
+
+    control = control_plane(Settings.from_env())
+    existing = control.active_client(name)
+    if existing is not None and existing.role != Role.OFFICER.value:
+        raise fail("that client is not an officer", ExitCode.BAD_INPUT)
+    made = None if existing is not None else control.create_client(Role.OFFICER, name)
+    officer = name if made is None else made.client_id
+    token = create_invite(control.sessions, officer, "admin-cli")
+    doc = {"officer": officer, "enrol_url": f"{gateway.rstrip('/')}/console/enrol#{token}"}
+    if made is not None:
+        doc["client_secret"] = made.client_secret
+    if json_out:
+        sys.stdout.write(json.dumps(doc) + "\n")
+        return
+    sys.stdout.write(f"officer:     {officer}\nenrol link:  {doc['enrol_url']}\n"
+                     "(valid once, for 3 days; send it to the officer alone)\n")  # fmt: skip
+    if made is not None:
+        sys.stdout.write(f"client_secret: {made.client_secret} (shown only now)\n")

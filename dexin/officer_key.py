@@ -210,3 +210,27 @@ def _post(http: Any, step: str, path: str, body: dict[str, Any],
         raise OfficerClientError(step, str(reason or r.status_code))
     doc: dict[str, Any] = r.json()
     return doc
+
+
+def decide_with_file(http: Any, path: Path, secret: str, request_id: str,
+                     decision: str) -> tuple[dict[str, str], str]:  # fmt: skip
+    """`dexin officer vote`: load the key file, get the officer's token with its client
+    secret, sign and send ``decision``; the counter is saved before the assertion leaves.
+    Returns (the signed document, the request's status after it)."""
+    key = load(path)
+    form = {"grant_type": "client_credentials", "client_id": key.client_id, "client_secret": secret}
+    r = http.post("/v1/oauth/token", data=form)
+    if r.status_code != 200:
+        raise OfficerClientError("token", str(r.json().get("reason") or r.status_code))
+    token = r.json()["access_token"]
+    advanced, assertion, document = sign_decision(http, key, token, request_id, decision)
+    save(advanced, path)  # a counter is never used twice, even if the send fails
+    headers = {"Authorization": f"Bearer {token}"}
+    body: dict[str, Any] = {"assertion": assertion}
+    path_of = f"/v1/access-requests/{request_id}/revoke"
+    if decision != "revoke":
+        path_of, body["decision"] = f"/v1/access-requests/{request_id}/votes", decision
+    sent = http.post(path_of, json=body, headers=headers)
+    if sent.status_code != 200:
+        raise OfficerClientError("decision", str(sent.json().get("reason") or sent.status_code))
+    return document, str(sent.json()["status"])
