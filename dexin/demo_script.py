@@ -57,6 +57,7 @@ class Story:
         self.people = people
         self.out = out
         self.step = 0
+        self.keys: dict[str, Any] = {}  # officers' own keys, by client id
 
     def say(self, text: str) -> None:
         self.step += 1
@@ -84,14 +85,32 @@ class Story:
         return str(r.json()["id"])
 
     def approve(self, request_id: str) -> dict[str, Any]:
+        """Two officers sign their votes with their own keys (enrolled on first use)."""
+        from dexin.officer_key import decide
+
         doc: dict[str, Any] = {}
         for officer in self.people["officers"][:2]:
-            r = self.http.post(f"/v1/access-requests/{request_id}/votes",
-                               json={"decision": "approve"}, headers=self.token(officer))  # fmt: skip
+            key = self.officer_key(officer)
+            key, r = decide(self.http, key, self.token(officer)["Authorization"][7:], request_id,
+                            "approve")  # fmt: skip
+            self.keys[officer["client_id"]] = key
             self.expect(r.status_code == 200, f"vote refused: {r.text}")
             doc = r.json()
         self.expect(doc.get("status") == "approved", f"not approved after m votes: {doc}")
         return doc
+
+    def officer_key(self, officer: dict[str, Any]) -> Any:
+        """The officer's own key: enrolled through a one-time invite the first time (as
+        `dexin admin invite-officer` and `dexin officer enrol` do), kept for the story."""
+        from dexin.app import control_plane
+        from dexin.officer_key import enrol
+        from governance import create_invite
+
+        if officer["client_id"] not in self.keys:
+            sessions = control_plane(self.settings).sessions
+            invite = create_invite(sessions, officer["client_id"], "demo-admin")
+            self.keys[officer["client_id"]] = enrol(self.http, invite)
+        return self.keys[officer["client_id"]]
 
     def walk_api(self) -> None:
         bank = self.token(self.people["bank"])
@@ -101,7 +120,8 @@ class Story:
         )
         doc = self.approve(rid)
         self.say(f"officers approve, {doc['approvals']} of {len(self.people['officers'])} "
-                 f"(m = {doc['threshold']}): approved, votes signed on the ledger")  # fmt: skip
+                 f"(m = {doc['threshold']}): approved, each vote signed by the officer's own "
+                 f"key and verified by the ledger contract")  # fmt: skip
         id_number = self.people["subjects"][0]["id_number"]
         subject = {
             "Authorization": "Bearer " + subject_token(self.settings, id_number, 600).access_token
