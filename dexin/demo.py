@@ -2,10 +2,11 @@
 
 A synthetic Yuyao is generated, ingested into the encrypted vault and anchored; the model is
 released on the ledger and everyone is scored; demo identities are created (a bank client,
-three officers with passwords and TOTP secrets, residents, an auditor, a witness registered on
+officers, residents with a login at the identity provider, an auditor, a witness registered on
 the ledger), printed and written to ``$DEXIN_HOME/demo-identities.json`` (0600); then the
-gateway and its console are served on 127.0.0.1 (port ``DEXIN_DEMO_PORT``, default 8000) until
-interrupted.
+residents' identity provider (the local `oidc-provider`, `dexin.demo_idp`) is started and the
+gateway and its console are served on 127.0.0.1 (port ``DEXIN_DEMO_PORT``, default 8000) as
+its relying party until interrupted; the IdP stops with it.
 
 It is re-runnable: data already generated for the same scale and seed is reused, files already
 ingested are recognised by their SHA-256 and not loaded twice, the release is idempotent and
@@ -14,6 +15,7 @@ the identities file is reused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -27,7 +29,7 @@ from rich.table import Table as RichTable
 
 from audit import Witness
 from credit_model import ReleaseMismatchError, load_spec
-from dexin import demo_identities
+from dexin import demo_identities, demo_idp
 from dexin.app import open_ledger, open_vault, vault_config
 from dexin.keys import ensure_master_key
 from dexin.settings import Settings
@@ -159,11 +161,19 @@ def run(
     people = prepare_story(settings, _data_dir(settings, scale, seed), console)
     port = port or int(os.environ.get("DEXIN_DEMO_PORT", "8000"))
     url = f"http://{host}:{port}"
-    for line in demo_identities.how_to_log_in(people, url):
-        console.print(line, highlight=False, soft_wrap=True)
-    console.print(f"identities written to {demo_identities.identities_path(settings)} (mode 0600)")
-    if serve:
-        serve_gateway(settings, host, port, console)
+    if not serve:
+        return shown
+    with demo_idp.running_idp(settings, people, url) as idp:
+        console.print(f"residents' identity provider (oidc-provider) at {idp.issuer}")
+        for line in demo_identities.how_to_log_in(people, url):
+            console.print(line, highlight=False, soft_wrap=True)
+        console.print(f"identities written to {demo_identities.identities_path(settings)} "
+                      "(mode 0600)")  # fmt: skip
+        oidc = demo_idp.oidc_settings(idp, people, url)
+        served = dataclasses.replace(
+            settings, gateway=dataclasses.replace(settings.gateway, oidc=oidc)
+        )
+        serve_gateway(served, host, port, console)
     return shown
 
 
@@ -183,6 +193,8 @@ def prepare_story(settings: Settings, data: Path, console: Console) -> dict[str,
         if people is None:
             subjects = demo_identities.scored_residents(vault, spec, data, demo_identities.SUBJECTS)
             people = demo_identities.create(settings, subjects)
+        if demo_idp.ensure_residents(people):  # an identities file from before the IdP
+            demo_identities.write(settings, people)
         witness = Witness(Path(people["witness"]["state"]))
         if witness.public.public_key not in ledger.witness_set().public_keys:
             register_witness(ledger, witness.public, witness.proof_of_possession())

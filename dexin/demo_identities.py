@@ -17,6 +17,7 @@ from typing import Any
 
 from audit import Witness
 from credit_model import ModelSpec
+from dexin import demo_idp
 from dexin.app import control_plane, ledger_secret, load_or_create_log_key, witness_dir
 from dexin.settings import Settings
 from governance import ConsoleAccounts, Role, derive_keys, score_person
@@ -70,6 +71,7 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
         "officers": [],
         "subjects": [{"id_number": s} for s in subjects],
     }
+    demo_idp.ensure_residents(people)
     for name in OFFICERS:
         client = control.create_client(Role.OFFICER, name)
         password = _password()
@@ -109,8 +111,9 @@ def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
         f"auditor  {a['username']}  password {a['password']}  TOTP secret {a['totp_secret']}"
     )
     for s in people["subjects"]:
-        lines.append(f"resident ID number {s['id_number']}  (console: resident sign-in; API: "
-                     f"dexin admin subject-token --id-number {s['id_number']})")  # fmt: skip
+        lines.append(f"resident {s.get('login', '?')}  password {s.get('password', '?')}  at the "
+                     f"identity provider (console: 居民登录 → sign in at the identity provider); "
+                     f"ID number {s['id_number']}")  # fmt: skip
     b = people["bank"]
     lines.append(f"bank     client_id {b['client_id']}  client_secret {b['client_secret']}  "
                  f"(POST {url}/v1/oauth/token)")  # fmt: skip

@@ -1,6 +1,7 @@
 """``dexin demo --script``: the story through the API, step by step, checked.
 
-A bank asks → two officers approve (m of n, votes on the ledger) → a resident consents → the
+A bank asks → two officers approve (m of n, votes on the ledger) → a resident signs in at the
+identity provider and consents (a fresh sign-in for exactly those terms) → the
 bank gets a signed score and verifies it with the JWKS → the resident withdraws → the next
 request is refused → an aggregate is released with differential privacy → an admin
 registers a second witness through the API (threshold 2) → both witnesses cosign a
@@ -37,9 +38,10 @@ import httpx
 from rich.console import Console
 
 from audit import BundleStore, Witness
-from dexin import demo, demo_identities
-from dexin.admin import create_client, subject_token
+from dexin import demo, demo_identities, demo_idp
+from dexin.admin import create_client
 from dexin.app import control_plane, load_or_create_log_key, witness_dir
+from dexin.demo_idp import ResidentBrowser, oidc_env, running_idp
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
 from dexin_client import DexinClient
@@ -122,32 +124,38 @@ class Story:
         self.say(f"officers approve, {doc['approvals']} of {len(self.people['officers'])} "
                  f"(m = {doc['threshold']}): approved, each vote signed by the officer's own "
                  f"key and verified by the ledger contract")  # fmt: skip
-        id_number = self.people["subjects"][0]["id_number"]
-        subject = {
-            "Authorization": "Bearer " + subject_token(self.settings, id_number, 600).access_token
-        }
-        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
-        r = self.http.post("/v1/consents", headers=subject, json={
-            "bank": self.people["bank"]["client_id"], "purpose": "credit_assessment",
-            "expires_at": until})  # fmt: skip
-        self.expect(r.status_code == 201, f"consent refused: {r.text}")
-        consent = r.json()["id"]
-        self.say(f"the resident consents to the bank for credit_assessment: consent {consent}")
-        body = {"id_number": id_number, "purpose": "credit_assessment",
-                "access_request_id": rid, "consent_id": consent}  # fmt: skip
-        r = self.http.post("/v1/scores", json=body, headers=bank)
-        self.expect(r.status_code == 200, f"score refused: {r.text}")
-        header = verify_detached(
-            r.headers[SIGNATURE_HEADER], r.content, self.http.get("/v1/keys").json()
-        )
-        score = r.json()
-        self.say(f"the bank gets a signed score: code {score.get('morality_code')}, points "
-                 f"{score.get('morality_points')}, model {score.get('model')}, audit index "
-                 f"{score['audit']['index']}; EdDSA signature verified with the JWKS (kid "
-                 f"{header['kid'][:12]}…)")  # fmt: skip
-        r = self.http.delete(f"/v1/consents/{consent}", headers=subject)
-        self.expect(r.status_code == 204, f"withdrawal refused: {r.text}")
-        self.say("the resident withdraws the consent (effective at once)")
+        resident = self.people["subjects"][0]
+        id_number = resident["id_number"]
+        browser = ResidentBrowser(str(self.http.base_url), resident["login"], resident["password"])
+        try:
+            browser.sign_in()
+            self.say("the resident signs in at the identity provider (oidc-provider: code + "
+                     "PKCE); the gateway links the pairwise sub to the pseudonym")  # fmt: skip
+            subject = {"Authorization": f"Bearer {browser.session}"}
+            browser.grant(self.people["bank"]["client_id"], "credit_assessment")
+            mine = self.http.get("/v1/consents", headers=subject).json()
+            self.expect(len(mine) >= 1, f"no consent recorded: {mine}")
+            consent = mine[-1]["id"]
+            self.say(f"the resident consents to the bank for credit_assessment, proved by a "
+                     f"fresh sign-in for exactly those terms: consent {consent}")  # fmt: skip
+            body = {"id_number": id_number, "purpose": "credit_assessment",
+                    "access_request_id": rid, "consent_id": consent}  # fmt: skip
+            r = self.http.post("/v1/scores", json=body, headers=bank)
+            self.expect(r.status_code == 200, f"score refused: {r.text}")
+            header = verify_detached(
+                r.headers[SIGNATURE_HEADER], r.content, self.http.get("/v1/keys").json()
+            )
+            score = r.json()
+            self.say(f"the bank gets a signed score: code {score.get('morality_code')}, points "
+                     f"{score.get('morality_points')}, model {score.get('model')}, audit index "
+                     f"{score['audit']['index']}; EdDSA signature verified with the JWKS (kid "
+                     f"{header['kid'][:12]}…)")  # fmt: skip
+            browser.withdraw(consent)
+            self.say(
+                "the resident withdraws the consent (a fresh sign-in again; effective at once)"
+            )
+        finally:
+            browser.close()
         r = self.http.post("/v1/scores", json=body, headers=bank)
         reason = r.json().get("reason") if r.status_code != 200 else None
         self.expect(
@@ -276,11 +284,22 @@ def _free_port() -> int:
 
 
 @contextmanager
-def fresh_gateway(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def fresh_gateway(
+    env: dict[str, str], settings: Settings, people: dict[str, Any]
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A gateway on a free loopback port, the residents' identity provider beside it."""
     port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running_idp(settings, people, url) as idp:
+        served = env | oidc_env(idp, people, url)
+        with _serving(served, port, url) as proc:
+            yield url, proc
+
+
+@contextmanager
+def _serving(env: dict[str, str], port: int, url: str) -> Iterator[subprocess.Popen[bytes]]:
     exe = Path(sys.executable).parent / "dexin"
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -293,7 +312,7 @@ def fresh_gateway(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[b
                 raise StoryFailed("the gateway did not start")
         else:
             raise StoryFailed("the gateway did not answer within 120 s")
-        yield url, proc
+        yield proc
     finally:
         stop(proc)
 
@@ -323,6 +342,8 @@ def run_script(
         demo.run(settings, scale, seed, out, serve=False)
         people = demo_identities.load(settings)
         assert people is not None
+    if demo_idp.ensure_residents(people):  # an identities file from before the IdP
+        demo_identities.write(settings, people)
     env = os.environ | {"DEXIN_WITNESS_INTERVAL": "1"} | env | {"DEXIN_HOME": str(settings.home)}
     if url is not None:
         story = Story(url, settings, people, out)
@@ -330,7 +351,7 @@ def run_script(
         witness_live(story, env)
         audit_steps(story, env, own_gateway=False)
         return story.step
-    with fresh_gateway(env) as (fresh, proc):
+    with fresh_gateway(env, settings, people) as (fresh, proc):
         story = Story(fresh, settings, people, out)
         out.print(f"a fresh gateway serves {settings.home} on {fresh}")
         story.walk_api()
