@@ -19,8 +19,9 @@ def test_the_story_holds_from_ask_to_a_named_tampered_byte(tmp_path: Path) -> No
     buffer = io.StringIO()
     steps = run_script(env, Console(file=buffer, width=200), url=None)
     text = buffer.getvalue()
-    assert steps == 13, text
-    for expected in ("pending", "approved", "consents", "signature verified with the JWKS",
+    assert steps == 14, text
+    for expected in ("pending", "approved", "signs in at the identity provider",
+                     "proved by a fresh sign-in", "signature verified with the JWKS",
                      "withdraws", "consent_withdrawn", "differential privacy",
                      "aggregates 2 BLS signatures into one", "dexin audit verify while the gateway runs: OK",
                      "dexin ledger verify",
