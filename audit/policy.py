@@ -18,6 +18,9 @@ A household answer leaves one entry per member it used, each naming that member 
 own consent (issue 13, finding 1), so the rule above, applied to every entry, requires a
 covering consent from every member the answer used; a member entry without one is named.
 
+An approval whose record names officers' votes without a valid signature
+(``unsigned_votes``) justifies nothing.
+
 It cannot know whether the supplied records are complete or authentic: that is the job of
 whoever supplies them.
 """
@@ -52,6 +55,9 @@ class ApprovalRecord:
     requester: str | None = None
     computations: frozenset[str] | None = None
     purpose: str | None = None
+    # what the auditor found wrong with the officers' signatures on this approval (empty: every
+    # vote verified against the keys registered on the ledger; governance.officer_votes)
+    unsigned_votes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ class RecordedPolicy:
         approval = self.approvals.get(entry.access_request or "")
         if approval is None:
             raise PolicyViolation(index, "allowed without a known approval")
+        if approval.unsigned_votes:
+            found = approval.unsigned_votes[0]
+            raise PolicyViolation(index, f"approval {approval.approval_id}: {found}")
         if approval.requester is not None and approval.requester != entry.actor:
             raise PolicyViolation(
                 index, f"approval {approval.approval_id} is for another requester"

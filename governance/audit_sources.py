@@ -28,6 +28,10 @@ person-level computations only (`UNNAMED_COVERAGE`), as the control plane reads 
 member entry of a household answer is checked like the receipt, so each member the answer
 used must have a covering consent of their own.
 
+**Officers' votes: the ledger's events.** Every vote of every approval is verified again
+against the officer keys registered on the ledger (`governance.officer_votes`); an
+approval with a vote that does not verify justifies no access.
+
 Limits: the id mapping itself lives in the operator's database; a remapped request can
 only point at another approval the ledger shows valid for the same bank, computation and
 purpose at that time.
@@ -53,6 +57,7 @@ from governance.consent_log import UNNAMED_COVERAGE
 from governance.db import normalise_url, open_engine, session_factory
 from governance.households import MEMBER_ACTION
 from governance.models import AccessRequest, ConsentEvent
+from governance.officer_votes import with_vote_findings
 from ledger import AnchorKind, Approval, Ledger, LedgerEvent
 
 __all__ = [
@@ -93,6 +98,7 @@ def _policy(ledger: Ledger, requests: list[tuple[str, str]], events: list[str]) 
     chain = ledger.events(0)
     consents, notes = authenticated_consents(events, chain)
     approvals = ledger_approvals(ledger, requests, chain)
+    approvals = with_vote_findings(ledger, approvals, requests, chain)  # issue 14: signatures
     policy = RecordedPolicy(approvals, consents, roles=GOVERNED_ROLES, actions=GOVERNED_ACTIONS,
                             subject_digest_prefix=SUBJECT_DIGEST_PREFIX)  # fmt: skip
     notes.insert(0, f"access policy from the ledger ({len(approvals)} approvals) and the "
