@@ -27,17 +27,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from gateway_support import Actors, auth, score_body
 
 from audit.entry import decode_entry
+from dexin.officer_key import sign_decision
 from governance.consents import withdraw_consent
 from governance.credentials import Role
 from governance.votes import revoke_approval
 
 SCORERS = 4
-BUDGET = 6.0  # seconds of racing for each kind of change (the rounds stop when it is spent)
+BUDGET = 6.0  # seconds for each kind of change: more rounds while it lasts, at most 60
 MAX_ROUNDS = 60
+
+
+def more(rounds: list[Any], at_least: int, deadline: float) -> bool:
+    """Whether to race another round: always up to ``at_least``, then while time lasts."""
+    if len(rounds) < at_least:
+        return True
+    return time.monotonic() < deadline and len(rounds) < MAX_ROUNDS
 
 
 def gateway_of(actors: Actors) -> Any:
@@ -111,11 +118,13 @@ def test_a_withdrawal_between_the_read_and_the_store_is_not_lost(actors: Actors)
 def test_a_revocation_between_the_read_and_the_store_is_not_lost(actors: Actors) -> None:
     bank_id, bank = actors.token(Role.BANK, "race-bank-approval")
     rid = actors.approved(bank)
-    officer_id, _ = actors.token(Role.OFFICER, "race-revoker")
+    officer = actors.enrolled(1)[0]
+    officer.key, assertion, _ = sign_decision(actors.http, officer.key, officer.token, rid,
+                                              "revoke")  # fmt: skip
     id_number = actors.world.ids[12]
     consent = actors.consent(actors.subject(id_number), bank_id)
     gw = gateway_of(actors)
-    revoke = lambda: revoke_approval(gw, officer_id, rid, {})  # noqa: E731
+    revoke = lambda: revoke_approval(gw, officer.client_id, rid, assertion, {})  # noqa: E731
     with change_during_store(gw.control, "_requests", rid, revoke) as hooked:
         first = actors.http.post("/v1/scores", json=score_body(id_number, rid, consent),
                                  headers=auth(bank))  # fmt: skip
@@ -138,6 +147,17 @@ class Round:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@contextmanager
+def busy_switching() -> Iterator[None]:
+    """Switch threads as often as the interpreter can, to open every window there is."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def race(actors: Actors, bank: str, id_number: str, one: Round, change: Callable[[], Any]) -> None:
     """Score from `SCORERS` threads while ``change`` runs through the API, then a little
     longer; records every score's send time and status, and the change's commit time."""
@@ -154,16 +174,17 @@ def race(actors: Actors, bank: str, id_number: str, one: Round, change: Callable
                 one.answers.append((sent, r.status_code))
 
     scorers = [threading.Thread(target=score) for _ in range(SCORERS)]
-    for t in scorers:
-        t.start()
-    start.wait()
-    time.sleep(random.uniform(0.0, 0.004))  # land the change anywhere around the first fills
-    change()
-    one.committed = dt.datetime.now(dt.UTC)
-    time.sleep(0.03)
-    stop.set()
-    for t in scorers:
-        t.join(timeout=30)
+    with busy_switching():
+        for t in scorers:
+            t.start()
+        start.wait()
+        time.sleep(random.uniform(0.0, 0.004))  # land the change anywhere around the first fills
+        change()
+        one.committed = dt.datetime.now(dt.UTC)
+        time.sleep(0.03)
+        stop.set()
+        for t in scorers:
+            t.join(timeout=30)
 
 
 def violations(actors: Actors, rounds: list[Round]) -> list[str]:
@@ -186,23 +207,12 @@ def violations(actors: Actors, rounds: list[Round]) -> list[str]:
     return found
 
 
-@pytest.fixture
-def busy_switching() -> Iterator[None]:
-    """Switch threads as often as the interpreter can, to open every window there is."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(before)
-
-
-def test_scores_racing_withdrawals_never_outlive_the_withdrawal(
-    actors: Actors, busy_switching: None
-) -> None:
+def test_scores_racing_withdrawals_never_outlive_the_withdrawal(actors: Actors) -> None:
     bank_id, bank = actors.token(Role.BANK, "stress-bank-consents")
     rid = actors.approved(bank, quota=1_000_000)
     rounds: list[Round] = []
     deadline = time.monotonic() + BUDGET
-    while time.monotonic() < deadline and len(rounds) < MAX_ROUNDS:
+    while more(rounds, 10, deadline):
         id_number = actors.world.ids[20 + len(rounds) % 40]
         subject = actors.subject(id_number)
         one = Round(rid, actors.consent(subject, bank_id))
@@ -213,30 +223,25 @@ def test_scores_racing_withdrawals_never_outlive_the_withdrawal(
 
         race(actors, bank, id_number, one, withdraw)
         rounds.append(one)
-    assert len(rounds) >= 10
     assert sum(s == 200 for one in rounds for _, s in one.answers) > 0  # the races were real
     assert violations(actors, rounds) == []
 
 
-def test_scores_racing_revocations_never_outlive_the_revocation(
-    actors: Actors, busy_switching: None
-) -> None:
+def test_scores_racing_revocations_never_outlive_the_revocation(actors: Actors) -> None:
     bank_id, bank = actors.token(Role.BANK, "stress-bank-approvals")
-    _, officer = actors.token(Role.OFFICER, "stress-revoker")
+    officer = actors.enrolled(1)[0]
     id_number = actors.world.ids[70]
     consent = actors.consent(actors.subject(id_number), bank_id)
     rounds: list[Round] = []
     deadline = time.monotonic() + BUDGET
-    while time.monotonic() < deadline and len(rounds) < MAX_ROUNDS:
+    while more(rounds, 3, deadline):  # each round files and approves afresh (on the ledger)
         one = Round(actors.approved(bank, quota=1_000_000), consent)
 
         def revoke(one: Round = one) -> None:
-            path = f"/v1/access-requests/{one.access_request}/revoke"
-            r = actors.http.post(path, headers=auth(officer))
+            r = actors.decide(officer, one.access_request, "revoke")  # signed, through the API
             assert r.status_code == 200, r.text
 
         race(actors, bank, id_number, one, revoke)
         rounds.append(one)
-    assert len(rounds) >= 3  # each round files and approves afresh (ledger transactions)
     assert sum(s == 200 for one in rounds for _, s in one.answers) > 0
     assert violations(actors, rounds) == []
