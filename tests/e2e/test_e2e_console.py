@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pyotp
+from e2e_passkeys_support import enrol, invite, local, with_authenticator
 from e2e_support import ARTIFACTS, Served
 
 
@@ -14,8 +15,8 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def officer_login(page: Any, served: Served, officer: dict[str, Any]) -> None:
-    page.goto(f"{served.url}/console/login")
+def officer_login(page: Any, served: Served, officer: dict[str, Any], host: str = "") -> None:
+    page.goto(f"{host or served.url}/console/login")
     page.fill("#officer-login input[name=username]", officer["username"])
     page.fill("#officer-login input[name=password]", officer["password"])
     page.fill("#officer-login input[name=code]", pyotp.TOTP(officer["totp_secret"]).now())
@@ -39,22 +40,29 @@ def file_request(served: Served) -> str:
 
 
 def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browser: Any) -> None:
+    """The TOTP sign-in stays as a fallback, but a vote is always signed by the officer's
+    passkey (enrolled here on Chromium's virtual authenticator)."""
     rid = file_request(served)
     first, second = served.people["officers"][:2]
-    officer_login(page, served, first)
+    officer_login(page, served, first, host=local(served))
     row = page.locator(f"#row-{rid}")
     assert "morality_credit_score" in row.inner_text()
     shot(page, "officer-inbox")
-    row.locator("button[value=approve]").click()
-    page.wait_for_load_state()
+    with_authenticator(page)
+    enrol(page, invite(served, first["client_id"]))
+    page.goto(f"{local(served)}/console/officer")
+    with page.expect_navigation():  # the page reloads once the vote is recorded
+        page.locator(f"#row-{rid} button[value=approve]").click()
     assert "✓" in page.locator(f"#row-{rid}").inner_text()
     other = browser.new_context(locale="zh-CN").new_page()
-    officer_login(other, served, second)
-    other.locator(f"#row-{rid} button[value=approve]").click()
-    other.wait_for_load_state()
+    with_authenticator(other)
+    enrol(other, invite(served, second["client_id"]))
+    officer_login(other, served, second, host=local(served))
+    with other.expect_navigation():
+        other.locator(f"#row-{rid} button[value=approve]").click()
     assert other.locator(f"#active #row-{rid}").count() == 1  # m of n reached: active
     shot(other, "officer-approved")
-    other.goto(f"{served.url}/console/officer/registry")
+    other.goto(f"{local(served)}/console/officer/registry")
     assert "wuweitu@1" in other.inner_text("#releases")
     shot(other, "officer-registry")
     other.context.close()
