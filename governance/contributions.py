@@ -56,9 +56,8 @@ def accept_contribution(
 def _ingest(services: Services, provider: str, table: str, upload: SealedUpload) -> Receipt:
     s = services.settings
     limits = IngestLimits(s.max_rows, s.max_columns, s.max_expanded_bytes)
-    cursor = services.vault.con.cursor()  # its own transaction: readers never see it half-done
-    try:
-        return ingest_file(services.vault, provider, table, upload, cursor, limits)
+    try:  # on a cursor of its own: readers never wait for it nor see it half-done
+        return ingest_file(services.vault, provider, table, upload, limits=limits)
     except ContributionTooLarge as exc:
         raise PayloadTooLarge(exc.reason_code) from None
     except verr.ContributionRefused as exc:
@@ -68,5 +67,3 @@ def _ingest(services: Services, provider: str, table: str, upload: SealedUpload)
         raise NotFound("table_not_contributed_by_provider") from None
     except verr.VaultError:
         raise InvalidRequest(reason="unreadable_contribution") from None
-    finally:
-        cursor.close()

@@ -282,7 +282,9 @@ def ingest_file(
     limits: IngestLimits | None = None,
 ) -> Receipt:
     """Ingest one contribution (a file, or a `vault.sealed.SealedUpload`); see the module
-    docstring for the guarantees. ``limits`` default to the vault's (`VaultConfig.limits`).
+    docstring for the guarantees. It runs on ``con`` or else on a cursor of its own (its own
+    transaction: readers on other cursors never wait for it nor see it half-done).
+    ``limits`` default to the vault's (`VaultConfig.limits`).
 
     Raises `vault.limits.ContributionTooLarge` (a `ContributionRefused` without a receipt:
     nothing is recorded) when the header or footer, or the decoded size, exceeds a limit,
@@ -293,18 +295,31 @@ def ingest_file(
     """
     table = vault.registry.check_contributes(provider, table_name)
     source = as_source(path)
-    sha = source.sha256
-    con = con or vault.con
-    existing = _existing(con, provider, table_name, sha)
+    cursor = con or vault.con.cursor()
+    try:
+        return _ingest(vault, provider, table, source, cursor, limits or vault.config.limits)
+    finally:
+        if con is None:
+            cursor.close()
+
+
+def _ingest(
+    vault: Vault,
+    provider: str,
+    table: Table,
+    source: ContributionSource,
+    con: Connection,
+    limits: IngestLimits,
+) -> Receipt:
+    existing = _existing(con, provider, table.name, source.sha256)
     if existing is not None:
         receipt = _receipt(existing, vault.config.reports_dir, already=True)
         if receipt.status == "refused":
             raise ContributionRefused(receipt.refusal or "", None, receipt)
         return receipt
-    cid = contribution_id(provider, table_name, sha)
-    run = _Run(vault, con, table, cid)
+    run = _Run(vault, con, table, contribution_id(provider, table.name, source.sha256))
     try:
-        return _load(run, provider, source, limits or vault.config.limits)
+        return _load(run, provider, source, limits)
     finally:
         run.drop()
 

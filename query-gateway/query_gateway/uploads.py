@@ -36,9 +36,10 @@ OPENAPI_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["table", "file"],
+                    "additionalProperties": False,  # any other part is refused
                     "properties": {
                         "table": {"type": "string", "pattern": TABLE.pattern},
-                        "file": {"type": "string", "format": "binary"},
+                        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                     },
                 }
             }
