@@ -6,14 +6,21 @@ position in the log. Those exact bytes are the Merkle leaf data (RFC 9162 §2.1.
 
 Fields, in the canonical encoding (``null`` where absent):
 
-- ``v`` format version (1); ``index`` position in the log, from 0;
+- ``v`` format version (1 or 2, below); ``index`` position in the log, from 0;
 - ``time`` RFC 3339 UTC with microseconds (``2026-11-01T08:00:00.000000Z``);
 - ``actor`` and ``role``: who asked; ``action`` and ``computation``: what was asked;
 - ``purpose``; ``access_request`` (the approval's id); ``consent`` (the consent's id);
 - ``subject``: the subject's pseudonym (lowercase hex, 32 to 64 characters) — never an ID
   number;
 - ``decision`` ``allow`` or ``deny`` and ``reason``;
-- ``result_digest`` (lowercase hex SHA-256 of the answer, if one left); ``request_id``.
+- ``result_digest`` (lowercase hex SHA-256 of the answer, if one left); ``request_id``;
+- ``parameters`` (format version 2 only): the computation's parameters as the RFC 8785
+  canonical JSON text of an object of strings (``{"town":"T01"}``), so an auditor can check
+  them against the approval's scope.
+
+An entry without parameters is format version 1, exactly as before version 2 existed (no
+``parameters`` key); an entry with parameters is version 2 and has the key, never ``null``.
+So every entry ever written keeps its bytes, and ``decode_entry`` reads both.
 
 No text field may contain anything that looks like an 18-digit resident ID number
 (17 digits then a digit or X); such an entry is refused with ``IdentifierInEntryError``.
@@ -35,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -51,7 +59,7 @@ __all__ = [
     "entry_from_object",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest; version 1 is still written for entries without parameters
 Decision = Literal["allow", "deny"]
 
 ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
@@ -62,6 +70,7 @@ _TEXT_FIELDS = ("actor", "role", "action", "computation", "purpose", "access_req
                 "consent", "reason", "request_id")  # fmt: skip
 _REQUIRED = ("actor", "role", "action", "request_id")
 _KEYS = frozenset(("v", "index", "time", "subject", "decision", "result_digest", *_TEXT_FIELDS))
+_KEYS_BY_VERSION = {1: _KEYS, 2: _KEYS | {"parameters"}}
 
 
 def encode_time(moment: dt.datetime) -> str:
@@ -88,19 +97,32 @@ class AuditEntry:
     subject: str | None = None
     reason: str | None = None
     result_digest: str | None = None
+    parameters: str | None = None  # canonical JSON text of an object of strings (version 2)
 
     def __post_init__(self) -> None:
         _validate(self)
 
     @classmethod
     def create(cls, *, time: dt.datetime | None = None, **fields: Any) -> AuditEntry:
-        """Build an entry stamped ``time`` (now, UTC, by default); raises EntryError."""
+        """Build an entry stamped ``time`` (now, UTC, by default); ``parameters`` may be given
+        as a mapping of strings (encoded here) or as its canonical text. Raises EntryError."""
+        if isinstance(fields.get("parameters"), Mapping):
+            fields["parameters"] = encode_parameters(fields["parameters"])
         return cls(time=encode_time(time or dt.datetime.now(dt.UTC)), **fields)
 
     def as_dict(self, index: int) -> dict[str, Any]:
-        """The entry's JSON object at position ``index`` (the canonical field set)."""
+        """The entry's JSON object at position ``index`` (the canonical field set of its
+        version: 1 without parameters, 2 with)."""
         values = {name: getattr(self, name) for name in _FIELDS}
-        return {"v": FORMAT_VERSION, "index": index, **values}
+        if self.parameters is None:
+            del values["parameters"]
+            return {"v": 1, "index": index, **values}
+        return {"v": 2, "index": index, **values}
+
+    @property
+    def parameters_value(self) -> dict[str, str] | None:
+        """``parameters`` as a dict (None if the entry has none)."""
+        return None if self.parameters is None else dict(json.loads(self.parameters))
 
     def encode(self, index: int) -> bytes:
         """RFC 8785 canonical JSON of the entry at ``index``: the Merkle leaf data."""
@@ -130,6 +152,15 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
         raise EntryError("json", "text is not valid Unicode") from None
 
 
+def encode_parameters(parameters: Mapping[str, str]) -> str:
+    """The canonical text of a parameters object (RFC 8785: for an object of strings, sorted
+    keys, no whitespace, the same escapes as `canonical_json`). Raises EntryError if a key
+    or value is not a string."""
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()):
+        raise EntryError("parameters", "keys and values must be strings")
+    return canonical_json(dict(parameters)).decode("utf-8")
+
+
 def decode_entry(data: bytes) -> tuple[int, AuditEntry]:
     """Parse leaf data back into ``(index, entry)``, re-validating every field.
 
@@ -145,11 +176,18 @@ def decode_entry(data: bytes) -> tuple[int, AuditEntry]:
 
 def entry_from_object(obj: Any) -> tuple[int, AuditEntry]:
     """``decode_entry`` for an already parsed JSON value."""
-    if not isinstance(obj, dict) or set(obj) != _KEYS:
+    if not isinstance(obj, dict):
+        raise EntryError("json", "not an audit entry object")
+    version = obj.get("v")
+    keys = _KEYS_BY_VERSION.get(version) if type(version) is int else None
+    if keys is None:
+        raise EntryError("v", "unknown format version")
+    if set(obj) != keys:
         raise EntryError("json", "not an audit entry object (wrong set of fields)")
     obj = dict(obj)  # the caller's object stays as parsed
-    if obj.pop("v") != FORMAT_VERSION:
-        raise EntryError("v", "unknown format version")
+    del obj["v"]
+    if version == 2 and obj["parameters"] is None:
+        raise EntryError("parameters", "version 2 entries carry parameters")
     index = obj.pop("index")
     if type(index) is not int or index < 0:
         raise EntryError("index", "not a non-negative integer")
@@ -162,12 +200,13 @@ def entry_from_object(obj: Any) -> tuple[int, AuditEntry]:
 def _validate(entry: AuditEntry) -> None:
     if not isinstance(entry.time, str) or not _TIME.fullmatch(entry.time):
         raise EntryError("time", "not RFC 3339 UTC with microseconds")
-    texts = [getattr(entry, name) for name in _TEXT_FIELDS]
-    for name, value in zip(_TEXT_FIELDS, texts, strict=True):
-        _check_text(name, value, required=name in _REQUIRED)
+    for name in _TEXT_FIELDS:
+        _check_text(name, getattr(entry, name), required=name in _REQUIRED)
+    _check_parameters(entry.parameters)
+    texts = [getattr(entry, name) for name in _SCANNED]
     # One scan over all text fields (newline-separated, so no match spans two fields).
     if ID_NUMBER.search("\n".join(t for t in texts if t is not None)):
-        raise IdentifierInEntryError(next(n for n, t in zip(_TEXT_FIELDS, texts, strict=True)
+        raise IdentifierInEntryError(next(n for n, t in zip(_SCANNED, texts, strict=True)
                                           if t is not None and ID_NUMBER.search(t)))  # fmt: skip
     if entry.decision not in ("allow", "deny"):
         raise EntryError("decision", "must be 'allow' or 'deny'")
@@ -184,6 +223,22 @@ def _check_text(name: str, value: object, *, required: bool) -> None:
         raise EntryError(name, f"longer than {_MAX_TEXT} characters")
 
 
+def _check_parameters(value: object) -> None:
+    """None, or the canonical text of a JSON object of strings, at most ``_MAX_TEXT`` long
+    (its ID-number scan is the other text fields' one)."""
+    if value is None:
+        return
+    _check_text("parameters", value, required=True)
+    try:
+        parsed = json.loads(str(value))
+    except ValueError:
+        raise EntryError("parameters", "not JSON") from None
+    if not isinstance(parsed, dict):
+        raise EntryError("parameters", "not a JSON object")
+    if encode_parameters(parsed) != value:
+        raise EntryError("parameters", "not the canonical text of an object of strings")
+
+
 def _check_hex(name: str, value: object, shortest: int, longest: int) -> None:
     # Pseudonyms and digests are hash outputs: checked by shape, never scanned for ID
     # numbers (a run of 18 decimal digits occurs by chance in about 1% of SHA-256 hex).
@@ -196,3 +251,4 @@ def _check_hex(name: str, value: object, shortest: int, longest: int) -> None:
 
 
 _FIELDS = tuple(f.name for f in fields(AuditEntry))
+_SCANNED = (*_TEXT_FIELDS, "parameters")

@@ -7,7 +7,10 @@ ledger and the anchored consent log): for every ``allow`` entry by a governed ro
 ``actions`` is given, of a governed action) it requires
 
 - ``access_request`` naming a known approval, for this actor, computation and purpose (each
-  if the approval names one), with ``valid_from <= time < valid_until``;
+  if the approval names one), with ``valid_from <= time < valid_until``; and, when the
+  approval record knows its computation's inputs (``inputs``), parameters inside its scope:
+  every parameter the entry records is an input, free or with a value the approval's
+  anchored scope allows, and every scoped input is recorded (`_check_scope`);
 - when the entry has a ``subject``: ``consent`` naming a known consent for that same
   subject (compared as ``SHA-256(subject_digest_prefix || subject)`` in hex when the records
   hold keyed digests), given to this actor for this purpose (if recorded), covering the
@@ -55,6 +58,9 @@ class ApprovalRecord:
     requester: str | None = None
     computations: frozenset[str] | None = None
     purpose: str | None = None
+    # each input of the approved computation -> the values its anchored scope allows (None: a
+    # free input); None: the records do not say, parameters are not checked
+    inputs: Mapping[str, frozenset[str] | None] | None = None
     # what the auditor found wrong with the officers' signatures on this approval (empty: every
     # vote verified against the keys registered on the ledger; governance.officer_votes)
     unsigned_votes: tuple[str, ...] = ()
@@ -113,6 +119,7 @@ class RecordedPolicy:
             raise PolicyViolation(
                 index, f"approval {approval.approval_id} not valid at {entry.time}"
             )
+        _check_scope(index, entry, approval)
 
     def _check_consent(self, index: int, entry: AuditEntry, at: dt.datetime) -> None:
         consent = self.consents.get(entry.consent or "")
@@ -148,6 +155,30 @@ class RecordedPolicy:
             {a.approval_id: a for a in map(_approval, _load_list(approvals))},
             {c.consent_id: c for c in map(_consent, _load_list(consents))},
         )
+
+
+def _check_scope(index: int, entry: AuditEntry, approval: ApprovalRecord) -> None:
+    """The entry's parameters lie inside the approval's scope (see the module docstring).
+    Names parameters, never their values."""
+    if approval.inputs is None:
+        return
+    recorded = entry.parameters_value or {}
+    for name, value in sorted(recorded.items()):
+        if name not in approval.inputs:
+            raise PolicyViolation(
+                index, f"parameter {name} is not an input of approval {approval.approval_id}"
+            )
+        allowed = approval.inputs[name]
+        if allowed is not None and value not in allowed:
+            raise PolicyViolation(
+                index, f"parameter {name} outside the scope of approval {approval.approval_id}"
+            )
+    scoped = sorted(n for n, allowed in approval.inputs.items() if allowed is not None)
+    for name in scoped:
+        if name not in recorded:
+            raise PolicyViolation(
+                index, f"parameter {name} of approval {approval.approval_id} not recorded"
+            )
 
 
 def _load_list(path: Path) -> list[dict[str, Any]]:

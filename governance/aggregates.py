@@ -1,11 +1,12 @@
 """Releasing an approved aggregate: the use case, and where its true counts come from.
 
 `release_aggregate` is the use case behind ``POST /v1/aggregates``: the approval, its
-computation and parameters, a preview (what it would cost) or a release that spends one
-quota unit and the chosen ε, then small-cell suppression and OpenDP noise
-(`governance.privacy`). `AggregateSource` is the narrow interface to the true counts;
-`VaultAggregates` dispatches each catalogued computation to its query in the vault
-(`vault.statistics`).
+computation, the parameters (of the declared formats, recorded in the audit entry, and inside
+the approval's scope: `governance.scope`), a preview (what it would cost) or a release that
+spends one quota unit and the chosen ε, then OpenDP noise and suppression of small noisy
+counts (`governance.privacy`). `AggregateSource` is the narrow interface to the true counts
+of every declared cell; `VaultAggregates` dispatches each catalogued computation to its
+query in the vault (`vault.statistics`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from governance.approvals import usable_approval
 from governance.budget import affordable, remaining_epsilon
+from governance.catalogue import Computation
 from governance.credentials import Principal
 from governance.errors import InvalidRequest, PolicyDenied
 from governance.privacy import Cell, release
+from governance.scope import check_parameters, require_within
 from vault import Vault, statistics
 
 if TYPE_CHECKING:
@@ -58,15 +61,17 @@ class AggregateRelease:
 def release_aggregate(
     services: Services, who: Principal, query: AggregateQuery, context: dict[str, Any]
 ) -> AggregateRelease:
-    """Preview or release one approved aggregate. Raises `PolicyDenied`, `InvalidRequest`,
-    `QuotaExhausted`, `BudgetExhausted`; ``context`` collects what the audit entry records."""
+    """Preview or release one approved aggregate. Raises `PolicyDenied` (``outside_scope``
+    among others), `InvalidRequest`, `QuotaExhausted`, `BudgetExhausted`; ``context``
+    collects what the audit entry records (the parameters once their format is checked)."""
     context.update(computation=query.computation, access_request=query.access_request_id)
     found, computation = usable_approval(services, who, query.access_request_id, "aggregate")
     context["purpose"] = found.purpose
     if computation.id != query.computation:
         raise PolicyDenied("wrong_computation")
-    if set(query.parameters) != set(computation.inputs):
-        raise InvalidRequest(reason="parameters_mismatch")
+    check_parameters(computation, query.parameters)
+    context["parameters"] = dict(query.parameters)
+    require_within(computation, found.scope, query.parameters)
     remaining = remaining_epsilon(found)
     if remaining is None:
         raise PolicyDenied("no_budget")
@@ -79,28 +84,31 @@ def release_aggregate(
         return made(preview=True, epsilon_remaining=remaining, sufficient=sufficient, cells=None)
     services.control.spend_quota(found)
     remaining = services.control.spend_epsilon(found, query.epsilon)
-    counts = services.aggregates.counts(computation.id, dict(query.parameters))
+    counts = services.aggregates.counts(computation, dict(query.parameters))
     cells = release(counts, epsilon=query.epsilon, sensitivity=computation.sensitivity or 1,
                     min_cell=min_cell)  # fmt: skip
     return made(preview=False, epsilon_remaining=remaining, sufficient=True, cells=cells)
 
 
 class AggregateSource(Protocol):
-    def counts(self, computation: str, parameters: dict[str, str]) -> Cells: ...
+    def counts(self, computation: Computation, parameters: dict[str, str]) -> Cells:
+        """The true count of every cell of the computation's declared domain, in order."""
+        ...
 
 
 class VaultAggregates:
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
 
-    def counts(self, computation: str, parameters: dict[str, str]) -> Cells:
-        if computation == "grade_distribution_by_town":
-            return statistics.grade_counts(self._vault)
-        if computation == "grade_distribution_by_village":
+    def counts(self, computation: Computation, parameters: dict[str, str]) -> Cells:
+        codes = computation.domains.get("code", ())
+        if computation.id == "grade_distribution_by_town":
+            return statistics.grade_counts(self._vault, codes)
+        if computation.id == "grade_distribution_by_village":
             town = parameters.get("town")
             if not town:
                 raise InvalidRequest(reason="missing_parameter")
-            return statistics.grade_counts(self._vault, town=town)
-        if computation == "negative_records_by_town_year":
+            return statistics.grade_counts(self._vault, codes, town=town)
+        if computation.id == "negative_records_by_town_year":
             return statistics.negative_counts_by_town_year(self._vault)
         raise InvalidRequest(reason="unknown_computation")

@@ -13,7 +13,6 @@ address (`ledger.officer_address`), registered the first time it is needed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import threading
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -25,6 +24,7 @@ from governance.errors import Conflict, NotFound, PolicyDenied, ServiceUnavailab
 from governance.ids import new_id
 from governance.models import AccessRequest, Client
 from governance.passkeys import Passkeys
+from governance.scope import ScopeValue, scope_digest
 from ledger import (
     ApprovalStatus,
     ApprovalTerms,
@@ -37,7 +37,6 @@ from ledger import (
     challenge_of,
     decision_document,
 )
-
 
 if TYPE_CHECKING:
     from governance.services import Services
@@ -84,7 +83,7 @@ class Approvals:
         client: str,
         computation: Computation,
         purpose: str,
-        scope: dict[str, str] | None,
+        scope: dict[str, ScopeValue] | None,
         quota: int,
         epsilon: float | None,
         valid_until: dt.datetime,
@@ -113,7 +112,7 @@ class Approvals:
             requester=client[:32],
             computation_id=computation.id[:32],
             content_hash=bytes.fromhex(computation.hash),
-            scope=hashlib.sha256(repr(sorted((scope or {}).items())).encode()).digest(),
+            scope=scope_digest(scope),
             purpose=PURPOSES[purpose],
             quota=quota,
             valid_from=int(now.timestamp()) - 1,

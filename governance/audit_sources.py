@@ -28,6 +28,15 @@ person-level computations only (`UNNAMED_COVERAGE`), as the control plane reads 
 member entry of a household answer is checked like the receipt, so each member the answer
 used must have a covering consent of their own.
 
+**Scopes: the control plane, authenticated by the ledger.** The approval's terms anchor only
+the scope's digest; the scope itself is the access request's row, accepted only if its
+digest (`governance.scope.scope_digest`, or the pre-issue-13 `legacy_scope_digest`) is the
+anchored one — otherwise the verification fails (``approval-scope``), so the operator cannot
+widen a scope after the officers voted. With the catalogue's definition of the anchored
+computation (by content hash) each record lists the computation's inputs and the values the
+scope allows, and the policy checks every aggregate entry's recorded parameters against
+them; a definition no longer in the catalogue is checked against the scope alone.
+
 **Officers' votes: the ledger's events.** Every vote of every approval is verified again
 against the officer keys registered on the ledger (`governance.officer_votes`); an
 approval with a vote that does not verify justifies no access.
@@ -51,14 +60,15 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from audit import ApprovalRecord, ConsentRecord, RecordedPolicy, VerificationError, merkle
-from governance.catalogue import PURPOSES
+from governance.catalogue import PURPOSES, Catalogue, load_catalogue
 from governance.consent_log import METADATA as CONSENT_LOG_METADATA
 from governance.consent_log import UNNAMED_COVERAGE
 from governance.db import normalise_url, open_engine, session_factory
 from governance.households import MEMBER_ACTION
 from governance.models import AccessRequest, ConsentEvent
 from governance.officer_votes import with_vote_findings
-from ledger import AnchorKind, Approval, Ledger, LedgerEvent
+from governance.scope import allowed_values, legacy_scope_digest, scope_digest
+from ledger import AnchorKind, Approval, ApprovalTerms, Ledger, LedgerEvent
 
 __all__ = [
     "GOVERNED_ACTIONS",
@@ -94,7 +104,10 @@ def policy_from_engine(ledger: Ledger, engine: Engine) -> PolicySources:
     return _policy(ledger, *_read(engine))
 
 
-def _policy(ledger: Ledger, requests: list[tuple[str, str]], events: list[str]) -> PolicySources:
+RequestRow = tuple[str, str, dict[str, Any] | None]  # id, ledger id, stored scope
+
+
+def _policy(ledger: Ledger, requests: list[RequestRow], events: list[str]) -> PolicySources:
     chain = ledger.events(0)
     consents, notes = authenticated_consents(events, chain)
     approvals = ledger_approvals(ledger, requests, chain)
@@ -106,8 +119,8 @@ def _policy(ledger: Ledger, requests: list[tuple[str, str]], events: list[str]) 
     return PolicySources(policy, notes)
 
 
-def _rows(database_url: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(access-request id, ledger id) pairs and the consent log's entries in order; empty
+def _rows(database_url: str) -> tuple[list[RequestRow], list[str]]:
+    """(access-request id, ledger id, scope) rows and the consent log's entries in order; empty
     when the gateway never ran here (no database, no tables). Creates nothing."""
     url = normalise_url(database_url)
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
@@ -119,13 +132,12 @@ def _rows(database_url: str) -> tuple[list[tuple[str, str]], list[str]]:
         engine.dispose()
 
 
-def _read(engine: Engine) -> tuple[list[tuple[str, str]], list[str]]:
+def _read(engine: Engine) -> tuple[list[RequestRow], list[str]]:
     if not {"access_requests", "consent_events"} <= set(inspect(engine).get_table_names()):
         return [], []
     with session_factory(engine)() as s:
-        requests = [
-            (r, lid) for r, lid in s.execute(select(AccessRequest.id, AccessRequest.ledger_id))
-        ]
+        columns = select(AccessRequest.id, AccessRequest.ledger_id, AccessRequest.scope)
+        requests = [(r, lid, scope) for r, lid, scope in s.execute(columns)]
         entries = list(s.scalars(select(ConsentEvent.entry).order_by(ConsentEvent.seq)))
     return requests, entries
 
@@ -184,21 +196,22 @@ def _consents(events: Iterable[Mapping[str, Any]]) -> dict[str, ConsentRecord]:
 
 
 def ledger_approvals(
-    ledger: Ledger, requests: list[tuple[str, str]], chain: list[LedgerEvent]
+    ledger: Ledger, requests: list[RequestRow], chain: list[LedgerEvent]
 ) -> dict[str, ApprovalRecord]:
-    """One record per access request the ledger knows, keyed by the gateway's id."""
+    """One record per access request the ledger knows, keyed by the gateway's id; raises
+    VerificationError (``approval-scope``) for a stored scope that is not the anchored one."""
     granted = _blocks(chain, "ApprovalGranted")
     revoked = _blocks(chain, "ApprovalRevoked")
     clock = _WallClock(ledger)
     records = {}
-    for request_id, ledger_id in requests:
+    catalogue = load_catalogue()
+    for request_id, ledger_id, scope in requests:
         key = bytes.fromhex(ledger_id)
         if key not in granted and key not in revoked:
             continue  # never approved: the request is unknown to the policy
         approval = ledger.get_approval(key)
-        records[request_id] = _approval(
-            request_id, approval, granted.get(key), revoked.get(key), clock
-        )
+        record = _approval(request_id, approval, granted.get(key), revoked.get(key), clock)
+        records[request_id] = scoped_record(record, approval.terms, scope, catalogue)
     return records
 
 
@@ -215,6 +228,27 @@ def _approval(request_id: str, approval: Approval, granted: int | None, revoked:
         requester=terms.requester, computations=frozenset({terms.computation_id}),
         purpose=_PURPOSE_NAMES.get(terms.purpose),
     )  # fmt: skip
+
+
+def scoped_record(
+    record: ApprovalRecord, terms: ApprovalTerms, scope: dict[str, Any] | None, catalogue: Catalogue
+) -> ApprovalRecord:
+    """``record`` with the inputs of its computation and the values ``scope`` allows, once
+    ``scope`` is shown to be the anchored one (else VerificationError ``approval-scope``)."""
+    digest = scope_digest(scope)
+    if terms.scope not in (digest, legacy_scope_digest(scope)):
+        raise VerificationError(
+            "approval-scope",
+            f"the scope of access request {record.approval_id} is not the one its approval "
+            "anchored",
+            expected=terms.scope.hex(),
+            actual=digest.hex(),
+        )
+    definition = next((c for c in catalogue if c.hash == terms.content_hash.hex()), None)
+    names = definition.inputs if definition is not None else tuple(scope or {})
+    scoped = definition.scoped if definition is not None else names
+    inputs = {n: allowed_values(scope, n) if n in scoped else None for n in names}
+    return dataclasses.replace(record, inputs=inputs)
 
 
 def _blocks(chain: Iterable[LedgerEvent], name: str) -> dict[bytes, int]:

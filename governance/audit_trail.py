@@ -50,7 +50,9 @@ class AuditSink(Protocol):
     def close(self) -> None: ...
 
 
-CONTEXT_FIELDS = ("computation", "purpose", "access_request", "consent", "subject")
+# "parameters": the computation's parameters as a dict of strings (an aggregate's; the entry
+# records their canonical JSON, format version 2)
+CONTEXT_FIELDS = ("computation", "purpose", "access_request", "consent", "subject", "parameters")
 
 
 def make_entry(

@@ -1,11 +1,12 @@
-"""Releasing aggregate cells: small-cell suppression, then OpenDP noise.
+"""Releasing aggregate cells: OpenDP noise, then small-cell suppression of the noisy counts.
 
-Cells whose true group size is below ``min_cell`` are suppressed (a statistical-disclosure
-rule the issue asks for; the suppression pattern itself is not covered by the DP
-guarantee — documented in docs/api.md). All counts go through one OpenDP vector discrete
-Laplace measurement with scale ``sensitivity / epsilon``, whose privacy map is checked to
-cost at most ``epsilon`` before anything is released; noisy counts are clamped at 0
-(post-processing).
+Every cell the caller passes — every group of the computation's declared domain, empty ones
+included — goes through one OpenDP vector discrete-Laplace measurement with scale
+``sensitivity / epsilon``, whose privacy map is checked to cost at most ``epsilon`` before
+anything is released. Suppression then reads only the *noisy* count (a cell whose noisy
+count is below ``min_cell`` is withheld), and released counts are clamped at 0: both are
+post-processing, so the whole release — the cells shown and the pattern of suppressed ones —
+is ε-differentially private for the declared L1 ``sensitivity`` (docs/api.md).
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ class Cell:
 def release(
     cells: list[tuple[dict[str, Any], int]], *, epsilon: float, sensitivity: int, min_cell: int
 ) -> list[Cell]:
-    """Suppress small cells and add discrete Laplace noise (ε-DP for L1 ``sensitivity``)."""
+    """Add discrete Laplace noise to every cell, then suppress those whose *noisy* count is
+    below ``min_cell`` (ε-DP for L1 ``sensitivity``; the true counts are read only by the
+    measurement)."""
     if not cells:
         return []
     measurement = laplace_for(epsilon, sensitivity)
     noisy = measurement([count for _, count in cells])
     return [
-        Cell(group, None, True) if count < min_cell else Cell(group, max(0, int(n)), False)
-        for (group, count), n in zip(cells, noisy, strict=True)
+        Cell(group, None, True) if n < min_cell else Cell(group, max(0, int(n)), False)
+        for (group, _), n in zip(cells, noisy, strict=True)
     ]
 
 

@@ -16,6 +16,7 @@ from governance.control import utcnow
 from governance.errors import InvalidRequest
 from governance.ids import loggable
 from governance.models import AccessRequest
+from governance.scope import ScopeValue, check_scope, normalise_scope
 from ledger import Decision as LedgerDecision
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class AccessRequestDraft:
     computation: str
     computation_hash: str
     purpose: str
-    scope: dict[str, str] | None
+    scope: dict[str, ScopeValue] | None  # scoped input -> one allowed value or several
     quota: int
     epsilon: float | None
     valid_until: dt.datetime
@@ -49,8 +50,9 @@ def file_request(
     services: Services, bank: str, draft: AccessRequestDraft, context: dict[str, Any]
 ) -> AccessRequest:
     """File a bank's access request (pending until m officers approve); `InvalidRequest`
-    with ``computation_hash_mismatch``, ``purpose_not_allowed``, ``valid_until_past`` or
-    ``epsilon_only_for_aggregates``; `NotFound` for an unknown computation."""
+    with ``computation_hash_mismatch``, ``purpose_not_allowed``, ``valid_until_past``,
+    ``epsilon_only_for_aggregates`` or a ``scope_*`` reason (`governance.scope.check_scope`);
+    `NotFound` for an unknown computation."""
     context.update(computation=draft.computation, purpose=draft.purpose)
     computation = services.catalogue.get(draft.computation)
     if draft.computation_hash != computation.hash:
@@ -61,7 +63,9 @@ def file_request(
         raise InvalidRequest(reason="valid_until_past")
     if (computation.privacy == "aggregate") != (draft.epsilon is not None):
         raise InvalidRequest(reason="epsilon_only_for_aggregates")
-    filed = services.approvals.file(bank, computation, draft.purpose, draft.scope, draft.quota,
+    scope = normalise_scope(draft.scope)
+    check_scope(computation, scope)  # deny by default: every scoped input, nothing else
+    filed = services.approvals.file(bank, computation, draft.purpose, scope, draft.quota,
                                     draft.epsilon, draft.valid_until)  # fmt: skip
     context["access_request"] = filed.id
     return filed

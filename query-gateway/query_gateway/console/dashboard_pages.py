@@ -1,29 +1,35 @@
 """Dashboards: contributions by provider over time, queries per bank, denials by reason, and
 the grade distribution by town — released through the privacy rules, never as raw counts.
 
-The grade distribution is published once per gateway process: small cells suppressed, then
-one OpenDP discrete-Laplace release at ε = `PUBLISH_EPSILON` (the console's own publication
-budget, separate from any bank's approval). Reloading the page shows the same release, so
-repeated views cannot average the noise away.
+The grade distribution is a publication (`query_gateway.console.publications`): every
+declared cell noised once at ε = `PUBLISH_EPSILON`, small noisy counts suppressed, the spend
+recorded in the audit log against the dashboards' budget, and the release kept on disk, so
+reloading the page or restarting the gateway shows the same numbers and spends nothing.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
 
-from audit import LogReader, decode_entry, snapshot_log
-from governance import Role, release
+from audit import LogReader, decode_entry
+from governance import Role
 from query_gateway.console.charts import bars, stacked
+from query_gateway.console.publications import (
+    DASHBOARD_BUDGET,
+    PUBLISH_EPSILON,
+    publication_epsilon,
+    published,
+)
 from query_gateway.console.route import console_router, render
-from query_gateway.console.state import ConsoleState, console_state
+from query_gateway.console.state import console_state
 from query_gateway.gateway import Services
 from query_gateway.policy import policy
 
 routes = console_router()
-PUBLISH_EPSILON = 1.0
 VIEWERS = (Role.OFFICER, Role.AUDITOR, Role.ADMIN)
 
 
@@ -40,52 +46,55 @@ def contributions_over_time(
     return days, providers, dict(values)
 
 
-def audit_counts(settings: Any, names: dict[str, str]) -> tuple[Counter[str], Counter[str]]:
-    """Allowed bank queries per bank and denials per reason, from the audit log itself."""
-    queries: Counter[str] = Counter()
-    denials: Counter[str] = Counter()
+@dataclass
+class LogCounts:
+    """What the dashboards read from the audit log."""
+
+    queries: Counter[str] = field(default_factory=Counter)  # allowed bank queries per bank
+    denials: Counter[str] = field(default_factory=Counter)  # denials per reason
+    spent: float = 0.0  # ε of the dashboards' publications
+
+
+def audit_counts(settings: Any, names: dict[str, str]) -> LogCounts:
+    """Queries per bank, denials per reason and the publications' ε, from the audit log."""
+    counts = LogCounts()
     directory = settings.audit_dir
     if not (directory / "entries.log").exists():
-        return queries, denials
+        return counts
     with LogReader(directory) as reader:
-        for raw in snapshot_log(reader).entries():
+        for raw in reader.entries():  # every durable entry, checkpointed or not yet
             _, e = decode_entry(raw)
             if e.decision == "deny":
-                denials[e.reason or "unknown"] += 1
+                counts.denials[e.reason or "unknown"] += 1
             elif e.role == "bank" and e.action in ("POST /v1/scores", "POST /v1/aggregates"):
-                queries[names.get(e.actor, e.actor)] += 1
-    return queries, denials
-
-
-def published_grades(gw: Services, state: ConsoleState) -> list[Any]:
-    with state.lock:
-        if "grades" not in state.published:
-            with gw.ingest_lock:
-                counts = gw.aggregates.counts("grade_distribution_by_town", {})
-            state.published["grades"] = release(counts, epsilon=PUBLISH_EPSILON, sensitivity=1,
-                                                min_cell=gw.settings.min_cell)  # fmt: skip
-        cells: list[Any] = state.published["grades"]
-    return cells
+                counts.queries[names.get(e.actor, e.actor)] += 1
+            counts.spent += publication_epsilon(e)
+    return counts
 
 
 @routes.get("/console/dashboards", openapi_extra=policy(*VIEWERS))
 def dashboards(request: Request) -> Response:
     gw, state = console_state(request)
     days, providers, contributed = contributions_over_time(gw)
+    grades = published(gw, state, "grades")
     names = {c.client_id: c.name for c in gw.control.clients()}
-    queries, denials = audit_counts(state.settings, names)
-    cells = published_grades(gw, state)
-    towns = sorted({str(c.group["town"]) for c in cells})
-    codes = sorted({str(c.group["code"]) for c in cells})
-    grades = {(str(c.group["town"]), str(c.group["code"])): float(c.count or 0) for c in cells}
+    log = audit_counts(state.settings, names)
+    cells = grades.cells if grades is not None else []
+    towns = sorted({str(c["group"]["town"]) for c in cells})
+    codes = sorted({str(c["group"]["code"]) for c in cells})
+    chart = {(str(c["group"]["town"]), str(c["group"]["code"])): float(c["count"] or 0)
+             for c in cells}  # fmt: skip
     return render(
         request,
         "dashboards.html",
         contributions=stacked(days, providers, contributed),
-        queries=bars(sorted(queries.items(), key=lambda kv: -kv[1])),
-        denials=bars(sorted(denials.items(), key=lambda kv: -kv[1])),
-        grades=stacked(towns, codes, grades, width=900),
-        suppressed=sum(c.suppressed for c in cells),
+        queries=bars(sorted(log.queries.items(), key=lambda kv: -kv[1])),
+        denials=bars(sorted(log.denials.items(), key=lambda kv: -kv[1])),
+        grades=stacked(towns, codes, chart, width=900),
+        suppressed=sum(bool(c["suppressed"]) for c in cells),
         epsilon=PUBLISH_EPSILON,
-        min_cell=gw.settings.min_cell,
+        spent=round(log.spent, 6),
+        budget=DASHBOARD_BUDGET,
+        released_at=grades.release["released_at"] if grades is not None else "—",
+        min_cell=grades.release["min_cell"] if grades is not None else gw.settings.min_cell,
     )
