@@ -153,11 +153,14 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
 
 
 def encode_parameters(parameters: Mapping[str, str]) -> str:
-    """The canonical text of a parameters object (RFC 8785: for an object of strings, sorted
-    keys, no whitespace, the same escapes as `canonical_json`). Raises EntryError if a key
-    or value is not a string."""
+    """The canonical text of a parameters object (RFC 8785: for an object of strings with
+    ASCII keys, sorted keys, no whitespace, the same escapes as `canonical_json`). Raises
+    EntryError if a key is not ASCII (RFC 8785 orders keys by UTF-16 code units, Python by
+    code points: they differ beyond the BMP) or a key or value is not a string."""
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in parameters.items()):
         raise EntryError("parameters", "keys and values must be strings")
+    if not all(k.isascii() for k in parameters):
+        raise EntryError("parameters", "keys must be ASCII")
     return canonical_json(dict(parameters)).decode("utf-8")
 
 
