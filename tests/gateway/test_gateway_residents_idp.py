@@ -206,12 +206,12 @@ def _in_days(days: int):  # type: ignore[no-untyped-def]
 def test_a_forged_or_stale_callback_signs_nobody_in(residents: Residents, tmp_path: Path) -> None:
     browser = _browser(residents)
     r = browser.get("/console/oidc/callback?code=x&state=y", headers=HTML)
-    assert r.status_code == 401 and "dexin_session" not in r.cookies
+    assert r.status_code == 400 and "dexin_session" not in r.cookies
     start = browser.get("/console/login/resident", follow_redirects=False)
     back = residents.at_idp(start.headers["location"], 0)
     tampered = back.replace("state=", "state=x")
     r = browser.get(tampered.removeprefix("http://testserver"), headers=HTML)
-    assert r.status_code == 401 and "dexin_session" not in r.cookies
+    assert r.status_code == 400 and "dexin_session" not in r.cookies
 
 
 def test_the_auditor_checks_every_consent_against_the_pinned_jwks(

@@ -115,7 +115,9 @@ def _complete(
     return None
 
 
-def _refused(request: Request, reason: str, status: int = 401) -> Response:
+def _refused(request: Request, reason: str, status: int = 400) -> Response:
+    """The sign-in proved nothing: 400 with the sign-in page (the reason goes to the audit
+    entry only)."""
     request.state.audit["reason"] = reason
     response = render(request, "login.html", status=status, message="sign_in_refused", next="")
     response.delete_cookie(PENDING_COOKIE, path=PATH)
