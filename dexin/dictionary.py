@@ -50,6 +50,25 @@ def _type(c: Column) -> str:
     return c.type
 
 
+def _windows(t: Table) -> list[str]:
+    """The table's publication windows and repair rules (信用修复), each with its source."""
+    lines = []
+    for w in t.windows:
+        ends = [f"{w.max_months} months after `{w.starts}`"] if w.max_months else []
+        ends += [f"on `{w.ends_with}`"] if w.ends_with else []
+        repair = (f"repairable from {w.min_months} months after `{w.starts}`"
+                  if w.repairable else "not repairable")  # fmt: skip
+        which = "every row" if w.applies == "TRUE" else f"rows where `{w.applies}`"
+        lines += [
+            f"- publication window ({which}): from `{w.starts}`, ends "
+            f"{' or '.join(ends) or 'only by a repair'}; {repair}; then no longer counted",
+            f"  - {w.zh}",
+            f"  - {w.en}",
+            f"  - source: {w.source}",
+        ]
+    return lines
+
+
 def _table(registry: Registry, t: Table) -> list[str]:
     providers = ", ".join(f"`{p}` ({registry.provider(p).zh})" for p in t.providers)
     lines = [
@@ -67,8 +86,7 @@ def _table(registry: Registry, t: Table) -> list[str]:
             f"(empty = still ongoing, never expires); excluded from every use "
             f"{registry.retention_years} years after that date"
         )
-    if t.publication:
-        lines.append(f"- publication window: {t.publication}")
+    lines += _windows(t)
     lines += [
         "",
         "| column | stored as | type | required | constraints | 说明 |",

@@ -16,10 +16,13 @@ if TYPE_CHECKING:
     from vault.digest import sql_row_digest as sql_row_digest
     from vault.errors import ContributionRefused as ContributionRefused
     from vault.errors import InvalidIdNumber as InvalidIdNumber
+    from vault.errors import RowChangeRefused as RowChangeRefused
+    from vault.errors import RowNotFound as RowNotFound
     from vault.errors import VaultBusy as VaultBusy
     from vault.errors import VaultError as VaultError
     from vault.errors import VaultNotInitialised as VaultNotInitialised
     from vault.ingest import Receipt as Receipt
+    from vault.ingest import Supersession as Supersession
     from vault.ingest import contribution_files as contribution_files
     from vault.ingest import ingest_directory as ingest_directory
     from vault.ingest import ingest_file as ingest_file
@@ -35,12 +38,20 @@ if TYPE_CHECKING:
     from vault.pseudonym import HEX_CHARS as HEX_CHARS
     from vault.pseudonym import pseudonymise as pseudonymise
     from vault.registry import Column as Column
+    from vault.registry import PublicationWindow as PublicationWindow
     from vault.registry import Registry as Registry
     from vault.registry import Table as Table
     from vault.registry import load_registry as load_registry
     from vault.retention import purge_expired as purge_expired
     from vault.rotation import rotate_derived_key as rotate_derived_key
     from vault.rotation import rotate_provider_key as rotate_provider_key
+    from vault.rows import RowRef as RowRef
+    from vault.rows import StoredRecord as StoredRecord
+    from vault.rows import delete_row as delete_row
+    from vault.rows import find_row as find_row
+    from vault.rows import record_repair as record_repair
+    from vault.rows import subject_records as subject_records
+    from vault.rows import superseding as superseding
     from vault.sealed import SealedUpload as SealedUpload
     from vault.status import vault_status as vault_status
     from vault.store import APP_SECRET_PREFIX as APP_SECRET_PREFIX
@@ -63,10 +74,16 @@ _WHERE = {
     "Keyring": "vault.keys",
     "LocalKeyProvider": "vault.keys",
     "PSEUDONYM_KEY": "vault.store",
+    "PublicationWindow": "vault.registry",
     "RECEIPTS_FILE": "vault.store",
     "Receipt": "vault.ingest",
     "Registry": "vault.registry",
+    "RowChangeRefused": "vault.errors",
+    "RowNotFound": "vault.errors",
+    "RowRef": "vault.rows",
     "SealedUpload": "vault.sealed",
+    "StoredRecord": "vault.rows",
+    "Supersession": "vault.ingest",
     "Table": "vault.registry",
     "Vault": "vault.store",
     "VaultBusy": "vault.errors",
@@ -76,6 +93,8 @@ _WHERE = {
     "check_contribution": "vault.verify",
     "contribution_files": "vault.ingest",
     "create_key_file": "vault.keys",
+    "delete_row": "vault.rows",
+    "find_row": "vault.rows",
     "ingest_directory": "vault.ingest",
     "ingest_file": "vault.ingest",
     "load_registry": "vault.registry",
@@ -84,10 +103,13 @@ _WHERE = {
     "pseudonymise": "vault.pseudonym",
     "purge_expired": "vault.retention",
     "read_key_file": "vault.keys",
+    "record_repair": "vault.rows",
     "rotate_derived_key": "vault.rotation",
     "rotate_provider_key": "vault.rotation",
     "sql_row_digest": "vault.digest",
     "stored_expr": "vault.ingest",
+    "subject_records": "vault.rows",
+    "superseding": "vault.rows",
     "vault_status": "vault.status",
 }
 

@@ -156,3 +156,13 @@ class InvalidIdNumber(VaultError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid ID number: {reason}")
         self.reason = reason
+
+
+class RowChangeRefused(VaultError):
+    """A repair, deletion or correction of a stored row is not allowed; ``reason`` is a
+    fixed code (``not_repairable``, ``repair_before_minimum``, ``already_repaired``,
+    ``correction_must_restate_the_record``, ...), never a value of the row."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"row change refused: {reason}")
+        self.reason = reason

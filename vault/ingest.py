@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,12 +26,13 @@ from audit import merkle
 from vault import staging
 from vault.digest import sql_row_digest
 from vault.engine import Connection
-from vault.errors import ContributionRefused, InputFileError
+from vault.errors import ContributionRefused, InputFileError, RowNotFound
 from vault.limits import IngestLimits
 from vault.probe import Probe, check_decoded, probe
 from vault.prohibited import prohibited_category
 from vault.pseudonym import hmac_pads, sql_pseudonym
 from vault.registry import Column, Table
+from vault.rows import RowRef, find_row, record_change, remove_row
 from vault.source import ContributionSource, as_source
 from vault.store import PSEUDONYM_KEY, Vault, alias
 from vault.validation import message, row_is_bad_sql, row_problems_sql, value_is_bad_sql
@@ -58,6 +60,16 @@ class Receipt(BaseModel):
     report: str | None
     already_loaded: bool = False
     anchor: str | None = None  # where the root is anchored on the ledger, once it is
+
+
+@dataclass(frozen=True)
+class Supersession:
+    """A correcting contribution: it restates the stored row ``ref`` (same record key, same
+    subject, one row), which it replaces in its own transaction; ``reference`` names the
+    dispute it answers (`vault.rows`)."""
+
+    ref: RowRef
+    reference: str
 
 
 def contribution_id(provider: str, table: str, sha256: str) -> str:
@@ -101,7 +113,10 @@ class _Run:
     earlier row or a stored record) → the accepted rows, numbered 0.. as Merkle leaves.
     """
 
-    def __init__(self, vault: Vault, con: Connection, table: Table, cid: str) -> None:
+    def __init__(
+        self, vault: Vault, con: Connection, table: Table, cid: str,
+        supersedes: Supersession | None = None,
+    ) -> None:  # fmt: skip
         self.vault = vault
         self.con = con
         self.table = table
@@ -109,6 +124,7 @@ class _Run:
         self.p = f"t_{cid}"
         self.accepted_sql = ""
         self.invalid = 0
+        self.supersedes = supersedes
 
     def sql(self, text: str, params: Any = None) -> Any:
         return self.con.execute(text.replace("{p}", self.p), params or [])
@@ -167,8 +183,15 @@ class _Run:
             f"FROM {{p}}_valid v JOIN (SELECT {k}, min(__row) AS first FROM {{p}}_valid GROUP BY {k} "
             f"HAVING count(*) > 1) d USING ({k}) WHERE v.__row <> d.first "
             f"UNION ALL SELECT __row, 'already in the vault' FROM {{p}}_valid "
-            f"WHERE {k} IN (SELECT {k} FROM {target})"
+            f"WHERE {k} IN (SELECT {k} FROM {target} WHERE {self._kept()})"
         )
+
+    def _kept(self) -> str:
+        """The stored rows a new row's key may not repeat: all but the one superseded."""
+        if self.supersedes is None:
+            return "TRUE"
+        ref = self.supersedes.ref  # validated: a contribution id and an integer
+        return f"NOT (contribution_id = '{ref.contribution_id}' AND row_no = {int(ref.row)})"
 
     def number_accepted(self, any_rejected: bool) -> None:
         """Leaf indices: the accepted rows in file order, from 0."""
@@ -280,11 +303,15 @@ def ingest_file(
     path: Path | ContributionSource,
     con: Connection | None = None,
     limits: IngestLimits | None = None,
+    supersedes: Supersession | None = None,
 ) -> Receipt:
     """Ingest one contribution (a file, or a `vault.sealed.SealedUpload`); see the module
     docstring for the guarantees. It runs on ``con`` or else on a cursor of its own (its own
     transaction: readers on other cursors never wait for it nor see it half-done).
-    ``limits`` default to the vault's (`VaultConfig.limits`).
+    ``limits`` default to the vault's (`VaultConfig.limits`). With ``supersedes`` it is a
+    correction (`Supersession`): refused (``correction_must_restate_the_record``, recorded)
+    unless it is exactly one valid row restating that stored row, which it then replaces;
+    `RowNotFound` if that row is not stored (or no longer).
 
     Raises `vault.limits.ContributionTooLarge` (a `ContributionRefused` without a receipt:
     nothing is recorded) when the header or footer, or the decoded size, exceeds a limit,
@@ -297,7 +324,8 @@ def ingest_file(
     source = as_source(path)
     cursor = con or vault.con.cursor()
     try:
-        return _ingest(vault, provider, table, source, cursor, limits or vault.config.limits)
+        limits = limits or vault.config.limits
+        return _ingest(vault, provider, table, source, cursor, limits, supersedes)
     finally:
         if con is None:
             cursor.close()
@@ -310,6 +338,7 @@ def _ingest(
     source: ContributionSource,
     con: Connection,
     limits: IngestLimits,
+    supersedes: Supersession | None,
 ) -> Receipt:
     existing = _existing(con, provider, table.name, source.sha256)
     if existing is not None:
@@ -317,7 +346,10 @@ def _ingest(
         if receipt.status == "refused":
             raise ContributionRefused(receipt.refusal or "", None, receipt)
         return receipt
-    run = _Run(vault, con, table, contribution_id(provider, table.name, source.sha256))
+    if supersedes is not None:
+        _check_superseded(vault, provider, table, supersedes.ref)
+    cid = contribution_id(provider, table.name, source.sha256)
+    run = _Run(vault, con, table, cid, supersedes)
     try:
         return _load(run, provider, source, limits)
     finally:
@@ -353,6 +385,10 @@ def _load(run: _Run, provider: str, source: ContributionSource, limits: IngestLi
         raise ContributionRefused("row accounting failed", None)
     if rejected == 0:
         report_path.unlink()
+    if run.supersedes is not None and not _restates(run, accepted, rejected):
+        return _refuse(
+            run.con, vault, record, submitted, ("correction_must_restate_the_record", None)
+        )
     record |= {
         "submitted": submitted,
         "accepted": accepted,
@@ -407,10 +443,45 @@ def _commit(run: _Run, target: str, record: dict[str, Any]) -> None:
             )
             record["merkle_root"] = root.result()
             _insert_record(con, record)
+            if run.supersedes is not None:
+                _supersede(run, record)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+def _check_superseded(vault: Vault, provider: str, table: Table, ref: RowRef) -> None:
+    """The row a correction supersedes must be stored, in this provider's table."""
+    found = find_row(vault, ref)  # RowNotFound
+    if found.provider != provider or ref.table != table.name:
+        raise RowNotFound(ref.contribution_id, ref.row)
+
+
+def _restates(run: _Run, accepted: int, rejected: int) -> bool:
+    """Whether a correction is exactly one valid row with the superseded row's key and
+    subject (compared as stored: pseudonyms, not ID numbers)."""
+    assert run.supersedes is not None
+    if accepted != 1 or rejected != 0:
+        return False
+    found = find_row(run.vault, run.supersedes.ref)
+    subject = run.table.subject_column
+    assert subject is not None
+    key, who = run.con.execute(
+        f'SELECT CAST("{run.table.key_stored}" AS VARCHAR), "{subject.stored_name}" '
+        f"FROM ({run.accepted_sql})"
+    ).fetchone() or (None, None)
+    return bool(key == found.key and who == found.subject)
+
+
+def _supersede(run: _Run, record: dict[str, Any]) -> None:
+    """Inside the commit's transaction: replace the superseded row, and say so."""
+    assert run.supersedes is not None
+    ref, provider = run.supersedes.ref, record["provider"]
+    remove_row(run.con, provider, ref)
+    on = dt.date.fromisoformat(record["received_at"][:10])
+    record_change(run.con, provider, ref, "superseded", on, run.supersedes.reference,
+                  run.cid, record["received_at"])  # fmt: skip
 
 
 def _refuse(

@@ -91,6 +91,37 @@ class Column(_Frozen):
         }[self.type]
 
 
+class PublicationWindow(_Frozen):
+    """How long a negative row is published, i.e. counts, and when it may be repaired
+    (信用修复): data with its legal source, rendered in docs/data-dictionary.md.
+
+    The window of a row runs from its ``starts`` date. It ends by itself ``max_months``
+    later (None: no maximum), or on the date in its ``ends_with`` column (a listing's
+    removal), whichever comes first; from that day the row no longer counts. A row of a
+    ``repairable`` window may be repaired from ``min_months`` after its start: the repair's
+    date ends it. ``applies`` (SQL over stored columns, like ``negative_when``) selects the
+    rows the rule governs; of several, the first that applies decides.
+    """
+
+    applies: str = "TRUE"
+    starts: str
+    min_months: int = Field(default=0, ge=0, le=120)
+    max_months: int | None = Field(default=None, ge=1, le=120)
+    ends_with: str | None = None
+    repairable: bool
+    zh: str
+    en: str
+    source: str
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PublicationWindow:
+        if self.max_months is not None and self.max_months < self.min_months:
+            raise ValueError("a window's maximum precedes its minimum")
+        if self.max_months is None and self.ends_with is None and not self.repairable:
+            raise ValueError("a window that never ends is no window")
+        return self
+
+
 class Table(_Frozen):
     """One source table: its columns, providers, dimension, legal basis and retention."""
 
@@ -106,7 +137,7 @@ class Table(_Frozen):
     negative: bool = False
     negative_when: str | None = None
     conduct_end: str | None = None
-    publication: str | None = None
+    windows: tuple[PublicationWindow, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Table:
@@ -121,7 +152,16 @@ class Table(_Frozen):
             raise ValueError("negative information must name its conduct_end column, and only it")
         if self.conduct_end is not None and self.column(self.conduct_end).type != "date":
             raise ValueError(f"conduct_end {self.conduct_end!r} is not a date column")
+        self._check_windows(names)
         return self
+
+    def _check_windows(self, names: list[str]) -> None:
+        if self.windows and not self.is_negative_information:
+            raise ValueError("only negative information has publication windows")
+        for w in self.windows:
+            for ref in (w.starts, w.ends_with):
+                if ref is not None and (ref not in names or self.column(ref).type != "date"):
+                    raise ValueError(f"window column {ref!r} is not a date column of the table")
 
     def column(self, name: str) -> Column:
         for c in self.columns:

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from audit import write_atomic
-from vault import idnumber
+from vault import idnumber, windows
 from vault.engine import Connection, attach_encrypted, connect
 from vault.errors import (
     ContributionNotFound,
@@ -110,6 +110,10 @@ CREATE TABLE IF NOT EXISTS {a}.purged_leaves (
 CREATE TABLE IF NOT EXISTS {a}.purges (
     purged_at VARCHAR NOT NULL, table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL,
     rows BIGINT NOT NULL, cutoff DATE NOT NULL);
+CREATE TABLE IF NOT EXISTS {a}.row_changes (
+    table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL, row_no BIGINT NOT NULL,
+    change VARCHAR NOT NULL, effective DATE NOT NULL, reference VARCHAR NOT NULL,
+    by_contribution VARCHAR, recorded_at VARCHAR NOT NULL);
 """
 
 
@@ -246,16 +250,27 @@ class Vault:
         return f"coalesce(({table.negative_predicate}) AND {end} < DATE '{self.retention_cutoff}', FALSE)"
 
     def _create_views(self) -> None:
-        """``src.<table>``: every provider's rows of a table, without expired negative rows."""
+        """``src.<table>``: every provider's rows of a table that count on the as-of day:
+        without expired negative rows, nor (`vault.windows`) rows whose publication window
+        has ended or that were repaired. ``ended.<table>`` (tables with windows): the rows
+        that stopped counting by their window or a repair, still within retention."""
         self.con.execute("CREATE SCHEMA IF NOT EXISTS src")
+        self.con.execute("CREATE SCHEMA IF NOT EXISTS ended")
         for t in self.registry.tables:
-            cols = ", ".join(f'"{c.stored_name}"' for c in t.columns)
+            cols = ", ".join(f'r."{c.stored_name}"' for c in t.columns)
             parts = [
-                f"SELECT '{p}' AS provider, contribution_id, row_no, {cols} "
-                f"FROM {alias(p)}.{t.name} WHERE NOT {self.expired_predicate(t)}"
+                f"SELECT '{p}' AS provider, r.contribution_id, r.row_no, {cols} "
+                f"FROM {alias(p)}.{t.name} AS r WHERE NOT {self.expired_predicate(t)}"
+                f"{windows.counting_filter_sql(alias(p), t, self.as_of)}"
                 for p in t.providers
             ]
             self.con.execute(f"CREATE OR REPLACE VIEW src.{t.name} AS {' UNION ALL '.join(parts)}")
+            if t.windows:
+                ended = [windows.ended_sql(alias(p), p, t, self.expired_predicate(t), self.as_of)
+                         for p in t.providers]  # fmt: skip
+                self.con.execute(
+                    f"CREATE OR REPLACE VIEW ended.{t.name} AS {' UNION ALL '.join(ended)}"
+                )
 
     def query(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None

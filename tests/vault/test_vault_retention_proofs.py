@@ -31,10 +31,25 @@ def _penalties(vault: Vault, tmp_path: Path) -> str:
 
 
 def test_expired_negative_rows_are_excluded_from_every_use(vault: Vault, tmp_path: Path) -> None:
-    _penalties(vault, tmp_path)
+    header = "record_id,id_number,violation_date,violation,points_deducted,fine_amount,settled"
+    rows = [  # traffic violations have no publication window: only the 5-year rule applies
+        f"V-000001,{id_number(1)},2021-10-31,speeding,3,200.00,true",  # expired
+        f"V-000002,{id_number(2)},2021-11-01,speeding,3,200.00,true",  # exactly 5 years: kept
+    ]
+    path = write(tmp_path / "t.csv", header, rows)
+    ingest_file(vault, "traffic_police", "traffic_violations", path)
     assert vault.retention_cutoff.isoformat() == "2021-11-01"
+    visible = vault.query("SELECT record_id FROM src.traffic_violations ORDER BY 1")
+    assert visible == [("V-000002",)]
+
+
+def test_a_penalty_counts_only_inside_its_publication_window(
+    vault: Vault, tmp_path: Path
+) -> None:
+    _penalties(vault, tmp_path)
+    # P-000002 is within retention, but its window (3 years from the 2021 decision) ended
     visible = vault.query("SELECT record_id FROM src.administrative_penalties ORDER BY 1")
-    assert visible == [("P-000002",), ("P-000003",)]
+    assert visible == [("P-000003",)]
 
 
 def test_only_negative_rows_expire(vault: Vault, tmp_path: Path) -> None:
