@@ -97,7 +97,7 @@ def _csrf(browser: TestClient) -> str:
 def residents(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Residents]:
     client = IdpClient("dexin-gateway", secrets.token_urlsafe(32), (CALLBACK,))
     people = tuple(
-        IdpResident(f"acct-{i}", f"resident{i}", secrets.token_urlsafe(12), world.ids[40 + i])
+        IdpResident(f"acct-{i}", f"resident{i}", secrets.token_urlsafe(12), world.ids[140 + i])
         for i in range(2)
     )
     config = IdentityProviderConfig(clients=(client,), residents=people)
@@ -120,7 +120,7 @@ def test_the_id_number_alone_no_longer_signs_anyone_in(residents: Residents, wor
     browser = _browser(residents)
     page = browser.get("/console/login", headers=HTML)
     assert 'id="resident-idp"' in page.text and 'id="subject-login"' not in page.text
-    form = {"id_number": world.ids[40], "csrf": FORM_CSRF.search(page.text).group(1)}  # type: ignore[union-attr]
+    form = {"id_number": world.ids[140], "csrf": FORM_CSRF.search(page.text).group(1)}  # type: ignore[union-attr]
     r = browser.post("/console/login/subject", data=form, headers=HTML, follow_redirects=False)
     assert r.status_code == 404 and "dexin_session" not in r.cookies
 
@@ -136,14 +136,14 @@ def test_a_resident_signs_in_consents_at_the_idp_and_a_bank_scores(
     me = browser.get("/console/me", headers=HTML)
     assert me.status_code == 200 and 'id="accesses"' in me.text
     assert residents.grant(browser, 0, bank_id).status_code == 200
-    subject = world.vault.subject_pseudonym(world.ids[40])
-    (consent,) = actors.control.consents_of(subject)
+    subject = world.vault.subject_pseudonym(world.ids[140])
+    (consent,) = [c for c in actors.control.consents_of(subject) if c.bank_id == bank_id]
     with actors.control.sessions() as s:
         event = s.scalars(select(ConsentEvent).where(ConsentEvent.consent_id == consent.id)).one()
     assert event.evidence and '"evidence":"' in event.entry  # the log binds the token's digest
-    assert world.ids[40] not in event.evidence and world.ids[40] not in event.entry
+    assert world.ids[140] not in event.evidence and world.ids[140] not in event.entry
     r = actors.http.post("/v1/scores", headers=auth(bank),
-                         json=score_body(world.ids[40], rid, consent.id))  # fmt: skip
+                         json=score_body(world.ids[140], rid, consent.id))  # fmt: skip
     assert r.status_code == 200, r.text
 
 
@@ -228,7 +228,8 @@ def test_the_auditor_checks_every_consent_against_the_pinned_jwks(
     gw = residents.http.app.state.gateway  # type: ignore[attr-defined]
     oidc = gw.settings.oidc
     jwks = gw.relying_party.jwks()
-    (mine,) = actors.control.consents_of(world.vault.subject_pseudonym(world.ids[41]))
+    subject = world.vault.subject_pseudonym(world.ids[141])
+    (mine,) = [c for c in actors.control.consents_of(subject) if c.bank_id == bank_id]
 
     def findings() -> dict[str, str]:
         _, found = check_consent_evidence(gw.engine, jwks, issuer=oidc.issuer,
@@ -237,7 +238,7 @@ def test_the_auditor_checks_every_consent_against_the_pinned_jwks(
 
     assert mine.id not in findings()
     dev_bank, _ = dev_actors.token(Role.BANK, "idp-bank-dev")
-    dev = dev_actors.consent(dev_actors.subject(world.ids[60]), dev_bank)  # unsafe dev path
+    dev = dev_actors.consent(dev_actors.subject(world.ids[160]), dev_bank)  # unsafe dev path
     assert findings()[dev] == "recorded_without_sign_in"
     with actors.control.sessions.begin() as s:
         event = s.scalars(select(ConsentEvent).where(ConsentEvent.consent_id == mine.id)).one()
