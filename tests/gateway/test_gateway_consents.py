@@ -36,7 +36,7 @@ def _score(
 def test_withdrawal_takes_effect_on_the_next_call(actors: Actors) -> None:
     bank_id, bank = actors.token(Role.BANK, "Yuyao Rural Bank")
     rid = actors.approved(bank)
-    id_number = actors.world.ids[11]
+    id_number = actors.world.ids[211]  # a resident no other test uses
     subject = actors.subject(id_number)
     consent = actors.consent(subject, bank_id)
     assert _score(actors, bank, rid, consent, id_number).status_code == 200
