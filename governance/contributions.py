@@ -4,8 +4,8 @@ The vault validates the contribution row by row and issues a receipt; the receip
 root is anchored on the ledger under the provider's account; the credit model's features
 and scores are recomputed so the next answer sees the new rows. One ingest at a time
 (``Services.ingest_lock``, a writers' lock): the rows are loaded on a cursor of their own,
-and every reader (the API's answers, the console's pages) reads on cursors of its own, so
-nothing that only reads ever takes this lock or waits for an ingest.
+and readers (the API's answers, the console's pages) read on cursors of their own, so
+nothing that only reads needs this lock or waits for an ingest.
 """
 
 from __future__ import annotations
