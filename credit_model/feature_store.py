@@ -26,8 +26,9 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from credit_model.errors import FeaturesMissingError, FeaturesStaleError
-from credit_model.features import BASE_COLUMNS, FeatureRow
+from credit_model.features import BASE_COLUMNS, FeatureRow, ended_columns, ended_tables
 from credit_model.spec import ModelSpec
+from vault import Registry, load_registry
 
 FEATURES = "features"
 
@@ -46,6 +47,8 @@ class _Snapshot:
     values: npt.NDArray[np.float64]  # rows x features
     vetoes: npt.NDArray[np.bool_]  # rows x vetoes
     coverage: npt.NDArray[np.int32]  # rows x tables
+    repaired: npt.NDArray[np.int32]  # rows x tables with windows
+    lapsed: npt.NDArray[np.int32]  # rows x tables with windows
     households: npt.NDArray[np.bytes_]  # sorted household pseudonyms, one per member
     members: npt.NDArray[np.int64]  # row of each entry of ``households``
     as_of: dt.date | None
@@ -58,13 +61,16 @@ class _Snapshot:
 
 
 class FeatureStore:
-    """The feature table of ``spec`` in memory; `load` it after every refresh."""
+    """The feature table of ``spec`` in memory; `load` it after every refresh. ``registry``
+    (the shipped one by default, as for `load_spec`) says which tables have repaired and
+    lapsed counts (`features.ended_tables`)."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, registry: Registry | None = None) -> None:
         self._spec = spec
         self._feature_ids = [f.id for f in spec.features]
         self._veto_ids = [v.id for v in spec.vetoes]
         self._tables = list(spec.tables())
+        self._ended = list(ended_tables(spec, registry or load_registry()))
         self._snapshot: _Snapshot | None = None
 
     @property
@@ -86,6 +92,7 @@ class FeatureStore:
             *self._feature_ids,
             *(f"veto_{v}" for v in self._veto_ids),
             *(f"n_{t}" for t in self._tables),
+            *(c for t in self._ended for c in ended_columns(t)),
         ]
         table = vault.derived_arrow(FEATURES, names, "subject")  # a score's inputs only
         self._snapshot = self._build(table)
@@ -116,6 +123,8 @@ class FeatureStore:
             values=matrix(self._feature_ids, np.float64),
             vetoes=matrix([f"veto_{v}" for v in self._veto_ids], np.bool_),
             coverage=matrix([f"n_{t}" for t in self._tables], np.int32),
+            repaired=matrix([ended_columns(t)[0] for t in self._ended], np.int32),
+            lapsed=matrix([ended_columns(t)[1] for t in self._ended], np.int32),
             households=keys[order],
             members=present[order].astype(np.int64),
             as_of=dates[0] if len(dates) == 1 else None,
@@ -143,6 +152,8 @@ class FeatureStore:
             values={f: float(values[j]) for j, f in enumerate(self._feature_ids)},
             vetoes={v: bool(vetoes[j]) for j, v in enumerate(self._veto_ids)},
             coverage={t: int(coverage[j]) for j, t in enumerate(self._tables)},
+            repaired={t: int(snap.repaired[i][j]) for j, t in enumerate(self._ended)},
+            lapsed={t: int(snap.lapsed[i][j]) for j, t in enumerate(self._ended)},
         )
 
     def row(self, subject: str) -> FeatureRow | None:

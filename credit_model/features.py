@@ -9,7 +9,11 @@ views producing one row per registered resident (``src.residents``), with:
   that the order in which DuckDB adds rows cannot change a score;
 - one BOOLEAN column ``veto_<id>`` per veto;
 - one BIGINT column ``n_<table>`` per table read: the subject's rows that count on the
-  as-of date (the data coverage of the score).
+  as-of date (the data coverage of the score);
+- for each table read that has publication windows (`vault.windows`), two BIGINT columns
+  ``repaired_<table>`` and ``lapsed_<table>``: the subject's rows that stopped counting by
+  the as-of date through a repair (信用修复) or the end of their window, still within
+  retention (the vault's ``ended`` views); a score says so in its reasons.
 
 Each table is scanned once. The as-of date is a typed date rendered as a literal (the vault
 materialises a SELECT without parameters); every identifier comes from the checked spec and
@@ -54,7 +58,30 @@ def feature_sql(spec: ModelSpec, registry: Registry, as_of: dt.date) -> str:
         ctes.append(f"t_{name} AS ({_table_aggregate(spec, table, as_of, registry)})")
         joins.append(f"LEFT JOIN t_{name} ON t_{name}.subject = p.subject")
         columns += [f"coalesce(t_{name}.{c}, {d}) AS {c}" for c, d in _outputs(spec, name)]
+    for name in ended_tables(spec, registry):
+        ctes.append(f"e_{name} AS ({_ended_aggregate(name, as_of)})")
+        joins.append(f"LEFT JOIN e_{name} ON e_{name}.subject = p.subject")
+        columns += [f"coalesce(e_{name}.{c}, 0) AS {c}" for c in ended_columns(name)]
     return f"WITH {', '.join(ctes)} SELECT {', '.join(columns)} FROM p {' '.join(joins)}"
+
+
+def ended_tables(spec: ModelSpec, registry: Registry) -> tuple[str, ...]:
+    """The tables the spec reads whose rows may stop counting by a window or a repair."""
+    return tuple(t for t in spec.tables() if registry.table(t).windows)
+
+
+def ended_columns(table: str) -> tuple[str, str]:
+    """The feature table's counts of a subject's repaired and lapsed rows of ``table``."""
+    return f"repaired_{table}", f"lapsed_{table}"
+
+
+def _ended_aggregate(table: str, as_of: dt.date) -> str:
+    repaired, lapsed = ended_columns(table)
+    return (
+        f"SELECT subject, count(*) FILTER (WHERE why = 'repaired') AS {repaired}, "
+        f"count(*) FILTER (WHERE why = 'lapsed') AS {lapsed} FROM ended.{table} "
+        f"WHERE ended_on <= DATE '{as_of.isoformat()}' GROUP BY subject"
+    )
 
 
 def _outputs(spec: ModelSpec, table: str) -> list[tuple[str, str]]:
@@ -197,7 +224,8 @@ def _literal(value: Scalar, is_date: bool = False) -> str:
 class FeatureRow(BaseModel):
     """One subject's features as materialised: what the scorecard reads. ``values`` maps
     feature ids to uncapped values, ``vetoes`` veto ids to flags, ``coverage`` table names
-    to the subject's rows that count."""
+    to the subject's rows that count, ``repaired`` and ``lapsed`` table names to the
+    subject's rows that stopped counting, and why (tables with windows only)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -212,6 +240,8 @@ class FeatureRow(BaseModel):
     values: Mapping[str, float]
     vetoes: Mapping[str, bool]
     coverage: Mapping[str, int]
+    repaired: Mapping[str, int] = {}  # table → rows repaired (信用修复), no longer counting
+    lapsed: Mapping[str, int] = {}  # table → rows whose publication window ended
 
     @property
     def age(self) -> int | None:
@@ -229,4 +259,11 @@ class FeatureRow(BaseModel):
             values={f.id: float(record[f.id]) for f in spec.features},
             vetoes={v.id: bool(record[f"veto_{v.id}"]) for v in spec.vetoes},
             coverage={t: int(record[f"n_{t}"]) for t in spec.tables()},
+            repaired=_counts(record, spec, "repaired"),
+            lapsed=_counts(record, spec, "lapsed"),
         )
+
+
+def _counts(record: Mapping[str, Any], spec: ModelSpec, kind: str) -> dict[str, int]:
+    """``kind``'s counts (repaired, lapsed) of the tables the record has them for."""
+    return {t: int(record[f"{kind}_{t}"]) for t in spec.tables() if f"{kind}_{t}" in record}

@@ -30,9 +30,11 @@ class Explanation(_Frozen):
 
 class ReasonCode(Explanation):
     """What holds a score down: a veto (``kind = "veto"``) or a factor and the morality
-    points it costs (``points_lost``: what the score would gain were the factor at its best)."""
+    points it costs (``points_lost``: what the score would gain were the factor at its best);
+    or (``kind = "note"``, after them) what no longer counts: records repaired (信用修复) or
+    whose publication window ended."""
 
-    kind: Literal["veto", "factor"]
+    kind: Literal["veto", "factor", "note"]
     dimension: str
     points_lost: float | None
 

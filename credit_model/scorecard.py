@@ -11,7 +11,9 @@ For a scored person (`score`):
    the qualifying points (80) at the band's line;
 4. reasons: the vetoes, then the factors costing the most points (what the points would
    gain were that factor at its best, everything else unchanged), at most four in all,
-   ties in spec order; a factor that costs nothing is never a reason.
+   ties in spec order; a factor that costs nothing is never a reason. After them, notes
+   (`NOTES`) say that records no longer count: repaired (信用修复) or whose publication
+   window ended, one per kind and dimension.
 
 A person is not scored (``no_score``) when not a registered resident (NS01), under the
 minimum age (NS02), or without a record in at least ``min_sources`` source tables (NS03).
@@ -56,6 +58,19 @@ NO_ADULT_MEMBER = Explanation(
     zh="户内无可评分的成员，无法评分",
     en="No member of the household can be scored: no score",
 )
+
+
+REPAIRED = Explanation(
+    code="RP01",
+    zh="有不良记录已完成信用修复，自修复之日起不再计入评分",
+    en="A negative record was repaired (信用修复): it no longer counts from the repair's date",
+)
+LAPSED = Explanation(
+    code="RP02",
+    zh="有不良记录公示期已届满，不再计入评分",
+    en="A negative record's publication period has ended: it no longer counts",
+)
+NOTES = {"repaired": REPAIRED, "lapsed": LAPSED}
 
 
 def round_half_up(value: float, digits: int) -> float:
@@ -142,6 +157,22 @@ def reasons(
     return tuple(out[:MAX_REASONS])
 
 
+def notes(spec: ModelSpec, rows: Sequence[FeatureRow]) -> tuple[ReasonCode, ...]:
+    """One note per kind (`NOTES`) and dimension for the records of ``rows`` (a person, or a
+    household's scored members) that stopped counting, in spec order of their tables."""
+    dimension = {f.table: f.dimension for f in reversed(spec.features)}
+    found: list[ReasonCode] = []
+    for kind, text in NOTES.items():
+        for table in spec.tables():
+            if sum(getattr(r, kind).get(table, 0) for r in rows) == 0:
+                continue
+            note = ReasonCode(**text.model_dump(), kind="note", dimension=dimension[table],
+                              points_lost=None)  # fmt: skip
+            if note not in found:
+                found.append(note)
+    return tuple(found)
+
+
 def _vetoed(spec: ModelSpec, scored: Sequence[FeatureRow]) -> list[str]:
     """The vetoes any of ``scored`` (a person, or a household's scored members) carries."""
     return [v.id for v in spec.vetoes if any(m.vetoes[v.id] for m in scored)]
@@ -150,8 +181,10 @@ def _vetoed(spec: ModelSpec, scored: Sequence[FeatureRow]) -> list[str]:
 def _household_reasons(
     spec: ModelSpec, scored: Sequence[FeatureRow], vetoed: Sequence[str]
 ) -> tuple[ReasonCode, ...]:
-    """A household's reasons: its vetoes, then its scored members' mean factor costs."""
-    return reasons(spec, vetoed, _mean([feature_losses(spec, m.values) for m in scored], 2))
+    """A household's reasons: its vetoes, then its scored members' mean factor costs, then
+    the notes of its scored members' records."""
+    losses = _mean([feature_losses(spec, m.values) for m in scored], 2)
+    return reasons(spec, vetoed, losses) + notes(spec, scored)
 
 
 def _coverage(spec: ModelSpec, members: Sequence[FeatureRow]) -> dict[str, int]:
@@ -165,7 +198,7 @@ def person_explanation(
     if no_score_reason(spec, row) is not None:
         return (), dict(row.coverage)
     found = reasons(spec, _vetoed(spec, [row]), feature_losses(spec, row.values))
-    return found, dict(row.coverage)
+    return found + notes(spec, [row]), dict(row.coverage)
 
 
 def household_explanation(
@@ -257,7 +290,7 @@ def score(
     return ScoreResult(
         subject=row.subject,
         status="scored",
-        reasons=reasons(spec, vetoed, feature_losses(spec, row.values)),
+        reasons=reasons(spec, vetoed, feature_losses(spec, row.values)) + notes(spec, [row]),
         coverage=row.coverage,
         **_verdict(spec, dims, vetoed, household=False),
         **_common(spec, row.as_of, computed_at, release),

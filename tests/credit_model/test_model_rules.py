@@ -50,7 +50,7 @@ def people(tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec) -> Iterato
     """Seven adults (1–7) in households 1–4, each with one good review, and:
     1 clean; 2 a (non-serious) sentence ended 2021-10-31 (expired); 3 one ended 2021-11-01
     (kept: exactly five years before the as-of date 2026-11-01);
-    4 an active dishonest-debtor listing; 5 a removed listing; 6 a serious judgment
+    4 an active dishonest-debtor listing; 5 a removed listing (no longer counting); 6 a serious judgment
     whose sentence ended 2022-06-01; 7 one that ended 2021-06-01 (expired)."""
     tmp_path = tmp_path_factory.mktemp("rules")
     settings = Settings.from_env({"DEXIN_HOME": str(tmp_path / "home"), "DEXIN_AS_OF": "2026-11-01",
@@ -115,8 +115,12 @@ def test_an_active_listing_is_vetoed_a_removed_one_is_not(people: Vault, spec: M
         "veto",
         "honesty",
     )
-    assert all(r.kind == "factor" for r in removed.reasons)
-    assert removed.dimensions[2].score < 75.0
+    # a listing no longer counts from its removal (issue 18: the publication window ends),
+    # and the score says so in a note after its factors
+    assert [r.code for r in removed.reasons if r.kind != "factor"] == ["RP02"]
+    assert removed.reasons[-1].kind == "note" and removed.reasons[-1].dimension == "honesty"
+    assert "HO01" not in [r.code for r in removed.reasons]
+    assert removed.dimensions[2].score == 75.0
 
 
 def test_a_serious_judgment_vetoes_for_five_years_after_the_sentence(
