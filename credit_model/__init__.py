@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from credit_model.errors import ReleaseMismatchError as ReleaseMismatchError
     from credit_model.feature_store import FeatureStore as FeatureStore
     from credit_model.features import FeatureRow as FeatureRow
+    from credit_model.features import counted_predicate as counted_predicate
     from credit_model.features import feature_sql as feature_sql
     from credit_model.report import Backtest as Backtest
     from credit_model.report import Population as Population
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from credit_model.results import ReleaseRef as ReleaseRef
     from credit_model.results import ScoreResult as ScoreResult
     from credit_model.scorecard import NOT_REGISTERED as NOT_REGISTERED
+    from credit_model.scorecard import feature_points as feature_points
     from credit_model.scorecard import no_score_reason as no_score_reason
     from credit_model.scorecard import not_scored as not_scored
     from credit_model.scorecard import score as score
@@ -55,6 +57,8 @@ _WHERE = {
     "ReleaseRef": "credit_model.results",
     "ReportInputs": "credit_model.report",
     "ScoreResult": "credit_model.results",
+    "counted_predicate": "credit_model.features",
+    "feature_points": "credit_model.scorecard",
     "feature_sql": "credit_model.features",
     "household_sql": "credit_model.compiled",
     "load_spec": "credit_model.spec",

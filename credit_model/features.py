@@ -112,6 +112,18 @@ def _table_aggregate(spec: ModelSpec, table: Table, as_of: dt.date, registry: Re
     )
 
 
+def counted_predicate(spec: ModelSpec, table: Table, as_of: dt.date) -> str | None:
+    """SQL over the stored columns of ``table`` (its ``src`` view) that is true for a row some
+    feature or veto of ``spec`` counts on ``as_of`` — the records a score rests on (a
+    resident's statement on one travels with the score, issue 18); None if the spec reads no
+    such table. The spec must have been checked (`load_spec`)."""
+    d = f"DATE '{as_of.isoformat()}'"
+    chosen = [s for s in (*spec.features, *spec.vetoes) if s.table == table.name]
+    if not chosen:
+        return None
+    return " OR ".join(f"({_selected(s, table, d, known=False)})" for s in chosen)
+
+
 def _known(table: Table, spec: ModelSpec, d: str) -> str:
     """A row is known on the as-of date when its date (any the spec uses) is not after it."""
     dates = sorted({s.date for s in (*spec.features, *spec.vetoes) if s.table == table.name})

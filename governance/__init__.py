@@ -119,9 +119,30 @@ if TYPE_CHECKING:
     from governance.relying_party import PendingSignIn as PendingSignIn
     from governance.relying_party import RelyingParty as RelyingParty
     from governance.relying_party import SignedIn as SignedIn
+    from governance.reports import CreditReport as CreditReport
+    from governance.reports import FREE_PER_YEAR as FREE_PER_YEAR
+    from governance.reports import RecordLine as RecordLine
+    from governance.reports import consent_rows as consent_rows
+    from governance.reports import issue_report as issue_report
+    from governance.reports import report_counts as report_counts
+    from governance.reports import void_issue as void_issue
     from governance.residents import link_resident as link_resident
     from governance.residents import require_evidence as require_evidence
     from governance.residents import subject_of as subject_of
+    from governance.reviews import REVIEW_DAYS as REVIEW_DAYS
+    from governance.reviews import attest_decision as attest_decision
+    from governance.reviews import attestations_of as attestations_of
+    from governance.reviews import decide_review as decide_review
+    from governance.reviews import open_reviews as open_reviews
+    from governance.reviews import request_review as request_review
+    from governance.reviews import review_case as review_case
+    from governance.reviews import review_clocks as review_clocks
+    from governance.reviews import reviews_of as reviews_of
+    from governance.rights_models import DecisionAttestation as DecisionAttestation
+    from governance.rights_models import RecordStatement as RecordStatement
+    from governance.rights_models import ReportIssue as ReportIssue
+    from governance.rights_models import ScoreReview as ScoreReview
+    from governance.rights_state import RightsState as RightsState
     from governance.scores import DIMENSIONS as DIMENSIONS
     from governance.scores import ModelScoreService as ModelScoreService
     from governance.scores import ScoreAnswer as ScoreAnswer
@@ -135,6 +156,12 @@ if TYPE_CHECKING:
     from governance.signing import verify_detached as verify_detached
     from governance.signing_keys import SigningKeys as SigningKeys
     from governance.signing_keys import rotate as rotate
+    from governance.statements import SHORT_MAX as SHORT_MAX
+    from governance.statements import StatementDraft as StatementDraft
+    from governance.statements import TEXT_MAX as TEXT_MAX
+    from governance.statements import add_statement as add_statement
+    from governance.statements import statements_of as statements_of
+    from governance.statements import withdraw_statement as withdraw_statement
     from governance.votes import AccessRequestDraft as AccessRequestDraft
     from governance.votes import cast_vote as cast_vote
     from governance.votes import decision_challenge as decision_challenge
@@ -271,6 +298,33 @@ _WHERE = {
     "verify_evidence": "governance.identity",
     "withdraw_consent": "governance.consents",
     "withdrawal_terms": "governance.identity",
+    "FREE_PER_YEAR": "governance.reports",
+    "CreditReport": "governance.reports",
+    "RecordLine": "governance.reports",
+    "consent_rows": "governance.reports",
+    "issue_report": "governance.reports",
+    "report_counts": "governance.reports",
+    "void_issue": "governance.reports",
+    "REVIEW_DAYS": "governance.reviews",
+    "attest_decision": "governance.reviews",
+    "attestations_of": "governance.reviews",
+    "decide_review": "governance.reviews",
+    "open_reviews": "governance.reviews",
+    "request_review": "governance.reviews",
+    "review_case": "governance.reviews",
+    "review_clocks": "governance.reviews",
+    "reviews_of": "governance.reviews",
+    "DecisionAttestation": "governance.rights_models",
+    "RecordStatement": "governance.rights_models",
+    "ReportIssue": "governance.rights_models",
+    "ScoreReview": "governance.rights_models",
+    "RightsState": "governance.rights_state",
+    "SHORT_MAX": "governance.statements",
+    "TEXT_MAX": "governance.statements",
+    "StatementDraft": "governance.statements",
+    "add_statement": "governance.statements",
+    "statements_of": "governance.statements",
+    "withdraw_statement": "governance.statements",
 }
 
 __all__ = sorted(_WHERE)

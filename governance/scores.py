@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -41,6 +41,7 @@ from governance.credentials import Principal
 from governance.errors import AuditUnavailable, InvalidIdNumber, PolicyDenied
 from governance.households import MEMBER_ACTION, HouseholdMember, MembersUsed, members_used
 from governance.model_runs import score_all
+from governance.statements import answer_notes
 from governance.subject_binding import subject_binding
 from vault import InvalidIdNumber as VaultInvalidIdNumber
 from vault import Vault
@@ -110,6 +111,8 @@ class ScoreAnswer:
     outputs: dict[str, Any]
     envelope: dict[str, str]
     receipt: AuditReceipt
+    # the residents' rights (issue 18): statements on records used, review_pending
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 async def score_subject(
@@ -137,13 +140,15 @@ async def score_subject(
     used = await _members(services, computation, bank, query, subject)
     services.control.spend_quota(found)
     outputs = declared_outputs(computation, _compute(services, computation, used), used)
+    notes = await answer_notes(services, used.subjects)
     envelope = _envelope(bank, query)
+    answer = {**outputs, **notes, **envelope}
     try:
-        receipt = await _audit_allow(services, context, used, {**outputs, **envelope}, request_id)
+        receipt = await _audit_allow(services, context, used, answer, request_id)
     except AuditUnavailable:
         services.control.refund_quota(found)  # nothing was answered
         raise
-    return ScoreAnswer(outputs, envelope, receipt)
+    return ScoreAnswer(outputs, envelope, receipt, notes)
 
 
 def _pseudonym(services: Services, id_number: str) -> str:

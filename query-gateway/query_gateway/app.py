@@ -25,6 +25,7 @@ from query_gateway.routes import (
     me,
     officers,
     public,
+    rights,
     scores,
 )
 
@@ -58,7 +59,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         },
     )
     for module in (public, access_requests, consents, me, scores, aggregates, contributions,
-                   audit_log, officers):  # fmt: skip
+                   audit_log, officers, rights):  # fmt: skip
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)

@@ -294,6 +294,17 @@ class AuditRef(Strict):
     leaf_hash: str
 
 
+class StatementNote(Strict):
+    """A resident's statement on a record the score used, in the short form they declared
+    (征信业管理条例 第十六条): which table and dimension the record belongs to, never the
+    record itself."""
+
+    table: str
+    dimension: str
+    statement: str
+    made_on: dt.date
+
+
 class SignedEnvelope(Strict):
     """What every signed score carries besides the computation's outputs (issue 13, finding
     8): whom it was answered to, under which access request, about whom (``subject_binding``
@@ -304,6 +315,8 @@ class SignedEnvelope(Strict):
     subject_binding: Hex64
     request_id: str
     audit: AuditRef
+    statements: tuple[StatementNote, ...]  # on records this score used (issue 18)
+    review_pending: bool  # a human review of the resident's score is open (PIPL Art. 24)
 
 
 class ScorePublic(SignedEnvelope):

@@ -21,10 +21,11 @@ def install(app: FastAPI, settings: Settings) -> None:
         officer_pages,
         passkey_pages,
         resident_pages,
+        rights_pages,
         subject_pages,
     )
 
     app.state.console_settings = settings
     for module in (auth_pages, officer_pages, subject_pages, auditor_pages, dashboard_pages,
-                   passkey_pages, resident_pages):  # fmt: skip
+                   passkey_pages, resident_pages, rights_pages):  # fmt: skip
         app.router.routes.extend(module.routes.routes)

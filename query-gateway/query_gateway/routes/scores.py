@@ -59,7 +59,8 @@ async def score(
     audit = AuditRef(index=answer.receipt.index, leaf_hash=answer.receipt.leaf_hash)
     model = _PUBLIC.get(answer.outputs["computation"], ScorePublic)
     public = model.model_validate(
-        {**answer.outputs, **answer.envelope, "request_id": rid, "audit": audit}
+        {**answer.outputs, **answer.notes, **answer.envelope, "request_id": rid,
+         "audit": audit}
     )
     content = public.model_dump_json().encode()
     return Response(
