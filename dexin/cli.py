@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from dexin import admin_cli, audit_cli, ledger_cli, model_cli, officer_cli, serve_cli
+from dexin import (
+    admin_cli,
+    audit_cli,
+    ledger_cli,
+    model_cli,
+    officer_cli,
+    rights_cli,
+    serve_cli,
+)
 from dexin.errors import ExitCode, handle_errors
 from dexin.settings import Settings
 from synthetic.cli import generate_command
@@ -41,6 +49,7 @@ app.add_typer(model_cli.app, name="model")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(admin_cli.app, name="admin")
 app.add_typer(officer_cli.app, name="officer")
+app.add_typer(rights_cli.app, name="rights")
 app.command("serve")(serve_cli.serve)
 
 out = Console()

@@ -216,3 +216,21 @@ def test_a_bank_attests_a_human_decision_on_its_own_score_only(actors: Actors) -
     assert (again.status_code, again.json()["reason"]) == (409, "already_attested")
     doc = actors.http.get("/v1/me/report", headers=auth(resident.token)).json()
     assert [a["audit_index"] for a in doc["attestations"]] == [body["audit_index"]]
+
+
+def test_the_cli_client_downloads_the_pdf_and_asks_for_a_review(actors: Actors) -> None:
+    """`dexin rights …` speaks through `dexin.rights_client`; here against the served app.
+    The only PDF of the gateway suite: Chromium prints it once."""
+    from dexin.rights_client import RightsRefused, ask_review, decide_review, report
+
+    resident = _resident(actors, 780)
+    pdf = report(actors.http, resident.token, pdf=True)
+    assert pdf.startswith(b"%PDF-") and b"NotoSansCJK" in pdf  # the CJK font, embedded
+    assert resident.id_number.encode() not in pdf
+    review = ask_review(actors.http, resident.token, "请人工复核")
+    with pytest.raises(RightsRefused) as refused:
+        ask_review(actors.http, resident.token, "再次申请")
+    assert refused.value.reason == "review_already_open"
+    officer = actors.token(Role.OFFICER)[1]
+    done = decide_review(actors.http, officer, review["id"], "noted", "已说明评分依据", None)
+    assert done["status"] == "noted"

@@ -6,7 +6,7 @@ audited like any request."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -36,7 +36,7 @@ routes = console_router()
 REPORT = "/console/me/report"
 
 
-def _words(request: Request) -> dict[str, object]:
+def _words(request: Request) -> dict[str, Any]:
     lang = lang_of(request)
     return {"r": lambda key: rights_translate(lang, key)}
 
