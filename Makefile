@@ -7,12 +7,15 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 STAMP := $(VENV)/.installed
 SCALE ?= 0.01
+# `make demo PORT=8100` serves there (default: DEXIN_DEMO_PORT, else 8000); a port in use is
+# refused before anything is built.
+PORT ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: help install demo test test-all lint typecheck bench clean
 
 help:
-	@echo "make demo      build a synthetic Yuyao, ingest it into the encrypted vault, summarise (SCALE=$(SCALE))"
+	@echo "make demo      build a synthetic Yuyao, ingest it into the encrypted vault, serve it (SCALE=$(SCALE), PORT=8000)"
 	@echo "make test      lint, type-check and run the default test suite"
 	@echo "make test-all  the default suite plus the slow tests"
 	@echo "make bench     the benchmarks under bench/ (scale 1.0: several minutes)"
@@ -29,7 +32,7 @@ $(STAMP): pyproject.toml uv.lock $(wildcard package-lock.json) | $(UV)
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/dexin demo --scale $(SCALE)
+	$(VENV)/bin/dexin demo --scale $(SCALE) $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(VENV)/bin/ruff check .

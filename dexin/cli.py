@@ -306,15 +306,25 @@ def demo(
         str, typer.Option(help="Where to serve the gateway and console.")
     ] = "127.0.0.1",
     port: Annotated[
-        int | None, typer.Option(help="Port (default 8000 or DEXIN_DEMO_PORT).")
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port to serve on (default DEXIN_DEMO_PORT, else 8000; with --script: a free "
+            "one). A port in use is refused before anything is built.",
+        ),
     ] = None,
 ) -> None:
     """Build a synthetic Yuyao, ingest and anchor it, release the model, create demo identities,
     then serve the gateway and console; or, with --script, walk the story and check each step."""
     if script:
         from dexin.demo_script import script_command
+        from dexin.errors import fail
 
-        script_command(url=url, scale=scale, seed=seed)
+        if url is not None and port is not None:
+            raise fail("give --url (a running gateway) or --port (a fresh one), not both",
+                       ExitCode.BAD_INPUT)  # fmt: skip
+        script_command(url=url, scale=scale, seed=seed, port=port)
         return
     from dexin import demo as demo_mod
 

@@ -5,8 +5,17 @@ released on the ledger and everyone is scored; demo identities are created (a ba
 officers, residents with a login at the identity provider, an auditor, a witness registered on
 the ledger), printed and written to ``$DEXIN_HOME/demo-identities.json`` (0600); then the
 residents' identity provider (the local `oidc-provider`, `dexin.demo_idp`) is started and the
-gateway and its console are served on 127.0.0.1 (port ``DEXIN_DEMO_PORT``, default 8000) as
-its relying party until interrupted; the IdP stops with it.
+gateway and its console are served on 127.0.0.1 (``--port``, ``make demo PORT=…``, else
+``DEXIN_DEMO_PORT``, default 8000) as its relying party until interrupted; the IdP stops with it.
+A port already in use is refused before anything is built (`PortInUse`, naming the option).
+
+While the gateway runs, the demo's witnesses follow it: one ``dexin audit witness --follow``
+child process per witness kept under ``$DEXIN_HOME/witnesses`` and registered on the ledger
+(the demo's own, and the second one ``dexin demo --script`` registers), each with the auditor's
+client, every `FOLLOW_INTERVAL` seconds; the gateway's witnessing round runs at least every
+`DEMO_WITNESS_INTERVAL` seconds. So a checkpoint is cosigned up to the ledger's threshold and
+anchored within a minute of an entry; the followers stop with the gateway. Their lines go to
+``$DEXIN_HOME/witnesses/NAME/follow.log``, not to the demo's console.
 
 It is re-runnable: data already generated for the same scale and seed is reused, files already
 ingested are recognised by their SHA-256 and not loaded twice, the release is idempotent and
@@ -20,6 +29,12 @@ import datetime as dt
 import itertools
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +57,39 @@ from vault import (
     ingest_directory,
     load_registry,
 )
+
+DEFAULT_PORT = 8000
+DEMO_WITNESS_INTERVAL = 10.0  # the gateway's witnessing round, at most (seconds)
+FOLLOW_INTERVAL = 5.0  # each witness follower's round (seconds)
+FOLLOWER_STOP_SECONDS = 10.0
+
+
+class PortInUse(ValueError):
+    """The port the demo would serve on is taken (exit code 2, before anything is built)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"port {port} on {host} is already in use")
+        self.advice = (
+            f"choose another port: `make demo PORT={port + 100}` or "
+            f"`dexin demo --port {port + 100}` (or stop what listens on {port})"
+        )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortInUse unless ``host:port`` can be bound now (as uvicorn binds it: with
+    SO_REUSEADDR, so a port left in TIME_WAIT by a previous run counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUse(host, port) from None
+
+
+def demo_port(port: int | None) -> int:
+    """The port asked for, else ``DEXIN_DEMO_PORT``, else 8000."""
+    return port or int(os.environ.get("DEXIN_DEMO_PORT", str(DEFAULT_PORT)))
 
 
 def ingest_with_progress(
@@ -156,10 +204,13 @@ def run(
     host: str = "127.0.0.1",
     port: int | None = None,
 ) -> list[Receipt]:
-    """Build, anchor, release, score, make identities; then serve unless ``serve`` is False."""
+    """Build, anchor, release, score, make identities; then serve unless ``serve`` is False.
+    Raises PortInUse first, before building, when ``serve`` and the port is taken."""
+    port = demo_port(port)
+    if serve:
+        check_port(host, port)
     shown = build(settings, scale, seed, console)
     people = prepare_story(settings, _data_dir(settings, scale, seed), console)
-    port = port or int(os.environ.get("DEXIN_DEMO_PORT", "8000"))
     url = f"http://{host}:{port}"
     if not serve:
         return shown
@@ -170,11 +221,61 @@ def run(
         console.print(f"identities written to {demo_identities.identities_path(settings)} "
                       "(mode 0600)")  # fmt: skip
         oidc = demo_idp.oidc_settings(idp, people, url)
-        served = dataclasses.replace(
-            settings, gateway=dataclasses.replace(settings.gateway, oidc=oidc)
-        )
-        serve_gateway(served, host, port, console)
+        interval = min(settings.gateway.witness_interval, DEMO_WITNESS_INTERVAL)
+        gateway = dataclasses.replace(settings.gateway, oidc=oidc, witness_interval=interval)
+        served = dataclasses.replace(settings, gateway=gateway)
+        with witness_followers(settings, people, url, console):
+            serve_gateway(served, host, port, console)
     return shown
+
+
+def registered_witnesses(settings: Settings) -> list[Path]:
+    """State directories of the witnesses kept in this data directory whose keys are on the
+    ledger's witness set (sorted by name)."""
+    root = settings.home / "witnesses"
+    states = sorted(p.parent for p in root.glob("*/witness.json"))
+    with open_ledger(settings) as ledger:
+        keys = set(ledger.witness_set().public_keys)
+    return [s for s in states if Witness(s).public.public_key in keys]
+
+
+@contextmanager
+def witness_followers(
+    settings: Settings, people: dict[str, Any], url: str, console: Console,
+    interval: float = FOLLOW_INTERVAL,
+) -> Iterator[list[subprocess.Popen[bytes]]]:  # fmt: skip
+    """``dexin audit witness --follow`` for each registered demo witness, as child processes
+    (their own session: a Ctrl-C at the terminal reaches the gateway only; they are stopped
+    here, with SIGINT, when the block ends). They retry until the gateway answers."""
+    auditor = people["auditor"]
+    env = os.environ | {"DEXIN_HOME": str(settings.home),
+                        "DEXIN_CLIENT_SECRET": auditor["client_secret"]}  # fmt: skip
+    exe = Path(sys.executable).parent / "dexin"
+    states = registered_witnesses(settings)
+    with ExitStack() as stack:
+        procs = []
+        for state in states:
+            logfile = stack.enter_context((state / "follow.log").open("ab"))
+            command = [str(exe), "audit", "witness", "--state", str(state), "--follow",
+                       "--gateway", url, "--client-id", auditor["client_id"],
+                       "--interval", f"{interval:g}"]  # fmt: skip
+            procs.append(subprocess.Popen(command, env=env, stdout=logfile, stderr=logfile,
+                                          stdin=subprocess.DEVNULL, start_new_session=True))  # fmt: skip
+            stack.callback(_stop_follower, procs[-1])
+        names = ", ".join(Witness(s).name for s in states) or "none"
+        console.print(f"witnesses following the gateway every {interval:g} s: {names} "
+                      f"(logs: {settings.home / 'witnesses'}/NAME/follow.log)")  # fmt: skip
+        yield procs
+
+
+def _stop_follower(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # the follower says "stopped" and exits 0
+        try:
+            proc.wait(timeout=FOLLOWER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _data_dir(settings: Settings, scale: float, seed: int) -> Path:

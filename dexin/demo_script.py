@@ -12,7 +12,8 @@ is altered and the verifier names it.
 
 Against a gateway already running (``--url``; it anchors at its own witnessing interval,
 30 s by default), or, by default, a fresh one started here over ``$DEXIN_HOME`` (the demo is
-built first if it is not) with a one-second witnessing round; that one is stopped before
+built first if it is not; on ``--port`` if given, refused at once when that port is in use,
+else on a free port) with a one-second witnessing round; that one is stopped before
 ``dexin ledger verify``, which needs the vault. Every step prints one line; the first one
 that does not behave as expected raises `StoryFailed` (exit code 1).
 """
@@ -285,10 +286,13 @@ def _free_port() -> int:
 
 @contextmanager
 def fresh_gateway(
-    env: dict[str, str], settings: Settings, people: dict[str, Any]
+    env: dict[str, str], settings: Settings, people: dict[str, Any], port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A gateway on a free loopback port, the residents' identity provider beside it."""
-    port = _free_port()
+    """A gateway on loopback ``port`` (default: a free one), the residents' identity provider
+    beside it. Raises `demo.PortInUse` when ``port`` is taken."""
+    if port is None:
+        port = _free_port()
+    demo.check_port("127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
     with running_idp(settings, people, url) as idp:
         served = env | oidc_env(idp, people, url)
@@ -328,10 +332,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_script(
-    env: dict[str, str], out: Console, url: str | None = None, scale: float = 0.01, seed: int = 1
+    env: dict[str, str],
+    out: Console,
+    url: str | None = None,
+    scale: float = 0.01,
+    seed: int = 1,
+    port: int | None = None,
 ) -> int:
     """Walk the story over the data directory ``env`` names; returns the number of steps
-    (raises `StoryFailed`). The subprocesses (gateway, verifiers) get the same ``env``."""
+    (raises `StoryFailed`; `demo.PortInUse` before anything is built when ``port`` is taken).
+    The subprocesses (gateway, verifiers) get the same ``env``."""
+    if url is None and port is not None:
+        demo.check_port("127.0.0.1", port)
     settings = Settings.from_env(env)
     people = demo_identities.load(settings)
     if people is None:
@@ -351,7 +363,7 @@ def run_script(
         witness_live(story, env)
         audit_steps(story, env, own_gateway=False)
         return story.step
-    with fresh_gateway(env, settings, people) as (fresh, proc):
+    with fresh_gateway(env, settings, people, port) as (fresh, proc):
         story = Story(fresh, settings, people, out)
         out.print(f"a fresh gateway serves {settings.home} on {fresh}")
         story.walk_api()
@@ -362,11 +374,14 @@ def run_script(
     return story.step
 
 
-def script_command(url: str | None = None, scale: float = 0.01, seed: int = 1) -> None:
-    """The body of ``dexin demo --script [--url URL]``: exits 1 naming the step that failed."""
+def script_command(
+    url: str | None = None, scale: float = 0.01, seed: int = 1, port: int | None = None
+) -> None:
+    """The body of ``dexin demo --script [--url URL | --port PORT]``: exits 1 naming the step
+    that failed (a port in use: `demo.PortInUse`, exit 2 through the command's handler)."""
     out = Console()
     try:
-        steps = run_script(dict(os.environ), out, url, scale, seed)
+        steps = run_script(dict(os.environ), out, url, scale, seed, port)
     except StoryFailed as exc:
         out.print(f"[bold red]✘ the story failed:[/] {exc}", highlight=False)
         raise SystemExit(1) from None
