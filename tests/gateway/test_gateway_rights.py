@@ -37,7 +37,9 @@ def _resident(actors: Actors, start: int) -> Resident:
         records = subject_records(vault, subject)
         negative = [r for r in records if r.negative and _key(r) in used]
         if negative:
-            plain = next((r for r in records if not r.negative and r.ref.table != "residents"), None)
+            plain = next(
+                (r for r in records if not r.negative and r.ref.table != "residents"), None
+            )
             return Resident(id_number, subject, actors.subject(id_number),
                             negative[0].ref.model_dump(), plain.ref.model_dump() if plain else None)  # fmt: skip
     raise AssertionError("no resident with a used negative record in the tiny world")
