@@ -7,12 +7,28 @@ are unwrapped from the vault's keyring file without taking the vault's lock.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from dexin.app import ledger_secret, vault_config
 from dexin.keys import key_provider
 from dexin.settings import Settings
-from governance import ControlPlane, NewClient, Principal, Role, derive_keys, issue_token, rotate
+from dexin_client import ClientKey
+from governance import (
+    KEYED_ROLES,
+    ControlPlane,
+    KeyRefused,
+    NewClient,
+    Principal,
+    PublicKey,
+    Role,
+    derive_keys,
+    issue_token,
+    parse_jwks,
+    rotate,
+)
 from vault import PSEUDONYM_KEY, Keyring, idnumber, load_registry, pseudonymise
 
 
@@ -26,15 +42,45 @@ class SubjectToken:
     expires_in: int
 
 
-def create_client(control: ControlPlane, role: Role, name: str) -> NewClient:
-    """Register a client; a provider's name must be one of the registry's provider ids."""
+def create_client(
+    control: ControlPlane, role: Role, name: str, keys: Sequence[PublicKey] = ()
+) -> NewClient:
+    """Register a client; a provider's name must be one of the registry's provider ids. A
+    bank or provider registers its public ``keys`` (it gets no secret)."""
     if role is Role.SUBJECT:
         raise AdminError("subjects sign in with subject-token, not as clients")
     if not 1 <= len(name) <= 64:
         raise AdminError("the name must have 1 to 64 characters")
     if role is Role.PROVIDER and name not in {p.id for p in load_registry().providers}:
         raise AdminError("a provider client's name must be a provider id of the schema registry")
-    return control.create_client(role, name)
+    if role in KEYED_ROLES and not keys:
+        raise AdminError("a bank or provider registers its public key: --jwks FILE (or, for a "
+                         "demo, --generate-key DIR); client secrets are not accepted for it")  # fmt: skip
+    return control.create_client(role, name, keys)
+
+
+def read_jwks(path: Path) -> list[PublicKey]:
+    """The public keys of a JWKS file; `AdminError` naming what is wrong (never a key)."""
+    try:
+        return parse_jwks(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # KeyRefused is a ValueError
+        raise AdminError(
+            f"{path}: {exc if isinstance(exc, KeyRefused) else 'not a JWKS file'}"
+        ) from None
+
+
+def create_keyed_client(
+    control: ControlPlane, role: Role, name: str, directory: Path
+) -> tuple[NewClient, Path]:
+    """Generate a key pair for a new bank or provider (the demo's shortcut: in production the
+    bank generates its own and gives only the public JWKS), register its public half and
+    write the private key file, 0600, under ``directory`` (0700). Returns the client and
+    the file."""
+    key = ClientKey.generate()
+    made = create_client(control, role, name, parse_jwks(key.public_jwks()))
+    path = directory / f"{made.client_id}.key.json"
+    key.save(path, client_id=made.client_id, name=name)
+    return made, path
 
 
 def subject_token(settings: Settings, id_number: str, ttl: int) -> SubjectToken:

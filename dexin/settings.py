@@ -41,9 +41,18 @@ The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the sam
   client there (all four, or none: then residents cannot sign in);
   ``DEXIN_OIDC_ID_CLAIM`` (``dexin_id_number``) and ``DEXIN_OIDC_RESIDENT_SCOPE``
   (``dexin_resident``): the claim carrying the ID number and the scope that releases it.
+- ``DEXIN_PUBLIC_URL``: the gateway's base URL as banks and providers address it
+  (``https://gateway.example``: scheme, host, optional port, no path), when a proxy or load
+  balancer stands in front of it: the issuer identifier a client assertion's ``aud`` names
+  and the origin of every DPoP proof's ``htu``. Unset: the scheme and host each request
+  arrived with (right when clients reach the gateway directly).
 - ``DEXIN_UNSAFE_DEV_IDENTITY``: ``1`` lets an ID number alone sign a resident in and lets
   consents be recorded without a fresh IdP sign-in (development and tests only; the gateway
   refuses to serve a non-loopback address with it set).
+- ``DEXIN_DISPUTE_ATTACHMENT_MAX``: bytes of the file a resident may attach to a dispute
+  (1048576; stored sealed); ``DEXIN_DISPUTE_SWEEP``: seconds between the background sweeps
+  that escalate disputes left unanswered past their 20 days (300; 0: none, the lists of
+  disputes still escalate before they are shown).
 - ``DEXIN_OTEL``: ``1`` turns on FastAPI's OpenTelemetry traces, metrics and logs (off by
   default: nothing about requests leaves the process unless an operator asks, and the
   per-request check for a configured provider costs ~3 % of a score's CPU).
@@ -57,6 +66,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from governance import GatewaySettings, OidcSettings
 
@@ -151,7 +161,20 @@ def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
         login_queue=_positive(env, "DEXIN_LOGIN_QUEUE", 4),
         oidc=_oidc(env),
         unsafe_dev_identity=env.get("DEXIN_UNSAFE_DEV_IDENTITY", "") == "1",
+        dispute_attachment_max=_positive(env, "DEXIN_DISPUTE_ATTACHMENT_MAX", 1024 * 1024),
+        dispute_sweep=_seconds(env, "DEXIN_DISPUTE_SWEEP", 300.0),
+        public_url=_public_url(env.get("DEXIN_PUBLIC_URL")),
     )
+
+
+def _public_url(value: str | None) -> str | None:
+    """``scheme://host[:port]`` without a trailing slash, or None; ValueError otherwise."""
+    if not value:
+        return None
+    parts = urlsplit(value.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ValueError("DEXIN_PUBLIC_URL must be scheme://host[:port], without a path")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 OIDC_REQUIRED = ("DEXIN_OIDC_ISSUER", "DEXIN_OIDC_CLIENT_ID", "DEXIN_OIDC_CLIENT_SECRET",

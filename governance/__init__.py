@@ -45,6 +45,15 @@ if TYPE_CHECKING:
     from governance.catalogue import PURPOSES as PURPOSES
     from governance.catalogue import Purpose as Purpose
     from governance.catalogue import load_catalogue as load_catalogue
+    from governance.client_auth import IssuedToken as IssuedToken
+    from governance.client_auth import TokenRequest as TokenRequest
+    from governance.client_auth import issue_client_token as issue_client_token
+    from governance.client_keys import ALGORITHMS as ALGORITHMS
+    from governance.client_keys import ASSERTION_TYPE as ASSERTION_TYPE
+    from governance.client_keys import KeyRefused as KeyRefused
+    from governance.client_keys import PublicKey as PublicKey
+    from governance.client_keys import parse_jwks as parse_jwks
+    from governance.client_keys import public_key as public_key
     from governance.config import GatewaySettings as GatewaySettings
     from governance.config import OidcSettings as OidcSettings
     from governance.consent_evidence import EvidenceFinding as EvidenceFinding
@@ -62,6 +71,7 @@ if TYPE_CHECKING:
     from governance.control import NewClient as NewClient
     from governance.control import utcnow as utcnow
     from governance.credentials import CLIENT_ROLES as CLIENT_ROLES
+    from governance.credentials import KEYED_ROLES as KEYED_ROLES
     from governance.credentials import Principal as Principal
     from governance.credentials import Role as Role
     from governance.credentials import derive_keys as derive_keys
@@ -71,13 +81,17 @@ if TYPE_CHECKING:
     from governance.db import migrate as migrate
     from governance.db import open_engine as open_engine
     from governance.db import session_factory as session_factory
+    from governance.dpop import access_token_hash as access_token_hash
+    from governance.dpop import verify_proof as verify_proof
     from governance.errors import AuditUnavailable as AuditUnavailable
     from governance.errors import BudgetExhausted as BudgetExhausted
     from governance.errors import Conflict as Conflict
     from governance.errors import ContributionRefused as ContributionRefused
     from governance.errors import GatewayError as GatewayError
     from governance.errors import InvalidClient as InvalidClient
+    from governance.errors import InvalidDPoPProof as InvalidDPoPProof
     from governance.errors import InvalidRequest as InvalidRequest
+    from governance.errors import InvalidTokenRequest as InvalidTokenRequest
     from governance.errors import MethodNotAllowed as MethodNotAllowed
     from governance.errors import NotFound as NotFound
     from governance.errors import PayloadTooLarge as PayloadTooLarge
@@ -85,6 +99,7 @@ if TYPE_CHECKING:
     from governance.errors import QuotaExhausted as QuotaExhausted
     from governance.errors import RateLimited as RateLimited
     from governance.errors import ServiceUnavailable as ServiceUnavailable
+    from governance.errors import SignatureRefused as SignatureRefused
     from governance.errors import Unauthenticated as Unauthenticated
     from governance.errors import UnsupportedGrant as UnsupportedGrant
     from governance.errors import UnsupportedMediaType as UnsupportedMediaType
@@ -98,6 +113,8 @@ if TYPE_CHECKING:
     from governance.identity import withdrawal_terms as withdrawal_terms
     from governance.ids import loggable as loggable
     from governance.ids import new_id as new_id
+    from governance.key_registry import KeyRecord as KeyRecord
+    from governance.key_registry import KeyRegistry as KeyRegistry
     from governance.login_guard import AccountEvent as AccountEvent
     from governance.login_guard import AccountLocked as AccountLocked
     from governance.login_guard import AccountLockedOut as AccountLockedOut
@@ -119,6 +136,7 @@ if TYPE_CHECKING:
     from governance.relying_party import PendingSignIn as PendingSignIn
     from governance.relying_party import RelyingParty as RelyingParty
     from governance.relying_party import SignedIn as SignedIn
+    from governance.replay import ReplayCache as ReplayCache
     from governance.reports import CreditReport as CreditReport
     from governance.reports import FREE_PER_YEAR as FREE_PER_YEAR
     from governance.reports import RecordLine as RecordLine
@@ -325,6 +343,24 @@ _WHERE = {
     "add_statement": "governance.statements",
     "statements_of": "governance.statements",
     "withdraw_statement": "governance.statements",
+    "ALGORITHMS": "governance.client_keys",
+    "ASSERTION_TYPE": "governance.client_keys",
+    "InvalidDPoPProof": "governance.errors",
+    "InvalidTokenRequest": "governance.errors",
+    "IssuedToken": "governance.client_auth",
+    "KEYED_ROLES": "governance.credentials",
+    "KeyRecord": "governance.key_registry",
+    "KeyRefused": "governance.client_keys",
+    "KeyRegistry": "governance.key_registry",
+    "PublicKey": "governance.client_keys",
+    "ReplayCache": "governance.replay",
+    "SignatureRefused": "governance.errors",
+    "TokenRequest": "governance.client_auth",
+    "access_token_hash": "governance.dpop",
+    "issue_client_token": "governance.client_auth",
+    "parse_jwks": "governance.client_keys",
+    "public_key": "governance.client_keys",
+    "verify_proof": "governance.dpop",
 }
 
 __all__ = sorted(_WHERE)

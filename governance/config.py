@@ -48,3 +48,8 @@ class GatewaySettings:
     login_queue: int = 4  # sign-ins that may wait for a hasher; more are refused with 503
     oidc: OidcSettings | None = None  # None: residents cannot sign in (unless the unsafe dev path)
     unsafe_dev_identity: bool = False  # DEXIN_UNSAFE_DEV_IDENTITY: an ID number alone signs in
+    dispute_attachment_max: int = 1024 * 1024  # bytes of a dispute's attachment (sealed at rest)
+    dispute_sweep: float = 300.0  # seconds between escalation sweeps of disputes (0: none)
+    # DEXIN_PUBLIC_URL: the base URL clients address (behind a proxy): the issuer identifier
+    # client assertions name and the origin of every DPoP proof's htu; None: the request's own
+    public_url: str | None = None

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance.budget import EPSILON_SLACK, remaining_epsilon
-from governance.credentials import Role, hash_secret, new_client_id, new_secret
+from governance.client_keys import PublicKey
+from governance.credentials import KEYED_ROLES, Role, hash_secret, new_client_id, new_secret
 from governance.errors import (
     BudgetExhausted,
     Conflict,
@@ -34,6 +35,7 @@ from governance.errors import (
     QuotaExhausted,
 )
 from governance.ids import new_id
+from governance.key_registry import KeyRegistry, add_keys
 from governance.models import AccessRequest, Client, Consent, Vote
 
 T = TypeVar("T")
@@ -45,10 +47,16 @@ def utcnow() -> dt.datetime:
 
 @dataclass(frozen=True)
 class NewClient:
+    """A registered client; ``client_secret`` (shown once) only for roles that may keep one:
+    a bank or provider has none, it authenticates with its own key (`KEYED_ROLES`)."""
+
     client_id: str
-    client_secret: str
+    client_secret: str | None
     role: Role
     name: str
+
+
+NO_SECRET = "-"  # the secret hash of a keyed client: no SHA-256 hex digest ever equals it
 
 
 class ControlPlane:
@@ -82,32 +90,48 @@ class ControlPlane:
 
     # -- clients ------------------------------------------------------------------------------
 
-    def create_client(self, role: Role, name: str) -> NewClient:
+    def create_client(self, role: Role, name: str, keys: Sequence[PublicKey] = ()) -> NewClient:
+        """Register a client. A bank or provider (`KEYED_ROLES`) registers its public
+        ``keys`` and gets no secret; another role gets a secret (and may register keys)."""
         if role is Role.SUBJECT:
             raise ValueError("subjects are not OAuth clients")
-        client_id, secret = new_client_id(role), new_secret()
+        if role in KEYED_ROLES and not keys:
+            raise ValueError("a bank or provider registers its public key (JWKS), not a secret")
+        client_id = new_client_id(role)
+        secret = None if role in KEYED_ROLES else new_secret()
         with self.sessions.begin() as s:
             s.add(
                 Client(
                     client_id=client_id,
                     name=name,
                     role=role.value,
-                    secret_hash=hash_secret(secret),
+                    secret_hash=hash_secret(secret) if secret else NO_SECRET,
                     created_at=utcnow(),
                 )
             )
+            s.flush()
+            add_keys(s, client_id, keys)
         return NewClient(client_id, secret, role, name)
 
+    @property
+    def keys(self) -> KeyRegistry:
+        """The clients' registered public keys and their history."""
+        return KeyRegistry(self.sessions)
+
     def authenticate(self, client_id: str, secret: str) -> Client:
+        """The client a secret authenticates; `InvalidClient` otherwise, and always for a
+        bank or provider (they authenticate with their keys: `private_key_jwt`)."""
         from governance.credentials import secret_matches
 
         with self.sessions() as s:
             client = s.get(Client, client_id)
             if client is None or client.disabled_at is not None:
                 secret_matches(secret, "0" * 64)  # same work whether or not the id exists
-                raise InvalidClient()
+                raise InvalidClient(audit_detail="unknown_client")
             if not secret_matches(secret, client.secret_hash):
-                raise InvalidClient()
+                raise InvalidClient(audit_detail="wrong_secret")
+            if Role(client.role) in KEYED_ROLES:
+                raise InvalidClient(audit_detail="secret_not_accepted")
             return client
 
     def active_client(self, client_id: str) -> Client | None:

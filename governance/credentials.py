@@ -41,15 +41,21 @@ class Role(StrEnum):
 
 
 CLIENT_ROLES = tuple(r for r in Role if r is not Role.SUBJECT)
+# Clients that hold their own keys (issue 17): `private_key_jwt` at the token endpoint, tokens
+# bound to a key by DPoP; never a secret.
+KEYED_ROLES = frozenset({Role.BANK, Role.PROVIDER})
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a client (``client_id``) or a subject (``subject`` pseudonym)."""
+    """Who is calling: a client (``client_id``) or a subject (``subject`` pseudonym);
+    ``jkt``: the thumbprint of the key a DPoP-bound token is bound to (RFC 9449 ``cnf.jkt``),
+    None for a token that is not bound."""
 
     role: Role
     client_id: str | None = None
     subject: str | None = None
+    jkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,15 +91,18 @@ def secret_matches(secret: str, stored_hash: str) -> bool:
 
 
 def issue_token(key: bytes, principal: Principal, ttl: int, now: float | None = None) -> str:
-    """A sealed token for ``principal`` valid for ``ttl`` seconds."""
+    """A sealed token for ``principal`` valid for ``ttl`` seconds (bound to its ``jkt``,
+    if it has one: ``cnf.jkt``, RFC 9449 §6)."""
     issued = int(now if now is not None else time.time())
-    claims = {
+    claims: dict[str, object] = {
         "role": principal.role.value,
         "cid": principal.client_id,
         "sub": principal.subject,
         "iat": issued,
         "exp": issued + ttl,
     }
+    if principal.jkt is not None:
+        claims["cnf"] = {"jkt": principal.jkt}
     nonce = secrets.token_bytes(12)
     sealed = AESGCM(key).encrypt(nonce, json.dumps(claims).encode(), _AAD)
     return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
@@ -108,8 +117,9 @@ def open_token(key: bytes, token: str, now: float | None = None) -> Principal:
         claims = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], _AAD))
         role = Role(claims["role"])
         expires = int(claims["exp"])
-    except (ValueError, InvalidTag, KeyError, TypeError):
+        jkt = claims.get("cnf", {}).get("jkt")
+    except (ValueError, InvalidTag, KeyError, TypeError, AttributeError):
         raise Unauthenticated("token_invalid") from None
     if expires <= (now if now is not None else time.time()):
         raise Unauthenticated("token_expired")
-    return Principal(role=role, client_id=claims.get("cid"), subject=claims.get("sub"))
+    return Principal(role=role, client_id=claims.get("cid"), subject=claims.get("sub"), jkt=jkt)

@@ -34,6 +34,34 @@ class Unauthenticated(GatewayError):
     detail = "Present a valid bearer token (POST /v1/oauth/token)."
 
 
+class InvalidDPoPProof(Unauthenticated):
+    """A DPoP-bound token without a valid proof of its key for this request (RFC 9449 §7.1:
+    missing, malformed, for another method or URL, stale, replayed, another key's)."""
+
+    status, code, title = 401, "invalid-dpop-proof", "Invalid DPoP proof"
+    detail = "A DPoP-bound token needs a valid DPoP proof of its key for this request (RFC 9449)."
+
+
+class InvalidTokenRequest(GatewayError):
+    """A token request that is malformed or whose DPoP proof is invalid (RFC 9449 §5:
+    ``invalid_dpop_proof``)."""
+
+    status, code, title = 400, "invalid-token-request", "Invalid token request"
+    detail = "The token request is malformed or its DPoP proof is invalid; see reason."
+
+    def __init__(self, reason: str | None = None, *, audit_detail: str | None = None) -> None:
+        super().__init__(reason or "invalid_request", audit_detail=audit_detail)
+
+
+class SignatureRefused(GatewayError):
+    """A provider's contribution that is unsigned, or whose signature or signed statement does
+    not match the upload and the provider's registered keys (refused before a row is read)."""
+
+    status, code, title = 422, "signature-refused", "Contribution signature refused"
+    detail = ("The contribution must be signed by the provider's registered key over exactly "
+              "this upload; see reason.")
+
+
 class InvalidClient(GatewayError):
     status, code, title = 401, "invalid-client", "Client authentication failed"
     detail = "The client id or secret is wrong, or the client is disabled."

@@ -1,8 +1,9 @@
 """The control plane's tables (SQLAlchemy 2). Migrations in `migrations/` create them.
 
-Clients, access requests with their officer votes, consents and the consent-event log,
-subjects' access records. Privacy budgets and quotas are columns of the access request they
-belong to, so spending them is one conditional UPDATE.
+Clients and their public keys, access requests with their officer votes, consents and the
+consent-event log, residents' links, officers' credentials, idempotent answers. Privacy
+budgets and quotas are columns of the access request they belong to, so spending them is
+one conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -174,3 +176,35 @@ class PasskeyChallenge(Base):
     challenge: Mapped[str] = mapped_column(String(128))  # hex
     origin: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class ClientKey(Base):
+    """A public key a client registered (issue 17): a bank's or provider's ``private_key_jwt``
+    and contribution-signing key. Kept after it is retired, with when, so a signature made
+    while it was active can still be checked against it."""
+
+    __tablename__ = "client_keys"
+    __table_args__ = (UniqueConstraint("client_id", "thumbprint"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
+    kid: Mapped[str] = mapped_column(String(128))
+    thumbprint: Mapped[str] = mapped_column(String(64))  # RFC 7638, base64url
+    jwk: Mapped[str] = mapped_column(Text)  # the public JWK, JSON
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class IdempotentAnswer(Base):
+    """The answer to a request that carried an ``Idempotency-Key``: ``pending`` while it is
+    computed, then ``done`` with the exact bytes and signature sent (issue 17)."""
+
+    __tablename__ = "idempotent_answers"
+    client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of route and body
+    status: Mapped[str] = mapped_column(String(8))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    signature: Mapped[str | None] = mapped_column(Text, default=None)
+    result_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)

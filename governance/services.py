@@ -25,6 +25,7 @@ from governance.control import ControlPlane
 from governance.credentials import GatewayKeys
 from governance.ratelimit import RateLimiter
 from governance.relying_party import RelyingParty
+from governance.replay import ReplayCache
 from governance.rights_state import RightsState
 from governance.scores import ScoreService
 from governance.signing_keys import SigningKeys
@@ -56,6 +57,7 @@ class Services:
     relying_party: RelyingParty | None = None  # residents' IdP (None: not configured)
     witnessing: Witnessing | None = None  # when the audit trail is the Merkle log
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    replay: ReplayCache = field(default_factory=ReplayCache)  # DPoP and assertion jti seen
     rights: RightsState = field(default_factory=RightsState)  # statements, reviews, clock
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)
 

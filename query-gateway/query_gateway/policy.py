@@ -9,10 +9,19 @@ schema. The principal is then in ``request.state.principal``.
 Every request is rate limited (`rate_limit`), whoever sends it: an authenticated one by its
 client (or subject), whether a bearer token or a console session cookie carried it; an
 anonymous one, or one whose credential does not open, by its client address.
+
+A bank's or provider's token is bound to its key (issue 17, RFC 9449): it is presented as
+``Authorization: DPoP <token>`` with one ``DPoP`` proof of that key for this very request
+(`prove_possession`), whose ``htu`` is the request's URL as clients address the gateway:
+``DEXIN_PUBLIC_URL`` (behind a proxy) or the scheme and host the request arrived with, and
+the path. A keyed client's token without its proof, a token bound to one key with another
+key's proof, or any credential of a keyed client in a session cookie is refused with 401
+``invalid_dpop_proof``.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +29,18 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from governance import Principal, RateLimited, Role, Unauthenticated, WrongRole, open_token
+from governance import (
+    KEYED_ROLES,
+    GatewaySettings,
+    InvalidDPoPProof,
+    Principal,
+    RateLimited,
+    Role,
+    Unauthenticated,
+    WrongRole,
+    open_token,
+    verify_proof,
+)
 
 POLICY_KEY = "x-dexin-policy"
 PUBLIC = "public"
@@ -72,23 +92,58 @@ class PolicedRoute(APIRoute):
         return guarded
 
 
-def bearer(request: Request) -> str | None:
+def credential(request: Request) -> tuple[str, str] | None:
+    """(scheme, token) of the ``Authorization`` header: scheme ``bearer`` or ``dpop``."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    scheme = scheme.lower()
+    return (scheme, token.strip()) if scheme in ("bearer", "dpop") and token.strip() else None
+
+
+def public_base(request: Request, settings: GatewaySettings) -> str:
+    """The gateway's base URL as clients address it (its issuer identifier): the
+    ``public_url`` setting, else the scheme and host this request arrived with."""
+    if settings.public_url:
+        return settings.public_url
+    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def authorize(request: Request, route_policy: Policy, gateway: Any) -> Principal | None:
     """Authenticate (if a token is given or needed), apply the rate limit, check the role."""
-    token = bearer(request)
-    if token is None:
+    presented = credential(request)
+    if presented is None:
         rate_limit(request, gateway, None)
         if not route_policy.public:
             raise Unauthenticated("token_missing")
         return None
+    scheme, token = presented
     principal = open_credential(request, gateway, token)
-    admit(request, route_policy, gateway, principal)
+
+    def prove() -> None:
+        prove_possession(request, gateway, scheme, token, principal)
+
+    admit(request, route_policy, gateway, principal, prove if scheme == "dpop" or
+          principal.jkt is not None or principal.role in KEYED_ROLES else None)  # fmt: skip
     return principal
+
+
+def prove_possession(
+    request: Request, gateway: Any, scheme: str, token: str, principal: Principal
+) -> None:
+    """Check the one DPoP proof of this request against the key ``token`` is bound to;
+    `InvalidDPoPProof` (its ``audit_detail`` says why) otherwise (RFC 9449 §7.1)."""
+    if principal.jkt is None:
+        raise InvalidDPoPProof(audit_detail="token_not_bound")
+    if scheme != "dpop":
+        raise InvalidDPoPProof(audit_detail="dpop_scheme")
+    proofs = request.headers.getlist("dpop")
+    if len(proofs) != 1:
+        raise InvalidDPoPProof(audit_detail="dpop_missing" if not proofs else "dpop_several")
+    url = public_base(request, gateway.settings) + request.url.path
+    jkt = verify_proof(proofs[0], method=request.method, url=url, replay=gateway.replay,
+                       access_token=token)  # fmt: skip
+    if not hmac.compare_digest(jkt, principal.jkt):
+        raise InvalidDPoPProof(audit_detail="dpop_key_mismatch")
 
 
 def open_credential(request: Request, gateway: Any, sealed: str) -> Principal:
@@ -101,13 +156,24 @@ def open_credential(request: Request, gateway: Any, sealed: str) -> Principal:
         raise
 
 
-def admit(request: Request, route_policy: Policy, gateway: Any, principal: Principal) -> None:
+def admit(
+    request: Request,
+    route_policy: Policy,
+    gateway: Any,
+    principal: Principal,
+    prove: Callable[[], None] | None = None,
+) -> None:
     """For an authenticated principal: note who it is for the audit entry, apply its rate
-    limit, refuse a disabled client (`Unauthenticated`) or a role the policy does not name
-    (`WrongRole`)."""
+    limit, check its proof of possession (``prove``; a keyed client or a bound token without
+    one is `InvalidDPoPProof`), refuse a disabled client (`Unauthenticated`) or a role the
+    policy does not name (`WrongRole`)."""
     audit = request.state.audit
     audit["actor"], audit["role"] = principal.client_id or "subject", principal.role.value
     rate_limit(request, gateway, principal)
+    if prove is not None:
+        prove()
+    elif principal.jkt is not None or principal.role in KEYED_ROLES:
+        raise InvalidDPoPProof(audit_detail="dpop_not_presented")
     if principal.client_id is not None and not gateway.client_active(principal.client_id):
         raise Unauthenticated("client_disabled")
     if not route_policy.public and principal.role not in route_policy.roles:

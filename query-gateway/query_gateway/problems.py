@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from governance import (
     GatewayError,
+    InvalidDPoPProof,
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
@@ -52,7 +53,9 @@ def problem_response(error: GatewayError, request_id: str) -> Response:
     headers = {}
     if isinstance(error, RateLimited | QuotaExhausted):
         headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, Unauthenticated):
+    if isinstance(error, InvalidDPoPProof):
+        headers["WWW-Authenticate"] = 'DPoP error="invalid_dpop_proof", algs="ES256 PS256 Ed25519"'
+    elif isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="dexin"'
     content = json.dumps(problem_body(error, request_id), ensure_ascii=False).encode()
     return Response(content, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)

@@ -61,15 +61,24 @@ class Dimensions(Strict):
 
 
 class TokenForm(Strict):
+    """A client-credentials request: a bank or provider authenticates with
+    ``client_assertion`` (``private_key_jwt``, RFC 7523) and sends a ``DPoP`` header; other
+    clients may send ``client_id`` and ``client_secret`` (docs/api.md)."""
+
     grant_type: Annotated[str, StringConstraints(max_length=64)]
-    client_id: Annotated[str, StringConstraints(max_length=64)]
-    client_secret: Annotated[str, StringConstraints(max_length=128)]
+    client_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    client_secret: Annotated[str, StringConstraints(max_length=128)] | None = None
+    client_assertion_type: Annotated[str, StringConstraints(max_length=128)] | None = None
+    client_assertion: Annotated[str, StringConstraints(max_length=8192)] | None = None
     scope: Annotated[str, StringConstraints(max_length=256)] | None = None
 
 
 class TokenPublic(Strict):
+    """``token_type`` ``DPoP``: the token is bound to the key of the request's DPoP proof
+    and must be sent as ``Authorization: DPoP <token>`` with a fresh proof (RFC 9449)."""
+
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer", "DPoP"] = "Bearer"
     expires_in: int
 
 

@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pyarrow.parquet as pq
+from dpop_support import ClientKey, bind, sign_bound_requests
+from joserfc.jwk import ECKey
 from query_gateway.app import Components
 from sqlalchemy import create_engine, text
 
@@ -28,8 +30,9 @@ from dexin.keys import key_provider
 from dexin.officer_key import SoftwareKey, decide, enrol
 from dexin.settings import Settings
 from governance.anchoring import anchor_pending
+from governance.client_keys import public_key
 from governance.control import ControlPlane
-from governance.credentials import Role
+from governance.credentials import KEYED_ROLES, Role
 from governance.db import normalise_url
 from governance.model_runs import score_all
 from governance.passkeys import create_invite
@@ -42,7 +45,18 @@ with warnings.catch_warnings():
     # Starlette 1.10 deprecates running its test client on httpx (it wants httpx2); the
     # gateway's own client is built on httpx, so we keep one HTTP library in the tests.
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", UserWarning)
-    from starlette.testclient import TestClient
+    from starlette.testclient import TestClient as StarletteTestClient
+
+
+class TestClient(StarletteTestClient):
+    """Starlette's test client, whose requests that carry a bank's or provider's token are
+    signed with a DPoP proof of its key (`dpop_support`)."""
+
+    __test__ = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        sign_bound_requests(self)
 
 
 @dataclass
@@ -90,9 +104,14 @@ class Actors:
         self.world = world
 
     def token(self, role: Role, name: str = "test") -> tuple[str, str]:
-        """(client_id, bearer token) of a new client with ``role``."""
+        """(client_id, access token) of a new client with ``role``. A bank or provider gets
+        a key of its own and a DPoP-bound token: this client's requests that carry it are
+        signed with DPoP proofs by `ClientKey` (joserfc, not the gateway's code)."""
         if role is Role.SUBJECT:
             raise ValueError("use subject()")
+        if role in KEYED_ROLES:
+            holder = self.keyed(role, name)
+            return holder.client_id, holder.token
         made = self.control.create_client(role, name)
         r = self.http.post(
             "/v1/oauth/token",
@@ -104,6 +123,16 @@ class Actors:
         )
         assert r.status_code == 200, r.text
         return made.client_id, r.json()["access_token"]
+
+    def keyed(self, role: Role, name: str = "test") -> ClientKey:
+        """A new bank or provider holding its own key, with a DPoP-bound token (the key
+        also signs the requests of this test client that carry the token)."""
+        key = ECKey.generate_key("P-256")
+        made = self.control.create_client(role, name, [public_key(key.as_dict(private=False))])
+        holder = ClientKey(made.client_id, key)
+        holder.token = holder.fetch_token(self.http)
+        bind(self.http, holder)
+        return holder
 
     def written_behind(self, request_id: str | None = None, consent_id: str | None = None) -> None:
         """After a test wrote a row directly (to move a clock or tamper), drop the running
@@ -170,6 +199,8 @@ class Actors:
 
 
 def auth(token: str) -> dict[str, str]:
+    """The header of ``token``; for a DPoP-bound token of a `ClientKey` the test client
+    rewrites it as ``DPoP <token>`` and adds the proof (`bind`)."""
     return {"Authorization": f"Bearer {token}"}
 
 

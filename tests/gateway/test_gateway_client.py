@@ -1,17 +1,20 @@
-"""`dexin_client`: a bank's whole journey, with the signature checked by the client."""
+"""`dexin_client`: a bank's whole journey on its own key (private_key_jwt, DPoP), with the
+signature checked by the client."""
 
 from __future__ import annotations
 
 import pytest
 from gateway_support import Actors
 
-from dexin_client import DexinClient, GatewayProblem, SignatureError
+from dexin_client import ClientKey, DexinClient, GatewayProblem, SignatureError
+from governance import parse_jwks
 from governance.credentials import Role
 
 
 def test_a_bank_uses_the_python_client(actors: Actors) -> None:
-    made = actors.control.create_client(Role.BANK, "client-bank")
-    client = DexinClient("http://testserver", made.client_id, made.client_secret, http=actors.http)
+    key = ClientKey.generate()
+    made = actors.control.create_client(Role.BANK, "client-bank", parse_jwks(key.public_jwks()))
+    client = DexinClient("http://testserver", made.client_id, key=key, http=actors.http)
     filed = client.request_access(
         "morality_credit_score",
         purpose="credit_assessment",

@@ -76,15 +76,8 @@ def limited(world: World, tmp_path: Path) -> Iterator[TestClient]:
 
 
 def test_rate_limit_gives_429_with_retry_after(limited: TestClient, world: World) -> None:
-    made = limited.app.state.gateway.control.create_client(Role.BANK, "fast")  # type: ignore[attr-defined]
-    token = limited.post(
-        "/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": made.client_id,
-            "client_secret": made.client_secret,
-        },
-    ).json()["access_token"]
+    control = limited.app.state.gateway.control  # type: ignore[attr-defined]
+    _, token = Actors(limited, control, world).token(Role.BANK, "fast")
     codes = [limited.get("/v1/computations", headers=auth(token)) for _ in range(5)]
     assert [r.status_code for r in codes][:3] == [200, 200, 200]
     assert codes[-1].status_code == 429

@@ -113,8 +113,14 @@ def test_a_disabled_client_is_refused(actors: Actors) -> None:
 
 
 def test_wrong_client_secret(actors: Actors) -> None:
-    made = actors.control.create_client(Role.BANK, "b")
-    for cid, secret in ((made.client_id, "wrong"), ("bank_ffffffffffffffff", made.client_secret)):
+    """A client that may keep a secret (an auditor's witness); banks and providers have none
+    (tests/gateway/test_gateway_dpop.py)."""
+    made = actors.control.create_client(Role.AUDITOR, "b")
+    assert made.client_secret is not None
+    for cid, secret in (
+        (made.client_id, "wrong"),
+        ("auditor_ffffffffffffffff", made.client_secret),
+    ):
         r = actors.http.post(
             "/v1/oauth/token",
             data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},

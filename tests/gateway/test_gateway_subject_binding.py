@@ -20,6 +20,7 @@ import httpx
 import pytest
 from gateway_support import Actors, auth, score_body
 
+from governance import parse_jwks
 from governance.credentials import Role
 from governance.signing import verify_detached
 
@@ -126,18 +127,19 @@ def _replaying(actors: Actors, swap: dict[str, httpx.Response]) -> httpx.Client:
 def test_the_banks_client_refuses_a_genuinely_signed_score_about_someone_else(
     actors: Actors,
 ) -> None:
-    from dexin_client import BindingError, DexinClient
+    from dexin_client import BindingError, ClientKey, DexinClient
 
     a, b = actors.world.ids[84], actors.world.ids[85]
-    made = actors.control.create_client(Role.BANK, "binding-bank")
+    key = ClientKey.generate()
+    made = actors.control.create_client(Role.BANK, "binding-bank", parse_jwks(key.public_jwks()))
     # over the session's test client, which must stay open: no `with` here
-    honest = DexinClient("http://testserver", made.client_id, made.client_secret, http=actors.http)
+    honest = DexinClient("http://testserver", made.client_id, key=key, http=actors.http)
     rid = _approved_for(actors, honest)
     consents = {p: actors.consent(actors.subject(p), made.client_id) for p in (a, b)}
     kept = honest.score(b, purpose="credit_assessment", access_request_id=rid,
                         consent_id=consents[b])  # fmt: skip
     swap = {a: httpx.Response(200, headers={"Dexin-Signature": kept.signature}, content=kept.raw)}
-    with DexinClient("http://testserver", made.client_id, made.client_secret,
+    with DexinClient("http://testserver", made.client_id, key=key,
                      http=_replaying(actors, swap)) as client:  # fmt: skip
         client.verify(kept.signature, kept.raw)  # genuinely signed by the gateway
         with pytest.raises(BindingError):
@@ -150,8 +152,7 @@ def _approved_for(actors: Actors, client: Any) -> str:
         "morality_credit_score", purpose="credit_assessment",
         valid_until="2030-01-01T00:00:00Z", quota=10,
     )  # fmt: skip
-    for officer in actors.officers(2):
-        r = actors.http.post(f"/v1/access-requests/{filed['id']}/votes",
-                             json={"decision": "approve"}, headers=auth(officer))  # fmt: skip
+    for officer in actors.enrolled(2):  # officers vote with their own keys (issue 14)
+        r = actors.decide(officer, filed["id"], "approve")
         assert r.status_code == 200, r.text
     return str(filed["id"])

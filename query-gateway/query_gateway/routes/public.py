@@ -1,4 +1,4 @@
-"""Token endpoint, keys, catalogue and health."""
+"""Token endpoint and its metadata, keys, catalogue and health."""
 
 from __future__ import annotations
 
@@ -7,33 +7,57 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Form, Request
 
-from governance import Principal, Role, UnsupportedGrant, issue_token
+from governance import ALGORITHMS, Role, TokenRequest, UnsupportedGrant, issue_client_token
 from query_gateway.gateway import GatewayDep
-from query_gateway.policy import policy, public
+from query_gateway.policy import policy, public, public_base
 from query_gateway.routes import router
 from query_gateway.schemas import ComputationPublic, TokenForm, TokenPublic
 
 routes = router()
 
 
+TOKEN_PATH = "/v1/oauth/token"
+
+
 @routes.post(
-    "/v1/oauth/token",
+    TOKEN_PATH,
     openapi_extra=public(),
     response_model=TokenPublic,
-    summary="OAuth 2.0 client credentials grant (RFC 6749 §4.4)",
+    summary="OAuth 2.0 client credentials (RFC 6749 §4.4): private_key_jwt and DPoP",
 )
 async def token(
     form: Annotated[TokenForm, Form()], request: Request, gw: GatewayDep
 ) -> TokenPublic:
+    """A bank or provider authenticates with a client assertion signed by its registered key
+    (RFC 7523) and a DPoP proof (RFC 9449): the token is bound to the proof's key."""
     if form.grant_type != "client_credentials":
         raise UnsupportedGrant("unsupported_grant_type")
-    client = await anyio.to_thread.run_sync(
-        gw.control.authenticate, form.client_id, form.client_secret
-    )
-    request.state.audit.update(actor=client.client_id, role=client.role)
-    principal = Principal(role=Role(client.role), client_id=client.client_id)
-    ttl = gw.settings.token_ttl
-    return TokenPublic(access_token=issue_token(gw.keys.token_key, principal, ttl), expires_in=ttl)
+    base = public_base(request, gw.settings)
+    asked = TokenRequest(form.client_id, form.client_secret, form.client_assertion_type,
+                         form.client_assertion, tuple(request.headers.getlist("dpop")),
+                         url=base + TOKEN_PATH, issuer=base)  # fmt: skip
+    issued = await anyio.to_thread.run_sync(issue_client_token, gw, asked)
+    request.state.audit.update(actor=issued.principal.client_id, role=issued.principal.role.value)
+    return TokenPublic(access_token=issued.access_token, token_type=issued.token_type,
+                       expires_in=issued.expires_in)  # fmt: skip
+
+
+@routes.get(
+    "/.well-known/oauth-authorization-server",
+    openapi_extra=public(),
+    summary="Authorization server metadata (RFC 8414)",
+)
+async def metadata(request: Request, gw: GatewayDep) -> dict[str, Any]:
+    base = public_base(request, gw.settings)
+    return {
+        "issuer": base,
+        "token_endpoint": base + TOKEN_PATH,
+        "jwks_uri": base + "/v1/keys",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(ALGORITHMS),
+    }
 
 
 @routes.get("/v1/keys", openapi_extra=public(), summary="The response-signing keys (JWKS)")
