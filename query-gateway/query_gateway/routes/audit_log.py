@@ -24,7 +24,7 @@ from audit import (
     AuditLog,
     CosignatureError,
     NoteError,
-    TooManySubmissions,
+    NoteVerifier,
     WitnessPublicKey,
     decode_entry,
     parse_cosignature,
@@ -39,17 +39,17 @@ from governance import (
     PolicyDenied,
     Principal,
     Role,
-    ServiceUnavailable,
     SubmitRefused,
     Witnessing,
 )
-from ledger import ContractRevertError, LedgerError, WitnessSet
+from ledger import ContractRevertError, WitnessSet
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services, gateway_of
 from query_gateway.policy import policy, public
 from query_gateway.routes import router
 from query_gateway.schemas import (
     CosignatureAccepted,
     CosignatureCreate,
+    Strict,
     WitnessCreate,
     WitnessSetPublic,
 )
@@ -66,6 +66,37 @@ def _log(gw: Services) -> AuditLog:
 
 def _hex(proof: list[bytes]) -> dict[str, list[str]]:
     return {"proof": [h.hex() for h in proof]}
+
+
+LOG_KEY_ADVICE = (
+    "Pin this key out of band (从独立渠道核对并固定此公钥): compare it with the copy the "
+    "operator publishes elsewhere (a signed letter, the authority's website) before trusting "
+    "it, then verify every checkpoint note with the pinned copy, never with a key fetched "
+    "again from this gateway. A gateway that showed a split view could also show a different "
+    "key here."
+)
+
+
+class LogKeyPublic(Strict):
+    vkey: str  # signed-note verifier key: name+hex(key ID)+base64(0x01 || Ed25519 key)
+    origin: str  # the log's origin line, the key's name
+    key_id: str  # hex, 4 bytes
+    advice: str
+
+
+@routes.get(
+    "/v1/audit/log-key",
+    openapi_extra=public(),
+    summary="The log's note verifier key (signed-note vkey), to pin out of band",
+)
+async def log_key(gw: GatewayDep) -> LogKeyPublic:
+    path = _log(gw).directory / "log.vkey"  # written by the log when it opens
+    try:
+        verifier = NoteVerifier.from_vkey(await anyio.Path(path).read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError, NoteError):  # fail closed: never serve a bad key
+        raise NotFound("no_log_key") from None
+    return LogKeyPublic(vkey=verifier.vkey(), origin=verifier.name,
+                        key_id=verifier.key_id.hex(), advice=LOG_KEY_ADVICE)  # fmt: skip
 
 
 @routes.get(
@@ -179,14 +210,11 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
         cosignature = parse_cosignature(body.model_dump())
     except CosignatureError:
         raise InvalidRequest(reason="malformed_cosignature") from None
-    try:
+    try:  # a full queue (TooManySubmissions: the next round sets bad ones aside) and a
+        # LedgerError are answered from the problem table
         await anyio.to_thread.run_sync(witnessing.submit, cosignature)
-    except SubmitRefused as exc:
+    except SubmitRefused as exc:  # the refusal's kind decides the problem
         raise _REFUSALS[exc.reason](exc.reason) from None
-    except TooManySubmissions:  # the next round checks them and sets the bad ones aside
-        raise Conflict("too_many_pending_cosignatures") from None
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return CosignatureAccepted(size=cosignature.size, witness=cosignature.witness.name)
 
 
@@ -196,10 +224,7 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
     summary="The ledger's witness set: keys, threshold, epoch",
 )
 async def witness_set(gw: GatewayDep) -> WitnessSetPublic:
-    try:
-        found = await anyio.to_thread.run_sync(gw.ledger.witness_set)
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+    found = await anyio.to_thread.run_sync(gw.ledger.witness_set)  # LedgerError: the table's 503
     return _public(found)
 
 
@@ -222,12 +247,10 @@ async def register_witness(request: Request, body: WitnessCreate) -> WitnessSetP
         raise Conflict(exc.reason) from None
     except CosignatureError:
         raise InvalidRequest(reason="invalid_proof_of_possession") from None
-    except ContractRevertError as exc:
+    except ContractRevertError as exc:  # a refusal, not an outage (other LedgerErrors: 503)
         raise Conflict(
             "witness_exists" if exc.error == "WitnessExists" else "ledger_refused"
         ) from None
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return _public(found)
 
 
