@@ -53,10 +53,10 @@ from webauthn.helpers.structs import (
 )
 
 from governance.control import utcnow
-from governance.errors import NotFound, PolicyDenied
+from governance.errors import NotFound, PolicyDenied, ServiceUnavailable
 from governance.ids import new_id
 from governance.models import Client, OfficerCredential, OfficerInvite, PasskeyChallenge
-from ledger import Ledger, SignedDecision
+from ledger import ContractRevertError, Ledger, LedgerError, SignedDecision
 
 __all__ = ["CEREMONY_TTL", "INVITE_TTL", "Passkeys", "create_invite", "invite_hash"]
 
@@ -128,7 +128,7 @@ class Passkeys:
     def finish_enrolment(self, token: str, ceremony: str, credential: dict[str, Any]) -> Enrolled:
         """Verify the registration, register the key on the ledger, store it, spend the
         invite. `PolicyDenied` (``invite_invalid``, ``ceremony_invalid``,
-        ``registration_invalid``); `ServiceUnavailable` is the caller's on a ledger error."""
+        ``registration_invalid``); `ServiceUnavailable` (``ledger_unavailable``)."""
         invite = self._invite(token)
         challenge, origin = self._take(ceremony, "enrol", invite.token_hash)
         try:
@@ -139,29 +139,42 @@ class Passkeys:
         except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
             raise PolicyDenied("registration_invalid", audit_detail=type(exc).__name__) from None
         x, y = _point(verified.credential_public_key)
+        self._spend(invite)  # first: of two finishes racing on one invite, one registers a key
         tx = self._register_on_ledger(invite, verified.credential_id, x, y)
         return self._store(invite, verified.credential_id, verified.credential_public_key,
                            verified.sign_count, origin, tx)  # fmt: skip
 
-    def _register_on_ledger(self, invite: OfficerInvite, cred: bytes, x: bytes, y: bytes) -> str:
-        address = self.ledger.register_officer(invite.officer_id)
-        by = invite.invited_by[:32] or "admin"
-        return self.ledger.register_officer_key(cred, address, x, y, by).tx_hash
-
-    def _store(self, invite: OfficerInvite, cred: bytes, cose: bytes, count: int, origin: str,
-               tx: str) -> Enrolled:  # fmt: skip
-        now = utcnow()
+    def _spend(self, invite: OfficerInvite) -> None:
+        """Mark the invite used, once; `PolicyDenied` (``invite_invalid``) if it already was.
+        A ledger failure after this spends the invite for nothing: the admin sends another."""
         with self.sessions.begin() as s:
             spent = s.execute(update(OfficerInvite)
                               .where(OfficerInvite.token_hash == invite.token_hash,
                                      OfficerInvite.used_at.is_(None))
-                              .values(used_at=now))  # fmt: skip
-            if spent.rowcount != 1:  # type: ignore[attr-defined]
-                raise PolicyDenied("invite_invalid")
+                              .values(used_at=utcnow()))  # fmt: skip
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            raise PolicyDenied("invite_invalid")
+
+    def _register_on_ledger(self, invite: OfficerInvite, cred: bytes, x: bytes, y: bytes) -> str:
+        """The key on the ledger (the admin account registers it); the transaction."""
+        by = invite.invited_by[:32] or "admin"
+        try:
+            address = self.ledger.register_officer(invite.officer_id)
+            return self.ledger.register_officer_key(cred, address, x, y, by).tx_hash
+        except ContractRevertError as exc:  # a credential id registered before: not a new key
+            raise PolicyDenied("registration_invalid", audit_detail=exc.error) from None
+        except LedgerError as exc:
+            raise ServiceUnavailable(
+                "ledger_unavailable", audit_detail=type(exc).__name__
+            ) from None
+
+    def _store(self, invite: OfficerInvite, cred: bytes, cose: bytes, count: int, origin: str,
+               tx: str) -> Enrolled:  # fmt: skip
+        with self.sessions.begin() as s:
             s.add(OfficerCredential(
                 credential_id=bytes_to_base64url(cred), officer_id=invite.officer_id,
                 public_key=cose.hex(), rp_id=_rp_id(origin), origin=origin, sign_count=count,
-                invited_by=invite.invited_by, ledger_tx=tx, created_at=now))  # fmt: skip
+                invited_by=invite.invited_by, ledger_tx=tx, created_at=utcnow()))  # fmt: skip
         return Enrolled(invite.officer_id, bytes_to_base64url(cred), tx)
 
     # -- sign-in ------------------------------------------------------------------------
