@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretBytes
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit import AuditLog, LogOptions, NoteSigner
 from credit_model import load_spec
@@ -39,16 +40,21 @@ from governance import (
     AuditTrail,
     ConsentLog,
     ControlPlane,
+    DisputeDesk,
+    DisputeLog,
     ModelScoreService,
     QuotaFlusher,
     RateLimiter,
     RelyingParty,
     ScoreService,
+    Sealer,
     Services,
     SigningKeys,
     VaultAggregates,
     derive_keys,
+    disputes,
     find_release,
+    hkdf,
     load_catalogue,
     migrate,
     open_engine,
@@ -202,6 +208,8 @@ def open_services(settings: Settings, parts: Components | None = None) -> Iterat
             ledger=stack.enter_context(open_ledger(settings)),
         )
         services = _build(settings, parts, stack)
+        if settings.gateway.dispute_sweep:  # escalate disputes left past their 20 days
+            stack.enter_context(disputes.sweeping(services, settings.gateway.dispute_sweep))
         if isinstance(services.audit, AuditTrail):
             services.witnessing = stack.enter_context(
                 witnessing.running(services.audit, parts.ledger, settings.gateway.witness_interval)
@@ -245,7 +253,17 @@ def _build(settings: Settings, parts: Components, stack: ExitStack) -> Services:
         accesses=accesses,
         workdir=settings.gateway_dir,
         relying_party=RelyingParty(config.oidc) if config.oidc else None,
+        disputes=_dispute_desk(config, sessions, parts.ledger, secret),
     )
+
+
+def _dispute_desk(config: GatewaySettings, sessions: sessionmaker[Session], ledger: Ledger,
+                  secret: bytes) -> DisputeDesk:  # fmt: skip
+    """Disputes and repairs: their log anchored by the gateway's account, their reasons and
+    attachments sealed under a key derived from the application secret."""
+    log = DisputeLog(sessions, ledger, GATEWAY_LABEL)
+    sealer = Sealer(hkdf(secret, b"dexin.dispute-key.v1"))
+    return DisputeDesk(sessions, log, sealer, config.dispute_attachment_max)
 
 
 def _default_scores(vault: Vault, ledger: Ledger) -> ScoreService:

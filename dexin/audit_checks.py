@@ -4,23 +4,32 @@
   consent log (`governance.audit_sources`);
 - that every accepted contribution's root is anchored on the ledger with its row count and
   receipt: from the vault itself, or, while the gateway owns it, from the receipts the vault
-  publishes beside itself (``receipts.json``; a note says the rows were not recomputed).
+  publishes beside itself (``receipts.json``; a note says the rows were not recomputed);
+- that every dispute was answered within its 20 days, from the anchored dispute log
+  (`governance.dispute_audit`): a dispute answered late or never is named.
 
 Errors are typed; the CLI maps them to messages and exit codes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from audit import AccessPolicy, RecordedPolicy, VerificationError
 from dexin.app import open_vault, vault_config
 from dexin.settings import Settings
-from governance import sourced_policy, unanchored_contributions, unanchored_receipts
+from governance import dispute_deadlines as deadline_findings
+from governance import (
+    open_engine,
+    sourced_policy,
+    unanchored_contributions,
+    unanchored_receipts,
+)
 from ledger import Ledger
 from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised
 
-__all__ = ["access_policy", "consent_evidence", "contribution_anchors"]
+__all__ = ["access_policy", "consent_evidence", "contribution_anchors", "dispute_deadlines"]
 
 
 def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
@@ -96,3 +105,21 @@ def consent_evidence(
                                 f"consent event {first.seq} ({first.event} of {first.consent_id}): "
                                 f"{first.problem}", actual=f"{len(findings)} of {count} events")  # fmt: skip
     return f"every consent event ({count}) was proved by the resident's sign-in at {issuer}"
+
+
+def dispute_deadlines(settings: Settings, ledger: Ledger, now: dt.datetime) -> str:
+    """A note that every dispute in the anchored dispute log was answered within its 20 days
+    (or is still within them at ``now``); VerificationError (``dispute-deadline``) naming
+    every one answered late or never, or (``dispute-log``) when the log does not match its
+    anchors. SQLAlchemyError when the control plane cannot be read."""
+    engine = open_engine(settings.gateway.database_url)
+    try:
+        checked, findings, notes = deadline_findings(engine, ledger.events(0), now)
+    finally:
+        engine.dispose()
+    if findings:
+        named = "; ".join(f.describe() for f in findings)
+        raise VerificationError("dispute-deadline", named,
+                                actual=f"{len(findings)} of {checked} disputes")  # fmt: skip
+    return "; ".join([f"every dispute ({checked}) was answered within its 20 days, or still "
+                      "may be", *notes])  # fmt: skip

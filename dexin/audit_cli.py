@@ -199,6 +199,8 @@ def verify_command(
                                       require_anchor=not skip_anchors, progress=update)  # fmt: skip
             if anchorer is not None and ledger is not None and export is None:
                 notes.append(contribution_anchors(settings, ledger))
+            if ledger is not None and export is None:
+                notes.append(_dispute_deadlines(settings, ledger))
             if export is None:
                 notes.append(_consent_evidence(settings, idp_jwks, idp_issuer, idp_client))
         except VerificationError as exc:
@@ -206,6 +208,20 @@ def verify_command(
             raise typer.Exit(ExitCode.CHECK_FAILED) from None
     verdict.notes[:0] = notes
     _print_verdict(verdict, as_json)
+
+
+def _dispute_deadlines(settings: Settings, ledger: Ledger) -> str:
+    import datetime as dt
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dexin.audit_checks import dispute_deadlines
+
+    try:
+        return dispute_deadlines(settings, ledger, dt.datetime.now(dt.UTC))
+    except SQLAlchemyError as exc:  # its message may hold DATABASE_URL's password: not shown
+        raise fail(f"cannot read the gateway's control plane (DATABASE_URL): "
+                   f"{type(exc).__name__}", ExitCode.UNAVAILABLE) from None  # fmt: skip
 
 
 def _consent_evidence(

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from governance.anchoring import verify_contributions as verify_contributions
     from governance.approvals import Approvals as Approvals
     from governance.approvals import status_now as status_now
+    from governance.attachments import MEDIA_TYPES as MEDIA_TYPES
+    from governance.attachments import Attachment as Attachment
+    from governance.attachments import Sealer as Sealer
+    from governance.attachments import check_attachment as check_attachment
+    from governance.attachments import parse_attachment as parse_attachment
     from governance.audit_sources import policy_from_engine as policy_from_engine
     from governance.audit_sources import sourced_policy as sourced_policy
     from governance.audit_trail import AuditAppendError as AuditAppendError
@@ -81,6 +86,22 @@ if TYPE_CHECKING:
     from governance.db import migrate as migrate
     from governance.db import open_engine as open_engine
     from governance.db import session_factory as session_factory
+    from governance.dispute_answers import answer_dispute as answer_dispute
+    from governance.dispute_answers import correct_dispute as correct_dispute
+    from governance.dispute_audit import DeadlineFinding as DeadlineFinding
+    from governance.dispute_audit import dispute_deadlines as dispute_deadlines
+    from governance.dispute_log import DisputeLog as DisputeLog
+    from governance.disputes import DISPUTE_DAYS as DISPUTE_DAYS
+    from governance.disputes import DisputeDesk as DisputeDesk
+    from governance.disputes import DisputeDraft as DisputeDraft
+    from governance.disputes import DisputeView as DisputeView
+    from governance.disputes import attachment_of as attachment_of
+    from governance.disputes import dispute_desk as dispute_desk
+    from governance.disputes import dispute_detail as dispute_detail
+    from governance.disputes import dispute_list as dispute_list
+    from governance.disputes import disputes_of as disputes_of
+    from governance.disputes import escalate_overdue as escalate_overdue
+    from governance.disputes import file_dispute as file_dispute
     from governance.dpop import access_token_hash as access_token_hash
     from governance.dpop import verify_proof as verify_proof
     from governance.errors import AuditUnavailable as AuditUnavailable
@@ -136,6 +157,11 @@ if TYPE_CHECKING:
     from governance.relying_party import PendingSignIn as PendingSignIn
     from governance.relying_party import RelyingParty as RelyingParty
     from governance.relying_party import SignedIn as SignedIn
+    from governance.repairs import RepairView as RepairView
+    from governance.repairs import apply_repair as apply_repair
+    from governance.repairs import decide_repair as decide_repair
+    from governance.repairs import file_repair as file_repair
+    from governance.repairs import repair_list as repair_list
     from governance.replay import ReplayCache as ReplayCache
     from governance.reports import CreditReport as CreditReport
     from governance.reports import FREE_PER_YEAR as FREE_PER_YEAR
@@ -361,6 +387,32 @@ _WHERE = {
     "parse_jwks": "governance.client_keys",
     "public_key": "governance.client_keys",
     "verify_proof": "governance.dpop",
+    "Attachment": "governance.attachments",
+    "MEDIA_TYPES": "governance.attachments",
+    "Sealer": "governance.attachments",
+    "check_attachment": "governance.attachments",
+    "parse_attachment": "governance.attachments",
+    "answer_dispute": "governance.dispute_answers",
+    "correct_dispute": "governance.dispute_answers",
+    "DeadlineFinding": "governance.dispute_audit",
+    "dispute_deadlines": "governance.dispute_audit",
+    "DisputeLog": "governance.dispute_log",
+    "DISPUTE_DAYS": "governance.disputes",
+    "DisputeDesk": "governance.disputes",
+    "DisputeDraft": "governance.disputes",
+    "DisputeView": "governance.disputes",
+    "attachment_of": "governance.disputes",
+    "dispute_desk": "governance.disputes",
+    "dispute_detail": "governance.disputes",
+    "dispute_list": "governance.disputes",
+    "disputes_of": "governance.disputes",
+    "escalate_overdue": "governance.disputes",
+    "file_dispute": "governance.disputes",
+    "RepairView": "governance.repairs",
+    "apply_repair": "governance.repairs",
+    "decide_repair": "governance.repairs",
+    "file_repair": "governance.repairs",
+    "repair_list": "governance.repairs",
 }
 
 __all__ = sorted(_WHERE)

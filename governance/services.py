@@ -23,6 +23,7 @@ from governance.config import GatewaySettings
 from governance.consent_log import ConsentLog
 from governance.control import ControlPlane
 from governance.credentials import GatewayKeys
+from governance.disputes import DisputeDesk
 from governance.ratelimit import RateLimiter
 from governance.relying_party import RelyingParty
 from governance.replay import ReplayCache
@@ -57,6 +58,7 @@ class Services:
     relying_party: RelyingParty | None = None  # residents' IdP (None: not configured)
     witnessing: Witnessing | None = None  # when the audit trail is the Merkle log
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    disputes: DisputeDesk | None = None  # residents' disputes and repairs (issue 18)
     replay: ReplayCache = field(default_factory=ReplayCache)  # DPoP and assertion jti seen
     rights: RightsState = field(default_factory=RightsState)  # statements, reviews, clock
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)

@@ -22,9 +22,11 @@ from query_gateway.routes import (
     audit_log,
     consents,
     contributions,
+    disputes,
     me,
     officers,
     public,
+    repairs,
     rights,
     scores,
 )
@@ -59,15 +61,18 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         },
     )
     for module in (public, access_requests, consents, me, scores, aggregates, contributions,
-                   audit_log, officers, rights):  # fmt: skip
+                   audit_log, officers, rights, disputes, repairs):  # fmt: skip
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)
+    for paths, bound in disputes.bounded_bodies(config):  # inner: a dispute's bounded body
+        app.add_middleware(BodyLimitMiddleware, limit=config.max_body, upload_limit=bound,
+                           upload_paths=paths)  # fmt: skip
     app.add_middleware(
         BodyLimitMiddleware,
         limit=config.max_body,
         upload_limit=config.max_upload,
-        upload_paths={"/v1/contributions"},
+        upload_paths={"/v1/contributions", *disputes.UPLOADS},
     )
     app.add_middleware(AuditMiddleware, sink=lambda: app.state.gateway.audit)
     return app

@@ -36,11 +36,12 @@ class Strict(BaseModel):
 
 
 class ReasonCode(Strict):
-    """What holds the score down (never a vague "other"): a veto or a factor."""
+    """What holds the score down (never a vague "other"): a veto or a factor; then notes of
+    what no longer counts (records repaired, or whose publication window ended)."""
 
     code: str = Field(pattern=r"^[A-Z]{2}\d{2}$")
     dimension: str
-    kind: Literal["veto", "factor"] = "factor"
+    kind: Literal["veto", "factor", "note"] = "factor"
     en: str | None = None
     zh: str | None = None
 
@@ -326,6 +327,7 @@ class SignedEnvelope(Strict):
     audit: AuditRef
     statements: tuple[StatementNote, ...]  # on records this score used (issue 18)
     review_pending: bool  # a human review of the resident's score is open (PIPL Art. 24)
+    disputed: bool  # a record it used, or the score, is disputed and not yet answered (Art. 25)
 
 
 class ScorePublic(SignedEnvelope):

@@ -15,6 +15,8 @@ SAMPLE_PATH = {
     "request_id": "ar_0123456789abcdef01234567",
     "consent_id": "cs_0123456789abcdef01234567",
     "index": "0",
+    "dispute_id": "dsp_0123456789abcdef01234567",
+    "repair_id": "rep_0123456789abcdef01234567",
 }
 
 

@@ -18,6 +18,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         auditor_pages,
         auth_pages,
         dashboard_pages,
+        dispute_pages,
         officer_pages,
         passkey_pages,
         resident_pages,
@@ -27,5 +28,5 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.state.console_settings = settings
     for module in (auth_pages, officer_pages, subject_pages, auditor_pages, dashboard_pages,
-                   passkey_pages, resident_pages, rights_pages):  # fmt: skip
+                   passkey_pages, resident_pages, rights_pages, dispute_pages):  # fmt: skip
         app.router.routes.extend(module.routes.routes)

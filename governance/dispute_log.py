@@ -1,0 +1,81 @@
+"""The dispute log: an append-only list of dispute events whose Merkle root is anchored.
+
+Every opening, escalation and answer of a dispute is one leaf: the RFC 6962 leaf hash of
+the RFC 8785 canonical entry (`opened`: the dispute, what it concerns — the record's table,
+contribution, leaf index and digest, or the score —, the resident as a keyed digest, the
+SHA-256 of what they sent, when, and the deadline; `answered`: the outcome, the SHA-256 of
+the note, the correcting contribution and its root, when; `escalated`: when). After each
+event the root over all leaves is anchored on the ledger as ``CONSENT_LOG`` with the
+metadata digest `METADATA` (a kind the gateway account may write; the digest keeps the two
+logs apart, so no contract change was needed), signed by the gateway's account.
+
+The event is added in the caller's transaction (`add`), so a dispute's row and its leaf
+commit together; `anchor` runs after the commit. Anchoring is best effort: a dispute is
+opened and answered whether or not the ledger answers, and the next anchor covers it.
+Callers hold one lock around a transaction and its anchor, so leaves are committed in
+sequence order and every anchored size is a prefix of the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import rfc8785
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit import merkle
+from governance.dispute_models import DisputeEvent
+from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role
+
+__all__ = ["KIND", "METADATA", "DisputeLog"]
+
+METADATA = hashlib.sha256(b"dexin.dispute-log.v1").digest()
+KIND = AnchorKind.CONSENT_LOG
+
+
+class DisputeLog:
+    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, signer: str) -> None:
+        self.sessions = sessions
+        self.ledger = ledger
+        self.signer = signer
+
+    @staticmethod
+    def add(
+        s: Session, dispute_id: str, event: str, at: dt.datetime, fields: dict[str, Any]
+    ) -> None:
+        """Add one event to the log inside the caller's transaction ``s``."""
+        entry = rfc8785.dumps({"dispute": dispute_id, "event": event,
+                               "at": at.isoformat(), **fields})  # fmt: skip
+        s.add(DisputeEvent(dispute_id=dispute_id, event=event, entry=entry.decode(),
+                           leaf_hash=merkle.leaf_hash(entry).hex(), at=at))  # fmt: skip
+
+    def state(self) -> tuple[int, bytes]:
+        """The log's size and root (the empty root of an empty log)."""
+        with self.sessions() as s:
+            hashes = s.scalars(select(DisputeEvent.leaf_hash).order_by(DisputeEvent.seq))
+            leaves = [bytes.fromhex(h) for h in hashes]
+        return len(leaves), merkle.root(leaves) if leaves else hashlib.sha256(b"").digest()
+
+    def anchor(self) -> str | None:
+        """Anchor the current root (best effort); the reference, or None if not anchored now."""
+        size, root = self.state()
+        if size == 0:
+            return None
+        try:
+            self.ledger.ensure_account(self.signer, Role.GATEWAY)
+            done = self.ledger.anchor(KIND, root, size, METADATA, signer=self.signer)
+        except (AlreadyAnchoredError, LedgerError):
+            return None  # anchored already, or the next event's anchor covers this one
+        reference = f"block {done.block_number} tx {done.tx_hash}"
+        with self.sessions.begin() as s:
+            last = s.scalar(select(DisputeEvent.seq).order_by(DisputeEvent.seq.desc()).limit(1))
+            s.execute(update(DisputeEvent).where(DisputeEvent.seq == last).values(anchor=reference))
+        return reference
+
+    def last_anchor(self) -> str | None:
+        with self.sessions() as s:
+            q = select(DisputeEvent.anchor).where(DisputeEvent.anchor.is_not(None))
+            return s.scalar(q.order_by(DisputeEvent.seq.desc()).limit(1))
