@@ -42,6 +42,7 @@ from governance import (
     ControlPlane,
     DisputeDesk,
     DisputeLog,
+    Metrics,
     ModelScoreService,
     QuotaFlusher,
     RateLimiter,
@@ -51,6 +52,7 @@ from governance import (
     Services,
     SigningKeys,
     VaultAggregates,
+    Watched,
     derive_keys,
     disputes,
     find_release,
@@ -197,35 +199,42 @@ class Components:
 
 
 @contextmanager
-def open_services(settings: Settings, parts: Components | None = None) -> Iterator[Services]:
+def open_services(
+    settings: Settings, parts: Components | None = None, metrics: Metrics | None = None
+) -> Iterator[Services]:
     """Everything one gateway process answers with, for as long as the block runs: the
     vault and the embedded ledger (one owner process each) unless ``parts`` provides them,
     the control plane migrated to head, the audit trail, and witnessing in the background
-    (every ``DEXIN_WITNESS_INTERVAL`` seconds) when the trail is the Merkle log."""
+    (every ``DEXIN_WITNESS_INTERVAL`` seconds) when the trail is the Merkle log; all of it
+    counted on ``metrics`` (a fresh `Metrics` unless given: `dexin serve` serves its own)."""
+    metrics = metrics or Metrics()
     with ExitStack() as stack:
         parts = parts or Components(
             vault=stack.enter_context(open_vault(settings)),
             ledger=stack.enter_context(open_ledger(settings)),
         )
-        services = _build(settings, parts, stack)
+        services = _build(settings, parts, stack, metrics)
         if settings.gateway.dispute_sweep:  # escalate disputes left past their 20 days
             stack.enter_context(disputes.sweeping(services, settings.gateway.dispute_sweep))
         if isinstance(services.audit, AuditTrail):
             services.witnessing = stack.enter_context(
-                witnessing.running(services.audit, parts.ledger, settings.gateway.witness_interval)
+                witnessing.running(
+                    services.audit, parts.ledger, settings.gateway.witness_interval, metrics
+                )
             )
+        metrics.watch(_watched(services))
         yield services
 
 
-def _build(settings: Settings, parts: Components, stack: ExitStack) -> Services:
+def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Metrics) -> Services:
     config = settings.gateway
     engine = open_engine(config.database_url, schema=parts.schema)
     stack.callback(engine.dispose)
     migrate(engine)
     sessions = session_factory(engine)
-    control = ControlPlane(sessions)
+    control = ControlPlane(sessions, metrics)
     secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
-    audit = parts.audit or AuditTrail(open_audit_log(settings))
+    audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
     stack.callback(audit.close)
     vault = parts.vault
     accesses = AccessIndex(getattr(audit, "entry", _no_entries))
@@ -253,6 +262,7 @@ def _build(settings: Settings, parts: Components, stack: ExitStack) -> Services:
         accesses=accesses,
         workdir=settings.gateway_dir,
         relying_party=RelyingParty(config.oidc) if config.oidc else None,
+        metrics=metrics,
         disputes=_dispute_desk(config, sessions, parts.ledger, secret),
     )
 
@@ -264,6 +274,14 @@ def _dispute_desk(config: GatewaySettings, sessions: sessionmaker[Session], ledg
     log = DisputeLog(sessions, ledger, GATEWAY_LABEL)
     sealer = Sealer(hkdf(secret, b"dexin.dispute-key.v1"))
     return DisputeDesk(sessions, log, sealer, config.dispute_attachment_max)
+
+
+def _watched(services: Services) -> Watched:
+    """What a scrape reads: the Merkle log and its anchoring (when the trail is one), the
+    control plane's snapshots, the ledger's health."""
+    log = services.audit.log if isinstance(services.audit, AuditTrail) else None
+    return Watched(log=log, witnessing=services.witnessing, ledger=services.ledger,
+                   snapshots=services.control.snapshots)  # fmt: skip
 
 
 def _default_scores(vault: Vault, ledger: Ledger) -> ScoreService:

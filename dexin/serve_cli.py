@@ -4,16 +4,24 @@ Mount with ``app.command("serve")(dexin.serve_cli.serve)`` or
 ``app.add_typer(dexin.serve_cli.app, name="serve")``. One process: the gateway owns the vault
 and the embedded ledger while it runs (several workers would each need them). The gateway
 (FastAPI, the vault, the ledger) is imported when the command runs, not when the CLI starts.
+
+Operations (issue 16 §3): logs go to standard error as ``DEXIN_LOG_FORMAT`` says (`dexin.logs`),
+and when ``DEXIN_METRICS_PORT`` is set the process's metrics (`governance.Metrics`) are served
+to Prometheus at ``/metrics`` on that operator port by a thread of their own, bound to
+``DEXIN_METRICS_HOST`` (loopback by default), never on the public app.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dexin.errors import ExitCode, fail, handle_errors
 from dexin.settings import Settings
+
+if TYPE_CHECKING:
+    from governance import Metrics
 
 app = typer.Typer(help="Serve the query gateway.")
 
@@ -23,11 +31,14 @@ app = typer.Typer(help="Serve the query gateway.")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    log_level: Annotated[str, typer.Option(help="log level (ours and uvicorn's)")] = "warning",
 ) -> None:
     """Serve the gateway on HOST:PORT until interrupted."""
     import uvicorn
     from query_gateway import create_app
+
+    from dexin.logs import configure
+    from governance import Metrics
 
     settings = Settings.from_env()
     if settings.gateway.unsafe_dev_identity and not _loopback(host):
@@ -36,16 +47,38 @@ def serve(
             f"resident. Serve on a loopback address (127.0.0.1) or unset it (host: {host}).",
             ExitCode.BAD_INPUT,
         )
+    configure(settings.gateway.log_format, log_level)
+    metrics = Metrics()
+    _serve_metrics(metrics, settings, port)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, metrics=metrics),
         host=host,
         port=port,
         loop="uvloop",
         http="httptools",
         log_level=log_level,
+        log_config=None,  # keep the handler `configure` installed
         access_log=False,
         server_header=False,
     )
+
+
+def _serve_metrics(metrics: Metrics, settings: Settings, public_port: int) -> None:
+    """Start the operator port's /metrics server (a daemon thread), unless it is off."""
+    from prometheus_client import start_http_server
+
+    config = settings.gateway
+    if not config.metrics_port:
+        return
+    if config.metrics_port == public_port:
+        raise fail("DEXIN_METRICS_PORT must differ from the public --port: metrics are served "
+                   "on an operator port only", ExitCode.BAD_INPUT)  # fmt: skip
+    try:
+        start_http_server(config.metrics_port, config.metrics_host, registry=metrics.registry)
+    except OSError as exc:
+        raise fail(f"cannot serve metrics on {config.metrics_host}:{config.metrics_port} "
+                   f"({exc.strerror}): set DEXIN_METRICS_PORT to a free port, or 0",
+                   ExitCode.BAD_INPUT) from None  # fmt: skip
 
 
 def _loopback(host: str) -> bool:

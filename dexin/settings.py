@@ -53,6 +53,11 @@ The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the sam
   (1048576; stored sealed); ``DEXIN_DISPUTE_SWEEP``: seconds between the background sweeps
   that escalate disputes left unanswered past their 20 days (300; 0: none, the lists of
   disputes still escalate before they are shown).
+- ``DEXIN_METRICS_PORT``: the operator port `dexin serve` serves Prometheus's ``/metrics``
+  on, never the public one (0, the default: none); ``DEXIN_METRICS_HOST`` the address it
+  binds (``127.0.0.1``; in a container the operator's network, e.g. ``0.0.0.0`` unpublished).
+- ``DEXIN_LOG_FORMAT``: ``text`` (default) or ``json`` (one object a line: time, level,
+  logger, message, the request id; never an exception's message, which can hold input).
 - ``DEXIN_OTEL``: ``1`` turns on FastAPI's OpenTelemetry traces, metrics and logs (off by
   default: nothing about requests leaves the process unless an operator asks, and the
   per-request check for a configured provider costs ~3 % of a score's CPU).
@@ -161,6 +166,9 @@ def gateway_settings(home: Path, env: Mapping[str, str]) -> GatewaySettings:
         login_queue=_positive(env, "DEXIN_LOGIN_QUEUE", 4),
         oidc=_oidc(env),
         unsafe_dev_identity=env.get("DEXIN_UNSAFE_DEV_IDENTITY", "") == "1",
+        metrics_port=_port(env, "DEXIN_METRICS_PORT"),
+        metrics_host=env.get("DEXIN_METRICS_HOST") or "127.0.0.1",
+        log_format=_choice(env, "DEXIN_LOG_FORMAT", ("text", "json")),
         dispute_attachment_max=_positive(env, "DEXIN_DISPUTE_ATTACHMENT_MAX", 1024 * 1024),
         dispute_sweep=_seconds(env, "DEXIN_DISPUTE_SWEEP", 300.0),
         public_url=_public_url(env.get("DEXIN_PUBLIC_URL")),
@@ -175,6 +183,20 @@ def _public_url(value: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
         raise ValueError("DEXIN_PUBLIC_URL must be scheme://host[:port], without a path")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    value = int(env.get(name) or 0)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{name} must be a TCP port (0: off)")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or choices[0]
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}")
+    return value
 
 
 OIDC_REQUIRED = ("DEXIN_OIDC_ISSUER", "DEXIN_OIDC_CLIENT_ID", "DEXIN_OIDC_CLIENT_SECRET",

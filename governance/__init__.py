@@ -136,6 +136,7 @@ if TYPE_CHECKING:
     from governance.ids import new_id as new_id
     from governance.key_registry import KeyRecord as KeyRecord
     from governance.key_registry import KeyRegistry as KeyRegistry
+    from governance.log_context import REQUEST_ID as REQUEST_ID
     from governance.login_guard import AccountEvent as AccountEvent
     from governance.login_guard import AccountLocked as AccountLocked
     from governance.login_guard import AccountLockedOut as AccountLockedOut
@@ -143,6 +144,8 @@ if TYPE_CHECKING:
     from governance.login_guard import LoginGuard as LoginGuard
     from governance.login_guard import LoginPolicy as LoginPolicy
     from governance.login_guard import LoginThrottled as LoginThrottled
+    from governance.metrics import Metrics as Metrics
+    from governance.metrics import Watched as Watched
     from governance.model_runs import find_release as find_release
     from governance.model_runs import release_spec as release_spec
     from governance.model_runs import score_all as score_all
@@ -261,6 +264,7 @@ _WHERE = {
     "LoginThrottled": "governance.login_guard",
     "MEMBER_ACTION": "governance.households",
     "MethodNotAllowed": "governance.errors",
+    "Metrics": "governance.metrics",
     "ModelScoreService": "governance.scores",
     "NewClient": "governance.control",
     "NotFound": "governance.errors",
@@ -273,6 +277,7 @@ _WHERE = {
     "Purpose": "governance.catalogue",
     "QuotaExhausted": "governance.errors",
     "QuotaFlusher": "governance.quota",
+    "REQUEST_ID": "governance.log_context",
     "RateLimited": "governance.errors",
     "RateLimiter": "governance.ratelimit",
     "RefusedContribution": "governance.contributions",
@@ -293,6 +298,7 @@ _WHERE = {
     "UnsupportedMediaType": "governance.errors",
     "VaultAggregates": "governance.aggregates",
     "VerifiedEvidence": "governance.identity",
+    "Watched": "governance.metrics",
     "Witnessing": "governance.witnessing",
     "WrongRole": "governance.errors",
     "accept_contribution": "governance.contributions",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 import anyio
 
 from audit import AuditEntry, AuditError, AuditLog, Decision, LogReader
+from governance.metrics import Metrics
 
 __all__ = [
     "AuditAppendError",
@@ -95,20 +97,26 @@ async def append_durably(sink: AuditSink, entry: AuditEntry) -> AuditReceipt:
 class AuditTrail:
     """`AuditSink` over the Merkle log; also reads entries back ("who accessed me")."""
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, metrics: Metrics | None = None) -> None:
         self.log = log
+        self.metrics = metrics or Metrics()  # commit latency, failures
 
     def append(self, entry: AuditEntry) -> AuditReceipt:
+        started = time.perf_counter()
         try:
             receipt = self.log.append(entry)
         except (AuditError, OSError) as exc:
+            self.metrics.audit_failed(exc)
             raise AuditAppendError(type(exc).__name__) from None
+        self.metrics.audit_commit_seconds.observe(time.perf_counter() - started)
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
 
     async def append_async(self, entry: AuditEntry) -> AuditReceipt:
+        started = time.perf_counter()
         try:
             pending = self.log.submit(entry)
         except (AuditError, OSError) as exc:
+            self.metrics.audit_failed(exc)
             raise AuditAppendError(type(exc).__name__) from None
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
@@ -122,7 +130,9 @@ class AuditTrail:
         try:
             receipt = self.log.receipt(pending)
         except AuditError as exc:
+            self.metrics.audit_failed(exc)
             raise AuditAppendError(type(exc).__name__) from None
+        self.metrics.audit_commit_seconds.observe(time.perf_counter() - started)
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
 
     def entry(self, index: int) -> bytes:

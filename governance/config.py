@@ -48,6 +48,9 @@ class GatewaySettings:
     login_queue: int = 4  # sign-ins that may wait for a hasher; more are refused with 503
     oidc: OidcSettings | None = None  # None: residents cannot sign in (unless the unsafe dev path)
     unsafe_dev_identity: bool = False  # DEXIN_UNSAFE_DEV_IDENTITY: an ID number alone signs in
+    metrics_port: int = 0  # DEXIN_METRICS_PORT: the operator port serving /metrics (0: none)
+    metrics_host: str = "127.0.0.1"  # DEXIN_METRICS_HOST: loopback unless an operator says
+    log_format: str = "text"  # DEXIN_LOG_FORMAT: ``json`` (one object a line) or ``text``
     dispute_attachment_max: int = 1024 * 1024  # bytes of a dispute's attachment (sealed at rest)
     dispute_sweep: float = 300.0  # seconds between escalation sweeps of disputes (0: none)
     # DEXIN_PUBLIC_URL: the base URL clients address (behind a proxy): the issuer identifier

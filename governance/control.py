@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +37,7 @@ from governance.errors import (
 )
 from governance.ids import new_id
 from governance.key_registry import KeyRegistry, add_keys
+from governance.metrics import Metrics
 from governance.models import AccessRequest, Client, Consent, Vote
 
 T = TypeVar("T")
@@ -60,8 +62,10 @@ NO_SECRET = "-"  # the secret hash of a keyed client: no SHA-256 hex digest ever
 
 
 class ControlPlane:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], metrics: Metrics | None = None) -> None:
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
+        self._kept_at: dict[str, float] = {}  # when each snapshot was read (its age)
         self._requests: dict[str, AccessRequest] = {}
         self._consents: dict[str, Consent] = {}
         self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
@@ -77,8 +81,10 @@ class ControlPlane:
             self._generation += 1
             if request_id is not None:
                 self._requests.pop(request_id, None)
+                self._kept_at.pop(request_id, None)
             if consent_id is not None:
                 self._consents.pop(consent_id, None)
+                self._kept_at.pop(consent_id, None)
 
     def _keep(self, snapshots: dict[str, T], key: str, value: T, generation: int) -> None:
         """Store a snapshot read when the generation was ``generation``, unless a `forget`
@@ -87,6 +93,17 @@ class ControlPlane:
         with self._snapshot_lock:
             if generation == self._generation:
                 snapshots[key] = value
+                self._kept_at[key] = time.monotonic()
+
+    def snapshots(self) -> dict[str, tuple[int, float]]:
+        """Per kind (``approval``, ``consent``): how many snapshots the answer path holds and
+        the age in seconds of the oldest (a change written behind the gateway's back stays
+        unseen that long: the operator's metric)."""
+        now = time.monotonic()
+        with self._snapshot_lock:
+            held = {"approval": list(self._requests), "consent": list(self._consents)}
+            kept = {kind: [self._kept_at.get(k, now) for k in keys] for kind, keys in held.items()}
+        return {kind: (len(at), now - min(at, default=now)) for kind, at in kept.items()}
 
     # -- clients ------------------------------------------------------------------------------
 
@@ -189,6 +206,7 @@ class ControlPlane:
         if found is None:
             generation = self._generation
             found = self.request(request_id)
+            self.metrics.snapshot_loaded("approval")
             self._keep(self._requests, request_id, found, generation)
         return found
 
@@ -256,6 +274,7 @@ class ControlPlane:
                 raise QuotaExhausted(retry_after=int(left))
             self._used[request.id] = used + 1
             self._dirty.add(request.id)
+        self.metrics.quota_spent(request.computation_id)
 
     def refund_quota(self, request: AccessRequest) -> None:
         """Give back the unit `spend_quota` took for an answer that never left (its audit
@@ -316,6 +335,7 @@ class ControlPlane:
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 raise BudgetExhausted("budget_exhausted")
+            self.metrics.epsilon_spent(request.computation_id, cost)
             fresh = s.get(AccessRequest, request.id, populate_existing=True)
             assert fresh is not None
             left = remaining_epsilon(fresh)
@@ -374,6 +394,7 @@ class ControlPlane:
             generation = self._generation
             with self.sessions() as s:
                 consent = s.get(Consent, consent_id)
+            self.metrics.snapshot_loaded("consent")
             if consent is not None:
                 self._keep(self._consents, consent_id, consent, generation)
         if consent is None or consent.subject != subject or consent.bank_id != bank_id:

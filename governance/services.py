@@ -24,6 +24,7 @@ from governance.consent_log import ConsentLog
 from governance.control import ControlPlane
 from governance.credentials import GatewayKeys
 from governance.disputes import DisputeDesk
+from governance.metrics import Metrics
 from governance.ratelimit import RateLimiter
 from governance.relying_party import RelyingParty
 from governance.replay import ReplayCache
@@ -58,6 +59,7 @@ class Services:
     relying_party: RelyingParty | None = None  # residents' IdP (None: not configured)
     witnessing: Witnessing | None = None  # when the audit trail is the Merkle log
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)  # what an operator watches (issue 16)
     disputes: DisputeDesk | None = None  # residents' disputes and repairs (issue 18)
     replay: ReplayCache = field(default_factory=ReplayCache)  # DPoP and assertion jti seen
     rights: RightsState = field(default_factory=RightsState)  # statements, reviews, clock

@@ -44,6 +44,7 @@ from audit import (
 )
 from governance.anchoring import LedgerAnchorer
 from governance.audit_trail import AuditTrail
+from governance.metrics import Metrics
 from ledger import Ledger, WitnessSet
 
 __all__ = ["SubmitRefused", "Witnessing", "running"]
@@ -64,7 +65,10 @@ class SubmitRefused(Exception):
 class Witnessing:
     """The gateway's witnessing state over one Merkle log and the ledger."""
 
-    def __init__(self, audit_log: AuditLog, ledger: Ledger, interval: float) -> None:
+    def __init__(
+        self, audit_log: AuditLog, ledger: Ledger, interval: float, metrics: Metrics | None = None
+    ) -> None:
+        self.metrics = metrics or Metrics()  # rounds by outcome, their duration
         folder = audit_log.directory / "cosignatures"
         self._log = audit_log
         self._pending = PendingCosignatures(folder / "pending")
@@ -183,11 +187,14 @@ class Witnessing:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
+            started = time.monotonic()
             try:
                 result = self.run_round()
             except Exception as exc:  # logged, retried next round; requests never see it
+                self.metrics.round_done("failed", time.monotonic() - started)
                 log.warning("witnessing round failed: %s: %s", type(exc).__name__, exc)
                 continue
+            self.metrics.round_done(result.status, time.monotonic() - started)
             if result.status == "anchored":
                 log.info("checkpoint %s anchored with %d cosignatures: %s",
                          result.size, len(result.signers), result.reference)  # fmt: skip
@@ -196,11 +203,13 @@ class Witnessing:
 
 
 @contextmanager
-def running(trail: AuditTrail, ledger: Ledger, interval: float) -> Iterator[Witnessing]:
+def running(
+    trail: AuditTrail, ledger: Ledger, interval: float, metrics: Metrics | None = None
+) -> Iterator[Witnessing]:
     """Witnessing for the gateway's lifetime; no background rounds when ``interval`` is 0
     (``DEXIN_WITNESS_INTERVAL``: submissions are still kept, for `dexin audit anchor` once
     the gateway stops)."""
-    witnessing = Witnessing(trail.log, ledger, interval)
+    witnessing = Witnessing(trail.log, ledger, interval, metrics)
     if interval > 0:
         witnessing.start()
     try:

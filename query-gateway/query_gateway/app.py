@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dexin.app import Components, Settings, open_services
+from governance import Metrics
 from query_gateway import console, problems
 from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
 from query_gateway.routes import (
@@ -34,12 +35,16 @@ from query_gateway.routes import (
 __all__ = ["Components", "create_app"]
 
 
-def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, components: Components | None = None, metrics: Metrics | None = None
+) -> FastAPI:
+    """The gateway over ``settings``' data directory (or ``components``); its operator
+    metrics on ``metrics`` (`dexin serve` serves them on the operator port)."""
     config = settings.gateway
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_services(settings, components) as services:
+        with open_services(settings, components, metrics) as services:
             app.state.gateway = services
             # what start-up built (and every module imported) lives as long as the process:
             # exempt it from the cyclic collector, or each full collection walks all of it
@@ -74,5 +79,6 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
         upload_limit=config.max_upload,
         upload_paths={"/v1/contributions", *disputes.UPLOADS},
     )
-    app.add_middleware(AuditMiddleware, sink=lambda: app.state.gateway.audit)
+    app.add_middleware(AuditMiddleware, sink=lambda: app.state.gateway.audit,
+                       metrics=lambda: app.state.gateway.metrics)  # fmt: skip
     return app
