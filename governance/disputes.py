@@ -58,6 +58,7 @@ __all__ = [
     "escalate_overdue",
     "file_dispute",
     "marked",
+    "open_rows",
     "sweeping",
 ]
 
@@ -264,6 +265,19 @@ def disputes_of(services: Services, subject: str) -> list[DisputeView]:
         rows = s.scalars(select(Dispute).where(Dispute.subject == subject)
                          .order_by(Dispute.received_at.desc()))  # fmt: skip
         return [d.view(r, texts=True) for r in rows]
+
+
+def open_rows(services: Services, subject: str) -> set[tuple[str, str, int]]:
+    """(table, contribution, leaf index) of the resident's records under an open dispute
+    (their report marks them); empty without a desk."""
+    found = getattr(services, "disputes", None)
+    if not isinstance(found, DisputeDesk):
+        return set()
+    with found.sessions() as s:
+        q = select(Dispute.table_name, Dispute.contribution_id, Dispute.row_no).where(
+            Dispute.subject == subject, Dispute.status != ANSWERED, Dispute.scope == "record"
+        )
+        return {(str(t), str(c), int(r)) for t, c, r in s.execute(q)}
 
 
 def dispute_list(services: Services, who: Principal) -> list[DisputeView]:

@@ -30,6 +30,7 @@ from credit_model import ModelSpec
 from governance.accesses import LoggedAccess
 from governance.audit_trail import AuditTrail
 from governance.consents import consent_status
+from governance.disputes import open_rows
 from governance.errors import ServiceUnavailable
 from governance.ids import new_id
 from governance.models import Consent
@@ -68,6 +69,7 @@ class RecordLine:
     used: bool
     received_at: str | None
     statement: RecordStatement | None
+    disputed: bool = False  # under an open dispute (征信业管理条例 第二十五条)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def _tables(services: Services, spec: ModelSpec, subject: str) -> list[TableReco
     vault = services.vault
     used = used_rows(vault, spec, subject)
     stated = {row_key(s): s for s in statements_of(services, subject)}
+    disputed = open_rows(services, subject)
     received = {c["contribution_id"]: c["received_at"] for c in vault.contributions()}
     records = subject_records(vault, subject)
     out = []
@@ -149,7 +152,7 @@ def _tables(services: Services, spec: ModelSpec, subject: str) -> list[TableReco
             continue
         shown = [(c.name, c.zh, c.en) for c in table.columns if c.stored_name == c.name]
         lines = [RecordLine(r, _key(r) in used, received.get(r.ref.contribution_id),
-                            stated.get(_key(r))) for r in mine]  # fmt: skip
+                            stated.get(_key(r)), _key(r) in disputed) for r in mine]  # fmt: skip
         out.append(TableRecords(table.name, table.zh, table.en, table.dimension,
                                 table.is_negative_information, shown, lines))  # fmt: skip
     return out

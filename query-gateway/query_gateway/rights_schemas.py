@@ -101,6 +101,7 @@ class RecordPublic(Strict):
     used: bool
     received_at: str | None = None
     statement: str | None = None
+    disputed: bool = False  # under an open dispute (Art. 25)
 
     @classmethod
     def of(cls, line: RecordLine) -> RecordPublic:
@@ -109,7 +110,8 @@ class RecordPublic(Strict):
         text = line.statement.text if line.statement is not None else None
         return cls(record=ref, provider=r.provider, key=r.key, values=r.values,
                    negative=r.negative, status=r.status, used=line.used,
-                   received_at=line.received_at, statement=text)  # fmt: skip
+                   received_at=line.received_at, statement=text,
+                   disputed=line.disputed)  # fmt: skip
 
     @classmethod
     def of_case(cls, r: StoredRecord, statements: dict[tuple[str, str, int], str]) -> RecordPublic:

@@ -178,6 +178,9 @@ def test_a_dispute_marks_every_score_until_a_correction_answers_it(flow: Flow) -
     )
     assert due == dt.timedelta(days=20)
     assert _score(flow, r)["disputed"] is True  # marked at once, in the next bank answer
+    report = flow.http.get("/v1/me/report", headers=auth(r.token)).json()  # and in the report
+    [line] = [x for t in report["tables"] for x in t["records"] if x["record"] == _ref(r.penalty)]
+    assert line["disputed"] is True and report["score"]["disputed"] is True
 
     inbox = flow.http.get("/v1/disputes", headers=auth(flow.provider)).json()
     mine = next(d for d in inbox if d["id"] == dispute["id"])
