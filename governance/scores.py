@@ -38,13 +38,11 @@ from governance.approvals import usable_approval
 from governance.audit_trail import AuditAppendError, AuditReceipt, append_durably, make_entry
 from governance.catalogue import Computation
 from governance.credentials import Principal
-from governance.disputes import marked
-from governance.errors import AuditUnavailable, InvalidIdNumber, PolicyDenied
+from governance.errors import AuditUnavailable, PolicyDenied
 from governance.households import MEMBER_ACTION, HouseholdMember, MembersUsed, members_used
 from governance.model_runs import score_all
 from governance.statements import answer_notes
 from governance.subject_binding import subject_binding
-from vault import InvalidIdNumber as VaultInvalidIdNumber
 from vault import Vault
 
 if TYPE_CHECKING:
@@ -142,7 +140,6 @@ async def score_subject(
     services.control.spend_quota(found)
     outputs = declared_outputs(computation, _compute(services, computation, used), used)
     notes = await answer_notes(services, used.subjects)
-    notes["disputed"] = marked(services, used.subjects)  # an open dispute (Art. 25): memory only
     envelope = _envelope(bank, query)
     answer = {**outputs, **notes, **envelope}
     try:
@@ -154,10 +151,7 @@ async def score_subject(
 
 
 def _pseudonym(services: Services, id_number: str) -> str:
-    try:
-        return services.vault.subject_pseudonym(id_number)
-    except VaultInvalidIdNumber:
-        raise InvalidIdNumber() from None
+    return services.vault.subject_pseudonym(id_number)  # InvalidIdNumber: mapped at the edge
 
 
 async def _members(
@@ -225,8 +219,7 @@ async def _audit_allow(
 def own_score(services: Services, subject: str) -> dict[str, Any]:
     """A resident's own score, with every output a bank's score would carry (for the
     resident's page: their own data, so no approval or consent is involved)."""
-    return {**_public(services.scores.score_subject(subject)),
-            "disputed": marked(services, [subject])}  # fmt: skip
+    return _public(services.scores.score_subject(subject))
 
 
 def declared_outputs(
@@ -262,7 +255,7 @@ def _public(result: Result | None) -> dict[str, Any]:
         "credit_line": result.credit_line if result.status == "scored" else None,
         "reason_codes": [
             {"code": r.code, "dimension": r.dimension, "kind": r.kind, "en": r.en, "zh": r.zh}
-            for r in _reasons(result)
+            for r in result.reasons[:MAX_REASONS]
         ],
         "model": result.model,
         "computed_at": result.computed_at.isoformat().replace("+00:00", "Z"),
@@ -274,13 +267,6 @@ def _public(result: Result | None) -> dict[str, Any]:
     }
 
 
-def _reasons(result: Result) -> list[Any]:
-    """At most `MAX_REASONS` vetoes and factors, then the notes (records that no longer
-    count: repaired, or whose publication window ended)."""
-    held = [r for r in result.reasons if r.kind != "note"][:MAX_REASONS]
-    return held + [r for r in result.reasons if r.kind == "note"]
-
-
 class ModelScoreService:
     """`ScoreService` over the credit model, naming the release found on the ledger."""
 
@@ -288,7 +274,7 @@ class ModelScoreService:
         self._vault = vault
         self._spec = spec
         self._release = release
-        self._store = FeatureStore(spec, vault.registry)
+        self._store = FeatureStore(spec)
         self._lock = threading.Lock()
 
     def warm(self) -> None:

@@ -25,7 +25,6 @@ from audit import (
     CosignatureError,
     NoteError,
     NoteVerifier,
-    TooManySubmissions,
     WitnessPublicKey,
     decode_entry,
     parse_cosignature,
@@ -40,11 +39,10 @@ from governance import (
     PolicyDenied,
     Principal,
     Role,
-    ServiceUnavailable,
     SubmitRefused,
     Witnessing,
 )
-from ledger import ContractRevertError, LedgerError, WitnessSet
+from ledger import ContractRevertError, WitnessSet
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services, gateway_of
 from query_gateway.policy import policy, public
 from query_gateway.routes import router
@@ -212,14 +210,11 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
         cosignature = parse_cosignature(body.model_dump())
     except CosignatureError:
         raise InvalidRequest(reason="malformed_cosignature") from None
-    try:
+    try:  # a full queue (TooManySubmissions: the next round sets bad ones aside) and a
+        # LedgerError are answered from the problem table
         await anyio.to_thread.run_sync(witnessing.submit, cosignature)
-    except SubmitRefused as exc:
+    except SubmitRefused as exc:  # the refusal's kind decides the problem
         raise _REFUSALS[exc.reason](exc.reason) from None
-    except TooManySubmissions:  # the next round checks them and sets the bad ones aside
-        raise Conflict("too_many_pending_cosignatures") from None
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return CosignatureAccepted(size=cosignature.size, witness=cosignature.witness.name)
 
 
@@ -229,10 +224,7 @@ async def submit_cosignature(request: Request, body: CosignatureCreate) -> Cosig
     summary="The ledger's witness set: keys, threshold, epoch",
 )
 async def witness_set(gw: GatewayDep) -> WitnessSetPublic:
-    try:
-        found = await anyio.to_thread.run_sync(gw.ledger.witness_set)
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+    found = await anyio.to_thread.run_sync(gw.ledger.witness_set)  # LedgerError: the table's 503
     return _public(found)
 
 
@@ -255,12 +247,10 @@ async def register_witness(request: Request, body: WitnessCreate) -> WitnessSetP
         raise Conflict(exc.reason) from None
     except CosignatureError:
         raise InvalidRequest(reason="invalid_proof_of_possession") from None
-    except ContractRevertError as exc:
+    except ContractRevertError as exc:  # a refusal, not an outage (other LedgerErrors: 503)
         raise Conflict(
             "witness_exists" if exc.error == "WitnessExists" else "ledger_refused"
         ) from None
-    except LedgerError as exc:
-        raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
     return _public(found)
 
 
