@@ -38,6 +38,7 @@ from governance.approvals import usable_approval
 from governance.audit_trail import AuditAppendError, AuditReceipt, append_durably, make_entry
 from governance.catalogue import Computation
 from governance.credentials import Principal
+from governance.disputes import marked
 from governance.errors import AuditUnavailable, PolicyDenied
 from governance.households import MEMBER_ACTION, HouseholdMember, MembersUsed, members_used
 from governance.model_runs import score_all
@@ -140,6 +141,7 @@ async def score_subject(
     services.control.spend_quota(found)
     outputs = declared_outputs(computation, _compute(services, computation, used), used)
     notes = await answer_notes(services, used.subjects)
+    notes["disputed"] = marked(services, used.subjects)  # an open dispute (Art. 25): memory only
     envelope = _envelope(bank, query)
     answer = {**outputs, **notes, **envelope}
     try:
@@ -219,7 +221,8 @@ async def _audit_allow(
 def own_score(services: Services, subject: str) -> dict[str, Any]:
     """A resident's own score, with every output a bank's score would carry (for the
     resident's page: their own data, so no approval or consent is involved)."""
-    return _public(services.scores.score_subject(subject))
+    return {**_public(services.scores.score_subject(subject)),
+            "disputed": marked(services, [subject])}  # fmt: skip
 
 
 def declared_outputs(
@@ -255,7 +258,7 @@ def _public(result: Result | None) -> dict[str, Any]:
         "credit_line": result.credit_line if result.status == "scored" else None,
         "reason_codes": [
             {"code": r.code, "dimension": r.dimension, "kind": r.kind, "en": r.en, "zh": r.zh}
-            for r in result.reasons[:MAX_REASONS]
+            for r in _reasons(result)
         ],
         "model": result.model,
         "computed_at": result.computed_at.isoformat().replace("+00:00", "Z"),
@@ -267,6 +270,13 @@ def _public(result: Result | None) -> dict[str, Any]:
     }
 
 
+def _reasons(result: Result) -> list[Any]:
+    """At most `MAX_REASONS` vetoes and factors, then the notes (records that no longer
+    count: repaired, or whose publication window ended)."""
+    held = [r for r in result.reasons if r.kind != "note"][:MAX_REASONS]
+    return held + [r for r in result.reasons if r.kind == "note"]
+
+
 class ModelScoreService:
     """`ScoreService` over the credit model, naming the release found on the ledger."""
 
@@ -274,7 +284,7 @@ class ModelScoreService:
         self._vault = vault
         self._spec = spec
         self._release = release
-        self._store = FeatureStore(spec)
+        self._store = FeatureStore(spec, vault.registry)
         self._lock = threading.Lock()
 
     def warm(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import AuditEntry
 from governance import (
+    REQUEST_ID,
     AuditAppendError,
     AuditSink,
     AuditUnavailable,
     GatewayError,
+    Metrics,
     PayloadTooLarge,
     append_durably,
     make_entry,
@@ -36,15 +39,29 @@ log = logging.getLogger("query_gateway")
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, sink: Callable[[], AuditSink]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        sink: Callable[[], AuditSink],
+        metrics: Callable[[], Metrics] | None = None,
+    ) -> None:
         self.app = app
         self.sink = sink
+        self.metrics = metrics  # answers and denials counted once released (issue 16)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = new_id("req", 10)
+        bound = REQUEST_ID.set(request_id)  # every log record of this request names it
+        try:
+            await self._answer(scope, receive, send, request_id)
+        finally:
+            REQUEST_ID.reset(bound)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        started = time.perf_counter()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["audit"] = {"actor": "anonymous", "role": "anonymous"}
@@ -60,7 +77,7 @@ class AuditMiddleware:
                 "unexpected %s on %s %s (request %s)",
                 type(exc).__name__,
                 scope.get("method"),
-                scope.get("path"),
+                _route(scope),  # the template: a raw path can hold what a caller typed
                 request_id,
             )
             state["audit"]["reason"] = "internal_error"
@@ -69,11 +86,24 @@ class AuditMiddleware:
             try:
                 await append_durably(self.sink(), _entry(scope, state, messages, request_id))
             except (AuditAppendError, OSError):
+                state["audit"]["reason"] = "audit_unavailable"
                 messages = _messages(AuditUnavailable(), request_id)
         for message in messages:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).append((b"dexin-request-id", request_id.encode()))
             await send(message)
+        self._answered(scope, state, messages, time.perf_counter() - started)
+
+    def _answered(
+        self, scope: Scope, state: dict[str, Any], messages: list[Message], seconds: float
+    ) -> None:
+        """Count the answer (issue 16) and log it: method, route template, status, reason
+        (never the raw path, a body or anything the audit context holds)."""
+        status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+        if self.metrics is not None:
+            self.metrics().answered(state["audit"], status < 400, seconds)
+        log.info("%s %s %d %s %.1f ms", scope.get("method", "?"), _route(scope), status,
+                 state["audit"].get("reason") or "-", seconds * 1e3)  # fmt: skip
 
 
 def _messages(error: Exception, request_id: str) -> list[Message]:
