@@ -24,6 +24,7 @@ from dexin import (
     ledger_cli,
     model_cli,
     officer_cli,
+    provider_cli,
     rights_cli,
     serve_cli,
 )
@@ -50,6 +51,7 @@ app.add_typer(audit_cli.app, name="audit")
 app.add_typer(admin_cli.app, name="admin")
 app.add_typer(officer_cli.app, name="officer")
 app.add_typer(rights_cli.app, name="rights")
+app.add_typer(provider_cli.app, name="provider")
 app.command("serve")(serve_cli.serve)
 
 out = Console()

@@ -156,6 +156,52 @@ class DexinClient:
             r = self._call("POST", "/v1/contributions", data=prepared.form(), files=files)
         return verified_receipt(r.json(), prepared, self.jwks())
 
+    # -- a provider's disputes and repairs (issue 18) ---------------------------------------
+
+    def disputes(self) -> list[dict[str, Any]]:
+        """The provider's inbox: the disputes of its records, open first, with their clocks."""
+        return list(self._call("GET", "/v1/disputes").json())
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        """One dispute with the resident's reason."""
+        return dict(self._call("GET", f"/v1/disputes/{dispute_id}").json())
+
+    def dispute_attachment(self, dispute_id: str) -> tuple[str, bytes]:
+        """The file sent with a dispute: its media type and bytes."""
+        r = self._call("GET", f"/v1/disputes/{dispute_id}/attachment")
+        return r.headers.get("content-type", ""), r.content
+
+    def answer_dispute(self, dispute_id: str, outcome: str, note: str = "") -> dict[str, Any]:
+        """Confirm the disputed record (``confirmed``) or delete it (``deleted``)."""
+        body = {"outcome": outcome, "note": note}
+        return dict(self._call("POST", f"/v1/disputes/{dispute_id}/answer", json=body).json())
+
+    def correct_dispute(self, dispute_id: str, table: str, path: Path) -> dict[str, Any]:
+        """Answer by a correcting contribution (``path``: one row restating the record)."""
+        with path.open("rb") as f:
+            files = {"file": (path.name, f, "application/octet-stream")}
+            r = self._call("POST", "/v1/corrections", params={"dispute": dispute_id},
+                           data={"table": table}, files=files)  # fmt: skip
+        return dict(r.json())
+
+    def repairs(self) -> list[dict[str, Any]]:
+        """The provider's repairs and the residents' applications, pending first."""
+        return list(self._call("GET", "/v1/repairs").json())
+
+    def file_repair(
+        self, record: dict[str, Any], repaired_on: str | None = None, note: str = ""
+    ) -> dict[str, Any]:
+        """Repair a record (``table``, ``contribution_id``, ``row``) from a date."""
+        body = {"record": record, "repaired_on": repaired_on, "note": note}
+        return dict(self._call("POST", "/v1/repairs", json=body).json())
+
+    def decide_repair(
+        self, repair_id: str, decision: str, repaired_on: str | None = None, note: str = ""
+    ) -> dict[str, Any]:
+        """Grant (from a date, default today) or refuse a resident's application."""
+        body = {"decision": decision, "repaired_on": repaired_on, "note": note}
+        return dict(self._call("POST", f"/v1/repairs/{repair_id}/decision", json=body).json())
+
     # -- witnesses --------------------------------------------------------------------------
 
     def checkpoint_to_cosign(self) -> str | None:
