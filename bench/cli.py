@@ -21,7 +21,6 @@ from pathlib import Path
 
 PYTHON = sys.executable
 DEXIN = str(Path(PYTHON).parent / "dexin")
-GROUPS = ["vault", "data", "ledger", "model", "audit", "admin", "serve", "demo"]
 TARGET_SECONDS = 0.5
 BARE_TYPER = """
 from pathlib import Path
@@ -51,9 +50,18 @@ def _commands(bare: Path) -> dict[str, list[str]]:
         "import dexin.cli": [PYTHON, "-c", "import dexin.cli"],
         "dexin --help": [DEXIN, "--help"],
     }
-    commands |= {f"dexin {g} --help": [DEXIN, g, "--help"] for g in GROUPS}
+    commands |= {f"dexin {g} --help": [DEXIN, g, "--help"] for g in _groups()}
     commands["dexin audit verify --help"] = [DEXIN, "audit", "verify", "--help"]
     return commands
+
+
+def _groups() -> list[str]:
+    """Every group and top-level command of ``dexin``, as it is mounted today."""
+    import typer.main
+
+    from dexin.cli import app
+
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
 def measure(runs: int) -> dict[str, float]:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEXIN = Path(sys.executable).parent / "dexin"
-GROUPS = ["vault", "data", "ledger", "model", "audit", "admin", "serve", "demo"]
 # What starting the CLI used to import (3–7 s together), and must not any more.
 HEAVY = ["duckdb", "web3", "eth_tester", "fastapi", "starlette", "uvicorn", "opendp",
          "matplotlib", "pyarrow", "numpy", "sqlalchemy", "py_ecc", "httpx", "query_gateway",
@@ -25,9 +24,11 @@ BOUND_SECONDS = 2.5
 
 _PROBE = """
 import json, sys
+import typer.main
 from dexin.cli import app
 seen = {"import": sorted(m for m in HEAVY if m in sys.modules)}
-for args in [["--help"]] + [[g, "--help"] for g in GROUPS]:
+groups = sorted(typer.main.get_command(app).commands)  # every group and top-level command
+for args in [["--help"]] + [[g, "--help"] for g in groups]:
     try:
         app(args, prog_name="dexin")
     except SystemExit:
@@ -38,7 +39,7 @@ sys.stderr.write(json.dumps(seen))
 
 
 def _loaded_heavy_modules() -> dict[str, list[str]]:
-    code = f"HEAVY = {HEAVY!r}\nGROUPS = {GROUPS!r}\n{_PROBE}"
+    code = f"HEAVY = {HEAVY!r}\n{_PROBE}"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)  # fmt: skip
     return dict(json.loads(done.stderr))
@@ -47,7 +48,7 @@ def _loaded_heavy_modules() -> dict[str, list[str]]:
 def test_importing_the_cli_and_asking_for_help_imports_no_engine() -> None:
     seen = _loaded_heavy_modules()
     assert seen == {key: [] for key in seen}
-    assert set(seen) == {"import", "--help", *(f"{g} --help" for g in GROUPS)}
+    assert {"import", "--help", "vault --help", "audit --help", "serve --help"} <= set(seen)
 
 
 def _seconds(*args: str) -> float:
