@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from governance.anchoring import verify_contributions as verify_contributions
     from governance.approvals import Approvals as Approvals
     from governance.approvals import status_now as status_now
-    from governance.attachments import MEDIA_TYPES as MEDIA_TYPES
     from governance.attachments import Attachment as Attachment
+    from governance.attachments import MEDIA_TYPES as MEDIA_TYPES
     from governance.attachments import Sealer as Sealer
     from governance.attachments import check_attachment as check_attachment
     from governance.attachments import parse_attachment as parse_attachment
@@ -126,6 +126,13 @@ if TYPE_CHECKING:
     from governance.errors import UnsupportedMediaType as UnsupportedMediaType
     from governance.errors import WrongRole as WrongRole
     from governance.households import MEMBER_ACTION as MEMBER_ACTION
+    from governance.idempotency import IdempotentAnswers as IdempotentAnswers
+    from governance.idempotency import REPLAY_REASON as REPLAY_REASON
+    from governance.idempotency import StoredAnswer as StoredAnswer
+    from governance.idempotency import audit_answer as audit_answer
+    from governance.idempotency import audit_replay as audit_replay
+    from governance.idempotency import fingerprint as fingerprint
+    from governance.idempotency import idempotency_key as idempotency_key
     from governance.identity import EvidenceRejected as EvidenceRejected
     from governance.identity import VerifiedEvidence as VerifiedEvidence
     from governance.identity import grant_terms as grant_terms
@@ -192,6 +199,7 @@ if TYPE_CHECKING:
     from governance.rights_state import RightsState as RightsState
     from governance.scores import DIMENSIONS as DIMENSIONS
     from governance.scores import ModelScoreService as ModelScoreService
+    from governance.scores import SCORE_ACTION as SCORE_ACTION
     from governance.scores import ScoreAnswer as ScoreAnswer
     from governance.scores import ScoreQuery as ScoreQuery
     from governance.scores import ScoreService as ScoreService
@@ -419,6 +427,14 @@ _WHERE = {
     "decide_repair": "governance.repairs",
     "file_repair": "governance.repairs",
     "repair_list": "governance.repairs",
+    "IdempotentAnswers": "governance.idempotency",
+    "REPLAY_REASON": "governance.idempotency",
+    "SCORE_ACTION": "governance.scores",
+    "StoredAnswer": "governance.idempotency",
+    "audit_answer": "governance.idempotency",
+    "audit_replay": "governance.idempotency",
+    "fingerprint": "governance.idempotency",
+    "idempotency_key": "governance.idempotency",
 }
 
 __all__ = sorted(_WHERE)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from audit import AuditEntry, decode_entry
+from governance.idempotency import REPLAY_REASON
 
 ACCESS_ROLES = frozenset({"bank"})
 QUOTA_ACTIONS = frozenset({"POST /v1/scores", "POST /v1/aggregates"})
@@ -57,8 +58,11 @@ class AccessIndex:
     def _count(self, entry: AuditEntry) -> None:
         """Answers the log holds per access request: a floor for the quota used (previews
         of aggregates count too, so after a crash the floor errs on the side of refusing;
-        a household answer's member entries have their own action and do not)."""
+        a household answer's member entries have their own action and do not, nor does the
+        replay of a kept answer to a retry: `governance.idempotency`)."""
         counted = entry.action in QUOTA_ACTIONS and entry.role in ACCESS_ROLES
+        if counted and entry.reason == REPLAY_REASON:
+            return
         if counted and entry.decision == "allow" and entry.access_request:
             self.answered[entry.access_request] += 1
 

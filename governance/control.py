@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,9 @@ from governance.ids import new_id
 from governance.key_registry import KeyRegistry, add_keys
 from governance.metrics import Metrics
 from governance.models import AccessRequest, Client, Consent, Vote
+
+if TYPE_CHECKING:
+    from governance.idempotency import IdempotentAnswers
 
 T = TypeVar("T")
 
@@ -134,6 +137,14 @@ class ControlPlane:
     def keys(self) -> KeyRegistry:
         """The clients' registered public keys and their history."""
         return KeyRegistry(self.sessions)
+
+    @property
+    def answers(self) -> IdempotentAnswers:
+        """Answers kept for retries with an ``Idempotency-Key``."""
+        # imported here: idempotency imports approvals, which import this module
+        from governance.idempotency import IdempotentAnswers
+
+        return IdempotentAnswers(self.sessions)
 
     def authenticate(self, client_id: str, secret: str) -> Client:
         """The client a secret authenticates; `InvalidClient` otherwise, and always for a

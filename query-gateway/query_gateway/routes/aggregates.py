@@ -1,26 +1,54 @@
-"""``POST /v1/aggregates``: an approved aggregate, suppressed and noised (`governance.aggregates`)."""
+"""``POST /v1/aggregates``: an approved aggregate, suppressed and noised (`governance.aggregates`),
+signed like a score (``Dexin-Signature``), retried safely with an ``Idempotency-Key``."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Any
 
-from governance import AggregateQuery, Role, release_aggregate
-from query_gateway.gateway import GatewayDep, PrincipalDep
+import anyio
+from fastapi import Request, Response
+
+from governance import AggregateQuery, Principal, Role, release_aggregate
+from query_gateway.gateway import GatewayDep, PrincipalDep, Services
+from query_gateway.idempotent import IDEMPOTENCY_DOC, answer_once, signed_response
 from query_gateway.policy import policy
 from query_gateway.routes import router
 from query_gateway.schemas import AggregateCreate, AggregatePublic, CellPublic
 
 routes = router()
+AGGREGATE_ACTION = "POST /v1/aggregates"
+SIGNED: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"Dexin-Signature": {"description": "Detached JWS (EdDSA) over the body",
+                                          "schema": {"type": "string"}}}}
+}  # fmt: skip
 
 
 @routes.post(
     "/v1/aggregates",
-    openapi_extra=policy(Role.BANK),
+    openapi_extra=policy(Role.BANK) | IDEMPOTENCY_DOC,
+    responses=SIGNED,
     response_model=AggregatePublic,
     summary="An approved aggregate, suppressed and noised (ε from the approval)",
 )
-def aggregate(
+async def aggregate(
     body: AggregateCreate, request: Request, gw: GatewayDep, who: PrincipalDep
+) -> Response:
+    """The release (or preview), signed like a score. With an ``Idempotency-Key`` a retry
+    gets the release already signed and spends no second quota unit and no second ε."""
+
+    async def answer() -> Response:
+        public = await anyio.to_thread.run_sync(_release, body, request, gw, who)
+        content = public.model_dump_json().encode()
+        return signed_response(content, gw.signer.sign(content))
+
+    replayed = {"parameters": dict(body.parameters)} if body.parameters else {}
+    return await answer_once(request, gw, who, action=AGGREGATE_ACTION,
+                             body=body.model_dump_json(), access_request_id=body.access_request_id,
+                             kind="aggregate", answer=answer, replayed=replayed)  # fmt: skip
+
+
+def _release(
+    body: AggregateCreate, request: Request, gw: Services, who: Principal
 ) -> AggregatePublic:
     query = AggregateQuery(body.computation, body.access_request_id, dict(body.parameters),
                            body.epsilon, body.preview)  # fmt: skip
