@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 from gateway_support import Actors, TestClient, World, auth, open_world, score_body
 from query_gateway.app import create_app
+from query_gateway.routes.disputes import CONSOLE_FORM_MAX
+from starlette.formparsers import MultiPartParser
 from typer.testing import CliRunner
 
 from audit import LogReader, decode_entry
@@ -413,3 +416,70 @@ def test_a_resident_applies_after_the_minimum_and_the_provider_decides(
                              headers=auth(flow.provider), json={"decision": "granted"})  # fmt: skip
     assert decided.status_code == 200 and decided.json()["repaired_on"] == as_of.isoformat()
     assert _score(flow, r)["morality_points"] > before["morality_points"]
+
+
+# -- the console -------------------------------------------------------------------------------
+
+HTML = {"accept": "text/html"}
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path, headers=HTML).text)
+    assert found
+    return found.group(1)
+
+
+@pytest.fixture
+def browser(flow: Flow) -> Iterator[TestClient]:
+    """A cookie jar of its own on the running app (no second lifespan)."""
+    client = TestClient(flow.http.app, raise_server_exceptions=False)
+    yield client
+    client.close()
+
+
+def test_a_resident_disputes_from_the_console_with_a_file(flow: Flow, browser: TestClient) -> None:
+    r = _resident(flow)
+    signed = browser.post("/console/login/subject", headers=HTML,
+                          data={"id_number": r.id_number, "csrf": _csrf(browser, "/console/login")})  # fmt: skip
+    assert signed.status_code == 200
+    page = browser.get("/console/me/disputes", headers=HTML)
+    value = f"{r.penalty.ref.table}:{r.penalty.ref.contribution_id}:{r.penalty.ref.row}"
+    assert f'value="{value}"' in page.text and r.id_number not in page.text
+    form = {
+        "record": value,
+        "reason": "不是我的记录",
+        "csrf": _csrf(browser, "/console/me/disputes"),
+    }
+    filed = browser.post("/console/me/disputes", data=form, headers=HTML,
+                         files={"attachment": ("receipt.pdf", PDF, "application/pdf")})  # fmt: skip
+    assert filed.status_code == 200 and 'data-status="open"' in filed.text
+    assert "异议中" in filed.text  # the record's mark, on the page the redirect shows
+    assert 'id="score-disputed"' in browser.get("/console/me", headers=HTML).text
+    [mine] = flow.http.get("/v1/me/disputes", headers=auth(r.token)).json()
+    assert mine["attachment"] == {"name": "receipt.pdf", "media_type": "application/pdf",
+                                  "size": len(PDF)}  # fmt: skip
+
+
+def test_the_console_form_keeps_the_file_in_memory(flow: Flow, browser: TestClient) -> None:
+    """Starlette spools a form's file to a temporary file (in clear) beyond its spool size:
+    the console's dispute form is bounded below it, and a larger body is refused."""
+    assert MultiPartParser.spool_max_size >= CONSOLE_FORM_MAX
+    r = _resident(flow)
+    browser.post("/console/login/subject", headers=HTML,
+                 data={"id_number": r.id_number, "csrf": _csrf(browser, "/console/login")})  # fmt: skip
+    form = {"reason": "x", "csrf": _csrf(browser, "/console/me/disputes")}
+    big = b"%PDF-" + b"x" * CONSOLE_FORM_MAX
+    refused = browser.post("/console/me/disputes", data=form,
+                           files={"attachment": ("big.pdf", big, "application/pdf")})  # fmt: skip
+    assert refused.status_code == 413
+    assert flow.http.get("/v1/me/disputes", headers=auth(r.token)).json() == []
+
+
+def test_the_officers_dashboard_shows_every_clock(flow: Flow, browser: TestClient) -> None:
+    _, officer = flow.actors.token(Role.OFFICER)
+    page = browser.get("/console/officer/disputes", headers=HTML | auth(officer))
+    assert page.status_code == 200 and 'id="all-disputes"' in page.text
+    listed = flow.http.get("/v1/disputes", headers=auth(officer)).json()
+    assert f'id="count-open">{sum(d["status"] == "open" for d in listed)}<' in page.text
+    for d in listed:
+        assert f'id="dispute-{d["id"]}" data-status="{d["status"]}"' in page.text
