@@ -256,6 +256,11 @@ class DexinClient:
             self._issuer = str(doc["issuer"])
         return self._issuer
 
+    def access_token(self) -> str:
+        """A valid access token (a new one 30 s before this one expires); bound to the
+        client's key when it has one (then every request needs a fresh proof)."""
+        return self._access_token()
+
     def _access_token(self) -> str:
         if self._token is None or time.monotonic() > self._expires - 30:
             r = self._checked(self._request_token())

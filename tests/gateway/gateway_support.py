@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import secrets
 import subprocess
@@ -130,6 +131,15 @@ class Actors:
         key = ECKey.generate_key("P-256")
         made = self.control.create_client(role, name, [public_key(key.as_dict(private=False))])
         holder = ClientKey(made.client_id, key)
+        holder.token = holder.fetch_token(self.http)
+        bind(self.http, holder)
+        return holder
+
+    def keyed_from_file(self, key_file: Path) -> ClientKey:
+        """The bank or provider of a key file (as ``dexin admin create-client --generate-key``
+        writes it), signed in through this test client."""
+        doc = json.loads(key_file.read_text(encoding="utf-8"))
+        holder = ClientKey(doc["client_id"], ECKey.import_key(doc["jwk"]))
         holder.token = holder.fetch_token(self.http)
         bind(self.http, holder)
         return holder
