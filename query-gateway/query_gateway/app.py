@@ -70,8 +70,9 @@ def create_app(
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)
-    for paths, bound in disputes.bounded_bodies(config):  # inner: a dispute's bounded body
-        app.add_middleware(BodyLimitMiddleware, limit=config.max_body, upload_limit=bound,
+    # inner layers: each bounds a dispute's body only (the outer layer bounds every other)
+    for paths, bound in disputes.bounded_bodies(config):
+        app.add_middleware(BodyLimitMiddleware, limit=config.max_upload, upload_limit=bound,
                            upload_paths=paths)  # fmt: skip
     app.add_middleware(
         BodyLimitMiddleware,
