@@ -316,9 +316,18 @@ def demo(
             "one). A port in use is refused before anything is built.",
         ),
     ] = None,
+    totp: Annotated[
+        str | None,
+        typer.Option(help="Print a demo officer's or auditor's current TOTP code and stop."),
+    ] = None,
 ) -> None:
     """Build a synthetic Yuyao, ingest and anchor it, release the model, create demo identities,
     then serve the gateway and console; or, with --script, walk the story and check each step."""
+    if totp is not None:
+        from dexin import demo as demo_totp
+
+        sys.stdout.write(demo_totp.totp_code(_settings(), totp) + "\n")
+        return
     if script:
         from dexin.demo_script import script_command
         from dexin.errors import fail

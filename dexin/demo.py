@@ -214,6 +214,7 @@ def run(
     url = f"http://{host}:{port}"
     if not serve:
         return shown
+    states = registered_witnesses(settings)  # before the gateway owns the ledger
     with demo_idp.running_idp(settings, people, url) as idp:
         console.print(f"residents' identity provider (oidc-provider) at {idp.issuer}")
         for line in demo_identities.how_to_log_in(people, url):
@@ -224,14 +225,27 @@ def run(
         interval = min(settings.gateway.witness_interval, DEMO_WITNESS_INTERVAL)
         gateway = dataclasses.replace(settings.gateway, oidc=oidc, witness_interval=interval)
         served = dataclasses.replace(settings, gateway=gateway)
-        with witness_followers(settings, people, url, console):
+        with witness_followers(settings, people, url, states, console):
             serve_gateway(served, host, port, console)
     return shown
 
 
+def totp_code(settings: Settings, username: str) -> str:
+    """The current TOTP code of a demo officer or auditor (``dexin demo --totp NAME``), from
+    the identities file. Raises ValueError when there is no such demo account."""
+    import pyotp
+
+    people = demo_identities.load(settings) or {}
+    accounts = [*people.get("officers", []), people.get("auditor") or {}]
+    found = [a["totp_secret"] for a in accounts if a.get("username") == username]
+    if not found:
+        raise ValueError(f"no demo officer or auditor named {username} (run `make demo` first)")
+    return str(pyotp.TOTP(found[0]).now())
+
+
 def registered_witnesses(settings: Settings) -> list[Path]:
     """State directories of the witnesses kept in this data directory whose keys are on the
-    ledger's witness set (sorted by name)."""
+    ledger's witness set (sorted by name). Opens the ledger: call it before serving."""
     root = settings.home / "witnesses"
     states = sorted(p.parent for p in root.glob("*/witness.json"))
     with open_ledger(settings) as ledger:
@@ -241,17 +255,17 @@ def registered_witnesses(settings: Settings) -> list[Path]:
 
 @contextmanager
 def witness_followers(
-    settings: Settings, people: dict[str, Any], url: str, console: Console,
+    settings: Settings, people: dict[str, Any], url: str, states: list[Path], console: Console,
     interval: float = FOLLOW_INTERVAL,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:  # fmt: skip
-    """``dexin audit witness --follow`` for each registered demo witness, as child processes
-    (their own session: a Ctrl-C at the terminal reaches the gateway only; they are stopped
-    here, with SIGINT, when the block ends). They retry until the gateway answers."""
+    """``dexin audit witness --follow`` for each witness state in ``states`` (see
+    `registered_witnesses`), with the auditor's client, as child processes (their own
+    session: a Ctrl-C at the terminal reaches the gateway only; they are stopped here, with
+    SIGINT, when the block ends). They retry until the gateway answers."""
     auditor = people["auditor"]
     env = os.environ | {"DEXIN_HOME": str(settings.home),
                         "DEXIN_CLIENT_SECRET": auditor["client_secret"]}  # fmt: skip
     exe = Path(sys.executable).parent / "dexin"
-    states = registered_witnesses(settings)
     with ExitStack() as stack:
         procs = []
         for state in states:

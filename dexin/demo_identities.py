@@ -105,11 +105,10 @@ def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
     lines = [f"console: {url}/console   (English: {url}/console/login?lang=en)"]
     for o in people["officers"]:
         lines.append(f"officer  {o['username']}  password {o['password']}  TOTP secret "
-                     f"{o['totp_secret']}  (python -c \"import pyotp; print(pyotp.TOTP('{o['totp_secret']}').now())\")")  # fmt: skip
+                     f"{o['totp_secret']}  (current code: dexin demo --totp {o['username']})")  # fmt: skip
     a = people["auditor"]
-    lines.append(
-        f"auditor  {a['username']}  password {a['password']}  TOTP secret {a['totp_secret']}"
-    )
+    lines.append(f"auditor  {a['username']}  password {a['password']}  TOTP secret "
+                 f"{a['totp_secret']}  (current code: dexin demo --totp {a['username']})")  # fmt: skip
     for s in people["subjects"]:
         lines.append(f"resident {s.get('login', '?')}  password {s.get('password', '?')}  at the "
                      f"identity provider (console: 居民登录 → sign in at the identity provider); "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -52,6 +53,13 @@ __all__ = ["SubmitRefused", "Witnessing", "running"]
 log = logging.getLogger("governance.witnessing")
 POLICY_CACHE_SECONDS = 5.0
 BLS_TIMEOUT_SECONDS = 120.0
+
+
+def ignore_interrupts() -> None:
+    """A pool worker's initializer: ignore SIGINT. A Ctrl-C at the terminal reaches the whole
+    process group; the gateway decides how to stop (`Witnessing.stop` shuts the pool down),
+    so the worker must not die on it mid-task and print a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class SubmitRefused(Exception):
@@ -155,7 +163,9 @@ class Witnessing:
                 raise RuntimeError("witnessing has stopped")
             if self._pool is None:  # spawn: never fork a process that has request threads
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=ignore_interrupts
+                )
             return self._pool
 
     def _choose_target(self) -> int | None:
