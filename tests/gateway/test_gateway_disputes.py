@@ -483,3 +483,17 @@ def test_the_officers_dashboard_shows_every_clock(flow: Flow, browser: TestClien
     assert f'id="count-open">{sum(d["status"] == "open" for d in listed)}<' in page.text
     for d in listed:
         assert f'id="dispute-{d["id"]}" data-status="{d["status"]}"' in page.text
+
+
+def test_a_resident_applies_for_repair_from_the_console(flow: Flow, browser: TestClient) -> None:
+    r = _resident(flow, _repairable(flow.world.vault.as_of))
+    browser.post("/console/login/subject", headers=HTML,
+                 data={"id_number": r.id_number, "csrf": _csrf(browser, "/console/login")})  # fmt: skip
+    value = f"{r.penalty.ref.table}:{r.penalty.ref.contribution_id}:{r.penalty.ref.row}"
+    page = browser.get("/console/me/disputes", headers=HTML)
+    assert f'<option value="{value}">' in page.text.split('id="repair-record"')[1]
+    form = {"record": value, "reason": "已整改完毕", "csrf": _csrf(browser, "/console/me/disputes")}
+    applied = browser.post("/console/me/repairs", data=form, headers=HTML)
+    assert applied.status_code == 200 and 'data-status="pending"' in applied.text
+    [mine] = flow.http.get("/v1/me/repairs", headers=auth(r.token)).json()
+    assert (mine["status"], mine["reason"], mine["origin"]) == ("pending", "已整改完毕", "resident")
