@@ -55,7 +55,7 @@ class StoredRecord(BaseModel):
     provider: str
     row_digest: str  # hex: the row's Merkle leaf
     subject: str  # the pseudonym: for the gateway's checks, never shown
-    key: str  # the record key's value (e.g. the penalty decision number)
+    key: str  # the record key's value (the penalty decision number); "" when pseudonymised
     values: dict[str, str | None]
     negative: bool
     status: Status
@@ -102,7 +102,7 @@ def _record(vault: Vault, table: Table, provider: str, r: dict[str, Any]) -> Sto
     return StoredRecord(
         ref=RowRef(table=table.name, contribution_id=r["contribution_id"], row=r["row_no"]),
         provider=provider, row_digest=bytes(r["row_digest"]).hex(), subject=r["subject"],
-        key=str(values.get(table.key[0])), values=values, negative=bool(r["negative"]),
+        key=values.get(table.key[0]) or "", values=values, negative=bool(r["negative"]),
         status=_status(vault.as_of, r), lapses_on=r["lapses_on"],
         repairable_from=r["repairable_from"], repaired_on=r["repaired_on"],
     )  # fmt: skip

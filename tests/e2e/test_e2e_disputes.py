@@ -32,11 +32,21 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def _source_rows(served: Served) -> list[dict[str, str]]:
+    """market_regulation's penalties as the demo generated them (the provider's own file)."""
+    home = Settings.from_env(served.env).home
+    [path] = (home / "demo-data").rglob(f"market_regulation/{PENALTIES}.*")
+    if path.suffix == ".parquet":
+        rows = pq.read_table(path).to_pylist()
+        return [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows]
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def _penalised(served: Served) -> tuple[str, dict[str, Any]]:
     """A demo resident with a penalty of market_regulation's that counts (their report)."""
     settings = Settings.from_env(served.env)
-    source = settings.home / "demo-data" / "market_regulation" / f"{PENALTIES}.parquet"
-    ids = sorted(set(pq.read_table(source).column("id_number").to_pylist()))
+    ids = sorted({r["id_number"] for r in _source_rows(served)})
     with httpx.Client(base_url=served.url, timeout=60) as http:
         for id_number in ids[-40:]:  # the rights tests take theirs from the front
             token = subject_token(settings, id_number, 300).access_token
@@ -66,19 +76,11 @@ def _provider_key(served: Served, directory: Path) -> Path:
 
 def _correction(served: Served, key: str, tmp: Path) -> Path:
     """The disputed penalty's source row as its provider holds it, made minor."""
-    source = (
-        Settings.from_env(served.env).home
-        / "demo-data"
-        / "market_regulation"
-        / f"{PENALTIES}.parquet"
-    )
-    [row] = [r for r in pq.read_table(source).to_pylist() if r["record_id"] == key]
+    [row] = [r for r in _source_rows(served) if r["record_id"] == key]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(row))
     writer.writeheader()
-    writer.writerow(
-        {k: "" if v is None else str(v) for k, v in (row | {"severity": "minor"}).items()}
-    )
+    writer.writerow(row | {"severity": "minor"})
     path = tmp / "correction.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     return path

@@ -30,8 +30,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "what": ("异议对象", "What you dispute"),
     "the_score": ("我的评分（整体）", "My score as a whole"),
     "reason": ("异议理由（最多 2000 字）", "Why (up to 2000 characters)"),
-    "attachment": ("附件（PDF、PNG、JPEG 或文本，最大约 1 MB，加密保存）",
-                   "Attachment (PDF, PNG, JPEG or text, up to about 1 MB; stored encrypted)"),
+    "attachment": (
+        "附件（PDF、PNG、JPEG 或文本，最大约 1 MB，加密保存）",
+        "Attachment (PDF, PNG, JPEG or text, up to about 1 MB; stored encrypted)",
+    ),
     "submit": ("提交", "Submit"),
     "my_disputes": ("我的异议", "My disputes"),
     "received": ("受理时间", "Received"),
@@ -53,13 +55,24 @@ WORDS: dict[str, tuple[str, str]] = {
         "You may apply for the repair of an administrative penalty once its minimum publication"
         " period has passed (of a dishonest-debtor listing at any time); its provider decides.",
     ),
-    "repair_reason": ("申请理由（如已纠正失信行为、履行义务）", "Why (how the conduct was corrected)"),
+    "repair_reason": (
+        "申请理由（如已纠正失信行为、履行义务）",
+        "Why (how the conduct was corrected)",
+    ),
     "my_repairs": ("我的信用修复", "My repairs"),
     "repair.pending": ("待决定", "Pending"),
     "repair.granted": ("已修复", "Granted"),
     "repair.refused": ("未予修复", "Refused"),
     "none": ("无", "None"),
     "dashboard": ("异议处理看板", "Disputes dashboard"),
+    "dashboard_law": (
+        "依据《征信业管理条例》第二十五条，信息提供者应自收到异议之日起 20 日内核查处理并答复；逾期未答复的异议在此标为“已逾期”，"
+        "由监管官员督办。评分整体的异议由官员答复。每一步都记入审计日志，异议日志的根哈希上链锚定。",
+        "Under Article 25 of the Credit Reporting Industry Regulation a record's provider must verify"
+        " and answer a dispute within 20 days of receipt; one left unanswered is shown here as"
+        " overdue, for the officers to follow up. Officers answer disputes of a score as a whole."
+        " Every step is in the audit log, and the dispute log's root is anchored on the ledger.",
+    ),
     "open_count": ("处理中", "Open"),
     "escalated_count": ("已逾期", "Overdue"),
     "answered_count": ("已答复", "Answered"),
