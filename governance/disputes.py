@@ -277,7 +277,7 @@ def open_rows(services: Services, subject: str) -> set[tuple[str, str, int]]:
         q = select(Dispute.table_name, Dispute.contribution_id, Dispute.row_no).where(
             Dispute.subject == subject, Dispute.status != ANSWERED, Dispute.scope == "record"
         )
-        return {(str(t), str(c), int(r)) for t, c, r in s.execute(q)}
+        return {(str(t), str(c), int(r)) for t, c, r in s.execute(q) if r is not None}
 
 
 def dispute_list(services: Services, who: Principal) -> list[DisputeView]:
