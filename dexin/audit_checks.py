@@ -3,8 +3,10 @@
 - the access policy's records: given as files, or built from the ledger and the anchored
   consent log (`governance.audit_sources`);
 - that every accepted contribution's root is anchored on the ledger with its row count and
-  receipt: from the vault itself, or, while the gateway owns it, from the receipts the vault
-  publishes beside itself (``receipts.json``; a note says the rows were not recomputed);
+  receipt, and every provider-signed one's signature verifies against the key registered
+  for the provider then: from the vault itself, or, while the gateway owns it, from the
+  receipts the vault publishes beside itself (``receipts.json``, which carries each signed
+  statement; a note says the rows were not recomputed);
 - that every dispute was answered within its 20 days, from the anchored dispute log
   (`governance.dispute_audit`): a dispute answered late or never is named.
 
@@ -14,18 +16,21 @@ Errors are typed; the CLI maps them to messages and exit codes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from audit import AccessPolicy, RecordedPolicy, VerificationError
-from dexin.app import open_vault, vault_config
+from dexin.app import control_plane, open_vault, vault_config
 from dexin.settings import Settings
-from governance import dispute_deadlines as deadline_findings
 from governance import (
+    ProviderKeys,
     open_engine,
+    provider_keys,
     sourced_policy,
     unanchored_contributions,
     unanchored_receipts,
 )
+from governance import dispute_deadlines as deadline_findings
 from ledger import Ledger
 from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised
 
@@ -49,12 +54,14 @@ def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | N
 def contribution_anchors(settings: Settings, ledger: Ledger) -> str:
     """A note saying every contribution root is anchored, or why it was not checked.
     Raises VerificationError (``contribution-anchor``) naming the first one that is not."""
+    keys = provider_keys(control_plane(settings))
     try:
         with open_vault(settings) as vault:
-            problems = unanchored_contributions(ledger, vault)
-            count = len(vault.contributions())
+            problems = unanchored_contributions(ledger, vault, keys)
+            records = vault.contributions()
+            count, signed = len(records), sum(r["origin"] == "provider" for r in records)
     except VaultBusy:  # the gateway holds the vault: check the receipts it publishes
-        return _published_anchors(settings, ledger)
+        return _published_anchors(settings, ledger, keys)
     except VaultNotInitialised:
         return "contribution anchors not checked: no vault in this data directory"
     except VaultError as exc:  # e.g. the master key is not available to this process
@@ -62,20 +69,33 @@ def contribution_anchors(settings: Settings, ledger: Ledger) -> str:
     if problems:
         raise VerificationError("contribution-anchor", problems[0],
                                 actual=f"{len(problems)} not anchored")  # fmt: skip
-    return f"every contribution root is anchored ({count} contributions)"
+    return f"every contribution root is anchored ({count} contributions)" + _signed_note(signed)
 
 
-def _published_anchors(settings: Settings, ledger: Ledger) -> str:
+def _published_anchors(settings: Settings, ledger: Ledger, keys: ProviderKeys) -> str:
     receipts = vault_config(settings).root / RECEIPTS_FILE
     if not receipts.exists():
         return ("contribution anchors not checked: the gateway holds the vault and it has "
                 "published no receipts (dexin ledger verify once it stops)")  # fmt: skip
-    count, problems = unanchored_receipts(ledger, receipts)
+    count, problems = unanchored_receipts(ledger, receipts, keys)
     if problems:
         raise VerificationError("contribution-anchor", problems[0],
                                 actual=f"{len(problems)} not anchored")  # fmt: skip
     return (f"every published contribution root is anchored ({count} accepted; the gateway holds "
-            "the vault, so rows were not recomputed: dexin ledger verify once it stops)")  # fmt: skip
+            "the vault, so rows were not recomputed: dexin ledger verify once it stops)"
+            + _signed_note(_signed_receipts(receipts)))  # fmt: skip
+
+
+def _signed_receipts(receipts: Path) -> int:
+    records = json.loads(receipts.read_text(encoding="utf-8"))["receipts"]
+    return sum(r.get("origin") == "provider" for r in records)
+
+
+def _signed_note(signed: int) -> str:
+    """What the note adds when providers signed some contributions (issue 17)."""
+    if not signed:
+        return ""
+    return f"; {signed} signed by their provider, each signature verified against its key then"
 
 
 def consent_evidence(

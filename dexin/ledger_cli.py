@@ -62,21 +62,25 @@ def anchor() -> None:
 @app.command("verify")
 @handle_errors
 def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Recompute every contribution's root from its stored rows and check its anchor.
+    """Recompute every contribution's root from its stored rows and check its anchor, and
+    every provider-signed contribution's signature against the key registered for that
+    provider then.
 
-    Exits 1 and names each contribution whose rows were altered or are missing, or whose
-    anchor does not bind the recomputed root and receipt.
+    Exits 1 and names each contribution whose rows were altered or are missing, whose
+    anchor does not bind the recomputed root and receipt, or whose provider signature does
+    not verify.
     """
     from rich.progress import track
 
-    from dexin.app import open_ledger, open_vault
-    from governance import verify_contributions
+    from dexin.app import control_plane, open_ledger, open_vault
+    from governance import provider_keys, verify_contributions
 
     settings = Settings.from_env()
+    keys = provider_keys(control_plane(settings))
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         verdicts = verify_contributions(ledger, vault, progress=lambda xs: track(
             xs, description="verifying contributions", console=err, transient=True,
-            disable=as_json))  # fmt: skip
+            disable=as_json), keys=keys)  # fmt: skip
     bad = [v for v in verdicts if not v.ok]
     if as_json:
         doc = {"ok": not bad, "contributions": [v.model_dump() for v in verdicts]}
@@ -86,8 +90,12 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             err.print(f"[bold red]MISMATCH[/] {v.provider}/{v.table} {v.contribution_id}: "
                       + "; ".join(v.problems))  # fmt: skip
         rows = sum(v.rows for v in verdicts)
+        signed = sum(v.origin == "provider" for v in verdicts)
+        loads = sum(v.origin == "operator" for v in verdicts)
         verdict = "FAIL" if bad else "OK"
         out.print(f"{verdict}: {len(verdicts)} contributions, {rows:,} rows checked, "
-                  f"{len(bad)} mismatched")  # fmt: skip
+                  f"{len(bad)} mismatched; {signed} signed by their provider (signatures "
+                  f"verified), {loads} loaded by the operator, "
+                  f"{len(verdicts) - signed - loads} from before signatures")  # fmt: skip
     if bad:
         raise typer.Exit(ExitCode.CHECK_FAILED)

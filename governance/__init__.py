@@ -26,16 +26,20 @@ if TYPE_CHECKING:
     from governance.aggregates import release_aggregate as release_aggregate
     from governance.anchoring import GATEWAY_LABEL as GATEWAY_LABEL
     from governance.anchoring import LedgerAnchorer as LedgerAnchorer
+    from governance.anchoring import ProviderKeys as ProviderKeys
     from governance.anchoring import anchor_pending as anchor_pending
     from governance.anchoring import anchor_receipt as anchor_receipt
+    from governance.anchoring import provider_keys as provider_keys
+    from governance.anchoring import receipt_document as receipt_document
     from governance.anchoring import register_witness as register_witness
+    from governance.anchoring import signed_receipt as signed_receipt
     from governance.anchoring import unanchored_contributions as unanchored_contributions
     from governance.anchoring import unanchored_receipts as unanchored_receipts
     from governance.anchoring import verify_contributions as verify_contributions
     from governance.approvals import Approvals as Approvals
     from governance.approvals import status_now as status_now
-    from governance.attachments import Attachment as Attachment
     from governance.attachments import MEDIA_TYPES as MEDIA_TYPES
+    from governance.attachments import Attachment as Attachment
     from governance.attachments import Sealer as Sealer
     from governance.attachments import check_attachment as check_attachment
     from governance.attachments import parse_attachment as parse_attachment
@@ -70,6 +74,8 @@ if TYPE_CHECKING:
     from governance.consents import grant_consent as grant_consent
     from governance.consents import offered_computations as offered_computations
     from governance.consents import withdraw_consent as withdraw_consent
+    from governance.contribution_signatures import STATEMENT_TYPE as STATEMENT_TYPE
+    from governance.contribution_signatures import SignedContribution as SignedContribution
     from governance.contributions import RefusedContribution as RefusedContribution
     from governance.contributions import accept_contribution as accept_contribution
     from governance.control import ControlPlane as ControlPlane
@@ -126,8 +132,8 @@ if TYPE_CHECKING:
     from governance.errors import UnsupportedMediaType as UnsupportedMediaType
     from governance.errors import WrongRole as WrongRole
     from governance.households import MEMBER_ACTION as MEMBER_ACTION
-    from governance.idempotency import IdempotentAnswers as IdempotentAnswers
     from governance.idempotency import REPLAY_REASON as REPLAY_REASON
+    from governance.idempotency import IdempotentAnswers as IdempotentAnswers
     from governance.idempotency import StoredAnswer as StoredAnswer
     from governance.idempotency import audit_answer as audit_answer
     from governance.idempotency import audit_replay as audit_replay
@@ -173,8 +179,8 @@ if TYPE_CHECKING:
     from governance.repairs import file_repair as file_repair
     from governance.repairs import repair_list as repair_list
     from governance.replay import ReplayCache as ReplayCache
-    from governance.reports import CreditReport as CreditReport
     from governance.reports import FREE_PER_YEAR as FREE_PER_YEAR
+    from governance.reports import CreditReport as CreditReport
     from governance.reports import RecordLine as RecordLine
     from governance.reports import consent_rows as consent_rows
     from governance.reports import issue_report as issue_report
@@ -198,8 +204,8 @@ if TYPE_CHECKING:
     from governance.rights_models import ScoreReview as ScoreReview
     from governance.rights_state import RightsState as RightsState
     from governance.scores import DIMENSIONS as DIMENSIONS
-    from governance.scores import ModelScoreService as ModelScoreService
     from governance.scores import SCORE_ACTION as SCORE_ACTION
+    from governance.scores import ModelScoreService as ModelScoreService
     from governance.scores import ScoreAnswer as ScoreAnswer
     from governance.scores import ScoreQuery as ScoreQuery
     from governance.scores import ScoreService as ScoreService
@@ -212,8 +218,8 @@ if TYPE_CHECKING:
     from governance.signing_keys import SigningKeys as SigningKeys
     from governance.signing_keys import rotate as rotate
     from governance.statements import SHORT_MAX as SHORT_MAX
-    from governance.statements import StatementDraft as StatementDraft
     from governance.statements import TEXT_MAX as TEXT_MAX
+    from governance.statements import StatementDraft as StatementDraft
     from governance.statements import add_statement as add_statement
     from governance.statements import statements_of as statements_of
     from governance.statements import withdraw_statement as withdraw_statement
@@ -435,6 +441,12 @@ _WHERE = {
     "audit_replay": "governance.idempotency",
     "fingerprint": "governance.idempotency",
     "idempotency_key": "governance.idempotency",
+    "ProviderKeys": "governance.anchoring",
+    "STATEMENT_TYPE": "governance.contribution_signatures",
+    "SignedContribution": "governance.contribution_signatures",
+    "provider_keys": "governance.anchoring",
+    "receipt_document": "governance.anchoring",
+    "signed_receipt": "governance.anchoring",
 }
 
 __all__ = sorted(_WHERE)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import rfc8785
 from pydantic import BaseModel, ConfigDict
 
 from audit import AnchorError, WitnessPolicy, WitnessPublicKey, verify_possession
+from governance.contribution_signatures import KeysAt, attestation_fields, verify_attestation
+from governance.control import ControlPlane
+from governance.signing_keys import SigningKeys
 from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role
 from vault import ContributionCheck, Receipt, Vault, check_contribution
 
@@ -30,8 +34,18 @@ ANCHORED_FIELDS = ("contribution_id", "provider", "table", "file_sha256", "submi
 
 
 def receipt_document(record: dict[str, Any]) -> bytes:
-    """The canonical receipt document whose SHA-256 is anchored with the root."""
-    return rfc8785.dumps({k: record[k] for k in ANCHORED_FIELDS})
+    """The canonical receipt document whose SHA-256 is anchored with the root: the
+    `ANCHORED_FIELDS`, and for a contribution recorded since issue 17 its ``origin`` and the
+    provider's signature (`attestation_fields`), so the anchor binds what the provider
+    signed. The gateway countersigns these bytes (`signed_receipt`)."""
+    return rfc8785.dumps({k: record[k] for k in ANCHORED_FIELDS} | attestation_fields(record))
+
+
+def signed_receipt(signer: SigningKeys, receipt: Receipt) -> tuple[str, str]:
+    """(the receipt document as text, the gateway's detached JWS over it): what a provider
+    keeps to prove later what the vault acknowledged."""
+    document = receipt_document(receipt.model_dump(mode="json"))
+    return document.decode("utf-8"), signer.sign(document)
 
 
 def metadata_digest(record: dict[str, Any]) -> bytes:
@@ -82,28 +96,54 @@ class ContributionVerdict(BaseModel):
     provider: str
     table: str
     rows: int
+    origin: str | None  # provider (signed), operator (a load), None (before issue 17)
     ok: bool
     problems: list[str]
+
+
+@dataclass(frozen=True)
+class ProviderKeys:
+    """What checking providers' signatures needs from the control plane: each client's
+    keys at a moment (`KeyRegistry.keys_at`) and each client's registry provider id."""
+
+    keys_at: KeysAt
+    provider_of: Callable[[str], str | None]
 
 
 def verify_contributions(
     ledger: Ledger,
     vault: Vault,
     progress: Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]] = lambda xs: xs,
+    keys: ProviderKeys | None = None,
 ) -> list[ContributionVerdict]:
     """For every accepted contribution: recompute its root from the stored rows (naming any
-    altered or missing row) and check the anchor on the ledger binds that root and receipt."""
+    altered or missing row), check the anchor on the ledger binds that root and receipt
+    (origin and provider signature included), and, with ``keys``, verify a provider-signed
+    contribution's signature against the key registered for it then (without ``keys``, a
+    provider-signed contribution is named as not checked)."""
     records = _accepted(vault.contributions())
-    return [_verdict(ledger, vault, record) for record in progress(records)]
+    return [_verdict(ledger, vault, record, keys) for record in progress(records)]
+
+
+def signature_problems(record: dict[str, Any], keys: ProviderKeys | None) -> list[str]:
+    """What is wrong with a record's provider signature (`verify_attestation`); nothing for
+    an operator's load or a record from before signatures."""
+    if record.get("origin") != "provider":
+        return []
+    if keys is None:
+        return ["provider signature not checked: no control plane (its keys) given"]
+    return verify_attestation(record, keys.keys_at, keys.provider_of)
 
 
 def _accepted(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r["status"] == "accepted" and r["accepted"]]
 
 
-def _verdict(ledger: Ledger, vault: Vault, record: dict[str, Any]) -> ContributionVerdict:
+def _verdict(
+    ledger: Ledger, vault: Vault, record: dict[str, Any], keys: ProviderKeys | None
+) -> ContributionVerdict:
     check: ContributionCheck = check_contribution(vault, record["contribution_id"])
-    problems = list(check.problems())
+    problems = list(check.problems()) + signature_problems(record, keys)
     root = bytes.fromhex(record["merkle_root"])
     try:
         ledger.verify_anchor(root, kind=AnchorKind.CONTRIBUTION, size=record["accepted"],
@@ -112,39 +152,60 @@ def _verdict(ledger: Ledger, vault: Vault, record: dict[str, Any]) -> Contributi
         problems.append(f"anchor: {exc}")
     return ContributionVerdict(
         contribution_id=record["contribution_id"], provider=record["provider"],
-        table=record["table_name"], rows=record["accepted"], ok=not problems, problems=problems,
+        table=record["table_name"], rows=record["accepted"], origin=record.get("origin"),
+        ok=not problems, problems=problems,
     )  # fmt: skip
 
 
-def unanchored_contributions(ledger: Ledger, vault: Vault) -> list[str]:
+def unanchored_contributions(
+    ledger: Ledger, vault: Vault, keys: ProviderKeys | None = None
+) -> list[str]:
     """Every accepted contribution whose root is not anchored on the ledger with its row
-    count and receipt, one line each (empty: all anchored). Rows are not recomputed here:
-    that is `verify_contributions` (``dexin ledger verify``)."""
-    return _unanchored(ledger, _accepted(vault.contributions()))
+    count and receipt, or (with ``keys``) whose provider signature does not verify, one
+    line each (empty: all good). Rows are not recomputed here: that is
+    `verify_contributions` (``dexin ledger verify``)."""
+    return _unanchored(ledger, _accepted(vault.contributions()), keys)
 
 
-def _unanchored(ledger: Ledger, records: Iterable[dict[str, Any]]) -> list[str]:
+def _unanchored(
+    ledger: Ledger, records: Iterable[dict[str, Any]], keys: ProviderKeys | None = None
+) -> list[str]:
     problems = []
     for record in records:
+        name = f"{record['provider']}/{record['table_name']} {record['contribution_id']}"
         digest = metadata_digest(record | {"table": record["table_name"]})
         try:
             ledger.verify_anchor(bytes.fromhex(record["merkle_root"]), kind=AnchorKind.CONTRIBUTION,
                                  size=record["accepted"], metadata_digest=digest)  # fmt: skip
         except LedgerError as exc:
-            name = f"{record['provider']}/{record['table_name']} {record['contribution_id']}"
             problems.append(f"{name}: {exc}")
+        if keys is not None:
+            problems += [f"{name}: {p}" for p in signature_problems(record, keys)]
     return problems
 
 
-def unanchored_receipts(ledger: Ledger, receipts: Path) -> tuple[int, list[str]]:
+def unanchored_receipts(
+    ledger: Ledger, receipts: Path, keys: ProviderKeys | None = None
+) -> tuple[int, list[str]]:
     """Like `unanchored_contributions`, from the receipts the vault publishes beside itself
-    (``receipts.json``, `Vault.publish_receipts`), so it works while another process holds
-    the vault. Returns (accepted contributions listed, problems). The list is the operator's
-    statement: it proves every listed root is anchored, not that nothing was left out
-    (`verify_contributions`, on the vault itself, checks that)."""
+    (``receipts.json``, `Vault.publish_receipts`, which carry each provider's signed
+    statement), so it works while another process holds the vault. Returns (accepted
+    contributions listed, problems). The list is the operator's statement: it proves every
+    listed root is anchored, not that nothing was left out (`verify_contributions`, on the
+    vault itself, checks that)."""
     records = json.loads(receipts.read_text(encoding="utf-8"))["receipts"]
     accepted = _accepted(records)
-    return len(accepted), _unanchored(ledger, accepted)
+    return len(accepted), _unanchored(ledger, accepted, keys)
+
+
+def provider_keys(control: ControlPlane) -> ProviderKeys:
+    """`ProviderKeys` read from the control plane (keys with their history, client names)."""
+
+    def provider_of(client_id: str) -> str | None:
+        client = next((c for c in control.clients() if c.client_id == client_id), None)
+        return client.name if client is not None and client.role == "provider" else None
+
+    return ProviderKeys(control.keys.keys_at, provider_of)
 
 
 class LedgerAnchorer:

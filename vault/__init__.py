@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from vault.errors import VaultBusy as VaultBusy
     from vault.errors import VaultError as VaultError
     from vault.errors import VaultNotInitialised as VaultNotInitialised
+    from vault.ingest import Attestation as Attestation
     from vault.ingest import Receipt as Receipt
     from vault.ingest import Supersession as Supersession
     from vault.ingest import contribution_files as contribution_files
@@ -76,6 +77,7 @@ _WHERE = {
     "PSEUDONYM_KEY": "vault.store",
     "PublicationWindow": "vault.registry",
     "RECEIPTS_FILE": "vault.store",
+    "Attestation": "vault.ingest",
     "Receipt": "vault.ingest",
     "Registry": "vault.registry",
     "RowChangeRefused": "vault.errors",

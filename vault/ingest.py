@@ -60,6 +60,22 @@ class Receipt(BaseModel):
     report: str | None
     already_loaded: bool = False
     anchor: str | None = None  # where the root is anchored on the ledger, once it is
+    # "provider": submitted with the provider's signed statement (``attestation``: the JSON
+    # the caller verified and the vault keeps); "operator": an operator-side load (`dexin
+    # vault ingest`); None: recorded before contributions were signed (issue 17)
+    origin: Literal["provider", "operator"] | None = None
+    attestation: str | None = None
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A provider's signed statement about its contribution, verified by the caller before
+    the ingest: ``rows``, the data rows it states (a file with another count is refused as a
+    whole); ``document``, the JSON the vault keeps verbatim with the record (statement,
+    signature, key id), in the same transaction as the rows."""
+
+    rows: int
+    document: str
 
 
 @dataclass(frozen=True)
@@ -275,6 +291,8 @@ def _receipt(record: dict[str, Any], report_dir: Path, already: bool = False) ->
         report=str(report) if report.exists() else None,
         already_loaded=already,
         anchor=record.get("anchor"),
+        origin=record.get("origin"),
+        attestation=record.get("attestation"),
     )
 
 
@@ -304,11 +322,15 @@ def ingest_file(
     con: Connection | None = None,
     limits: IngestLimits | None = None,
     supersedes: Supersession | None = None,
+    attestation: Attestation | None = None,
 ) -> Receipt:
     """Ingest one contribution (a file, or a `vault.sealed.SealedUpload`); see the module
     docstring for the guarantees. It runs on ``con`` or else on a cursor of its own (its own
     transaction: readers on other cursors never wait for it nor see it half-done).
-    ``limits`` default to the vault's (`VaultConfig.limits`). With ``supersedes`` it is a
+    ``limits`` default to the vault's (`VaultConfig.limits`). With an ``attestation`` (the
+    provider's verified statement) the record's origin is ``provider`` and a file whose data
+    rows differ from the stated count is refused as a whole; without one it is an
+    ``operator`` load, and its receipt says so. With ``supersedes`` it is a
     correction (`Supersession`): refused (``correction_must_restate_the_record``, recorded)
     unless it is exactly one valid row restating that stored row, which it then replaces;
     `RowNotFound` if that row is not stored (or no longer).
@@ -325,7 +347,7 @@ def ingest_file(
     cursor = con or vault.con.cursor()
     try:
         limits = limits or vault.config.limits
-        return _ingest(vault, provider, table, source, cursor, limits, supersedes)
+        return _ingest(vault, provider, table, source, cursor, limits, supersedes, attestation)
     finally:
         if con is None:
             cursor.close()
@@ -339,6 +361,7 @@ def _ingest(
     con: Connection,
     limits: IngestLimits,
     supersedes: Supersession | None,
+    attestation: Attestation | None = None,
 ) -> Receipt:
     existing = _existing(con, provider, table.name, source.sha256)
     if existing is not None:
@@ -351,12 +374,18 @@ def _ingest(
     cid = contribution_id(provider, table.name, source.sha256)
     run = _Run(vault, con, table, cid, supersedes)
     try:
-        return _load(run, provider, source, limits)
+        return _load(run, provider, source, limits, attestation)
     finally:
         run.drop()
 
 
-def _load(run: _Run, provider: str, source: ContributionSource, limits: IngestLimits) -> Receipt:
+def _load(
+    run: _Run,
+    provider: str,
+    source: ContributionSource,
+    limits: IngestLimits,
+    attestation: Attestation | None = None,
+) -> Receipt:
     vault, table = run.vault, run.table
     found = probe(source, limits)  # the header or footer alone, before any row is read
     record: dict[str, Any] = {
@@ -368,6 +397,8 @@ def _load(run: _Run, provider: str, source: ContributionSource, limits: IngestLi
         "format": source.fmt,
         "schema_digest": vault.registry.digest,
         "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "origin": "provider" if attestation else "operator",
+        "attestation": attestation.document if attestation else None,
     }
     refusal = found.refusal or _header_refusal(table, found.columns)
     if refusal is None:
@@ -375,6 +406,9 @@ def _load(run: _Run, provider: str, source: ContributionSource, limits: IngestLi
     if refusal is not None:
         return _refuse(run.con, vault, record, found.rows, refusal)
     submitted = run.one("SELECT count(*) FROM {p}_stage") + run.one("SELECT count(*) FROM {p}_bad")
+    if attestation is not None and submitted != attestation.rows:
+        stated = ("the file's data rows differ from the provider's signed statement", None)
+        return _refuse(run.con, vault, record, submitted, stated)
     target = f"{alias(provider)}.{table.name}"
     run.validate(target)
     report_path = vault.config.reports_dir / f"{run.cid}.csv"

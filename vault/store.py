@@ -95,7 +95,7 @@ class VaultConfig:
 RECEIPTS_FILE = "receipts.json"
 RECEIPT_FIELDS = ("contribution_id", "provider", "table_name", "file_sha256", "submitted",
                   "accepted", "rejected", "status", "merkle_root", "schema_digest",
-                  "received_at", "anchor")  # fmt: skip
+                  "received_at", "anchor", "origin", "attestation")  # fmt: skip
 
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS {a}.contributions (
@@ -110,6 +110,8 @@ CREATE TABLE IF NOT EXISTS {a}.purged_leaves (
 CREATE TABLE IF NOT EXISTS {a}.purges (
     purged_at VARCHAR NOT NULL, table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL,
     rows BIGINT NOT NULL, cutoff DATE NOT NULL);
+ALTER TABLE {a}.contributions ADD COLUMN IF NOT EXISTS origin VARCHAR;
+ALTER TABLE {a}.contributions ADD COLUMN IF NOT EXISTS attestation VARCHAR;
 CREATE TABLE IF NOT EXISTS {a}.row_changes (
     table_name VARCHAR NOT NULL, contribution_id VARCHAR NOT NULL, row_no BIGINT NOT NULL,
     change VARCHAR NOT NULL, effective DATE NOT NULL, reference VARCHAR NOT NULL,

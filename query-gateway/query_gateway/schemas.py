@@ -442,6 +442,13 @@ class ContributionPublic(Strict):
     already_loaded: bool
     anchor: str | None
     rejections: list[RejectionPublic]
+    # issue 17: who vouches for the rows ("provider": its signed statement; "operator": a
+    # load by the operator; None: recorded before signatures), the canonical receipt
+    # document anchored with the root, and the gateway's detached JWS over it (None on a
+    # refusal's receipt)
+    origin: Literal["provider", "operator"] | None = None
+    receipt_document: str | None = None
+    receipt_signature: str | None = None
 
 
 class ConsentLogPublic(Strict):

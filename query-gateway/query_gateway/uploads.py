@@ -3,9 +3,10 @@
 Starlette's form parser would keep an uploaded file in a ``SpooledTemporaryFile``: in memory
 up to 1 MiB, then a plaintext temporary file. Here the ``multipart/form-data`` body is parsed
 as it arrives (python-multipart's push parser) and the ``file`` part goes straight into a
-`vault.SealedUpload` (AES-GCM chunks under a key held only in memory). The only other part
-accepted is ``table``. The body's size is bounded by `BodyLimitMiddleware`
-(``DEXIN_MAX_UPLOAD``) as it streams.
+`vault.SealedUpload` (AES-GCM chunks under a key held only in memory). The only other parts
+accepted are small text parts: ``table``, and the provider's ``statement`` and ``signature``
+(issue 17), each at most once and bounded. The body's size is bounded by
+`BodyLimitMiddleware` (``DEXIN_MAX_UPLOAD``) as it streams.
 """
 
 from __future__ import annotations
@@ -25,35 +26,45 @@ from vault import SealedUpload
 
 TABLE = re.compile(r"^[a-z_]{1,40}$")
 MAX_TABLE_BYTES = 64
+TEXT_PARTS = {"table": MAX_TABLE_BYTES, "statement": 2048, "signature": 2048}  # bytes at most
 FORMATS: dict[str, Literal["csv", "parquet"]] = {".csv": "csv", ".parquet": "parquet"}
 
-# The request body as OpenAPI describes it (the route reads the stream itself).
-OPENAPI_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["table", "file"],
-                    "additionalProperties": False,  # any other part is refused
-                    "properties": {
-                        "table": {"type": "string", "pattern": TABLE.pattern},
-                        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
-                    },
-                }
-            }
-        },
-    }
-}
+
+def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """The request body as OpenAPI describes it (the route reads the stream itself)."""
+    schema = {"type": "object", "required": required, "properties": properties,
+              "additionalProperties": False}  # any other part is refused  # fmt: skip
+    return {"requestBody": {"required": True,
+                            "content": {"multipart/form-data": {"schema": schema}}}}  # fmt: skip
+
+
+_TABLE = {"type": "string", "pattern": TABLE.pattern}
+_FILE = {"type": "string", "contentMediaType": "application/octet-stream"}
+# a correction's body (`routes.disputes`): a table and a file
+OPENAPI_BODY: dict[str, Any] = _body(["table", "file"], {"table": _TABLE, "file": _FILE})
+# a contribution's body: the provider's signed statement between the table and the file
+SIGNED_OPENAPI_BODY: dict[str, Any] = _body(
+    ["table", "statement", "signature", "file"],
+    {
+        "table": _TABLE,
+        "statement": {"type": "string", "maxLength": TEXT_PARTS["statement"],
+                      "description": "the provider's statement (JSON, v1: docs/api.md)"},
+        "signature": {"type": "string", "maxLength": TEXT_PARTS["signature"],
+                      "description": "a detached JWS over the statement's exact bytes"},
+        "file": _FILE,
+    },
+)  # fmt: skip
 
 
 @dataclass
 class ContributionForm:
-    """The parsed form: the table's name and the sealed file (the caller closes it)."""
+    """The parsed form: the table's name, the sealed file (the caller closes it), and the
+    provider's statement and signature as sent (None when a part is absent)."""
 
     table: str
     upload: SealedUpload
+    statement: bytes | None = None
+    signature: str | None = None
 
 
 @dataclass
@@ -67,13 +78,18 @@ class _Part:
 
 
 class _Form:
-    """python-multipart callbacks filling ``table`` and ``upload``; raise on anything else."""
+    """python-multipart callbacks filling the text parts and ``upload``; raise on anything
+    else."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.part = _Part()
-        self.table: bytes | None = None
+        self.texts: dict[str, bytes] = {}
         self.upload: SealedUpload | None = None
+
+    @property
+    def table(self) -> bytes | None:
+        return self.texts.get("table")
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -105,7 +121,8 @@ class _Form:
         self.part.name = options.get(b"name", b"").decode("latin-1")
         if self.part.name == "file" and self.upload is None and b"filename" in options:
             self.upload = self.part.upload = SealedUpload(self.directory, _format(options))
-        elif self.part.name != "table" or self.table is not None or b"filename" in options:
+        elif (self.part.name not in TEXT_PARTS or self.part.name in self.texts
+              or b"filename" in options):  # fmt: skip
             raise InvalidRequest([{"loc": ["body"], "type": "extra_part"}])  # never its name
 
     def data(self, data: bytes, start: int, end: int) -> None:
@@ -113,12 +130,12 @@ class _Form:
             self.part.upload.write(data[start:end])
             return
         self.part.data += data[start:end]
-        if len(self.part.data) > MAX_TABLE_BYTES:
-            raise InvalidRequest([{"loc": ["body", "table"], "type": "string_too_long"}])
+        if len(self.part.data) > TEXT_PARTS[self.part.name]:
+            raise InvalidRequest([{"loc": ["body", self.part.name], "type": "string_too_long"}])
 
     def end(self) -> None:
         if self.part.upload is None:
-            self.table = bytes(self.part.data)
+            self.texts[self.part.name] = bytes(self.part.data)
 
 
 def _format(options: dict[bytes, bytes]) -> Literal["csv", "parquet"]:
@@ -162,7 +179,9 @@ def _complete(form: _Form) -> ContributionForm:
         raise InvalidRequest([{"loc": ["body", "table"], "type": "string_pattern_mismatch"}])
     assert form.upload is not None
     form.upload.seal()
-    return ContributionForm(table, form.upload)
+    signature = form.texts.get("signature")
+    return ContributionForm(table, form.upload, form.texts.get("statement"),
+                            signature.decode("ascii", "replace") if signature is not None else None)  # fmt: skip
 
 
 def _discard(form: _Form) -> None:

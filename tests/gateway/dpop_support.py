@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -19,12 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_PATH = "/v1/oauth/token"
 ISSUER = "http://testserver"  # the TestClient's base URL: the gateway's issuer identifier
+STATEMENT_TYPE = "dexin-contribution+jws"
 
 Key = ECKey | OKPKey | RSAKey
 _BOUND: dict[str, ClientKey] = {}  # token -> the key it is bound to (test side only)
@@ -36,6 +38,16 @@ def _alg(key: Key) -> str:
     if isinstance(key, OKPKey):
         return "Ed25519"
     return "PS256"
+
+
+def _rows(data: bytes) -> int:
+    """Data rows of a CSV (lines after the header, blank ones not counted)."""
+    return max(sum(1 for line in data.splitlines() if line.strip()) - 1, 0)
+
+
+def signed(token: str, table: str, data: bytes, **stated: Any) -> dict[str, str]:
+    """The signed form fields of a contribution by the provider holding ``token``."""
+    return _BOUND[token].contribution(table, data, **stated)
 
 
 def ath(token: str) -> str:
@@ -53,6 +65,7 @@ class ClientKey:
     client_id: str
     key: Key
     token: str = ""
+    name: str = ""  # a provider's registry id
 
     @property
     def alg(self) -> str:
@@ -79,6 +92,23 @@ class ClientKey:
         header = {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.key.as_dict(private=False)}
         return jwt.encode(header, {k: v for k, v in body.items() if v is not None}, self.key,
                           algorithms=[self.alg])  # fmt: skip
+
+    def contribution(self, table: str, data: bytes, **stated: Any) -> dict[str, str]:
+        """The signed form fields of a contribution of ``data`` to ``table``: the statement
+        (``stated`` overrides a field, or, as None, drops it) and a detached JWS over its
+        exact bytes (RFC 7515 Appendix F)."""
+        statement: dict[str, Any] = {
+            "v": 1, "client_id": self.client_id, "provider": self.name, "table": table,
+            "file_sha256": hashlib.sha256(data).hexdigest(), "rows": _rows(data),
+            "submission_id": secrets.token_hex(8),
+            "submitted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }  # fmt: skip
+        statement.update(stated)
+        raw = json.dumps({k: v for k, v in statement.items() if v is not None}).encode()
+        header = {"alg": self.alg, "kid": self.key.thumbprint(), "typ": STATEMENT_TYPE}
+        head, _, signature = jws.serialize_compact(header, raw, self.key,
+                                                   algorithms=[self.alg]).split(".")  # fmt: skip
+        return {"table": table, "statement": raw.decode(), "signature": f"{head}..{signature}"}
 
     def token_form(self, **claims: Any) -> dict[str, str]:
         return {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pyarrow.parquet as pq
 from dpop_support import ClientKey, bind, sign_bound_requests
+from dpop_support import signed as signed  # the tests sign contributions with it
 from joserfc.jwk import ECKey
 from query_gateway.app import Components
 from sqlalchemy import create_engine, text
@@ -130,7 +131,7 @@ class Actors:
         also signs the requests of this test client that carry the token)."""
         key = ECKey.generate_key("P-256")
         made = self.control.create_client(role, name, [public_key(key.as_dict(private=False))])
-        holder = ClientKey(made.client_id, key)
+        holder = ClientKey(made.client_id, key, name=name)
         holder.token = holder.fetch_token(self.http)
         bind(self.http, holder)
         return holder

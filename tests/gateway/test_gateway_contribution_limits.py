@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from gateway_support import Actors, TestClient, World, auth
+from gateway_support import Actors, TestClient, World, auth, signed
 from query_gateway.app import create_app
 
 from audit.log import AuditLog
@@ -61,7 +61,8 @@ def _parquet(table: pa.Table, **options: object) -> bytes:
 def _submit(a: Actors, name: str, data: bytes) -> tuple[int, dict[str, object], float]:
     _, court = a.token(Role.PROVIDER, "court")
     started = time.monotonic()
-    r = a.http.post("/v1/contributions", headers=auth(court), data={"table": "dishonest_debtors"},
+    r = a.http.post("/v1/contributions", headers=auth(court),
+                    data=signed(court, "dishonest_debtors", data),
                     files={"file": (name, data, "application/octet-stream")})  # fmt: skip
     return r.status_code, r.json(), time.monotonic() - started
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from gateway_support import Actors, auth
+from gateway_support import Actors, auth, signed
 
 from governance.credentials import Role
 
@@ -30,7 +30,7 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     r = actors.http.post(
         "/v1/contributions",
         headers=auth(court),
-        data={"table": "dishonest_debtors"},
+        data=signed(court, "dishonest_debtors", broken),
         files={"file": ("dishonest_debtors.csv", broken, "text/csv")},
     )
     assert r.status_code == 201, r.text
@@ -54,7 +54,7 @@ def test_a_provider_submits_and_gets_an_anchored_receipt(actors: Actors, tmp_pat
     again = actors.http.post(
         "/v1/contributions",
         headers=auth(court),
-        data={"table": "dishonest_debtors"},
+        data=signed(court, "dishonest_debtors", broken),
         files={"file": ("x.csv", broken, "text/csv")},
     )
     assert again.json()["already_loaded"] is True
@@ -65,7 +65,7 @@ def test_a_provider_only_submits_its_own_tables(actors: Actors, tmp_path: Path) 
     r = actors.http.post(
         "/v1/contributions",
         headers=auth(court),
-        data={"table": "residents"},
+        data=signed(court, "residents", b"a,b\n1,2\n"),
         files={"file": ("r.csv", b"a,b\n1,2\n", "text/csv")},
     )
     assert (r.status_code, r.json()["reason"]) == (404, "table_not_contributed_by_provider")
@@ -79,7 +79,7 @@ def test_a_provider_only_submits_its_own_tables(actors: Actors, tmp_path: Path) 
     r = actors.http.post(
         "/v1/contributions",
         headers=auth(court),
-        data={"table": "dishonest_debtors"},
+        data=signed(court, "dishonest_debtors", b"religion,x\n1,2\n"),
         files={"file": ("r.csv", b"religion,x\n1,2\n", "text/csv")},
     )
     assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:contribution-refused")

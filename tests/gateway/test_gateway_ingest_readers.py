@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from gateway_support import Actors, auth
+from gateway_support import Actors, auth, signed
 
 from governance.credentials import Role
 from vault.idnumber import check_char
@@ -35,7 +35,7 @@ def test_officer_and_auditor_pages_answer_during_an_ingest(actors: Actors) -> No
 
     def submit() -> None:
         r = actors.http.post("/v1/contributions", headers=auth(court),
-                             data={"table": "dishonest_debtors"},
+                             data=signed(court, "dishonest_debtors", data),
                              files={"file": ("big.csv", data, "text/csv")})  # fmt: skip
         answers.append(r.status_code)
 

@@ -11,6 +11,8 @@ temporary file and the route copied it into ``$DEXIN_HOME/gateway/uploads/``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import signal
@@ -26,8 +28,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from dpop_support import TOKEN_PATH, ClientKey
+from joserfc.jwk import ECKey
 
-from dexin.admin import create_client
+from dexin.admin import create_keyed_client
 from dexin.app import control_plane, vault_config
 from dexin.keys import key_provider
 from dexin.settings import Settings
@@ -56,6 +60,7 @@ class Served:
     proc: subprocess.Popen[bytes]
     token: str
     roots: list[Path]  # DEXIN_HOME and TMPDIR
+    court: ClientKey  # the provider's own key (issue 17: DPoP proofs, signed statements)
 
 
 @pytest.fixture
@@ -67,7 +72,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
            "DEXIN_WITNESS_INTERVAL": "0", "TMPDIR": str(tmpdir)}  # fmt: skip
     settings = Settings.from_env(env)
     Vault.init(vault_config(settings), load_registry(), key_provider(settings))
-    court = create_client(control_plane(settings), Role.PROVIDER, "court")
+    made, key_file = create_keyed_client(control_plane(settings), Role.PROVIDER, "court",
+                                         tmp_path / "keys")  # fmt: skip
+    jwk = json.loads(key_file.read_text())["jwk"]
+    court = ClientKey(made.client_id, ECKey.import_key(jwk), name="court")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -76,10 +84,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
                                 env=os.environ | env, stdout=log, stderr=log)  # fmt: skip
     try:
         _wait_healthy(url, proc)
-        form = {"grant_type": "client_credentials", "client_id": court.client_id,
-                "client_secret": court.client_secret}  # fmt: skip
-        token = httpx.post(f"{url}/v1/oauth/token", data=form).json()["access_token"]
-        yield Served(url, proc, token, [settings.home, tmpdir])
+        proof = court.proof("POST", f"{url}{TOKEN_PATH}")
+        token = httpx.post(f"{url}{TOKEN_PATH}", data=court.token_form(audience=url),
+                           headers={"DPoP": proof}).json()["access_token"]  # fmt: skip
+        yield Served(url, proc, token, [settings.home, tmpdir], court)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -106,13 +114,27 @@ def _rows(block: int) -> bytes:
     )
 
 
+HEADER = b"record_id,id_number,listed_date,removed_date,amount,case_type\n"
+
+
+def _signed_form(court: ClientKey) -> dict[str, str]:
+    """The provider's signed statement about the whole file the body streams."""
+    digest = hashlib.sha256(HEADER)
+    for block in range(BLOCKS):
+        digest.update(_rows(block))
+    return court.contribution("dishonest_debtors", b"", file_sha256=digest.hexdigest(),
+                              rows=BLOCKS * 16_000)  # fmt: skip
+
+
 def _body(
-    paused: threading.Event, resume: threading.Event, sent: threading.Event
-) -> Iterator[bytes]:
+    paused: threading.Event, resume: threading.Event, sent: threading.Event,
+    form: dict[str, str],
+) -> Iterator[bytes]:  # fmt: skip
     part = f"--{BOUNDARY}\r\nContent-Disposition: form-data; name="
-    yield f'{part}"table"\r\n\r\ndishonest_debtors\r\n'.encode()
+    for name in ("table", "statement", "signature"):
+        yield f'{part}"{name}"\r\n\r\n{form[name]}\r\n'.encode()
     yield f'{part}"file"; filename="d.csv"\r\nContent-Type: text/csv\r\n\r\n'.encode()
-    yield b"record_id,id_number,listed_date,removed_date,amount,case_type\n"
+    yield HEADER
     for block in range(BLOCKS):
         yield _rows(block)
         if block == PAUSE_AT:
@@ -143,12 +165,16 @@ def test_no_plaintext_mid_upload_during_ingest_or_after_kill_9(served: Served) -
     paused, resume, sent, done = (threading.Event() for _ in range(4))
     outcome: list[object] = []
 
+    form = _signed_form(served.court)
+
     def upload() -> None:
-        headers = {"Authorization": f"Bearer {served.token}",
+        url = f"{served.url}/v1/contributions"
+        headers = {"Authorization": f"DPoP {served.token}",
+                   "DPoP": served.court.proof("POST", url, served.token),
                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}  # fmt: skip
         try:
-            r = httpx.post(f"{served.url}/v1/contributions", headers=headers, timeout=300,
-                           content=_body(paused, resume, sent))  # fmt: skip
+            r = httpx.post(url, headers=headers, timeout=300,
+                           content=_body(paused, resume, sent, form))  # fmt: skip
             outcome.append(r.status_code)
         except httpx.HTTPError as exc:
             outcome.append(type(exc).__name__)

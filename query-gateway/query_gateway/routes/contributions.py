@@ -1,4 +1,5 @@
-"""Providers' contributions: an upload into the vault's ingest, answered with its receipt.
+"""Providers' contributions: a signed upload into the vault's ingest, answered with its
+receipt countersigned by the gateway (issue 17).
 
 The body is read as it streams (`query_gateway.uploads`): the file is sealed (encrypted
 under a key held in memory) as it arrives, so no byte of it rests on disk in plaintext; the
@@ -13,12 +14,18 @@ from pathlib import Path
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from governance import ContributionRefused, RefusedContribution, Role, accept_contribution
+from governance import (
+    ContributionRefused,
+    RefusedContribution,
+    Role,
+    SignedContribution,
+    accept_contribution,
+)
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
 from query_gateway.routes import router
 from query_gateway.schemas import ContributionPublic, RejectionPublic
-from query_gateway.uploads import OPENAPI_BODY, ContributionForm, read_contribution
+from query_gateway.uploads import SIGNED_OPENAPI_BODY, ContributionForm, read_contribution
 from vault import Receipt
 
 routes = router()
@@ -27,10 +34,10 @@ MAX_REJECTIONS_SHOWN = 1000
 
 @routes.post(
     "/v1/contributions",
-    openapi_extra=policy(Role.PROVIDER) | OPENAPI_BODY,
+    openapi_extra=policy(Role.PROVIDER) | SIGNED_OPENAPI_BODY,
     status_code=201,
     response_model=ContributionPublic,
-    summary="Submit a contribution (CSV or Parquet)",
+    summary="Submit a contribution (CSV or Parquet), signed by the provider",
 )
 async def contribute(request: Request, gw: GatewayDep, who: PrincipalDep) -> ContributionPublic:
     form = await read_contribution(request, gw.workdir / "uploads")
@@ -44,16 +51,21 @@ def _ingest(
     assert client_id is not None
     client = gw.control.active_client(client_id)
     assert client is not None
+    signed = None
+    if form.statement is not None and form.signature is not None:
+        signed = SignedContribution(form.statement, form.signature)
+    request.state.audit["computation"] = f"contribution:{form.table}"
     try:
-        receipt = accept_contribution(gw, client.name, form.table, form.upload)
+        done = accept_contribution(gw, client_id, client.name, form.table, form.upload, signed)
     except RefusedContribution as exc:
         public = _public(exc.receipt).model_dump(mode="json") if exc.receipt else None
         raise ContributionRefused(public or {"refusal": exc.reason}) from None
-    request.state.audit["computation"] = f"contribution:{form.table}"
-    return _public(receipt)
+    return _public(done.receipt, done.document, done.signature)
 
 
-def _public(r: Receipt) -> ContributionPublic:
+def _public(
+    r: Receipt, document: str | None = None, signature: str | None = None
+) -> ContributionPublic:
     return ContributionPublic(
         contribution_id=r.contribution_id,
         provider=r.provider,
@@ -71,6 +83,9 @@ def _public(r: Receipt) -> ContributionPublic:
         already_loaded=r.already_loaded,
         anchor=r.anchor,
         rejections=_rejections(r.report),
+        origin=r.origin,
+        receipt_document=document,
+        receipt_signature=signature,
     )
 
 
