@@ -18,6 +18,7 @@ from typing import Any
 from audit import Witness
 from credit_model import ModelSpec
 from dexin import demo_idp
+from dexin.admin import create_keyed_client
 from dexin.app import control_plane, ledger_secret, load_or_create_log_key, witness_dir
 from dexin.settings import Settings
 from governance import ConsoleAccounts, Role, derive_keys, score_person
@@ -61,13 +62,13 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
     console = ConsoleAccounts(
         settings.console_accounts, derive_keys(ledger_secret(settings)).token_key
     )
-    bank = control.create_client(Role.BANK, "余姚农商银行 Yuyao Rural Commercial Bank")
+    # the bank's own key (the demo's shortcut: a bank generates it itself and hands over only
+    # the public JWKS); the gateway stores only the public half
+    bank, key_file = create_keyed_client(control, Role.BANK,
+                                         "余姚农商银行 Yuyao Rural Commercial Bank",
+                                         settings.home / "keys")  # fmt: skip
     people: dict[str, Any] = {
-        "bank": {
-            "name": bank.name,
-            "client_id": bank.client_id,
-            "client_secret": bank.client_secret,
-        },
+        "bank": {"name": bank.name, "client_id": bank.client_id, "key_file": str(key_file)},
         "officers": [],
         "subjects": [{"id_number": s} for s in subjects],
     }
@@ -114,7 +115,7 @@ def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
                      f"identity provider (console: 居民登录 → sign in at the identity provider); "
                      f"ID number {s['id_number']}")  # fmt: skip
     b = people["bank"]
-    lines.append(f"bank     client_id {b['client_id']}  client_secret {b['client_secret']}  "
-                 f"(POST {url}/v1/oauth/token)")  # fmt: skip
+    lines.append(f"bank     client_id {b['client_id']}  key {b['key_file']} (private_key_jwt + "
+                 f"DPoP: dexin_client.DexinClient.from_key_file('{url}', key_file))")  # fmt: skip
     lines.append(f"witness  {people['witness']['name']}  state {people['witness']['state']}")
     return lines

@@ -45,8 +45,8 @@ from dexin.app import control_plane, load_or_create_log_key, witness_dir
 from dexin.demo_idp import ResidentBrowser, oidc_env, running_idp
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
-from dexin_client import DexinClient
-from governance import SIGNATURE_HEADER, Role, verify_detached
+from dexin_client import DexinClient, GatewayProblem
+from governance import Role, verify_detached
 
 
 class StoryFailed(Exception):
@@ -77,16 +77,6 @@ class Story:
         self.expect(r.status_code == 200, f"token for {who['client_id']}: {r.status_code}")
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-    def ask(self, bank: dict[str, str], computation: str, **terms: Any) -> str:
-        listed = self.http.get("/v1/computations", headers=bank).json()
-        digest = next(c["hash"] for c in listed if c["id"] == computation)
-        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=180)).isoformat()
-        body = {"computation": computation, "computation_hash": digest,
-                "valid_until": until, **terms}  # fmt: skip
-        r = self.http.post("/v1/access-requests", json=body, headers=bank)
-        self.expect(r.status_code == 201, f"access request refused: {r.text}")
-        return str(r.json()["id"])
-
     def approve(self, request_id: str) -> dict[str, Any]:
         """Two officers sign their votes with their own keys (enrolled on first use)."""
         from dexin.officer_key import decide
@@ -115,9 +105,24 @@ class Story:
             self.keys[officer["client_id"]] = enrol(self.http, invite)
         return self.keys[officer["client_id"]]
 
+    def bank(self) -> DexinClient:
+        """The bank, signing in with its own key (private_key_jwt, DPoP-bound tokens)."""
+        return DexinClient.from_key_file(str(self.http.base_url), Path(self.people["bank"]["key_file"]),
+                                         timeout=60)  # fmt: skip
+
+    def ask_as(self, bank: DexinClient, computation: str, **terms: Any) -> str:
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=180)).isoformat()
+        try:
+            return str(bank.request_access(computation, valid_until=until, **terms)["id"])
+        except GatewayProblem as exc:
+            raise StoryFailed(f"step {self.step + 1}: access request refused: {exc}") from None
+
     def walk_api(self) -> None:
-        bank = self.token(self.people["bank"])
-        rid = self.ask(bank, "morality_credit_score", purpose="credit_assessment", quota=100)
+        with self.bank() as bank:
+            self.walk_with(bank)
+
+    def walk_with(self, bank: DexinClient) -> None:
+        rid = self.ask_as(bank, "morality_credit_score", purpose="credit_assessment", quota=100)
         self.say(
             f"the bank asks for morality_credit_score (credit_assessment): request {rid}, pending"
         )
@@ -139,42 +144,43 @@ class Story:
             consent = mine[-1]["id"]
             self.say(f"the resident consents to the bank for credit_assessment, proved by a "
                      f"fresh sign-in for exactly those terms: consent {consent}")  # fmt: skip
-            body = {"id_number": id_number, "purpose": "credit_assessment",
-                    "access_request_id": rid, "consent_id": consent}  # fmt: skip
-            r = self.http.post("/v1/scores", json=body, headers=bank)
-            self.expect(r.status_code == 200, f"score refused: {r.text}")
-            header = verify_detached(
-                r.headers[SIGNATURE_HEADER], r.content, self.http.get("/v1/keys").json()
-            )
-            score = r.json()
-            self.say(f"the bank gets a signed score: code {score.get('morality_code')}, points "
+            terms = {"purpose": "credit_assessment", "access_request_id": rid,
+                     "consent_id": consent}  # fmt: skip
+            try:
+                answer = bank.score(id_number, **terms)
+            except GatewayProblem as exc:
+                raise StoryFailed(f"step {self.step + 1}: score refused: {exc}") from None
+            header = verify_detached(answer.signature, answer.raw, self.http.get("/v1/keys").json())
+            score = answer.body
+            self.say(f"the bank, signed in with its own key (private_key_jwt, DPoP-bound token), "
+                     f"gets a signed score: code {score.get('morality_code')}, points "
                      f"{score.get('morality_points')}, model {score.get('model')}, audit index "
-                     f"{score['audit']['index']}; EdDSA signature verified with the JWKS (kid "
-                     f"{header['kid'][:12]}…)")  # fmt: skip
+                     f"{score['audit']['index']}; EdDSA signature and subject binding verified "
+                     f"(kid {header['kid'][:12]}…)")  # fmt: skip
             browser.withdraw(consent)
             self.say(
                 "the resident withdraws the consent (a fresh sign-in again; effective at once)"
             )
         finally:
             browser.close()
-        r = self.http.post("/v1/scores", json=body, headers=bank)
-        reason = r.json().get("reason") if r.status_code != 200 else None
-        self.expect(
-            r.status_code == 403 and reason == "consent_withdrawn", f"not refused: {r.status_code}"
-        )
-        self.say(f"the next request is refused: {r.status_code} {reason}")
+        try:
+            bank.score(id_number, **terms)
+            refused: tuple[int, Any] = (200, None)
+        except GatewayProblem as exc:
+            refused = (exc.status, exc.reason)
+        self.expect(refused == (403, "consent_withdrawn"), f"not refused: {refused}")
+        self.say(f"the next request is refused: {refused[0]} {refused[1]}")
         self.aggregate(bank)
 
-    def aggregate(self, bank: dict[str, str]) -> None:
-        rid = self.ask(
+    def aggregate(self, bank: DexinClient) -> None:
+        rid = self.ask_as(
             bank, "grade_distribution_by_town", purpose="statistics", quota=10, epsilon=1.0
         )
         self.approve(rid)
-        body = {"computation": "grade_distribution_by_town", "access_request_id": rid,
-                "parameters": {}, "epsilon": 0.5}  # fmt: skip
-        r = self.http.post("/v1/aggregates", json=body, headers=bank)
-        self.expect(r.status_code == 200, f"aggregate refused: {r.text}")
-        doc = r.json()
+        try:
+            doc = bank.aggregate("grade_distribution_by_town", rid, epsilon=0.5)
+        except GatewayProblem as exc:
+            raise StoryFailed(f"step {self.step + 1}: aggregate refused: {exc}") from None
         cells = doc["cells"] or []
         suppressed = sum(1 for c in cells if c["suppressed"])
         self.say(f"an aggregate is released with differential privacy: {len(cells)} cells "

@@ -21,7 +21,7 @@ def test_the_story_holds_from_ask_to_a_named_tampered_byte(tmp_path: Path) -> No
     text = buffer.getvalue()
     assert steps == 14, text
     for expected in ("pending", "approved", "signs in at the identity provider",
-                     "proved by a fresh sign-in", "signature verified with the JWKS",
+                     "proved by a fresh sign-in", "signature and subject binding verified",
                      "withdraws", "consent_withdrawn", "differential privacy",
                      "aggregates 2 BLS signatures into one", "dexin audit verify while the gateway runs: OK",
                      "dexin ledger verify",
