@@ -3,12 +3,14 @@ test-artifacts/e2e/."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pyotp
 from e2e_passkeys_support import enrol, invite, local, with_authenticator
 from e2e_support import ARTIFACTS, Served
+
+from dexin_client import DexinClient
 
 
 def shot(page: Any, name: str) -> None:
@@ -24,19 +26,17 @@ def officer_login(page: Any, served: Served, officer: dict[str, Any], host: str 
     page.wait_for_url("**/console/officer")
 
 
+def bank_client(served: Served) -> DexinClient:
+    """The demo's bank, with its own key (private_key_jwt, DPoP-bound tokens)."""
+    return DexinClient.from_key_file(served.url, Path(served.people["bank"]["key_file"]),
+                                     timeout=60)  # fmt: skip
+
+
 def file_request(served: Served) -> str:
-    bank = served.people["bank"]
-    with httpx.Client(base_url=served.url) as http:
-        token = http.post("/v1/oauth/token", data={"grant_type": "client_credentials",
-                          "client_id": bank["client_id"], "client_secret": bank["client_secret"]}).json()  # fmt: skip
-        h = {"Authorization": f"Bearer {token['access_token']}"}
-        digest = next(c["hash"] for c in http.get("/v1/computations", headers=h).json()
-                      if c["id"] == "morality_credit_score")  # fmt: skip
-        r = http.post("/v1/access-requests", headers=h, json={
-            "computation": "morality_credit_score", "computation_hash": digest,
-            "purpose": "credit_assessment", "valid_until": "2030-01-01T00:00:00Z", "quota": 50})  # fmt: skip
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
+    with bank_client(served) as bank:
+        filed = bank.request_access("morality_credit_score", purpose="credit_assessment",
+                                    valid_until="2030-01-01T00:00:00Z", quota=50)  # fmt: skip
+        return str(filed["id"])
 
 
 def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browser: Any) -> None:

@@ -8,20 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 from e2e_passkeys_support import enrol, invite, local, passkey_sign_in, with_authenticator
 from e2e_support import ARTIFACTS, Served
-from test_e2e_console import file_request
+from test_e2e_console import bank_client, file_request
 
 
 def _votes(served: Served, rid: str) -> int:
-    bank = served.people["bank"]
-    with httpx.Client(base_url=served.url) as http:
-        form = {"grant_type": "client_credentials", "client_id": bank["client_id"],
-                "client_secret": bank["client_secret"]}  # fmt: skip
-        token = http.post("/v1/oauth/token", data=form).json()["access_token"]
-        doc = http.get(f"/v1/access-requests/{rid}", headers={"Authorization": f"Bearer {token}"})
-        return int(doc.json()["approvals"])
+    with bank_client(served) as bank:
+        return int(bank.access_request(rid)["approvals"])
 
 
 def test_enrol_sign_in_and_vote_with_a_passkey(served: Served, page: Any) -> None:

@@ -13,6 +13,7 @@ import pyotp
 import pytest
 from e2e_passkeys_support import invite, local
 from e2e_support import ARTIFACTS, Served
+from test_e2e_console import bank_client
 
 from dexin.admin import subject_token
 from dexin.officer_key import decide, enrol
@@ -100,16 +101,11 @@ def test_a_statement_is_shown_in_the_next_bank_answer(
 
 def _bank_score(served: Served, id_number: str) -> dict[str, Any]:
     """The bank's signed score of the resident: an access request approved by two officers'
-    own keys, the resident's consent, then the score."""
-    with httpx.Client(base_url=local(served), timeout=60) as http:
-        bank = _token(http, served.people["bank"])
-        h = {"Authorization": f"Bearer {bank}"}
-        digest = next(c["hash"] for c in http.get("/v1/computations", headers=h).json()
-                      if c["id"] == "morality_credit_score")  # fmt: skip
-        r = http.post("/v1/access-requests", headers=h, json={
-            "computation": "morality_credit_score", "computation_hash": digest,
-            "purpose": "credit_assessment", "valid_until": "2030-01-01T00:00:00Z", "quota": 5})  # fmt: skip
-        rid = r.json()["id"]
+    own keys, the resident's consent, then the score (the bank with its own key)."""
+    with bank_client(served) as bank, httpx.Client(base_url=local(served), timeout=60) as http:
+        filed = bank.request_access("morality_credit_score", purpose="credit_assessment",
+                                    valid_until="2030-01-01T00:00:00Z", quota=5)  # fmt: skip
+        rid = filed["id"]
         for officer in served.people["officers"][:2]:
             key = enrol(http, invite(served, officer["client_id"]).split("#", 1)[1])
             _, voted = decide(http, key, _token(http, officer), rid, "approve")
@@ -118,11 +114,9 @@ def _bank_score(served: Served, id_number: str) -> dict[str, Any]:
         consent = http.post("/v1/consents", headers={"Authorization": f"Bearer {subject}"}, json={
             "bank": served.people["bank"]["client_id"], "purpose": "credit_assessment",
             "expires_at": "2029-01-01T00:00:00Z"}).json()["id"]  # fmt: skip
-        score = http.post("/v1/scores", headers=h, json={"id_number": id_number,
-                          "purpose": "credit_assessment", "access_request_id": rid,
-                          "consent_id": consent})  # fmt: skip
-        assert score.status_code == 200, score.text
-        return dict(score.json())
+        answer = bank.score(id_number, purpose="credit_assessment", access_request_id=rid,
+                            consent_id=consent)  # fmt: skip
+        return dict(answer.body)
 
 
 def test_a_review_is_requested_and_recorded(served: Served, page: Any, browser: Any) -> None:
