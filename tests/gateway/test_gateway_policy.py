@@ -17,6 +17,8 @@ SAMPLE_PATH = {
     "index": "0",
     "dispute_id": "dsp_0123456789abcdef01234567",
     "repair_id": "rep_0123456789abcdef01234567",
+    "statement_id": "st_0123456789abcdef01234567",
+    "review_id": "rv_0123456789abcdef01234567",
 }
 
 
