@@ -76,8 +76,7 @@ def published(gw: Services, state: ConsoleState, name: str) -> Publication | Non
 
 def data_version(gw: Services) -> str:
     """What a release depends on besides the catalogue: the accepted contributions."""
-    with gw.ingest_lock:
-        records = gw.vault.contributions()
+    records = gw.vault.contributions()  # its own cursor: a reader never waits on an ingest
     accepted = sorted(str(r["contribution_id"]) for r in records if r["status"] == "accepted")
     return hashlib.sha256("\n".join(accepted).encode()).hexdigest()
 
@@ -115,8 +114,7 @@ def _current(kept: Publication, computation_hash: str, version: str) -> bool:
 def _publish(gw: Services, state: ConsoleState, name: str, version: str) -> Publication:
     """Release, record the spend in the audit log, then keep the file (in that order)."""
     computation = gw.catalogue.get(_SOURCES[name])
-    with gw.ingest_lock:
-        counts = gw.aggregates.counts(computation, {})
+    counts = gw.aggregates.counts(computation, {})  # a committed snapshot, no ingest lock
     cells = release(counts, epsilon=PUBLISH_EPSILON, sensitivity=computation.sensitivity or 1,
                     min_cell=gw.settings.min_cell)  # fmt: skip
     doc = {
