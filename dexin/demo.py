@@ -219,6 +219,14 @@ def run(
         console.print(f"residents' identity provider (oidc-provider) at {idp.issuer}")
         for line in demo_identities.how_to_log_in(people, url):
             console.print(line, highlight=False, soft_wrap=True)
+        console.print(
+            "officers vote with a passkey of their own: an admin's one-time link "
+            "(dexin admin invite-officer NAME) opens the console's enrolment page, "
+            "where the browser registers it (or dexin officer enrol --invite URL "
+            "--key-out FILE for an officer-held key)",
+            highlight=False,
+            soft_wrap=True,
+        )
         console.print(f"identities written to {demo_identities.identities_path(settings)} "
                       "(mode 0600)")  # fmt: skip
         oidc = demo_idp.oidc_settings(idp, people, url)
