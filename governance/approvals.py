@@ -159,7 +159,9 @@ class Approvals:
             terms = self.ledger.get_approval(ledger_id).terms
             chain_id, contract = self._chain()
         except LedgerError as exc:
-            raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+            raise ServiceUnavailable(
+                "ledger_unavailable", audit_detail=type(exc).__name__
+            ) from None
         document = decision_document(ledger_id, decision, terms, chain_id, contract)
         return challenge_of(document), document
 
@@ -228,7 +230,9 @@ class Approvals:
                 raise PolicyDenied("officer_signature_invalid", audit_detail=exc.error) from None
             raise Conflict(_revert_reason(exc.error)) from None
         except LedgerError as exc:
-            raise ServiceUnavailable("ledger_unavailable", audit_detail=type(exc).__name__) from None
+            raise ServiceUnavailable(
+                "ledger_unavailable", audit_detail=type(exc).__name__
+            ) from None
 
 
 def usable_approval(

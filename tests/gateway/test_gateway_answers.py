@@ -14,8 +14,16 @@ from governance.credentials import Role
 from governance.signing import SignatureError, b64url_decode, verify_detached
 from governance.signing_keys import RECHECK_SECONDS, SigningKeys
 
-ENVELOPE = {"bank", "access_request_id", "subject_binding", "request_id", "audit",
-            "statements", "review_pending", "disputed"}  # the residents' rights (issue 18)
+ENVELOPE = {
+    "bank",
+    "access_request_id",
+    "subject_binding",
+    "request_id",
+    "audit",
+    "statements",
+    "review_pending",
+    "disputed",
+}  # the residents' rights (issue 18)
 SCORE_KEYS = ENVELOPE | {
     "computation",
     "computation_version",

@@ -43,9 +43,7 @@ def test_expired_negative_rows_are_excluded_from_every_use(vault: Vault, tmp_pat
     assert visible == [("V-000002",)]
 
 
-def test_a_penalty_counts_only_inside_its_publication_window(
-    vault: Vault, tmp_path: Path
-) -> None:
+def test_a_penalty_counts_only_inside_its_publication_window(vault: Vault, tmp_path: Path) -> None:
     _penalties(vault, tmp_path)
     # P-000002 is within retention, but its window (3 years from the 2021 decision) ended
     visible = vault.query("SELECT record_id FROM src.administrative_penalties ORDER BY 1")

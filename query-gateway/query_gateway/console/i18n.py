@@ -23,8 +23,14 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "resident_login_idp": ("前往身份认证平台登录", "Sign in at the identity provider"),
     "no_identity_provider": ("未配置居民身份认证平台", "No identity provider is configured"),
-    "idp_unavailable": ("身份认证平台暂时无法访问，请稍后重试", "The identity provider cannot be reached; try again later"),
-    "sign_in_refused": ("身份认证未通过或已过期，请重新登录", "The sign-in was refused or has expired; sign in again"),
+    "idp_unavailable": (
+        "身份认证平台暂时无法访问，请稍后重试",
+        "The identity provider cannot be reached; try again later",
+    ),
+    "sign_in_refused": (
+        "身份认证未通过或已过期，请重新登录",
+        "The sign-in was refused or has expired; sign in again",
+    ),
     "signed_in_continue": ("身份已确认", "Signed in"),
     "continue": ("继续", "Continue"),
     "username": ("用户名", "User name"),
