@@ -15,6 +15,10 @@ unique index the bench builds for it), with no token, policy, quota, consent, au
 signature. Targets (issue 5): ours >= 1.5 x the baseline's requests per second; p99 <= 25
 ms at 64. Issue 16: the gateway's p99 within 3 x its own p50.
 
+The bank signs in as FAPI 2.0 asks (issue 17), so every score carries a DPoP proof; each
+report also says what checking one costs per answer, beside the gateway's and the floor's
+time per request (bench/dpop.py measures it in this process).
+
 It also measures the floor: the same FastAPI stack answering a constant (no vault, no work),
 and prints the rate a p99 target needs with that many connections in a closed loop (Little's
 law: mean latency = connections / rate, and p99 >= mean). The floor and the gateway are
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -433,6 +438,7 @@ def _report(connections: int, runs: dict[str, list[dict[str, Any]]]) -> None:
         floor = [r["p99"] / r["p50"] for r in runs["floor"]]
         line += f"; the floor's in the same rounds: {', '.join(f'{x:.1f}' for x in floor)}"
     print(line)
+    print(_dpop_line(runs))
     if "baseline" not in runs:
         return
     gateway, baseline = _median(runs["gateway"], "rps"), _median(runs["baseline"], "rps")
@@ -445,6 +451,28 @@ def _report(connections: int, runs: dict[str, list[dict[str, Any]]]) -> None:
         f"{connections / 0.025:,.0f} req/s (Little's law); the floor reached "
         f"{_median(runs['floor'], 'rps'):,.0f} req/s with p99 {_median(runs['floor'], 'p99'):.1f} ms"
     )
+
+
+@functools.cache
+def _dpop() -> Any:
+    """bench/dpop.py (issue 17) and its figures, measured once in this process."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_dpop", Path(__file__).parent / "dpop.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_dpop"] = module  # its dataclass looks its module up
+    spec.loader.exec_module(module)
+    module.proof_cost(200)  # warm-up
+    return module, module.proof_cost(2000)
+
+
+def _dpop_line(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """What checking the bank's DPoP proof costs per answer, beside the gateway's and the
+    floor's time per request (one serving process each: 1 / requests per second)."""
+    module, cost = _dpop()
+    per = {name: 1e6 / _median(runs[name], "rps") for name in ("gateway", "floor") if name in runs}
+    return str(module.describe(cost, per))
 
 
 def _median(rounds: list[dict[str, Any]], key: str) -> float:

@@ -1,5 +1,5 @@
-"""The demo's people: a bank client, three officers (password + TOTP), residents, an auditor
-and a witness. Written once to ``$DEXIN_HOME/demo-identities.json`` (mode 0600) and reused.
+"""The demo's people: a bank client and a provider (each holding its own key), three
+officers (password + TOTP), residents, an auditor and a witness. Written once to ``$DEXIN_HOME/demo-identities.json`` (mode 0600) and reused.
 
 Clients and console accounts touch only the control plane and the console's account file;
 the witness's key is registered on the ledger by the caller (which owns the ledger then).
@@ -21,10 +21,11 @@ from dexin import demo_idp
 from dexin.admin import create_keyed_client
 from dexin.app import control_plane, ledger_secret, load_or_create_log_key, witness_dir
 from dexin.settings import Settings
-from governance import ConsoleAccounts, Role, derive_keys, score_person
+from governance import ConsoleAccounts, ControlPlane, Role, derive_keys, score_person
 from vault import Vault
 
 OFFICERS = ("officer-wang", "officer-li", "officer-zhang")
+PROVIDER = "court"  # the demo's provider client (a registry provider id)
 WITNESS = "demo-witness"
 SUBJECTS = 3
 
@@ -72,6 +73,7 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
         "officers": [],
         "subjects": [{"id_number": s} for s in subjects],
     }
+    ensure_provider(settings, people, control)
     demo_idp.ensure_residents(people)
     for name in OFFICERS:
         client = control.create_client(Role.OFFICER, name)
@@ -92,6 +94,20 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
     people["witness"] = {"name": WITNESS, "state": str(state), "vkey": witness.public.vkey()}
     write(settings, people)
     return people
+
+
+def ensure_provider(
+    settings: Settings, people: dict[str, Any], control: ControlPlane | None = None
+) -> bool:
+    """The court as a provider holding its own key (issue 17: it signs what it sends; the
+    gateway stores only the public half); True if it had to be made (an identities file
+    from before providers signed)."""
+    if "provider" in people:
+        return False
+    made, key_file = create_keyed_client(control or control_plane(settings), Role.PROVIDER,
+                                         PROVIDER, settings.home / "keys")  # fmt: skip
+    people["provider"] = {"name": PROVIDER, "client_id": made.client_id, "key_file": str(key_file)}
+    return True
 
 
 def write(settings: Settings, people: dict[str, Any]) -> None:
@@ -117,5 +133,9 @@ def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
     b = people["bank"]
     lines.append(f"bank     client_id {b['client_id']}  key {b['key_file']} (private_key_jwt + "
                  f"DPoP: dexin_client.DexinClient.from_key_file('{url}', key_file))")  # fmt: skip
+    if "provider" in people:
+        p = people["provider"]
+        lines.append(f"provider {p['name']}  client_id {p['client_id']}  key {p['key_file']} "
+                     f"(signed contributions: dexin_client.DexinClient.contribute)")  # fmt: skip
     lines.append(f"witness  {people['witness']['name']}  state {people['witness']['state']}")
     return lines

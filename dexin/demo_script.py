@@ -3,7 +3,9 @@
 A bank asks → two officers approve (m of n, votes on the ledger) → a resident signs in at the
 identity provider and consents (a fresh sign-in for exactly those terms) → the
 bank gets a signed score and verifies it with the JWKS → the resident withdraws → the next
-request is refused → an aggregate is released with differential privacy → an admin
+request is refused → an aggregate is released with differential privacy → the court, a
+provider holding its own key, submits a signed contribution and gets a countersigned receipt
+→ an admin
 registers a second witness through the API (threshold 2) → both witnesses cosign a
 checkpoint through the API and the gateway aggregates and anchors it in the background → the
 auditor verifies everything while the gateway runs (``dexin audit verify``: checkpoints,
@@ -45,8 +47,11 @@ from dexin.app import control_plane, load_or_create_log_key, witness_dir
 from dexin.demo_idp import ResidentBrowser, oidc_env, running_idp
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
-from dexin_client import DexinClient, GatewayProblem
+from dexin_client import DexinClient, GatewayProblem, SignatureError
 from governance import Role, verify_detached
+from vault import idnumber
+
+DEBTORS_HEADER = "record_id,id_number,listed_date,removed_date,amount,case_type\n"
 
 
 class StoryFailed(Exception):
@@ -172,6 +177,32 @@ class Story:
         self.say(f"the next request is refused: {refused[0]} {refused[1]}")
         self.aggregate(bank)
 
+    def contribute(self) -> None:
+        """The court, a provider holding its own key, submits a signed contribution and
+        checks the receipt the gateway countersigned."""
+        who = self.people["provider"]
+        first17 = "33029119800315013"
+        person = first17 + idnumber.check_char(first17)
+        stamp = dt.datetime.now(dt.UTC).strftime("%y%m%d%H%M%S")
+        rows = "".join(f"DEMO-{stamp}-{i},{person},2026-01-0{i + 1},,1500.00,contract\n"
+                       for i in range(2))  # fmt: skip
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "dishonest_debtors.csv"
+            path.write_text(DEBTORS_HEADER + rows, encoding="utf-8")
+            with DexinClient.from_key_file(str(self.http.base_url), Path(who["key_file"]),
+                                           timeout=120) as court:  # fmt: skip
+                try:
+                    signed = court.contribute("dishonest_debtors", path)
+                except (GatewayProblem, SignatureError) as exc:
+                    raise StoryFailed(
+                        f"step {self.step + 1}: contribution refused: {exc}"
+                    ) from None
+        doc = json.loads(signed.document)
+        self.say(f"the court (a provider) submits {signed.body['accepted']} rows signed with its "
+                 f"own key: the gateway checks the signature before reading a row, and its "
+                 f"countersigned receipt names the Merkle root {doc['merkle_root'][:12]}… and the "
+                 f"signature's digest, anchored ({signed.body['anchor']})")  # fmt: skip
+
     def aggregate(self, bank: DexinClient) -> None:
         rid = self.ask_as(
             bank, "grade_distribution_by_town", purpose="statistics", quota=10, epsilon=1.0
@@ -254,7 +285,8 @@ def audit_steps(story: Story, env: dict[str, str], own_gateway: bool) -> None:
     if own_gateway:  # the vault is free once the gateway stopped
         r = dexin_command("ledger", "verify", env=env)
         story.expect(r.returncode == 0, f"dexin ledger verify failed: {r.stdout} {r.stderr}")
-        story.say("dexin ledger verify: every contribution root recomputed and matches its anchor")
+        story.say("dexin ledger verify: every contribution root recomputed and matches its "
+                  "anchor; every provider's signature verified against its key then")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
         r = dexin_command("audit", "export", "--out", str(export), env=env)
@@ -360,12 +392,13 @@ def run_script(
         demo.run(settings, scale, seed, out, serve=False)
         people = demo_identities.load(settings)
         assert people is not None
-    if demo_idp.ensure_residents(people):  # an identities file from before the IdP
-        demo_identities.write(settings, people)
+    if demo_idp.ensure_residents(people) | demo_identities.ensure_provider(settings, people):
+        demo_identities.write(settings, people)  # an identities file from before these
     env = os.environ | {"DEXIN_WITNESS_INTERVAL": "1"} | env | {"DEXIN_HOME": str(settings.home)}
     if url is not None:
         story = Story(url, settings, people, out)
         story.walk_api()
+        story.contribute()
         witness_live(story, env)
         audit_steps(story, env, own_gateway=False)
         return story.step
@@ -373,6 +406,7 @@ def run_script(
         story = Story(fresh, settings, people, out)
         out.print(f"a fresh gateway serves {settings.home} on {fresh}")
         story.walk_api()
+        story.contribute()
         witness_live(story, env)
         story.http.close()
         stop(proc)

@@ -20,17 +20,19 @@ gateway sends no nonces (``use_dpop_nonce`` is never answered): the ``iat`` wind
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import json
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from joserfc import jws, jwt
+from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
 from joserfc.jws import JWSRegistry
 
-from governance.client_keys import ALGORITHMS, KeyRefused, public_key
+from governance.client_keys import ALGORITHMS, KeyRefused, PublicKey, public_key
 from governance.errors import InvalidDPoPProof
 from governance.replay import ReplayCache
 
@@ -98,30 +100,45 @@ def verify_proof(
 
 def _signed(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The proof's header (with the key's thumbprint as ``jkt``) and claims, once its
-    signature verifies with the public key its header carries."""
+    signature verifies with the public key its header carries (parsed once)."""
     if not proof or len(proof) > MAX_PROOF_BYTES:
         raise InvalidDPoPProof(audit_detail="dpop_malformed")
     try:
-        header = jws.extract_compact(proof.encode("ascii"), registry=_REGISTRY).headers()
+        obj = jws.extract_compact(proof.encode("ascii"), registry=_REGISTRY)
+        header = obj.headers()
     except (JoseError, ValueError, UnicodeError):
         raise InvalidDPoPProof(audit_detail="dpop_malformed") from None
     if header.get("typ") != PROOF_TYPE:
         raise InvalidDPoPProof(audit_detail="dpop_typ")
-    jwk = header.get("jwk")
-    try:
-        if not isinstance(jwk, dict):
-            raise KeyRefused("no jwk")
-        key = public_key(jwk)  # refuses private members and weak keys
-    except KeyRefused:
-        raise InvalidDPoPProof(audit_detail="dpop_jwk") from None
-    if header.get("alg") not in ALGORITHMS or header.get("alg") != key.alg:
+    public, key = _header_key(header.get("jwk"))
+    if header.get("alg") not in ALGORITHMS or header.get("alg") != public.alg:
         raise InvalidDPoPProof(audit_detail="dpop_alg")
     try:
-        token = jwt.decode(proof, JWKRegistry.import_key(dict(key.jwk)), algorithms=[key.alg],
-                           registry=_REGISTRY)  # fmt: skip
+        if not jws.validate_compact(obj, key, registry=_REGISTRY):
+            raise InvalidDPoPProof(audit_detail="dpop_signature")
+        claims = json.loads(obj.payload)
     except (JoseError, ValueError):
         raise InvalidDPoPProof(audit_detail="dpop_signature") from None
-    return dict(header) | {"jkt": key.thumbprint}, dict(token.claims)
+    if not isinstance(claims, dict):
+        raise InvalidDPoPProof(audit_detail="dpop_malformed")
+    return dict(header) | {"jkt": public.thumbprint}, claims
+
+
+def _header_key(jwk: Any) -> tuple[PublicKey, Any]:
+    """The proof's public key, validated (no private member, a supported, strong key) and
+    imported once per distinct key: a bank signs every proof with the same one."""
+    if not isinstance(jwk, dict):
+        raise InvalidDPoPProof(audit_detail="dpop_jwk")
+    try:
+        return _imported(json.dumps(jwk, sort_keys=True, separators=(",", ":")))
+    except (KeyRefused, ValueError, TypeError):
+        raise InvalidDPoPProof(audit_detail="dpop_jwk") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _imported(jwk: str) -> tuple[PublicKey, Any]:
+    public = public_key(json.loads(jwk))  # refuses private members and weak keys
+    return public, JWKRegistry.import_key(dict(public.jwk))
 
 
 def _check_request(claims: dict[str, Any], *, method: str, url: str) -> None:

@@ -19,10 +19,12 @@ def test_the_story_holds_from_ask_to_a_named_tampered_byte(tmp_path: Path) -> No
     buffer = io.StringIO()
     steps = run_script(env, Console(file=buffer, width=200), url=None)
     text = buffer.getvalue()
-    assert steps == 14, text
+    assert steps == 15, text
     for expected in ("pending", "approved", "signs in at the identity provider",
                      "proved by a fresh sign-in", "signature and subject binding verified",
                      "withdraws", "consent_withdrawn", "differential privacy",
+                     "signed with its own key", "countersigned receipt",
+                     "every provider's signature verified",
                      "aggregates 2 BLS signatures into one", "dexin audit verify while the gateway runs: OK",
                      "dexin ledger verify",
                      "verify exits 1 and names entry"):  # fmt: skip
