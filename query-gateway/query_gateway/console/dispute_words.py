@@ -50,6 +50,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "late": ("逾期答复", "Answered late"),
     "correction": ("更正记录", "Correcting contribution"),
     "repair": ("申请信用修复", "Apply for credit repair"),
+    "repair_what": ("申请修复的记录", "The record to repair"),
     "repair_hint": (
         "行政处罚信息最短公示期满后、失信被执行人名单信息随时，可申请信用修复；由信息提供者决定。",
         "You may apply for the repair of an administrative penalty once its minimum publication"
