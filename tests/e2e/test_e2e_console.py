@@ -75,7 +75,7 @@ def test_a_wrong_code_is_refused(served: Served, page: Any) -> None:
     page.fill("#officer-login input[name=password]", officer["password"])
     page.fill("#officer-login input[name=code]", "000000")
     page.click("#officer-login button[type=submit]")
-    assert page.locator(".alert").is_visible()
+    assert page.locator(".alert:not([hidden])").is_visible()
     assert "/console/officer" not in page.url
 
 
