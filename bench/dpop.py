@@ -36,8 +36,7 @@ def proof_cost(n: int = 2000) -> ProofCost:
     """Time ``n`` proofs made by `dexin_client` and checked by `governance.verify_proof`,
     and ``n // 10`` client assertions checked by `governance.client_keys`."""
     from dexin_client import ClientKey
-    from governance import ReplayCache, parse_jwks, verify_proof
-    from governance.client_keys import verify_assertion
+    from governance import ReplayCache, parse_jwks, verify_assertion, verify_proof
 
     key = ClientKey.generate().registered("bank_0000000000000000")
     start = time.perf_counter()

@@ -98,9 +98,7 @@ class Recorder:
 def install(path: Path) -> Recorder:
     """Probe this process (the gateway's) and write what was seen to ``path`` at exit."""
     from audit import AuditLog
-    from governance.audit_trail import AuditTrail
-    from governance.quota import QuotaFlusher
-    from governance.witnessing import Witnessing
+    from governance import AuditTrail, QuotaFlusher, Witnessing
 
     recorder = Recorder()
     recorder.timed_async("audit_wait", AuditTrail, "append_async")  # an answer's wait

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from governance.client_keys import PublicKey as PublicKey
     from governance.client_keys import parse_jwks as parse_jwks
     from governance.client_keys import public_key as public_key
+    from governance.client_keys import verify_assertion as verify_assertion
     from governance.config import GatewaySettings as GatewaySettings
     from governance.config import OidcSettings as OidcSettings
     from governance.consent_evidence import EvidenceFinding as EvidenceFinding
@@ -232,6 +233,7 @@ if TYPE_CHECKING:
     from governance.witnessing import Witnessing as Witnessing
 
 _WHERE = {
+    "verify_assertion": "governance.client_keys",
     "subject_digest": "governance.consent_log",
     "EvidenceFinding": "governance.consent_evidence",
     "check_consent_evidence": "governance.consent_evidence",
