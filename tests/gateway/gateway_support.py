@@ -324,7 +324,7 @@ def admin_cli(actors: Actors, *args: str) -> subprocess.CompletedProcess[str]:
     world = actors.world
     env = os.environ | {
         "DEXIN_HOME": str(world.settings.home),
-        "DATABASE_URL": world.database_url,
+        "DATABASE_URL": world.database_env(),  # with the test run's schema on PostgreSQL
         "DEXIN_UNSAFE_DEV_IDENTITY": "1",
         "DEXIN_MASTER_KEY": world.settings.master_key_hex or "",
     }
