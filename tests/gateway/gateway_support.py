@@ -335,3 +335,37 @@ def admin_cli(actors: Actors, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120
     )
+
+
+@contextmanager
+def served_on_port(actors: Actors) -> Iterator[str]:
+    """The session's app on a real loopback port (its lifespan already ran under the test
+    client), for a CLI in another process."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from ledger.testing import free_port
+
+    port = free_port()
+    config = uvicorn.Config(actors.http.app, host="127.0.0.1", port=port, lifespan="off",
+                            log_level="warning")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def dexin_cli(group: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dexin GROUP ARGS`` in another process, with this process's environment."""
+    code = "import sys; from dexin.cli import app; sys.argv = ['dexin', *sys.argv[1:]]; app()"
+    return subprocess.run([sys.executable, "-c", code, group, *args], capture_output=True,
+                          text=True, timeout=120, env=os.environ.copy())  # fmt: skip

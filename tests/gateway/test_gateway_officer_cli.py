@@ -5,43 +5,24 @@ loopback port (the CLI is another process, as an officer's machine would be)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from gateway_support import Actors, admin_cli
+from gateway_support import Actors, admin_cli, dexin_cli, served_on_port
 
 from governance.credentials import Role
-from ledger.testing import free_port
 
 
 @pytest.fixture
 def served(actors: Actors) -> Iterator[str]:
-    """The session's app on a real port (its lifespan already ran under the test client)."""
-    port = free_port()
-    config = uvicorn.Config(actors.http.app, host="127.0.0.1", port=port, lifespan="off",
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with served_on_port(actors) as url:
+        yield url
 
 
 def officer_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from dexin.cli import app; sys.argv = ['dexin', *sys.argv[1:]]; app()"
-    return subprocess.run([sys.executable, "-c", code, "officer", *args], capture_output=True,
-                          text=True, timeout=120, env=os.environ.copy())  # fmt: skip
+    return dexin_cli("officer", *args)
 
 
 def test_an_officer_enrols_a_key_and_votes_from_the_command_line(
