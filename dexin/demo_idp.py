@@ -31,7 +31,8 @@ from dexin.identity_provider import (
 from dexin.settings import Settings
 from governance import OidcSettings
 
-__all__ = ["ResidentBrowser", "ensure_residents", "oidc_env", "oidc_settings", "running_idp"]
+__all__ = ["ResidentBrowser", "ensure_residents", "oidc_env", "oidc_settings", "running_idp",
+           "sign_in_at_idp"]  # fmt: skip
 
 CLIENT_ID = "dexin-gateway"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -144,25 +145,34 @@ class ResidentBrowser:
             raise RuntimeError(f"the IdP's callback was refused: {done.status_code}")
 
     def _at_idp(self, url: str) -> str:
-        response, signed = self._idp.get(url), False
-        for _ in range(12):
-            if response.is_redirect:
-                location = str(response.url.join(response.headers["location"]))
-                if "/console/oidc/callback" in location:
-                    return location
-                response = self._idp.get(location)
-            elif response.status_code == 200 and not signed:
-                response, signed = self._submit(response), True
-            else:
-                break
-        raise RuntimeError(f"the IdP did not come back: {response.status_code}")
+        return sign_in_at_idp(self._idp, url, self._login, self._password)
 
-    def _submit(self, page: httpx.Response) -> httpx.Response:
-        action, token = _LOGIN_ACTION.search(page.text), _CSRF.search(page.text)
-        if not action or not token:
-            raise RuntimeError("no login form at the IdP")
-        form = {"csrf": token.group(1), "login": self._login, "password": self._password}
-        return self._idp.post(str(page.url.join(action.group(1))), data=form)
+
+def sign_in_at_idp(agent: httpx.Client, url: str, login: str, password: str) -> str:
+    """Follow an authorization request at the IdP as the resident's browser does, entering
+    the password on its login page; returns the console callback URL it sends back to."""
+    response, signed = agent.get(url), False
+    for _ in range(12):
+        if response.is_redirect:
+            location = str(response.url.join(response.headers["location"]))
+            if "/console/oidc/callback" in location:
+                return location
+            response = agent.get(location)
+        elif response.status_code == 200 and not signed:
+            response, signed = _submit_login(agent, response, login, password), True
+        else:
+            break
+    raise RuntimeError(f"the IdP did not come back: {response.status_code}")
+
+
+def _submit_login(
+    agent: httpx.Client, page: httpx.Response, login: str, password: str
+) -> httpx.Response:
+    action, token = _LOGIN_ACTION.search(page.text), _CSRF.search(page.text)
+    if not action or not token:
+        raise RuntimeError("no login form at the IdP")
+    form = {"csrf": token.group(1), "login": login, "password": password}
+    return agent.post(str(page.url.join(action.group(1))), data=form)
 
 
 def running_note(settings: Settings) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from audit.log import AuditLog
 from audit.note import NoteSigner
+from dexin.demo_idp import sign_in_at_idp
 from dexin.identity_provider import (
     IdentityProviderConfig,
     IdpClient,
@@ -33,7 +34,6 @@ from governance.models import ConsentEvent, ResidentLink
 CALLBACK = "http://testserver/console/oidc/callback"
 HTML = {"accept": "text/html"}
 FORM_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-LOGIN_ACTION = re.compile(r'action="([^"]+/login)"')
 
 
 @dataclass
@@ -49,26 +49,7 @@ class Residents:
     def at_idp(self, url: str, index: int) -> str:
         """Run the IdP's side as the resident's browser would; the callback URL it returns."""
         with httpx.Client(trust_env=False, follow_redirects=False, timeout=10.0) as agent:
-            response, signed = agent.get(url), False
-            for _ in range(12):
-                if response.is_redirect:
-                    location = str(response.url.join(response.headers["location"]))
-                    if location.startswith(CALLBACK):
-                        return location
-                    response = agent.get(location)
-                elif response.status_code == 200 and not signed:  # the login page
-                    action, token = (
-                        LOGIN_ACTION.search(response.text),
-                        FORM_CSRF.search(response.text),
-                    )
-                    assert action and token, response.text
-                    login, password = self.password(index)
-                    form = {"csrf": token.group(1), "login": login, "password": password}
-                    response = agent.post(str(response.url.join(action.group(1))), data=form)
-                    signed = True
-                else:
-                    break
-        raise AssertionError(f"the IdP did not come back: {response.status_code}")
+            return sign_in_at_idp(agent, url, *self.password(index))
 
     def sign_in(self, browser: TestClient, index: int) -> None:
         start = browser.get("/console/login/resident", follow_redirects=False)
