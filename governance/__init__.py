@@ -146,6 +146,7 @@ if TYPE_CHECKING:
     from governance.identity import terms_digest as terms_digest
     from governance.identity import verify_evidence as verify_evidence
     from governance.identity import withdrawal_terms as withdrawal_terms
+    from governance.ids import has_digit_run as has_digit_run
     from governance.ids import loggable as loggable
     from governance.ids import new_id as new_id
     from governance.key_registry import KeyRecord as KeyRecord
@@ -347,6 +348,7 @@ _WHERE = {
     "issue_client_token": "governance.client_auth",
     "issue_token": "governance.credentials",
     "load_catalogue": "governance.catalogue",
+    "has_digit_run": "governance.ids",
     "loggable": "governance.ids",
     "make_entry": "governance.audit_trail",
     "migrate": "governance.db",

@@ -20,6 +20,7 @@ from governance.budget import affordable, remaining_epsilon
 from governance.catalogue import Computation
 from governance.credentials import Principal
 from governance.errors import InvalidRequest, PolicyDenied
+from governance.ids import loggable, loggable_name
 from governance.privacy import Cell, release
 from governance.scope import check_parameters, require_within
 from vault import Vault, statistics
@@ -64,7 +65,8 @@ def release_aggregate(
     """Preview or release one approved aggregate. Raises `PolicyDenied` (``outside_scope``
     among others), `InvalidRequest`, `QuotaExhausted`, `BudgetExhausted`; ``context``
     collects what the audit entry records (the parameters once their format is checked)."""
-    context.update(computation=query.computation, access_request=query.access_request_id)
+    context.update(computation=loggable_name(query.computation),
+                   access_request=loggable(query.access_request_id))  # fmt: skip
     found, computation = usable_approval(services, who, query.access_request_id, "aggregate")
     context["purpose"] = found.purpose
     if computation.id != query.computation:

@@ -31,6 +31,7 @@ from governance.approvals import usable_approval
 from governance.audit_trail import AuditAppendError, append_durably, make_entry
 from governance.credentials import Principal
 from governance.errors import AuditUnavailable, Conflict, InvalidRequest
+from governance.ids import loggable
 from governance.models import IdempotentAnswer
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ async def audit_replay(
     the audit trail — ``allow``, reason ``idempotent_replay``, the digest of the bytes sent,
     never the subject (it is not a new access to anyone's data; `AccessIndex` does not count
     it). Raises `PolicyDenied`, `NotFound`, `AuditUnavailable`."""
-    context["access_request"] = access_request_id
+    context["access_request"] = loggable(access_request_id)
     found, computation = usable_approval(services, who, access_request_id, kind)
     context.update(computation=computation.id, purpose=found.purpose)
     try:

@@ -2,7 +2,10 @@
 
 Audit entries refuse anything that looks like a resident ID number (17 digits then a digit
 or X); a random hex id can contain such a run by chance, so those draws are discarded.
-Values taken from a URL are recorded in the audit trail only if they have this shape.
+Values a caller sends (a path segment, a body field) are recorded in the audit trail only
+if they have the shape of what they claim to be and hold no such run; anything else is
+recorded as a fixed marker, so a hostile value is refused as not found rather than making
+the audit entry (and so the request) fail.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import secrets
 
 _DIGIT_RUN = re.compile(r"[0-9]{17}")
 SHAPE = re.compile(r"^[a-z]{2,8}_[0-9a-f]{16,24}$")
+NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")  # a catalogue id, a purpose
+MALFORMED = "(malformed)"
 
 
 def new_id(prefix: str, nbytes: int = 12) -> str:
@@ -21,6 +26,16 @@ def new_id(prefix: str, nbytes: int = 12) -> str:
             return candidate
 
 
+def has_digit_run(value: str) -> bool:
+    """True if ``value`` holds 17 digits in a row (what the audit entry refuses)."""
+    return _DIGIT_RUN.search(value) is not None
+
+
 def loggable(value: str) -> str:
     """``value`` if it has the shape of a gateway id, else a fixed marker."""
-    return value if SHAPE.match(value) else "(malformed)"
+    return value if SHAPE.match(value) and not has_digit_run(value) else MALFORMED
+
+
+def loggable_name(value: str) -> str:
+    """``value`` if it has the shape of a name (computation, purpose), else a fixed marker."""
+    return value if NAME.match(value) and not has_digit_run(value) else MALFORMED

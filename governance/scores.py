@@ -41,6 +41,7 @@ from governance.credentials import Principal
 from governance.disputes import marked
 from governance.errors import AuditUnavailable, PolicyDenied
 from governance.households import MEMBER_ACTION, HouseholdMember, MembersUsed, members_used
+from governance.ids import loggable, loggable_name
 from governance.model_runs import score_all
 from governance.statements import answer_notes
 from governance.subject_binding import subject_binding
@@ -126,9 +127,9 @@ async def score_subject(
     denied entry carries nothing derived from the ID number (issue 13, finding 7). Raises
     `PolicyDenied`, `QuotaExhausted`, `InvalidIdNumber`, `AuditUnavailable` (then nothing
     was answered and the quota unit is given back)."""
-    context.update(
-        purpose=query.purpose, access_request=query.access_request_id, consent=query.consent_id
-    )
+    context.update(purpose=loggable_name(query.purpose),
+                   access_request=loggable(query.access_request_id),
+                   consent=loggable(query.consent_id))  # fmt: skip
     found, computation = usable_approval(services, who, query.access_request_id, "subject")
     context["computation"] = computation.id
     if query.purpose != found.purpose:

@@ -12,12 +12,25 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from governance import Consent, Purpose, consent_status
+from governance import Consent, Purpose, consent_status, has_digit_run
 
-Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,8}_[0-9a-f]{16,24}$", max_length=40)]
+
+def _no_digit_run(value: str) -> str:
+    """Identifiers and names the gateway issues never hold 17 digits in a row (the shape of a
+    resident ID number, which no audit entry may carry): such a value is refused as invalid."""
+    if has_digit_run(value):
+        raise ValueError("must not contain 17 digits in a row")
+    return value
+
+
+_NO_RUN = AfterValidator(_no_digit_run)
+_NO_RUN_DOC = " Never 17 digits in a row."
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,8}_[0-9a-f]{16,24}$", max_length=40),
+               _NO_RUN, Field(description="A gateway identifier." + _NO_RUN_DOC)]  # fmt: skip
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 IdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9X]$")]
-ShortText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
+ShortText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$"), _NO_RUN,
+                      Field(description="A catalogue name." + _NO_RUN_DOC)]  # fmt: skip
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

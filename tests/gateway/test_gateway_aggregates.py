@@ -107,3 +107,44 @@ def test_suppression_reads_the_noisy_count_not_the_true_one() -> None:
     flags = {release(at_threshold, epsilon=0.5, sensitivity=1, min_cell=10)[0].suppressed
              for _ in range(200)}  # fmt: skip
     assert flags == {True, False}
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"access_request_id": "aa_" + "0" * 18}, {"computation": "1" * 18}],
+    ids=["request-id", "computation"],
+)
+def test_a_value_shaped_like_an_id_number_is_refused_as_invalid(
+    actors: Actors, over: dict[str, str]
+) -> None:
+    """Found by the schemathesis run: a well-formed id holding 18 digits made the audit
+    entry refuse itself (no entry may carry an ID number), and the gateway answered 503. Such
+    a value is not an id the gateway issues: 422, and the request is logged."""
+    _, bank = actors.token(Role.BANK)
+    r = _ask(actors, bank, "aa_" + "ab" * 12, **over)
+    assert r.status_code == 422, r.text
+    assert r.json()["type"].endswith("invalid-request")
+
+
+def test_the_core_records_a_hostile_id_as_malformed(actors: Actors) -> None:
+    """Behind the edge, too: `release_aggregate` and `score_subject` record a caller's id or
+    name in the audit context only if it has the shape of one (no 17-digit run), so the
+    refusal is logged instead of the entry refusing itself."""
+    import asyncio
+
+    from governance import AggregateQuery, Principal, ScoreQuery, release_aggregate, score_subject
+    from governance.errors import PolicyDenied
+
+    services = actors.http.app.state.gateway  # type: ignore[attr-defined]
+    bank = Principal(Role.BANK, client_id=actors.token(Role.BANK)[0])
+    hostile = "aa_" + "0" * 18
+    context: dict[str, Any] = {}
+    query = AggregateQuery("9" * 18, hostile, {}, 0.1, preview=True)
+    with pytest.raises(PolicyDenied):
+        release_aggregate(services, bank, query, context)
+    assert context == {"computation": "(malformed)", "access_request": "(malformed)"}
+    context = {}
+    asked = ScoreQuery(actors.world.ids[0], "1" * 18, hostile, "cs_" + "1" * 20)
+    with pytest.raises(PolicyDenied):
+        asyncio.run(score_subject(services, bank, asked, context, "req_" + "ab" * 10))
+    assert set(context.values()) == {"(malformed)"}

@@ -121,14 +121,14 @@ def test_a_malformed_id_number_is_refused_without_echo(actors: Actors) -> None:
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json=score_body(bad, rid, "cs_" + "0" * 24),
+        json=score_body(bad, rid, "cs_" + "0a" * 12),
     )
     assert (r.status_code, r.json()["type"]) == (422, "urn:dexin:problem:invalid-id-number")
     assert bad not in r.text
     r = actors.http.post(
         "/v1/scores",
         headers=auth(bank),
-        json=score_body("12345", rid, "cs_" + "0" * 24),
+        json=score_body("12345", rid, "cs_" + "0a" * 12),
     )
     assert r.status_code == 422 and "12345" not in r.text
 

@@ -128,7 +128,7 @@ def test_wrong_purpose_and_wrong_bank(actors: Actors) -> None:
     _, other = actors.token(Role.BANK)
     r = _score(actors, other, rid, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "approval_missing")
-    r = _score(actors, bank, "ar_" + "0" * 24, consent, id_number)
+    r = _score(actors, bank, "ar_" + "0a" * 12, consent, id_number)
     assert (r.status_code, r.json()["reason"]) == (403, "approval_missing")
     assert actors.http.get(f"/v1/access-requests/{rid}", headers=auth(other)).status_code == 404
 

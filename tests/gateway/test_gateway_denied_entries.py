@@ -17,8 +17,8 @@ from gateway_support import Actors, auth, score_body
 
 from governance.credentials import Role
 
-UNKNOWN_REQUEST = "ar_" + "0" * 24
-UNKNOWN_CONSENT = "cs_" + "0" * 24
+UNKNOWN_REQUEST = "ar_" + "0a" * 12
+UNKNOWN_CONSENT = "cs_" + "0a" * 12
 # what a denied entry may show its requester: who, what, when, its own inputs, the reason
 ALLOWED_VALUES = {"v", "index", "time", "actor", "role", "action", "decision", "reason",
                   "request_id", "computation", "purpose", "access_request", "consent"}  # fmt: skip

@@ -83,7 +83,7 @@ def test_a_refused_request_keeps_nothing_and_its_retry_is_answered(actors: Actor
     bank_id, bank = actors.token(Role.BANK)
     rid = actors.approved(bank, quota=5)
     id_number = actors.world.ids[103]
-    body = score_body(id_number, rid, "cs_00000000000000000000")
+    body = score_body(id_number, rid, "cs_" + "0a" * 10)
     key = _key()
     r = actors.http.post("/v1/scores", json=body, headers=auth(bank) | key)
     assert (r.status_code, r.json()["reason"]) == (403, "consent_missing")
