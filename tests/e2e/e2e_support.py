@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 from rich.console import Console
 
 from dexin import demo
@@ -84,3 +85,27 @@ def require_chromium() -> str:
             "(apt-get update && apt-get install -y chromium; .ci/run installs it)"
         )
     return found
+
+
+_USED_CODES: dict[str, str] = {}
+
+
+def fresh_code(secret: str) -> str:
+    """A TOTP code this session has not sent yet: the served demo lives for the whole test
+    session and refuses a replayed code, so a second sign-in of the same account within one
+    30-second step waits for the next step."""
+    totp = pyotp.TOTP(secret)
+    while (code := totp.now()) == _USED_CODES.get(secret):
+        time.sleep(1)
+    _USED_CODES[secret] = code
+    return code
+
+
+def officer_login(page: Any, url: str, account: dict[str, Any], lands_on: str = "officer") -> None:
+    """Sign an officer (or the auditor) in on the console's login page."""
+    page.goto(f"{url}/console/login")
+    page.fill("#officer-login input[name=username]", account["username"])
+    page.fill("#officer-login input[name=password]", account["password"])
+    page.fill("#officer-login input[name=code]", fresh_code(account["totp_secret"]))
+    page.click("#officer-login button[type=submit]")
+    page.wait_for_url(f"**/console/{lands_on}")

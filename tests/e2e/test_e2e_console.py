@@ -6,24 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from e2e_passkeys_support import enrol, invite, local, with_authenticator
-from e2e_support import ARTIFACTS, Served
+from e2e_support import ARTIFACTS, Served, officer_login
 
 from dexin_client import DexinClient
 
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def officer_login(page: Any, served: Served, officer: dict[str, Any], host: str = "") -> None:
-    page.goto(f"{host or served.url}/console/login")
-    page.fill("#officer-login input[name=username]", officer["username"])
-    page.fill("#officer-login input[name=password]", officer["password"])
-    page.fill("#officer-login input[name=code]", pyotp.TOTP(officer["totp_secret"]).now())
-    page.click("#officer-login button[type=submit]")
-    page.wait_for_url("**/console/officer")
 
 
 def bank_client(served: Served) -> DexinClient:
@@ -44,7 +34,7 @@ def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browse
     passkey (enrolled here on Chromium's virtual authenticator)."""
     rid = file_request(served)
     first, second = served.people["officers"][:2]
-    officer_login(page, served, first, host=local(served))
+    officer_login(page, local(served), first)
     row = page.locator(f"#row-{rid}")
     assert "morality_credit_score" in row.inner_text()
     shot(page, "officer-inbox")
@@ -57,7 +47,7 @@ def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browse
     other = browser.new_context(locale="zh-CN").new_page()
     with_authenticator(other)
     enrol(other, invite(served, second["client_id"]))
-    officer_login(other, served, second, host=local(served))
+    officer_login(other, local(served), second)
     with other.expect_navigation():
         other.locator(f"#row-{rid} button[value=approve]").click()
     assert other.locator(f"#active #row-{rid}").count() == 1  # m of n reached: active
@@ -103,12 +93,7 @@ def test_a_resident_sees_score_radar_accesses_and_withdraws(served: Served, page
 
 def test_the_auditor_runs_the_verification(served: Served, page: Any) -> None:
     officer_like = served.people["auditor"]
-    page.goto(f"{served.url}/console/login")
-    page.fill("#officer-login input[name=username]", officer_like["username"])
-    page.fill("#officer-login input[name=password]", officer_like["password"])
-    page.fill("#officer-login input[name=code]", pyotp.TOTP(officer_like["totp_secret"]).now())
-    page.click("#officer-login button[type=submit]")
-    page.wait_for_url("**/console/auditor")
+    officer_login(page, served.url, officer_like, lands_on="auditor")
     page.click("#run-verify")
     verdict = page.locator("#verdict")
     verdict.wait_for()

@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
-import pyotp
-from e2e_support import ARTIFACTS, Served
+from e2e_support import ARTIFACTS, Served, officer_login
 
 from dexin.admin import subject_token
 from dexin.settings import Settings
@@ -133,12 +132,7 @@ def test_a_dispute_is_filed_in_the_console_and_answered_by_correction(
 
     officer = served.people["officers"][2]
     other = browser.new_context(locale="zh-CN").new_page()
-    other.goto(f"{served.url}/console/login")
-    other.fill("#officer-login input[name=username]", officer["username"])
-    other.fill("#officer-login input[name=password]", officer["password"])
-    other.fill("#officer-login input[name=code]", pyotp.TOTP(officer["totp_secret"]).now())
-    other.click("#officer-login button[type=submit]")
-    other.wait_for_url("**/console/officer")
+    officer_login(other, served.url, officer)
     other.click("#nav-disputes")
     other.wait_for_url("**/console/officer/disputes")
     assert other.locator(f"#dispute-{dispute['id']}").get_attribute("data-status") == "answered"

@@ -9,10 +9,9 @@ import csv
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 from e2e_passkeys_support import invite, local
-from e2e_support import ARTIFACTS, Served
+from e2e_support import ARTIFACTS, Served, officer_login
 from test_e2e_console import bank_client
 
 from dexin.admin import subject_token
@@ -130,12 +129,7 @@ def test_a_review_is_requested_and_recorded(served: Served, page: Any, browser: 
     assert "处理中" in page.inner_text("#report-reviews")
     officer = served.people["officers"][2]
     other = browser.new_context(locale="zh-CN").new_page()
-    other.goto(f"{served.url}/console/login")
-    other.fill("#officer-login input[name=username]", officer["username"])
-    other.fill("#officer-login input[name=password]", officer["password"])
-    other.fill("#officer-login input[name=code]", pyotp.TOTP(officer["totp_secret"]).now())
-    other.click("#officer-login button[type=submit]")
-    other.wait_for_url("**/console/officer")
+    officer_login(other, served.url, officer)
     other.click("#nav-reviews")
     other.locator("#review-queue a").first.click()
     assert "诚信维度" in other.inner_text("#review-ask")
