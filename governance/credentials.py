@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -108,12 +109,27 @@ def issue_token(key: bytes, principal: Principal, ttl: int, now: float | None = 
     return TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _b64url_strict(text: str) -> bytes:
+    """The bytes of canonical unpadded base64url (RFC 4648 §5, as `seal_token` writes it);
+    `ValueError` for anything else: other characters, padding, an impossible length, or
+    unused low bits that are not zero (another spelling of the same bytes)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != text:
+        raise ValueError("not canonical base64url")
+    return raw
+
+
 def open_token(key: bytes, token: str, now: float | None = None) -> Principal:
     """The principal of a valid, unexpired token; `Unauthenticated` otherwise."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 1024:
         raise Unauthenticated("token_malformed")
     try:
-        raw = base64.urlsafe_b64decode(token[len(TOKEN_PREFIX) :] + "==")
+        raw = _b64url_strict(token[len(TOKEN_PREFIX) :])
         claims = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], _AAD))
         role = Role(claims["role"])
         expires = int(claims["exp"])

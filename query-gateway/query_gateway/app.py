@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from dexin.app import Components, Settings, open_services
 from governance import Metrics
-from query_gateway import console, problems
+from query_gateway import console, openapi, problems
 from query_gateway.middleware import AuditMiddleware, BodyLimitMiddleware
 from query_gateway.routes import (
     access_requests,
@@ -92,6 +92,7 @@ def create_app(
         app.router.routes.extend(module.routes.routes)  # direct: routes stay PolicedRoute
     console.install(app, settings)  # the web console under /console (ConsoleRoute: policed too)
     problems.install(app)
+    openapi.install(app)  # the contract: securities and problems on every operation
     # inner layers: each bounds a dispute's body only (the outer layer bounds every other)
     for paths, bound in disputes.bounded_bodies(config):
         app.add_middleware(BodyLimitMiddleware, limit=config.max_upload, upload_limit=bound,

@@ -41,6 +41,7 @@ from governance import (
     open_token,
     verify_proof,
 )
+from query_gateway.problems import UnsupportedBody
 
 POLICY_KEY = "x-dexin-policy"
 PUBLIC = "public"
@@ -48,23 +49,29 @@ PUBLIC = "public"
 
 @dataclass(frozen=True)
 class Policy:
-    """``roles``: who may call; empty with ``public`` means anyone, even anonymous."""
+    """``roles``: who may call; empty with ``public`` means anyone, even anonymous.
+    ``errors``: the statuses the route answers besides those its policy and shape imply
+    (`query_gateway.openapi.statuses` documents them all)."""
 
     roles: frozenset[Role]
     public: bool = False
+    errors: frozenset[int] = frozenset()
 
     def doc(self) -> dict[str, Any]:
-        return {POLICY_KEY: {"public": self.public, "roles": sorted(r.value for r in self.roles)}}
+        spec: dict[str, Any] = {"public": self.public, "roles": sorted(r.value for r in self.roles)}
+        if self.errors:
+            spec["errors"] = sorted(self.errors)
+        return {POLICY_KEY: spec}
 
 
-def policy(*roles: Role) -> dict[str, Any]:
+def policy(*roles: Role, errors: Iterable[int] = ()) -> dict[str, Any]:
     if not roles:
         raise ValueError("a policy names at least one role; use public() for open routes")
-    return Policy(frozenset(roles)).doc()
+    return Policy(frozenset(roles), errors=frozenset(errors)).doc()
 
 
-def public() -> dict[str, Any]:
-    return Policy(frozenset(), public=True).doc()
+def public(errors: Iterable[int] = ()) -> dict[str, Any]:
+    return Policy(frozenset(), public=True, errors=frozenset(errors)).doc()
 
 
 def declared(path: str, openapi_extra: dict[str, Any] | None) -> Policy:
@@ -72,7 +79,8 @@ def declared(path: str, openapi_extra: dict[str, Any] | None) -> Policy:
     spec = (openapi_extra or {}).get(POLICY_KEY)
     if not isinstance(spec, dict):
         raise RuntimeError(f"route {path} declares no policy")
-    return Policy(frozenset(Role(r) for r in spec["roles"]), public=bool(spec["public"]))
+    return Policy(frozenset(Role(r) for r in spec["roles"]), public=bool(spec["public"]),
+                  errors=frozenset(int(e) for e in spec.get("errors", ())))  # fmt: skip
 
 
 class PolicedRoute(APIRoute):
@@ -83,13 +91,36 @@ class PolicedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         route_policy = self.policy
+        accepted = body_types(self)
 
         async def guarded(request: Request) -> Response:
             gateway = request.app.state.gateway
             request.state.principal = authorize(request, route_policy, gateway)
+            if accepted:
+                check_media_type(request, accepted)
             return await handler(request)
 
         return guarded
+
+
+def body_types(route: APIRoute) -> tuple[str, ...]:
+    """The media types of the body FastAPI reads for ``route`` (none: the route reads its
+    own, as the uploads do)."""
+    field = route.body_field
+    if field is None:
+        return ()
+    return (str(getattr(field.field_info, "media_type", "application/json")),)
+
+
+def check_media_type(request: Request, accepted: tuple[str, ...]) -> None:
+    """A body of a type the route does not read is `UnsupportedBody` (415, naming the types
+    it does); a request without a body is left to the schema (422 ``missing``)."""
+    headers = request.headers
+    if headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return
+    sent = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if sent not in accepted:
+        raise UnsupportedBody(accepted)
 
 
 def credential(request: Request) -> tuple[str, str] | None:

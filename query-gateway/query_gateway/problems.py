@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from audit import TooManySubmissions
 from governance import (
@@ -54,8 +55,77 @@ from ledger import LedgerError
 from vault import InvalidIdNumber
 
 PROBLEM_JSON = "application/problem+json"
+JSON_INVALID = "json_invalid"
 DPOP_ALGS = "ES256 PS256 Ed25519"  # governance.client_keys.ALGORITHMS
 PROBLEM_BASE = "urn:dexin:problem:"
+
+
+class MalformedBody(InvalidRequest):
+    """A body that cannot be read as its media type (not UTF-8, an unparseable form): 400."""
+
+    default_reason = "body_unparseable"
+
+
+class UnsupportedBody(UnsupportedMediaType):
+    """A body of a media type the operation does not accept; ``accepted`` names those it does."""
+
+    def __init__(self, accepted: tuple[str, ...]) -> None:
+        super().__init__("unsupported_media_type")
+        self.accepted = accepted
+
+
+class MethodNotAllowedHere(MethodNotAllowed):
+    """A 405 that names the methods the path accepts (its ``Allow`` header)."""
+
+    def __init__(self, allow: tuple[str, ...]) -> None:
+        super().__init__()
+        self.allow = allow
+
+
+# What a semantic 422 (well formed, refused on its meaning) says, and where: reason ->
+# (location, detail). A reason not listed is answered with the table's detail.
+SEMANTIC: Final[Mapping[str, tuple[tuple[str, ...], str]]] = MappingProxyType({
+    JSON_INVALID: (("body",), "The body is not valid JSON."),
+    "computation_hash_mismatch": (("body", "computation_hash"), "computation_hash is not the "
+                                  "hash of the computation's current version (GET "
+                                  "/v1/computations)."),
+    "valid_until_past": (("body", "valid_until"), "valid_until must be in the future."),
+    "expires_at_past": (("body", "expires_at"), "expires_at must be in the future."),
+    "purpose_not_allowed": (("body", "purpose"), "The computation does not allow this purpose "
+                            "(see its purposes in GET /v1/computations)."),
+    "unknown_computation": (("body", "computation"), "No such computation in the catalogue."),
+    "epsilon_only_for_aggregates": (("body", "epsilon"), "epsilon is only for aggregate "
+                                    "computations."),
+    "scope_unknown_parameter": (("body", "scope"), "The scope names an input the computation "
+                                "does not scope."),
+    "scope_invalid_value": (("body", "scope"), "A scope value is not in the input's domain."),
+    "scope_incomplete": (("body", "scope"), "The scope must name each scoped input of the "
+                         "computation."),
+    "consent_computation_unknown": (("body", "computations"), "A computation is not one offered "
+                                    "for this purpose."),
+    "consent_computations_empty": (("body", "computations"), "No computation is offered for this "
+                                   "purpose."),
+    "unknown_bank": (("body", "bank"), "No such bank."),
+    "parameters_mismatch": (("body", "parameters"), "The parameters do not match the "
+                            "approval's scope."),
+    "parameter_invalid": (("body", "parameters"), "A parameter is not in its domain."),
+    "missing_parameter": (("body", "parameters"), "A parameter the computation needs is missing."),
+    "index_or_size_out_of_range": (("query",), "index must be below size, and size at most the "
+                                   "log's size."),
+    "size_out_of_range": (("query",), "old must be at most new, and new at most the log's size."),
+    "malformed_cosignature": (("body", "signature"), "Not a cosignature by a known witness of a "
+                              "known checkpoint."),
+    "malformed_witness": (("body", "witness"), "Not a witness verifier key."),
+    "invalid_proof_of_possession": (("body", "proof_of_possession"), "The proof of possession "
+                                    "does not verify."),
+    "idempotency_key_reused": (("header", "Idempotency-Key"), "This Idempotency-Key was used "
+                               "with another body."),
+    "statement_text_invalid": (("body", "statement"), "The statement is empty, too long or holds "
+                               "control characters."),
+    "statement_names_an_id_number": (("body", "statement"), "A statement must not hold an ID "
+                                     "number."),
+    "repair_date_in_future": (("body",), "The repair date must not be in the future."),
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -136,6 +206,8 @@ PROBLEMS: Final[Mapping[type[Exception], Problem]] = MappingProxyType({
                               "not answered."),
     ServiceUnavailable: _UNAVAILABLE,
     # Other core packages' errors, answered without a route catching them:
+    MalformedBody: Problem(400, "malformed-body", "Malformed request body",
+                           "The body cannot be read as its media type; see reason."),
     InvalidIdNumber: Problem(422, "invalid-id-number", "Invalid ID number",
                              "The ID number is malformed (length, characters, date or check "
                              "digit).", reason="invalid_id_number"),
@@ -191,11 +263,25 @@ def problem_body(error: BaseException, request_id: str) -> dict[str, Any]:
         "reason": reason_of(error),
         "request_id": request_id,
     }
-    if isinstance(error, InvalidRequest) and error.errors:
-        body["errors"] = error.errors
+    if isinstance(error, InvalidRequest):
+        _semantic(body, error)
+    if isinstance(error, UnsupportedBody):
+        body["detail"] = "Send the body as " + " or ".join(error.accepted) + "."
+        body["accepted"] = list(error.accepted)
     if isinstance(error, ContributionRefused):
         body["receipt"] = error.receipt
     return body
+
+
+def _semantic(body: dict[str, Any], error: InvalidRequest) -> None:
+    """A semantic 422's specific detail and the location it refuses; a schema error's list."""
+    known = SEMANTIC.get(error.reason)
+    if known is not None:
+        body["detail"] = known[1]
+    if error.errors:
+        body["errors"] = error.errors
+    elif error.reason != InvalidRequest.default_reason and not isinstance(error, MalformedBody):
+        body["errors"] = [{"loc": list(known[0] if known else ("body",)), "type": error.reason}]
 
 
 def problem_response(error: BaseException, request_id: str) -> Response:
@@ -203,6 +289,10 @@ def problem_response(error: BaseException, request_id: str) -> Response:
     headers = {}
     if isinstance(error, RateLimited | QuotaExhausted):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, UnsupportedBody):
+        headers["Accept-Post"] = ", ".join(error.accepted)
+    if isinstance(error, MethodNotAllowedHere):
+        headers["Allow"] = ", ".join(error.allow)
     if isinstance(error, InvalidDPoPProof):
         headers["WWW-Authenticate"] = f'DPoP error="invalid_dpop_proof", algs="{DPOP_ALGS}"'
     elif isinstance(error, Unauthenticated):
@@ -230,7 +320,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
         {"loc": [str(p) for p in e.get("loc", ())][:8], "type": str(e.get("type", "invalid"))}
         for e in exc.errors()[:20]
     ]
-    reason = "json_invalid" if any(e["type"] == "json_invalid" for e in errors) else None
+    reason = JSON_INVALID if any(e["type"] == JSON_INVALID for e in errors) else None
     return await on_error(request, InvalidRequest(errors, reason))
 
 
@@ -241,14 +331,28 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     if isinstance(cause, Exception) and problem_of(cause) is not None:  # raised reading a body
         error = cause
     elif exc.status_code == 405:
-        error = MethodNotAllowed()
+        error = MethodNotAllowedHere(allowed_methods(request))
     elif exc.status_code == 415:
         error = UnsupportedMediaType()
     elif exc.status_code == 404:
         error = NotFound("no_such_route")
+    elif exc.status_code == 400:  # FastAPI could not read the body
+        error = MalformedBody(
+            reason="body_not_utf8" if isinstance(cause, UnicodeDecodeError) else None
+        )
     else:
         error = InvalidRequest(reason=f"http_{exc.status_code}")
     return await on_error(request, error)
+
+
+def allowed_methods(request: Request) -> tuple[str, ...]:
+    """The methods the routes at this request's path accept (RFC 9110 §10.2.1 ``Allow``)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\0"})  # a path match only
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return tuple(sorted(methods))
 
 
 def install(app: FastAPI) -> None:
