@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from audit.anchor import InMemoryAnchorer as InMemoryAnchorer
+    from audit.backend import MerkleLog as MerkleLog
     from audit.checkpoint import Checkpoint as Checkpoint
     from audit.checkpoint import CheckpointHistory as CheckpointHistory
     from audit.checkpoint import SignedCheckpoint as SignedCheckpoint
@@ -27,12 +28,14 @@ if TYPE_CHECKING:
     from audit.errors import AnchorError as AnchorError
     from audit.errors import AuditError as AuditError
     from audit.errors import CosignatureError as CosignatureError
+    from audit.errors import LogUnavailableError as LogUnavailableError
     from audit.errors import NoteError as NoteError
     from audit.errors import VerificationError as VerificationError
     from audit.errors import WitnessError as WitnessError
     from audit.export import export_log as export_log
     from audit.export import load_export as load_export
     from audit.export import snapshot_log as snapshot_log
+    from audit.export import write_export as write_export
     from audit.files import write_atomic as write_atomic
     from audit.files import write_secret as write_secret
     from audit.log import AuditLog as AuditLog
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from audit.pending import TooManySubmissions as TooManySubmissions
     from audit.pending import cosignature_document as cosignature_document
     from audit.pending import parse_cosignature as parse_cosignature
+    from audit.pg_log import PgAuditLog as PgAuditLog
     from audit.policy import AccessPolicy as AccessPolicy
     from audit.policy import ApprovalRecord as ApprovalRecord
     from audit.policy import ConsentRecord as ConsentRecord
@@ -78,10 +82,13 @@ _WHERE = {
     "InMemoryAnchorer": "audit.anchor",
     "LogOptions": "audit.log",
     "LogReader": "audit.reader",
+    "LogUnavailableError": "audit.errors",
+    "MerkleLog": "audit.backend",
     "NoteError": "audit.errors",
     "NoteSigner": "audit.note",
     "NoteVerifier": "audit.note",
     "PendingCosignatures": "audit.pending",
+    "PgAuditLog": "audit.pg_log",
     "RecordedPolicy": "audit.policy",
     "RoundResult": "audit.witnessing",
     "SignedCheckpoint": "audit.checkpoint",
@@ -107,6 +114,7 @@ _WHERE = {
     "verify_snapshot": "audit.verify",
     "witness_round": "audit.witness",
     "write_atomic": "audit.files",
+    "write_export": "audit.export",
     "write_secret": "audit.files",
 }
 

@@ -29,6 +29,7 @@ __all__ = [
     "LogClosedError",
     "LogCorruptError",
     "LogError",
+    "LogUnavailableError",
     "MerkleError",
     "NoteError",
     "OutOfRangeError",
@@ -197,6 +198,14 @@ class LogClosedError(LogError):
     """The log is closed, or a write failed and the log refuses further appends."""
 
     message = "the audit log is closed"
+
+
+class LogUnavailableError(LogError):
+    """The log's database did not commit the batch holding this entry (unreachable, or the
+    transaction failed): the entry is not acknowledged and its request is not answered. The
+    log itself stays open; a later append may succeed once the database is back."""
+
+    message = "the audit log's database did not commit the entry"
 
 
 class LogCorruptError(LogError):

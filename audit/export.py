@@ -30,7 +30,15 @@ from audit.note import NoteVerifier
 from audit.reader import LogReader
 from audit.witness import BundleStore
 
-__all__ = ["EXPORT_FORMAT", "Snapshot", "export_log", "load_export", "snapshot_log"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "Snapshot",
+    "export_log",
+    "load_export",
+    "signers_of",
+    "snapshot_log",
+    "write_export",
+]
 
 EXPORT_FORMAT = "dexin-audit-export/1"
 
@@ -68,7 +76,7 @@ def snapshot_log(reader: LogReader) -> Snapshot:
         checkpoints=checkpoints,
         bundles=bundles,
         log_key=reader.log_key(),
-        witness_keys=_signers(bundles),
+        witness_keys=signers_of(bundles),
     )
 
 
@@ -80,11 +88,20 @@ def export_log(
     Raises LogError if the log holds fewer complete entries than its latest checkpoint.
     """
     snap = snapshot_log(reader)
+    write_export(snap, out, str(reader.directory), progress)
+    return snap
+
+
+def write_export(
+    snap: Snapshot, out: Path, source: str, progress: Callable[[int], None] | None = None
+) -> None:
+    """Write ``snap`` as the export directory ``out`` (which must not exist yet); raises
+    LogError (naming ``source``) if fewer entries come than the snapshot counts."""
     out.mkdir(parents=True)
     written = _write_entries(out / "entries.jsonl", snap.entries(), progress)
     if written != snap.count:
         shutil.rmtree(out)
-        raise LogError(str(reader.directory))
+        raise LogError(source)
     (out / "leaves.bin").write_bytes(snap.leaf_hashes or b"")
     _write_files(out / "checkpoints", snap.checkpoints, ".note")
     _write_files(out / "cosignatures", snap.bundles, ".json")
@@ -92,7 +109,6 @@ def export_log(
     (out / "keys" / "log.vkey").write_text(_vkey(snap.log_key))
     (out / "keys" / "witnesses.txt").write_text("".join(k.vkey() + "\n" for k in snap.witness_keys))
     (out / "manifest.json").write_text(json.dumps(_manifest(snap), indent=2) + "\n")
-    return snap
 
 
 def load_export(directory: Path) -> Snapshot:
@@ -151,7 +167,8 @@ def _read_files(directory: Path, suffix: str) -> dict[int, bytes]:
     return dict(sorted(found.items()))
 
 
-def _signers(bundles: dict[int, bytes]) -> list[WitnessPublicKey]:
+def signers_of(bundles: dict[int, bytes]) -> list[WitnessPublicKey]:
+    """The witnesses that signed any of ``bundles`` (raw bundle files), each once."""
     keys: dict[str, WitnessPublicKey] = {}
     for data in bundles.values():
         for signer in CosignatureBundle.from_json(data).signers:

@@ -41,6 +41,7 @@ from audit.errors import LogBusyError, LogClosedError, LogCorruptError, OutOfRan
 from audit.files import fsync_dir, write_atomic
 from audit.merkle import leaf_hash
 from audit.note import NoteSigner
+from audit.reader import LogReader
 from audit.records import HEADER_SIZE, MAGIC, OffsetIndex, ScanEnd, encode_record, read_record, scan
 from audit.tree import FileLevels, StoredTree
 
@@ -191,6 +192,10 @@ class AuditLog:
 
     def checkpoints(self) -> CheckpointHistory:
         return self._history
+
+    def reader(self) -> LogReader:
+        """A reader of this log's directory beside the writer (no lock; `audit.reader`)."""
+        return LogReader(self.directory)
 
     def checkpoint_now(self) -> SignedCheckpoint | None:
         """Ask the flusher for a checkpoint of every durable entry and wait for it."""

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from audit.anchor import Anchorer
-from audit.checkpoint import Checkpoint, CheckpointHistory
+from audit.backend import Checkpoints
+from audit.checkpoint import Checkpoint
 from audit.cosign import (
     Cosignature,
     CosignatureBundle,
@@ -77,7 +78,7 @@ def aggregate_valid(
 
 
 def anchor_pending(
-    checkpoints: CheckpointHistory,
+    checkpoints: Checkpoints,
     pending: PendingCosignatures,
     store: BundleStore,
     anchorer: Anchorer,

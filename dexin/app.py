@@ -11,7 +11,9 @@ environment; everything they need is built here, once, and passed in. The CLI, t
 
 Where things live under ``$DEXIN_HOME`` (decided here, not in the core)::
 
-    audit/                 the log directory (audit.log); audit/log.key its signing key (0600)
+    audit/                 the log directory (audit.log); audit/log.key its signing key (0600);
+                           with DEXIN_AUDIT_DATABASE_URL the entries live in PostgreSQL
+                           (audit.pg_log) and audit/ keeps log.vkey and cosignatures
     witnesses/<name>/      a witness's state and BLS key (audit.witness)
     gateway/               the control plane's SQLite file, the response-signing keys
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from pydantic import SecretBytes
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit import AuditLog, LogOptions, NoteSigner
+from audit import AuditLog, LogOptions, NoteSigner, PgAuditLog
 from credit_model import load_spec
 from dexin.keys import key_provider
 from dexin.settings import GatewaySettings, Settings
@@ -173,9 +175,15 @@ def load_or_create_log_key(settings: Settings, origin: str = DEFAULT_ORIGIN) -> 
     return NoteSigner.load(path)
 
 
-def open_audit_log(settings: Settings, options: LogOptions | None = None) -> AuditLog:
-    """Open this data directory's audit log for writing (one writer process)."""
-    return AuditLog.open(settings.audit_dir, load_or_create_log_key(settings), options)
+def open_audit_log(settings: Settings, options: LogOptions | None = None) -> AuditLog | PgAuditLog:
+    """Open the audit log for writing: in PostgreSQL when ``DEXIN_AUDIT_DATABASE_URL`` is
+    set (any number of worker processes), else this data directory's file log (one writer
+    process). Both sign checkpoints with ``$DEXIN_HOME/audit/log.key``."""
+    signer = load_or_create_log_key(settings)
+    if settings.audit_database_url:
+        url = settings.audit_database_url
+        return PgAuditLog.open(url, signer, options, directory=settings.audit_dir)
+    return AuditLog.open(settings.audit_dir, signer, options)
 
 
 def control_plane(settings: Settings, schema: str | None = None) -> ControlPlane:

@@ -12,6 +12,10 @@
   ``jsonrpc``; then ``DEXIN_LEDGER_RPC_URL`` names the node (Besu, anvil),
   ``DEXIN_LEDGER_FUNDING_KEY`` (hex) may pay for deployment and accounts, and
   ``DEXIN_LEDGER_CONTRACT`` joins an existing deployment.
+- ``DEXIN_AUDIT_DATABASE_URL``: a ``postgresql://`` URL puts the audit log in PostgreSQL
+  (`audit.pg_log`), shared by any number of answer workers; unset (the default, and
+  ``make demo``'s) the log is the file log under ``$DEXIN_HOME/audit``, one writer process.
+  Either way the signing key is ``$DEXIN_HOME/audit/log.key``: every worker needs the same.
 
 The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the same pass:
 
@@ -89,6 +93,7 @@ class Settings:
     ledger_rpc_url: str | None = None
     ledger_funding_key_hex: str | None = field(default=None, repr=False)
     ledger_contract: str | None = None
+    audit_database_url: str | None = field(default=None, repr=False)  # may hold a password
     gateway: GatewaySettings = field(default=None)  # type: ignore[assignment]  # set in __post_init__
 
     def __post_init__(self) -> None:
@@ -113,6 +118,7 @@ class Settings:
             ledger_rpc_url=env.get("DEXIN_LEDGER_RPC_URL") or None,
             ledger_funding_key_hex=env.get("DEXIN_LEDGER_FUNDING_KEY") or None,
             ledger_contract=env.get("DEXIN_LEDGER_CONTRACT") or None,
+            audit_database_url=env.get("DEXIN_AUDIT_DATABASE_URL") or None,
             gateway=gateway_settings(home, env),
         )
 

@@ -2,7 +2,8 @@
 
 `AuditSink` is the narrow interface (`append` returns only once the entry is durable, with
 its position, or raises `AuditAppendError`: the request is then not answered);
-`AuditTrail` is its one implementation, over the Merkle log (`audit.log.AuditLog`). Entries
+`AuditTrail` is its one implementation, over the Merkle log (`audit.MerkleLog`: the file log
+or the PostgreSQL one). Entries
 are `audit.entry.AuditEntry` values, validated when built: a field that looks like an ID
 number is refused, which is an `AuditAppendError` too (fail closed).
 
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 
 import anyio
 
-from audit import AuditEntry, AuditError, AuditLog, Decision, LogReader
+from audit import AuditEntry, AuditError, Decision, MerkleLog
 from governance.metrics import Metrics
 
 __all__ = [
@@ -97,7 +98,7 @@ async def append_durably(sink: AuditSink, entry: AuditEntry) -> AuditReceipt:
 class AuditTrail:
     """`AuditSink` over the Merkle log; also reads entries back ("who accessed me")."""
 
-    def __init__(self, log: AuditLog, metrics: Metrics | None = None) -> None:
+    def __init__(self, log: MerkleLog[Any], metrics: Metrics | None = None) -> None:
         self.log = log
         self.metrics = metrics or Metrics()  # commit latency, failures
 
@@ -141,7 +142,7 @@ class AuditTrail:
 
     def entries(self) -> Iterator[bytes]:
         """Every durable entry's leaf data, in order (a snapshot read beside the writer)."""
-        with LogReader(self.log.directory) as reader:
+        with self.log.reader() as reader:
             yield from reader.entries()
 
     def close(self) -> None:

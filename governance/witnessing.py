@@ -27,13 +27,14 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 from audit import (
-    AuditLog,
     BundleStore,
     Checkpoint,
     Cosignature,
     CosignatureBundle,
+    MerkleLog,
     PendingCosignatures,
     RoundResult,
     SignedCheckpoint,
@@ -74,7 +75,11 @@ class Witnessing:
     """The gateway's witnessing state over one Merkle log and the ledger."""
 
     def __init__(
-        self, audit_log: AuditLog, ledger: Ledger, interval: float, metrics: Metrics | None = None
+        self,
+        audit_log: MerkleLog[Any],
+        ledger: Ledger,
+        interval: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()  # rounds by outcome, their duration
         folder = audit_log.directory / "cosignatures"

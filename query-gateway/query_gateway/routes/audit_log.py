@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Query, Request, Response
 
 from audit import (
     AuditError,
-    AuditLog,
     CosignatureError,
+    MerkleLog,
     NoteError,
     NoteVerifier,
     WitnessPublicKey,
@@ -58,7 +58,7 @@ routes = router()
 READERS = (Role.AUDITOR, Role.BANK, Role.PROVIDER, Role.OFFICER, Role.ADMIN)
 
 
-def _log(gw: Services) -> AuditLog:
+def _log(gw: Services) -> MerkleLog[Any]:
     if not isinstance(gw.audit, AuditTrail):
         raise NotFound("no_merkle_log")
     return gw.audit.log
