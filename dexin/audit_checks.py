@@ -8,7 +8,13 @@
   receipts the vault publishes beside itself (``receipts.json``, which carries each signed
   statement; a note says the rows were not recomputed);
 - that every dispute was answered within its 20 days, from the anchored dispute log
-  (`governance.dispute_audit`): a dispute answered late or never is named.
+  (`governance.dispute_audit`): a dispute answered late or never is named;
+- that every repair and every deletion by a dispute's answer in the vault is a leaf of the
+  anchored dispute log, and every such leaf a change the vault holds
+  (`governance.row_change_audit`; while the gateway holds the vault, the control plane's
+  granted repairs and deleting answers stand for it, and the note says so), and that every
+  provider's answer to a dispute carries its signature, verified against the key registered
+  for it then (`governance.answer_signatures`).
 
 Errors are typed; the CLI maps them to messages and exit codes.
 """
@@ -19,22 +25,35 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from audit import AccessPolicy, RecordedPolicy, VerificationError
 from dexin.app import control_plane, open_vault, vault_config
 from dexin.settings import Settings
 from governance import (
     ProviderKeys,
+    RowChange,
+    answer_signature_problems,
     open_engine,
     provider_keys,
+    recorded_changes,
+    row_change_findings,
     sourced_policy,
     unanchored_contributions,
     unanchored_receipts,
+    vault_changes,
 )
 from governance import dispute_deadlines as deadline_findings
 from ledger import Ledger
-from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised
+from vault import RECEIPTS_FILE, VaultBusy, VaultError, VaultNotInitialised, row_changes
 
-__all__ = ["access_policy", "consent_evidence", "contribution_anchors", "dispute_deadlines"]
+__all__ = [
+    "access_policy",
+    "consent_evidence",
+    "contribution_anchors",
+    "dispute_changes",
+    "dispute_deadlines",
+]  # fmt: skip
 
 
 def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | None,
@@ -143,3 +162,42 @@ def dispute_deadlines(settings: Settings, ledger: Ledger, now: dt.datetime) -> s
                                 actual=f"{len(findings)} of {checked} disputes")  # fmt: skip
     return "; ".join([f"every dispute ({checked}) was answered within its 20 days, or still "
                       "may be", *notes])  # fmt: skip
+
+
+def dispute_changes(settings: Settings, ledger: Ledger) -> str:
+    """A note that every repair and deletion is in the anchored dispute log (and nothing
+    else is) and every provider's answer is signed by it; VerificationError
+    (``row-change``) naming every change missing from the log or the vault, or
+    (``dispute-answer-signature``) every answer whose signature does not hold. SQLAlchemyError
+    when the control plane cannot be read."""
+    engine = open_engine(settings.gateway.database_url)
+    try:
+        recorded, source = _recorded_changes(settings, engine)
+        count, findings = row_change_findings(engine, ledger.events(0), recorded)
+        answers, problems = answer_signature_problems(
+            engine, provider_keys(control_plane(settings))
+        )
+    finally:
+        engine.dispose()
+    if findings:
+        raise VerificationError("row-change", "; ".join(findings),
+                                actual=f"{len(findings)} of {count} changes")  # fmt: skip
+    if problems:
+        raise VerificationError("dispute-answer-signature", "; ".join(problems),
+                                actual=f"{len(problems)} of {answers} answers")  # fmt: skip
+    return (f"every repair and deletion ({count}, {source}) is in the anchored dispute log; "
+            f"every provider's answer to a dispute ({answers}) is signed by it")  # fmt: skip
+
+
+def _recorded_changes(settings: Settings, engine: Engine) -> tuple[list[RowChange], str]:
+    """The vault's changes, or the control plane's while the vault cannot be opened here."""
+    try:
+        with open_vault(settings) as vault:
+            return vault_changes(row_changes(vault)), "from the vault"
+    except VaultBusy:
+        reason = "the gateway holds the vault"
+    except VaultNotInitialised:
+        reason = "no vault in this data directory"
+    except VaultError:  # e.g. the master key is not available to this process
+        reason = "the vault cannot be opened here"
+    return recorded_changes(engine), f"from the control plane: {reason}"

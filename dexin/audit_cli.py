@@ -200,7 +200,7 @@ def verify_command(
             if anchorer is not None and ledger is not None and export is None:
                 notes.append(contribution_anchors(settings, ledger))
             if ledger is not None and export is None:
-                notes.append(_dispute_deadlines(settings, ledger))
+                notes.append(_disputes(settings, ledger))
             if export is None:
                 notes.append(_consent_evidence(settings, idp_jwks, idp_issuer, idp_client))
         except VerificationError as exc:
@@ -210,15 +210,19 @@ def verify_command(
     _print_verdict(verdict, as_json)
 
 
-def _dispute_deadlines(settings: Settings, ledger: Ledger) -> str:
+def _disputes(settings: Settings, ledger: Ledger) -> str:
+    """The repairs and deletions against the anchored dispute log and the providers'
+    signed answers, then the disputes' deadlines (so a change missing from a log that no
+    longer matches its anchors is named, not only the log)."""
     import datetime as dt
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dexin.audit_checks import dispute_deadlines
+    from dexin.audit_checks import dispute_changes, dispute_deadlines
 
     try:
-        return dispute_deadlines(settings, ledger, dt.datetime.now(dt.UTC))
+        changes = dispute_changes(settings, ledger)
+        return f"{dispute_deadlines(settings, ledger, dt.datetime.now(dt.UTC))}; {changes}"
     except SQLAlchemyError as exc:  # its message may hold DATABASE_URL's password: not shown
         raise fail(f"cannot read the gateway's control plane (DATABASE_URL): "
                    f"{type(exc).__name__}", ExitCode.UNAVAILABLE) from None  # fmt: skip

@@ -23,7 +23,12 @@ import httpx
 
 from dexin_client._jose import SignatureError, verify_detached
 from dexin_client.binding import check_binding
-from dexin_client.contributions import SignedReceipt, prepare_contribution, verified_receipt
+from dexin_client.contributions import (
+    SignedReceipt,
+    prepare_contribution,
+    signed_answer,
+    verified_receipt,
+)
 from dexin_client.keys import ClientKey
 
 __all__ = ["DexinClient", "GatewayProblem", "SignedAnswer"]
@@ -172,17 +177,26 @@ class DexinClient:
         return r.headers.get("content-type", ""), r.content
 
     def answer_dispute(self, dispute_id: str, outcome: str, note: str = "") -> dict[str, Any]:
-        """Confirm the disputed record (``confirmed``) or delete it (``deleted``)."""
-        body = {"outcome": outcome, "note": note}
+        """Confirm the disputed record (``confirmed``) or delete it (``deleted``), the answer
+        signed with the provider's key."""
+        body = signed_answer(self._provider_key(), dispute_id, outcome, note)
         return dict(self._call("POST", f"/v1/disputes/{dispute_id}/answer", json=body).json())
 
     def correct_dispute(self, dispute_id: str, table: str, path: Path) -> dict[str, Any]:
-        """Answer by a correcting contribution (``path``: one row restating the record)."""
+        """Answer by a correcting contribution (``path``: one row restating the record),
+        signed with the provider's key like any contribution, its statement naming the
+        dispute; the correcting contribution's receipt is checked like a contribution's."""
+        prepared = prepare_contribution(self._provider_key(), table, path, dispute=dispute_id)
         with path.open("rb") as f:
             files = {"file": (path.name, f, "application/octet-stream")}
             r = self._call("POST", "/v1/corrections", params={"dispute": dispute_id},
-                           data={"table": table}, files=files)  # fmt: skip
+                           data=prepared.form(), files=files)  # fmt: skip
         return dict(r.json())
+
+    def _provider_key(self) -> ClientKey:
+        if self._key is None:
+            raise ValueError("a provider signs its answers: create the client with its key")
+        return self._key
 
     def repairs(self) -> list[dict[str, Any]]:
         """The provider's repairs and the residents' applications, pending first."""

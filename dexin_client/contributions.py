@@ -29,9 +29,10 @@ from dexin_client._jose import SignatureError, compact_json, verify_detached
 from dexin_client.keys import ClientKey
 
 __all__ = ["PreparedContribution", "ReceiptError", "SignedReceipt", "count_rows",
-           "prepare_contribution", "verified_receipt"]  # fmt: skip
+           "prepare_contribution", "signed_answer", "verified_receipt"]  # fmt: skip
 
 STATEMENT_TYPE = "dexin-contribution+jws"
+ANSWER_TYPE = "dexin-dispute-answer+jws"
 
 
 class ReceiptError(SignatureError):
@@ -80,17 +81,33 @@ def count_rows(path: Path) -> int:
 
 def prepare_contribution(
     key: ClientKey, table: str, path: Path, *, rows: int | None = None,
-    submission_id: str | None = None,
+    submission_id: str | None = None, dispute: str | None = None,
 ) -> PreparedContribution:  # fmt: skip
-    """The statement about ``path`` for ``table``, signed with ``key``."""
+    """The statement about ``path`` for ``table``, signed with ``key``; a correction's
+    statement names the ``dispute`` it answers."""
     sha = file_sha256(path)
     statement = compact_json({
         "v": 1, "client_id": key.client_id, "provider": key.name, "table": table,
         "file_sha256": sha, "rows": count_rows(path) if rows is None else rows,
-        "submission_id": submission_id or str(uuid.uuid4()),
-        "submitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-    })  # fmt: skip
+        "submission_id": submission_id or str(uuid.uuid4()), "submitted_at": _now(),
+    } | ({"dispute": dispute} if dispute else {}))  # fmt: skip
     return PreparedContribution(table, statement, key.sign_detached(statement, STATEMENT_TYPE), sha)
+
+
+def signed_answer(key: ClientKey, dispute_id: str, outcome: str, note: str) -> dict[str, str]:
+    """A provider's answer to a dispute with its signature: the body of ``POST
+    /v1/disputes/{id}/answer`` (a detached JWS, ``typ`` `ANSWER_TYPE`, over the canonical
+    answer: client, dispute, outcome, the time stated here and the note's SHA-256)."""
+    at = _now()
+    statement = compact_json({"v": 1, "client_id": key.client_id, "dispute": dispute_id,
+                              "outcome": outcome, "answered_at": at,
+                              "note_sha256": _sha(note.encode())})  # fmt: skip
+    return {"outcome": outcome, "note": note, "answered_at": at,
+            "signature": key.sign_detached(statement, ANSWER_TYPE)}  # fmt: skip
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def verified_receipt(

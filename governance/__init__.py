@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from governance.anchoring import unanchored_contributions as unanchored_contributions
     from governance.anchoring import unanchored_receipts as unanchored_receipts
     from governance.anchoring import verify_contributions as verify_contributions
+    from governance.answer_signatures import ANSWER_TYPE as ANSWER_TYPE
+    from governance.answer_signatures import SignedAnswer as SignedAnswer
+    from governance.answer_signatures import answer_signature_problems as answer_signature_problems
+    from governance.answer_signatures import answer_statement as answer_statement
     from governance.approvals import Approvals as Approvals
     from governance.approvals import status_now as status_now
     from governance.attachments import MEDIA_TYPES as MEDIA_TYPES
@@ -98,6 +102,7 @@ if TYPE_CHECKING:
     from governance.dispute_audit import DeadlineFinding as DeadlineFinding
     from governance.dispute_audit import dispute_deadlines as dispute_deadlines
     from governance.dispute_log import DisputeLog as DisputeLog
+    from governance.dispute_log import RowChange as RowChange
     from governance.disputes import DISPUTE_DAYS as DISPUTE_DAYS
     from governance.disputes import DisputeDesk as DisputeDesk
     from governance.disputes import DisputeDraft as DisputeDraft
@@ -205,6 +210,9 @@ if TYPE_CHECKING:
     from governance.rights_models import ReportIssue as ReportIssue
     from governance.rights_models import ScoreReview as ScoreReview
     from governance.rights_state import RightsState as RightsState
+    from governance.row_change_audit import recorded_changes as recorded_changes
+    from governance.row_change_audit import row_change_findings as row_change_findings
+    from governance.row_change_audit import vault_changes as vault_changes
     from governance.scores import DIMENSIONS as DIMENSIONS
     from governance.scores import SCORE_ACTION as SCORE_ACTION
     from governance.scores import ModelScoreService as ModelScoreService
@@ -416,11 +424,19 @@ _WHERE = {
     "Sealer": "governance.attachments",
     "check_attachment": "governance.attachments",
     "parse_attachment": "governance.attachments",
+    "ANSWER_TYPE": "governance.answer_signatures",
+    "SignedAnswer": "governance.answer_signatures",
+    "answer_signature_problems": "governance.answer_signatures",
+    "answer_statement": "governance.answer_signatures",
     "answer_dispute": "governance.dispute_answers",
     "correct_dispute": "governance.dispute_answers",
     "DeadlineFinding": "governance.dispute_audit",
     "dispute_deadlines": "governance.dispute_audit",
     "DisputeLog": "governance.dispute_log",
+    "RowChange": "governance.dispute_log",
+    "recorded_changes": "governance.row_change_audit",
+    "row_change_findings": "governance.row_change_audit",
+    "vault_changes": "governance.row_change_audit",
     "DISPUTE_DAYS": "governance.disputes",
     "DisputeDesk": "governance.disputes",
     "DisputeDraft": "governance.disputes",

@@ -51,6 +51,7 @@ class Statement:
     rows: int
     submission_id: str
     submitted_at: dt.datetime
+    dispute: str | None = None  # a correction's statement names the dispute it answers
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,13 @@ def parse_statement(raw: bytes) -> Statement:
         rows, at = doc["rows"], _moment(doc["submitted_at"])
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
             raise ValueError("rows")
+        dispute = doc.get("dispute")
+        if dispute is not None and not (isinstance(dispute, str) and 1 <= len(dispute) <= 40):
+            raise ValueError("dispute")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise SignatureRefused("contribution_statement_invalid") from None
     client_id, provider, table, sha, submission = texts
-    return Statement(client_id, provider, table, sha.lower(), rows, submission, at)
+    return Statement(client_id, provider, table, sha.lower(), rows, submission, at, dispute)
 
 
 def _moment(value: Any) -> dt.datetime:
@@ -89,13 +93,18 @@ def _moment(value: Any) -> dt.datetime:
     return at.astimezone(dt.UTC)
 
 
-def verify_signature(signed: SignedContribution, keys: Sequence[PublicKey]) -> PublicKey:
+def verify_signature(
+    signed: SignedContribution,
+    keys: Sequence[PublicKey],
+    typ: str = STATEMENT_TYPE,
+    refusal: str = "contribution_signature_invalid",
+) -> PublicKey:
     """The key among ``keys`` whose detached JWS over the statement's exact bytes verifies,
-    with ``typ`` `STATEMENT_TYPE` and that key's ``kid``. Raises `SignatureRefused`
-    (``contribution_signature_invalid``)."""
+    with ``typ`` (`STATEMENT_TYPE` unless named) and that key's ``kid``. Raises
+    `SignatureRefused` (``refusal``)."""
     parts = signed.signature.split(".")
     if len(signed.signature) > MAX_SIGNATURE_BYTES or len(parts) != 3 or parts[1]:
-        raise SignatureRefused("contribution_signature_invalid")
+        raise SignatureRefused(refusal)
     for key in keys:
         if key.alg not in ALGORITHMS:
             continue
@@ -104,9 +113,9 @@ def verify_signature(signed: SignedContribution, keys: Sequence[PublicKey]) -> P
                                              payload=signed.statement).headers()  # fmt: skip
         except (JoseError, ValueError):
             continue
-        if header.get("typ") == STATEMENT_TYPE and header.get("kid") == key.kid:
+        if header.get("typ") == typ and header.get("kid") == key.kid:
             return key
-    raise SignatureRefused("contribution_signature_invalid")
+    raise SignatureRefused(refusal)
 
 
 def check_signed_contribution(
@@ -118,19 +127,22 @@ def check_signed_contribution(
     file_sha256: str,
     keys: Sequence[PublicKey],
     now: dt.datetime | None = None,
+    dispute: str | None = None,
 ) -> tuple[Statement, PublicKey]:
     """Verify a provider's signed statement for the upload it came with, before any row is
     read. Raises `SignatureRefused`: ``contribution_unsigned``,
     ``contribution_statement_invalid``, ``contribution_signature_invalid`` (no key of the
     provider's verifies it), ``contribution_statement_mismatch`` (another client, provider,
-    table or file, or a statement made more than `FRESHNESS` from now)."""
+    table or file, or a statement made more than `FRESHNESS` from now, or one that does not
+    name ``dispute``: a correction's statement names the dispute it answers, an ordinary
+    contribution's names none)."""
     if signed is None:
         raise SignatureRefused("contribution_unsigned")
     statement = parse_statement(signed.statement)
     key = verify_signature(signed, keys)
     now = now or dt.datetime.now(dt.UTC)
     same = (statement.client_id, statement.provider, statement.table, statement.file_sha256)
-    if same != (client_id, provider, table, file_sha256.lower()):
+    if same != (client_id, provider, table, file_sha256.lower()) or statement.dispute != dispute:
         raise SignatureRefused("contribution_statement_mismatch")
     if abs(statement.submitted_at - now) > FRESHNESS:
         raise SignatureRefused("contribution_statement_mismatch")

@@ -128,7 +128,7 @@ def _event(i: int, text: str, anchor: LedgerEvent) -> _Event:
     at = _utc(entry["at"])
     if at > anchored_at + CLOCK_TOLERANCE:
         raise VerificationError("dispute-log", f"dispute event {i + 1} ({entry['event']} of "
-                                f"{entry['dispute']}) claims {at:%Y-%m-%d %H:%M} UTC, after it "
+                                f"{entry.get('dispute') or entry.get('reference')}) claims {at:%Y-%m-%d %H:%M} UTC, after it "
                                 f"was anchored at {anchored_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
     return _Event(i + 1, entry, at, anchored_at)
 
@@ -140,7 +140,7 @@ def _finding(opened: _Event, events: list[_Event], now: dt.datetime) -> Deadline
         raise VerificationError("dispute-log", f"dispute {entry['dispute']}: its deadline is "
                                 f"not {DISPUTE_DAYS} days after its opening",
                                 expected=due.isoformat(), actual=entry["due"])  # fmt: skip
-    answer = next((e for e in events if e.entry["dispute"] == entry["dispute"]
+    answer = next((e for e in events if e.entry.get("dispute") == entry["dispute"]
                    and e.entry["event"] == "answered"), None)  # fmt: skip
     if answer is not None and answer.at <= due and answer.anchored_at <= due + ANCHOR_GRACE:
         return None

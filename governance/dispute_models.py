@@ -1,5 +1,5 @@
 """The control plane's tables of disputes and credit repair (issue 18, parts 2 and 5;
-migration 0008).
+migrations 0008, 0009).
 
 ``disputes``: a resident's dispute (异议) of one record or of the score as a whole, its clock
 (``received_at``, ``due_at``: 20 days), escalation and answer. The reason, the answer's note
@@ -48,6 +48,8 @@ class Dispute(Base):
     answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=None)
     answered_by: Mapped[str | None] = mapped_column(String(40), default=None)
     correction: Mapped[str | None] = mapped_column(String(40), default=None)
+    # the provider's signed statement of its answer (migration 0009)
+    answer_attestation: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class DisputeEvent(Base):

@@ -9,7 +9,10 @@ effect (`vault.rows.record_repair`, the registry's publication windows).
 
 A granted repair is recorded in the vault (so the ``src`` views stop counting the row from
 its day), the scores are recomputed, and every score of the resident says so in a note of
-its reasons (RP01). Applications, decisions and filings are audited requests; reasons and
+its reasons (RP01). It is also a ``row_changed`` leaf of the anchored dispute log
+(`DisputeLog.add_change`, committed with the repair's row and anchored after it), so an
+auditor can check that every repair in the vault was logged, and nothing else
+(`governance.row_change_audit`). Applications, decisions and filings are audited requests; reasons and
 notes are stored sealed. Refusals: `NotFound` (``record_not_found``, ``repair_not_found``:
 not the caller's), `Conflict` (``not_repairable``, ``repair_before_minimum``,
 ``already_repaired``, ``window_already_ended``, ``repair_already_pending``,
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import select
 
 from governance.credentials import Principal, Role
+from governance.dispute_log import RowChange
 from governance.dispute_models import Repair
 from governance.disputes import dispute_desk, provider_of
 from governance.errors import Conflict, InvalidRequest, NotFound
@@ -110,9 +114,15 @@ def file_repair(services: Services, who: Principal, ref: RowRef, on: dt.date | N
     repair.status, repair.decided_at, repair.decided_by = GRANTED, d.now(), who.client_id
     repair.repaired_on = day
     repair.note = d.sealer.seal(repair.id, "note", note.encode())
-    with d.sessions.begin() as s:
+    with d.logged() as s:
         s.add(repair)
+        d.log.add_change(s, _change(repair, day), d.now())
     return _view(services, repair, texts=True)
+
+
+def _change(r: Repair, day: dt.date) -> RowChange:
+    return RowChange("repaired", r.id, r.provider, r.table_name, r.contribution_id, r.row_no,
+                     r.row_digest, day)  # fmt: skip
 
 
 def apply_repair(services: Services, subject: str, ref: RowRef, reason: str,
@@ -162,13 +172,16 @@ def decide_repair(
         ref = RowRef(table=repair.table_name, contribution_id=repair.contribution_id,
                      row=repair.row_no)  # fmt: skip
         _repair_in_vault(services, ref, day, repair.id)
-    with d.sessions.begin() as s:
+    with d.logged() as s:
         row = s.get(Repair, repair_id)
         assert row is not None
         row.status, row.decided_at, row.decided_by = decision, d.now(), who.client_id
         row.repaired_on = day if decision == GRANTED else None
         row.note = d.sealer.seal(row.id, "note", note.encode())
-        return _view(services, row, texts=True)
+        if decision == GRANTED:
+            d.log.add_change(s, _change(row, day), d.now())
+        view = _view(services, row, texts=True)
+    return view
 
 
 def repair_list(services: Services, who: Principal) -> list[RepairView]:

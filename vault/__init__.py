@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from vault.rows import delete_row as delete_row
     from vault.rows import find_row as find_row
     from vault.rows import record_repair as record_repair
+    from vault.rows import row_changes as row_changes
     from vault.rows import subject_records as subject_records
     from vault.rows import superseding as superseding
     from vault.sealed import SealedUpload as SealedUpload
@@ -106,6 +107,7 @@ _WHERE = {
     "purge_expired": "vault.retention",
     "read_key_file": "vault.keys",
     "record_repair": "vault.rows",
+    "row_changes": "vault.rows",
     "rotate_derived_key": "vault.rotation",
     "rotate_provider_key": "vault.rotation",
     "sql_row_digest": "vault.digest",

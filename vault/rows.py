@@ -211,6 +211,24 @@ def record_change(
     )  # fmt: skip
 
 
+def row_changes(
+    vault: Vault, kinds: tuple[str, ...] = ("repaired", "deleted")
+) -> list[tuple[str, str, str, str, str, int, dt.date]]:
+    """Every recorded change of ``kinds``, as (change, reference, provider, table,
+    contribution, leaf index, effective day), provider by provider (an auditor compares them
+    with the anchored dispute log: `governance.row_change_audit`)."""
+    marks = ", ".join("?" for _ in kinds)
+    out: list[tuple[str, str, str, str, str, int, dt.date]] = []
+    for p in vault.registry.providers:
+        rows = vault.query(
+            f"SELECT change, reference, table_name, contribution_id, row_no, effective FROM "
+            f"{alias(p.id)}.row_changes WHERE change IN ({marks}) ORDER BY recorded_at",
+            list(kinds),
+        )
+        out += [(c, ref, p.id, t, cid, int(n), e) for c, ref, t, cid, n, e in rows]
+    return out
+
+
 def superseding(vault: Vault, ref: RowRef) -> str | None:
     """The contribution that superseded row ``ref`` (a dispute's correction), if any."""
     record = vault.contribution(ref.contribution_id)

@@ -94,10 +94,14 @@ class DisputePublic(Strict):
 
 class AnswerCreate(Strict):
     """Confirm the record (or, for officers, the score), or delete it; correcting goes
-    through ``POST /v1/corrections``."""
+    through ``POST /v1/corrections``. A provider signs its answer: ``signature`` is its
+    detached JWS (``typ`` ``dexin-dispute-answer+jws``) over the canonical answer naming
+    ``answered_at`` exactly as sent (docs/rights.md); unsigned, it is refused (422)."""
 
     outcome: Literal["confirmed", "deleted"]
     note: str = Field(default="", max_length=TEXT_MAX)
+    answered_at: str | None = Field(default=None, max_length=40, pattern=r"^[0-9T:.+Z-]+$")
+    signature: str | None = Field(default=None, max_length=2048)
 
 
 class CorrectionReceipt(Strict):

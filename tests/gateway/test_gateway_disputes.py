@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -19,18 +20,24 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from dpop_support import ClientKey
 from gateway_support import Actors, TestClient, World, auth, open_world, score_body
+from joserfc import jws
+from joserfc.jwk import ECKey
 from query_gateway.app import create_app
 from query_gateway.routes.disputes import CONSOLE_FORM_MAX
+from sqlalchemy import select
 from starlette.formparsers import MultiPartParser
 from typer.testing import CliRunner
 
 from audit import LogReader, decode_entry
 from dexin import audit_cli
+from governance import answer_signature_problems, provider_keys, verify_contributions
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import open_engine, session_factory
 from governance.dispute_log import METADATA
+from governance.dispute_models import DisputeEvent
 from ledger import AnchorKind
 from vault import StoredRecord, check_contribution, subject_records
 
@@ -46,6 +53,7 @@ class Flow:
     bank: str  # token
     provider: str  # token of market_regulation
     approval: str
+    provider_key: ClientKey  # market_regulation's own key (it signs its answers)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +64,8 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
         with TestClient(app, raise_server_exceptions=False) as http:
             actors = Actors(http, ControlPlane(session_factory(engine)), world)
             _, bank = actors.token(Role.BANK, "bank")
-            _, provider = actors.token(Role.PROVIDER, "market_regulation")
-            yield Flow(world, http, actors, bank, provider, actors.approved(bank))
+            key = actors.keyed(Role.PROVIDER, "market_regulation")
+            yield Flow(world, http, actors, bank, key.token, actors.approved(bank), key)
         engine.dispose()
 
 
@@ -153,10 +161,30 @@ def _correction(flow: Flow, r: Resident, **changes: str) -> bytes:
     return out.getvalue().encode()
 
 
-def _correct(flow: Flow, dispute: str, content: bytes) -> Any:
+def _correct(flow: Flow, dispute: str, content: bytes, form: dict[str, str] | None = None) -> Any:
+    """The correction, signed by the provider over exactly this file (its statement naming
+    the dispute), unless ``form`` says otherwise."""
+    form = form or flow.provider_key.contribution(PENALTIES, content, dispute=dispute)
     return flow.http.post(f"/v1/corrections?dispute={dispute}", headers=auth(flow.provider),
-                          data={"table": PENALTIES},
-                          files={"file": ("fix.csv", content, "text/csv")})  # fmt: skip
+                          data=form, files={"file": ("fix.csv", content, "text/csv")})  # fmt: skip
+
+
+def signed_answer(key: ClientKey, dispute: str, outcome: str, note: str = "",
+                  at: dt.datetime | None = None) -> dict[str, str]:  # fmt: skip
+    """The body of a provider's answer with its detached JWS over the canonical answer (the
+    test's own JOSE: joserfc, and JSON with sorted keys for RFC 8785's ASCII objects)."""
+    when = (at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    statement = {"v": 1, "client_id": key.client_id, "dispute": dispute, "outcome": outcome,
+                 "answered_at": when, "note_sha256": hashlib.sha256(note.encode()).hexdigest()}  # fmt: skip
+    raw = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+    header = {"alg": key.alg, "kid": key.key.thumbprint(), "typ": "dexin-dispute-answer+jws"}
+    head, _, sig = jws.serialize_compact(header, raw, key.key, algorithms=[key.alg]).split(".")
+    return {"outcome": outcome, "note": note, "answered_at": when, "signature": f"{head}..{sig}"}
+
+
+def _answer(flow: Flow, dispute: str, outcome: str, note: str = "", **kw: Any) -> Any:
+    body = signed_answer(flow.provider_key, dispute, outcome, note, **kw)
+    return flow.http.post(f"/v1/disputes/{dispute}/answer", headers=auth(flow.provider), json=body)
 
 
 # -- the workflow: filed, marked, answered by correction ----------------------------------------
@@ -218,12 +246,110 @@ def test_a_correction_that_does_not_restate_the_record_answers_nothing(flow: Flo
     refused = _correct(flow, dispute, other)
     assert refused.status_code == 422 and refused.json()["reason"] == "contribution_refused"
     assert refused.json()["receipt"]["refusal"] == "correction_must_restate_the_record"
+    form = flow.provider_key.contribution("criminal_judgments", b"a\n1\n", dispute=dispute)
     wrong_table = flow.http.post(f"/v1/corrections?dispute={dispute}", headers=auth(flow.provider),
-                                 data={"table": "criminal_judgments"},
-                                 files={"file": ("f.csv", b"a\n1\n", "text/csv")})  # fmt: skip
+                                 data=form, files={"file": ("f.csv", b"a\n1\n", "text/csv")})  # fmt: skip
     assert wrong_table.status_code == 422 and wrong_table.json()["reason"] == "wrong_table"
     state = flow.http.get(f"/v1/disputes/{dispute}", headers=auth(flow.provider)).json()
     assert state["status"] == "open" and _score(flow, r)["disputed"] is True
+
+
+# -- the provider proves its own answer ---------------------------------------------------------
+
+
+def _forger(flow: Flow) -> ClientKey:
+    """A key the provider never registered, claiming to be it."""
+    mine = flow.provider_key
+    return ClientKey(mine.client_id, ECKey.generate_key("P-256"), name=mine.name)
+
+
+def test_a_correction_is_signed_by_its_provider_or_refused(flow: Flow) -> None:
+    r = _resident(flow, lambda p: p.values["severity"] in ("general", "serious"))
+    dispute = _file(flow, r).json()["id"]
+    content = _correction(flow, r, severity="minor")
+    stored = len(flow.world.vault.contributions())
+    for form, reason in (
+        ({"table": PENALTIES}, "contribution_unsigned"),
+        (_forger(flow).contribution(PENALTIES, content, dispute=dispute),
+         "contribution_signature_invalid"),
+        (flow.provider_key.contribution(PENALTIES, content), "contribution_statement_mismatch"),
+        (flow.provider_key.contribution(PENALTIES, content + b"\n", dispute=dispute),
+         "contribution_statement_mismatch"),
+    ):  # fmt: skip
+        refused = _correct(flow, dispute, content, form)
+        assert (refused.status_code, refused.json()["reason"]) == (422, reason), refused.text
+        assert refused.json()["type"] == "urn:dexin:problem:signature-refused"
+    assert len(flow.world.vault.contributions()) == stored  # refused before a row was read
+    assert (
+        flow.http.get(f"/v1/disputes/{dispute}", headers=auth(flow.provider)).json()["status"]
+        == "open"
+    )
+
+    fixed = _correct(flow, dispute, content)
+    assert fixed.status_code == 201, fixed.text
+    correction = fixed.json()["contribution"]["contribution_id"]
+    keys = provider_keys(flow.actors.control)
+    [verdict] = [v for v in verify_contributions(flow.world.ledger, flow.world.vault, keys=keys)
+                 if v.contribution_id == correction]  # fmt: skip
+    assert (verdict.origin, verdict.ok, verdict.problems) == ("provider", True, [])
+    kept = json.loads(flow.world.vault.contribution(correction)["attestation"])
+    assert json.loads(kept["statement"])["dispute"] == dispute
+    answered = _log_entry(flow, dispute, "answered")
+    assert answered["signature_sha256"] == hashlib.sha256(kept["signature"].encode()).hexdigest()
+    assert _answer_problems(flow, dispute) == []
+
+
+def test_an_answer_is_signed_by_its_provider_or_refused(flow: Flow) -> None:
+    r = _resident(flow)
+    dispute = _file(flow, r).json()["id"]
+    path = f"/v1/disputes/{dispute}/answer"
+    two_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    swapped = signed_answer(flow.provider_key, dispute, "confirmed") | {"outcome": "deleted"}
+    for body, reason in (
+        ({"outcome": "confirmed"}, "answer_unsigned"),
+        (signed_answer(_forger(flow), dispute, "confirmed"), "answer_signature_invalid"),
+        (swapped, "answer_signature_invalid"),
+        (signed_answer(flow.provider_key, dispute, "confirmed", "一", ) | {"note": "二"},
+         "answer_signature_invalid"),
+        (signed_answer(flow.provider_key, dispute, "confirmed", at=two_hours_ago),
+         "answer_statement_mismatch"),
+    ):  # fmt: skip
+        refused = flow.http.post(path, headers=auth(flow.provider), json=body)
+        assert (refused.status_code, refused.json()["reason"]) == (422, reason), refused.text
+    vault = flow.world.vault
+    assert any(x.ref == r.penalty.ref for x in subject_records(vault, r.penalty.subject))
+    assert (
+        flow.http.get(f"/v1/disputes/{dispute}", headers=auth(flow.provider)).json()["status"]
+        == "open"
+    )
+
+    ok = _answer(flow, dispute, "confirmed", "经核查无误")
+    assert ok.status_code == 200, ok.text
+    assert _log_entry(flow, dispute, "answered")["signer_kid"] == flow.provider_key.key.thumbprint()
+    assert _answer_problems(flow, dispute) == []
+
+
+def _log_entry(flow: Flow, reference: str, event: str) -> dict[str, Any]:
+    """The last leaf of the dispute log of ``event`` for ``reference``, as stored."""
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        with session_factory(engine)() as s:
+            q = select(DisputeEvent.entry).where(DisputeEvent.dispute_id == reference,
+                                                 DisputeEvent.event == event)  # fmt: skip
+            entries = list(s.scalars(q.order_by(DisputeEvent.seq)))
+    finally:
+        engine.dispose()
+    assert entries, (reference, event)
+    return dict(json.loads(entries[-1]))
+
+
+def _answer_problems(flow: Flow, dispute: str) -> list[str]:
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        _, problems = answer_signature_problems(engine, provider_keys(flow.actors.control))
+    finally:
+        engine.dispose()
+    return [p for p in problems if dispute in p]
 
 
 # -- who may do what ---------------------------------------------------------------------------
@@ -275,24 +401,26 @@ def test_an_attachment_is_bounded_checked_and_sealed_at_rest(flow: Flow) -> None
 def test_the_provider_confirms_or_deletes_and_the_officers_confirm_a_score(flow: Flow) -> None:
     kept, gone = _resident(flow), _resident(flow)
     first, second = _file(flow, kept).json()["id"], _file(flow, gone).json()["id"]
-    ok = flow.http.post(f"/v1/disputes/{first}/answer", headers=auth(flow.provider),
-                        json={"outcome": "confirmed", "note": "经核查无误"})  # fmt: skip
+    ok = _answer(flow, first, "confirmed", "经核查无误")
     assert ok.status_code == 200 and ok.json()["outcome"] == "confirmed"
-    again = flow.http.post(f"/v1/disputes/{first}/answer", headers=auth(flow.provider),
-                           json={"outcome": "deleted"})  # fmt: skip
+    again = _answer(flow, first, "deleted")
     assert again.status_code == 409 and again.json()["reason"] == "dispute_already_answered"
-    deleted = flow.http.post(f"/v1/disputes/{second}/answer", headers=auth(flow.provider),
-                             json={"outcome": "deleted", "note": "已删除"})  # fmt: skip
+    deleted = _answer(flow, second, "deleted", "已删除")
     assert deleted.json()["outcome"] == "deleted"
     vault = flow.world.vault
     left = subject_records(vault, vault.subject_pseudonym(gone.id_number))
     assert all(x.ref != gone.penalty.ref for x in left)
     assert list(check_contribution(vault, gone.penalty.ref.contribution_id).problems()) == []
+    change = _log_entry(flow, second, "row_changed")  # the deletion is a leaf of its own
+    assert (change["change"], change["contribution"], change["row"]) == (
+        "deleted",
+        gone.penalty.ref.contribution_id,
+        gone.penalty.ref.row,
+    )
 
     score_dispute = flow.http.post("/v1/me/disputes", headers=auth(kept.token),
                                    json={"reason": "我的评分有误"}).json()["id"]  # fmt: skip
-    provider = flow.http.post(f"/v1/disputes/{score_dispute}/answer", headers=auth(flow.provider),
-                              json={"outcome": "confirmed"})  # fmt: skip
+    provider = _answer(flow, score_dispute, "confirmed")
     assert provider.status_code == 404  # a score's dispute is the officers'
     officer = flow.actors.token(Role.OFFICER)[1]
     confirmed = flow.http.post(f"/v1/disputes/{score_dispute}/answer", headers=auth(officer),
@@ -339,8 +467,7 @@ def test_a_dispute_left_past_20_days_is_escalated_and_named_by_the_verifier(
     assert states[unanswered] == states[answered] == ("escalated", -5)
     escalations = _entries(flow, "escalate dispute")
     assert {json.loads(e.parameters)["dispute"] for e in escalations} >= {unanswered, answered}
-    late_answer = flow.http.post(f"/v1/disputes/{answered}/answer", headers=auth(flow.provider),
-                                 json={"outcome": "confirmed"})  # fmt: skip
+    late_answer = _answer(flow, answered, "confirmed", at=real)
     assert late_answer.json()["late"] is True
 
     result = _verify(flow)
@@ -392,6 +519,15 @@ def test_a_repair_changes_the_score_from_its_date(flow: Flow) -> None:
     assert "RP01" not in {c["code"] for c in not_yet["reason_codes"]}
     mine = flow.http.get("/v1/me/repairs", headers=auth(now.token)).json()
     assert [(x["status"], x["repaired_on"]) for x in mine] == [("granted", as_of.isoformat())]
+    change = _log_entry(flow, mine[0]["id"], "row_changed")  # a leaf of the anchored log
+    assert (change["change"], change["row"], change["effective"]) == (
+        "repaired",
+        now.penalty.ref.row,
+        as_of.isoformat(),
+    )
+    desk = flow.http.app.state.gateway.disputes  # type: ignore[attr-defined]
+    size, root = desk.log.state()
+    assert flow.world.ledger.get_anchor(root).size == size
 
 
 def test_a_resident_applies_after_the_minimum_and_the_provider_decides(
@@ -497,3 +633,36 @@ def test_a_resident_applies_for_repair_from_the_console(flow: Flow, browser: Tes
     assert applied.status_code == 200 and 'data-status="pending"' in applied.text
     [mine] = flow.http.get("/v1/me/repairs", headers=auth(r.token)).json()
     assert (mine["status"], mine["reason"], mine["origin"]) == ("pending", "已整改完毕", "resident")
+
+
+# -- the auditor: every repair and deletion is in the anchored log ----------------------------
+
+
+def test_the_verifier_names_a_repair_missing_from_the_anchored_log(flow: Flow) -> None:
+    """A granted repair whose leaf is taken out of the stored log (as an operator hiding it
+    would) is named by ``dexin audit verify``; the log is put back afterwards."""
+    r = _resident(flow, _repairable(flow.world.vault.as_of))
+    filed = flow.http.post("/v1/repairs", headers=auth(flow.provider),
+                           json={"record": _ref(r.penalty), "note": "已整改"})  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    repair = filed.json()["id"]
+    before = _verify(flow)
+    assert before.exit_code == 0 or json.loads(before.stdout)["problem"]["check"] != "row-change"
+
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        with session_factory(engine).begin() as s:
+            leaf = s.scalars(select(DisputeEvent).where(DisputeEvent.dispute_id == repair)).one()
+            kept = {c: getattr(leaf, c) for c in ("seq", "dispute_id", "event", "entry",
+                                                  "leaf_hash", "anchor", "at")}  # fmt: skip
+            s.delete(leaf)
+        result = _verify(flow)
+    finally:
+        with session_factory(engine).begin() as s:
+            s.add(DisputeEvent(**kept))
+        engine.dispose()
+    assert result.exit_code == 1, result.output
+    problem = json.loads(result.stdout)["problem"]
+    assert problem["check"] == "row-change"
+    assert f"repair {repair} ({PENALTIES} of market_regulation" in problem["detail"]
+    assert "is not in the anchored dispute log" in problem["detail"]

@@ -23,6 +23,8 @@ from governance import (
     Principal,
     RefusedContribution,
     Role,
+    SignedAnswer,
+    SignedContribution,
     answer_dispute,
     attachment_of,
     correct_dispute,
@@ -43,7 +45,7 @@ from query_gateway.dispute_schemas import (
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
 from query_gateway.routes import router
-from query_gateway.uploads import OPENAPI_BODY, ContributionForm, read_contribution
+from query_gateway.uploads import SIGNED_OPENAPI_BODY, ContributionForm, read_contribution
 
 routes = router()
 DisputeId = Annotated[str, Path(pattern=r"^dsp_[0-9a-f]{24}$")]
@@ -127,19 +129,25 @@ def attachment(
              response_model=DisputePublic, summary="Confirm or delete the disputed record")  # fmt: skip
 def answer(dispute_id: DisputeId, body: AnswerCreate, request: Request, gw: GatewayDep,
            who: PrincipalDep) -> DisputePublic:  # fmt: skip
-    view = answer_dispute(gw, who, dispute_id, body.outcome, body.note, request.state.audit)
+    """A provider's answer carries its signature over the canonical answer."""
+    signed = None
+    if body.answered_at is not None and body.signature is not None:
+        signed = SignedAnswer(body.answered_at, body.signature)
+    view = answer_dispute(gw, who, dispute_id, body.outcome, body.note, request.state.audit,
+                          signed)  # fmt: skip
     return _public(gw, view)
 
 
-@routes.post(CORRECTIONS, openapi_extra=policy(Role.PROVIDER) | OPENAPI_BODY, status_code=201,
+@routes.post(CORRECTIONS, openapi_extra=policy(Role.PROVIDER) | SIGNED_OPENAPI_BODY, status_code=201,
              response_model=CorrectionPublic,
              summary="Answer a dispute by a correcting contribution (one row)")  # fmt: skip
 async def correct(
     request: Request, gw: GatewayDep, who: PrincipalDep,
     dispute: Annotated[str, Query(pattern=r"^dsp_[0-9a-f]{24}$")],
 ) -> CorrectionPublic:  # fmt: skip
-    """The file restates the disputed record (same key, same resident, one row); it is
-    ingested like any contribution, anchored, and supersedes the disputed row."""
+    """The file restates the disputed record (same key, same resident, one row), signed by
+    the provider like any contribution (its statement naming the dispute: 422 otherwise);
+    it is ingested like any contribution, anchored, and supersedes the disputed row."""
     form = await read_contribution(request, gw.workdir / "uploads")
     with form.upload:
         return await run_in_threadpool(_correct, request, gw, who, dispute, form)
@@ -148,8 +156,12 @@ async def correct(
 def _correct(request: Request, gw: Services, who: Principal, dispute: str,
              form: ContributionForm) -> CorrectionPublic:  # fmt: skip
     audit = request.state.audit
+    signed = None
+    if form.statement is not None and form.signature is not None:
+        signed = SignedContribution(form.statement, form.signature)
     try:
-        view, receipt = correct_dispute(gw, who, dispute, form.table, form.upload, audit)
+        view, receipt = correct_dispute(gw, who, dispute, form.table, form.upload, audit,
+                                        signed=signed)  # fmt: skip
     except RefusedContribution as exc:
         shown: dict[str, object] = {"refusal": exc.reason}
         if exc.receipt is not None:
