@@ -41,15 +41,19 @@ def test_officers_log_in_with_totp_and_approve(served: Served, page: Any, browse
     with_authenticator(page)
     enrol(page, invite(served, first["client_id"]))
     page.goto(f"{local(served)}/console/officer")
+    page.locator(f"#row-{rid} button[value=approve]").click()
+    confirm = page.locator("#confirm-decision")  # names what is approved before it is signed
+    assert "批准" in confirm.inner_text() and "个人道德信用评分" in confirm.inner_text()
     with page.expect_navigation():  # the page reloads once the vote is recorded
-        page.locator(f"#row-{rid} button[value=approve]").click()
+        confirm.locator("button[value=confirm]").click()
     assert "✓" in page.locator(f"#row-{rid}").inner_text()
     other = browser.new_context(locale="zh-CN").new_page()
     with_authenticator(other)
     enrol(other, invite(served, second["client_id"]))
     officer_login(other, local(served), second)
+    other.locator(f"#row-{rid} button[value=approve]").click()
     with other.expect_navigation():
-        other.locator(f"#row-{rid} button[value=approve]").click()
+        other.locator("#confirm-decision button[value=confirm]").click()
     assert other.locator(f"#active #row-{rid}").count() == 1  # m of n reached: active
     shot(other, "officer-approved")
     other.goto(f"{local(served)}/console/officer/registry")
@@ -80,11 +84,12 @@ def test_a_resident_sees_score_radar_accesses_and_withdraws(served: Served, page
     page.select_option("#grant select[name=purpose]", "credit_assessment")
     page.click("#grant button")
     page.wait_for_load_state()
-    assert "active" in page.inner_text("#consents")
+    assert page.locator("#consents tr[data-status=active]").count() >= 1
+    assert "有效" in page.inner_text("#consents")
     shot(page, "resident")
     page.locator("#consents button.danger").first.click()
     page.wait_for_load_state()
-    assert "withdrawn" in page.inner_text("#consents")
+    assert "已撤回" in page.inner_text("#consents")
     assert resident not in page.content()
     page.goto(f"{served.url}/console/me?lang=en")
     assert "Who accessed my data" in page.inner_text("main")

@@ -30,8 +30,9 @@ def test_enrol_sign_in_and_vote_with_a_passkey(served: Served, page: Any) -> Non
     assert "有效" in page.locator("#my-keys").inner_text()  # live, as the ledger has it
     rid = file_request(served)
     page.reload()
-    with page.expect_navigation():  # the page reloads once the vote is recorded
-        page.locator(f"#row-{rid} button[data-decide=approve]").click()
+    page.locator(f"#row-{rid} button[data-decide=approve]").click()
+    with page.expect_navigation():  # the page reloads once the confirmed vote is recorded
+        page.click("#confirm-decision button[value=confirm]")
     assert "✓" in page.locator(f"#row-{rid}").inner_text()
     assert _votes(served, rid) == 1
     page.screenshot(path=str(ARTIFACTS / "passkey-voted.png"), full_page=True)
@@ -54,6 +55,7 @@ def test_an_altered_or_replayed_assertion_is_refused(served: Served, page: Any) 
 
     page.route(f"**/console/officer/requests/{altered}/vote", alter)
     page.locator(f"#row-{altered} button[data-decide=approve]").click()
+    page.click("#confirm-decision button[value=confirm]")
     status = page.locator("#passkey-status")
     status.wait_for(state="visible")
     assert "officer_signature_invalid" in status.inner_text()
@@ -64,8 +66,9 @@ def test_an_altered_or_replayed_assertion_is_refused(served: Served, page: Any) 
     page.route(f"**/console/officer/requests/{genuine}/vote",
                lambda route: (sent.append(route.request.post_data), route.continue_()))  # fmt: skip
     page.reload()
-    with page.expect_navigation():  # the page reloads once the vote is recorded
-        page.locator(f"#row-{genuine} button[data-decide=approve]").click()
+    page.locator(f"#row-{genuine} button[data-decide=approve]").click()
+    with page.expect_navigation():  # the page reloads once the confirmed vote is recorded
+        page.click("#confirm-decision button[value=confirm]")
     assert "✓" in page.locator(f"#row-{genuine}").inner_text()
     assert _votes(served, genuine) == 1
     csrf = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")

@@ -166,7 +166,7 @@ def test_a_resident_sees_score_radar_accesses_and_withdraws(
                      data={"id_number": id_number, "csrf": csrf(browser)}, headers=HTML)  # fmt: skip
     assert r.status_code == 200 and 'id="accesses"' in r.text
     assert id_number not in r.text
-    assert "console-bank-2" in r.text and "morality_credit_score" in r.text
+    assert "console-bank-2" in r.text and "个人道德信用评分" in r.text  # the computation, in words
     assert 'class="radar"' in r.text or "暂无评分" in r.text
     r = browser.post(f"/console/me/consents/{consent}/withdraw",
                      data={"csrf": csrf(browser, "/console/me")}, headers=HTML)  # fmt: skip

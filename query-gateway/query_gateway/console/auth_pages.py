@@ -39,7 +39,7 @@ from query_gateway.policy import public
 routes = console_router()
 STATIC = Path(__file__).parent / "static"
 HOME_OF = {Role.OFFICER: "/console/officer", Role.AUDITOR: "/console/auditor",
-           Role.SUBJECT: "/console/me"}  # fmt: skip
+           Role.SUBJECT: "/console/me", Role.PROVIDER_STAFF: "/console/provider/disputes"}  # fmt: skip
 
 
 def _asset(name: str, media_type: str) -> Response:
@@ -55,6 +55,18 @@ def htmx() -> Response:
 @routes.get("/console/static/console.css", openapi_extra=public())
 def css() -> Response:
     return _asset("console.css", "text/css")
+
+
+@routes.get("/console/static/favicon.svg", openapi_extra=public())
+def favicon() -> Response:
+    """The console's icon (every page links it)."""
+    return _asset("favicon.svg", "image/svg+xml")
+
+
+@routes.get("/favicon.ico", openapi_extra=public())
+def favicon_ico() -> Response:
+    """Where a browser looks for an icon when a page names none (the API's pages): the same."""
+    return RedirectResponse("/console/static/favicon.svg", status_code=308)
 
 
 @routes.get("/console", openapi_extra=public())

@@ -17,7 +17,15 @@ from fastapi import Request, Response
 
 from audit import LogReader, decode_entry
 from governance import Role
-from query_gateway.console.charts import bars, stacked
+from query_gateway.console.charts import Label, bars, stacked
+from query_gateway.console.i18n import (
+    has_label,
+    label,
+    lang_of,
+    provider_label,
+    town_label,
+    translate,
+)
 from query_gateway.console.publications import (
     DASHBOARD_BUDGET,
     PUBLISH_EPSILON,
@@ -75,6 +83,9 @@ def audit_counts(settings: Any, names: dict[str, str]) -> LogCounts:
 @routes.get("/console/dashboards", openapi_extra=policy(*VIEWERS))
 def dashboards(request: Request) -> Response:
     gw, state = console_state(request)
+    lang = lang_of(request)
+    registry = gw.vault.registry
+    empty = translate(lang, "empty_chart")
     days, providers, contributed = contributions_over_time(gw)
     grades = published(gw, state, "grades")
     names = {c.client_id: c.name for c in gw.control.clients()}
@@ -84,17 +95,30 @@ def dashboards(request: Request) -> Response:
     codes = sorted({str(c["group"]["code"]) for c in cells})
     chart = {(str(c["group"]["town"]), str(c["group"]["code"])): float(c["count"] or 0)
              for c in cells}  # fmt: skip
+    provider_names = {p: provider_label(lang, registry, p) for p in providers}
+    town_names = {t: town_label(registry, t) for t in towns}
+    denials = [(reason_label(lang, reason), n)
+               for reason, n in sorted(log.denials.items(), key=lambda kv: -kv[1])]  # fmt: skip
     return render(
         request,
         "dashboards.html",
-        contributions=stacked(days, providers, contributed),
-        queries=bars(sorted(log.queries.items(), key=lambda kv: -kv[1])),
-        denials=bars(sorted(log.denials.items(), key=lambda kv: -kv[1])),
-        grades=stacked(towns, codes, chart, width=900),
+        contributions=stacked(days, providers, contributed, empty=empty, names=provider_names),
+        queries=bars(sorted(log.queries.items(), key=lambda kv: -kv[1]), empty=empty),
+        denials=bars(denials, empty=empty),
+        grades=stacked(towns, codes, chart, width=900, empty=empty, names=town_names),
         suppressed=sum(bool(c["suppressed"]) for c in cells),
         epsilon=PUBLISH_EPSILON,
         spent=round(log.spent, 6),
         budget=DASHBOARD_BUDGET,
-        released_at=grades.release["released_at"] if grades is not None else "—",
+        released_at=grades.release["released_at"] if grades is not None else None,
         min_cell=grades.release["min_cell"] if grades is not None else gw.settings.min_cell,
     )
+
+
+def reason_label(lang: str, reason: str) -> Label:
+    """A denial reason in words, with its code beside them (an officer looks the code up)."""
+    if has_label("reason", reason):
+        return label(lang, "reason", reason), reason
+    if reason.startswith("http_") and reason[5:].isdigit():
+        return (f"HTTP {reason[5:]}", reason)
+    return ("其他原因" if lang == "zh" else "Other reason"), reason

@@ -115,7 +115,11 @@ def _unb64(text: str) -> bytes:
 
 
 def releases(gw: Services) -> list[dict[str, Any]]:
+    """The model's releases on the ledger, each with the name of the officer who released it
+    (the ledger knows the officer's address; the control plane, whose address it is)."""
     spec = load_spec(registry=gw.vault.registry)
+    by_address = {c.ledger_label.lower(): c.name for c in gw.control.clients()
+                  if c.ledger_label and c.ledger_label.startswith("0x")}  # fmt: skip
     out = []
     try:
         latest = gw.ledger.latest_model_version(spec.model_id)
@@ -126,6 +130,7 @@ def releases(gw: Services) -> list[dict[str, Any]]:
                 continue
             out.append({"model": f"{rel.model_id}@{rel.version}", "digest": rel.spec_hash.hex(),
                         "officer": rel.officer, "time": rel.time,
+                        "officer_name": by_address.get(str(rel.officer).lower()),
                         "current": rel.spec_hash == spec.digest})  # fmt: skip
     except LedgerError:
         pass

@@ -12,13 +12,16 @@ request, allowed or denied, like any other, and every one is rate limited like a
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from governance import (
     InvalidRequest,
@@ -26,7 +29,18 @@ from governance import (
     Unauthenticated,
     open_token,
 )
-from query_gateway.console.i18n import lang_of, translate
+from query_gateway.console.i18n import (
+    Kind,
+    Precision,
+    coded,
+    label,
+    lang_of,
+    local_time,
+    provider_label,
+    table_label,
+    translate,
+    value_label,
+)
 from query_gateway.console.session import (
     LANG_COOKIE,
     PATH,
@@ -54,13 +68,16 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     """A page in the request's language, with the CSRF token and the signed-in principal."""
     lang = lang_of(request)
     principal = getattr(request.state, "principal", None)
+    registry = _registry(request)
     body = TEMPLATES.get_template(template).render(
         t=lambda key: translate(lang, key),
         lang=lang,
         csrf=csrf_token(request),
         who=principal,
+        who_name=_name_of(request, principal),
         path=request.url.path,
         identity=_identity(request),
+        registry=registry,
         **context,
     )
     response = HTMLResponse(body, status_code=status)
@@ -68,6 +85,75 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, path=PATH, samesite="strict")
     return response
+
+
+def _lang(context: Context) -> str:
+    return str(context.get("lang", "zh"))
+
+
+def _registry_of(context: Context) -> Any:
+    found = context.get("registry")
+    return found if found is not None else default_registry()
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Any:
+    """The registry a page without a gateway (the printable report) labels providers with."""
+    from vault import load_registry
+
+    return load_registry()
+
+
+@pass_context
+def _label(context: Context, kind: Kind, code: str | None) -> str:
+    return label(_lang(context), kind, code)
+
+
+@pass_context
+def _labelled(context: Context, kind: Kind, code: str) -> Markup:
+    return coded(label(_lang(context), kind, code), code)
+
+
+@pass_context
+def _provider(context: Context, code: str | None) -> str:
+    return provider_label(_lang(context), _registry_of(context), code)
+
+
+@pass_context
+def _table(context: Context, name: str | None) -> str:
+    return table_label(_lang(context), _registry_of(context), name)
+
+
+@pass_context
+def _value(context: Context, value: Any) -> str:
+    return value_label(_lang(context), value)
+
+
+def _when(value: Any, precision: Precision = "minute") -> str:
+    return local_time(value, precision)
+
+
+# the label helpers every template has (the printable report too): ``label(kind, code)``,
+# ``coded(words, code)`` (words with the code in small type), ``labelled(kind, code)``,
+# ``provider(code)``, ``table(name)``, ``value(v)`` and ``when(value, precision)`` (a local
+# date in Asia/Shanghai); they read ``lang`` (and ``registry``) from the page's context
+TEMPLATES.globals.update(label=_label, coded=coded, labelled=_labelled, provider=_provider,
+                         table=_table, value=_value, when=_when)  # fmt: skip
+
+
+def _registry(request: Request) -> Any:
+    services = getattr(request.app.state, "gateway", None)
+    return getattr(getattr(services, "vault", None), "registry", None)
+
+
+def _name_of(request: Request, principal: Principal | None) -> str | None:
+    """The signed-in client's name as the control plane has it (a person's name, not an id)."""
+    client_id = getattr(principal, "client_id", None)
+    services = getattr(request.app.state, "gateway", None)
+    if client_id is None or services is None:
+        return None
+    client = services.control.active_client(client_id)
+    return str(client.name) if client is not None else None
 
 
 def _identity(request: Request) -> dict[str, bool]:

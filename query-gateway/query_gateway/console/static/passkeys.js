@@ -78,6 +78,23 @@
     return post(`${base}/vote`, { decision, assertion });
   }
 
+  // Before the passkey signs a decision on the ledger, the officer confirms it in a dialog
+  // that names what is decided (the requester, computation, purpose, scope, quota, term).
+  function confirmed(button) {
+    const dialog = document.getElementById("confirm-decision");
+    if (!dialog || typeof dialog.showModal !== "function") return Promise.resolve(false);
+    const action = dialog.querySelector(".confirm-action");
+    action.textContent = action.dataset[button.dataset.decide] || "";
+    const what = document.getElementById(`what-${button.dataset.request}`);
+    const slot = dialog.querySelector(".confirm-what");
+    slot.replaceChildren(...(what ? [what.firstElementChild.cloneNode(true)] : []));
+    dialog.returnValue = "";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+      dialog.showModal();
+    });
+  }
+
   function wire() {
     const enrolButton = document.getElementById("enrol-passkey");
     if (enrolButton) enrolButton.addEventListener("click", () => enrol().then(
@@ -88,9 +105,12 @@
       (done) => { location.assign(done.next); },
       (e) => show(`${signInButton.dataset.failed} (${e.message})`)));
     for (const button of document.querySelectorAll("button[data-decide]")) {
-      button.addEventListener("click", () => decide(button.dataset.request, button.dataset.decide).then(
-        () => location.reload(),
-        (e) => show(`${button.dataset.failed} (${e.message})`)));
+      button.addEventListener("click", () => confirmed(button).then((yes) => {
+        if (!yes) return;
+        decide(button.dataset.request, button.dataset.decide).then(
+          () => location.reload(),
+          (e) => show(`${button.dataset.failed} (${e.message})`));
+      }));
     }
   }
 
