@@ -49,6 +49,7 @@ from governance import (
     QuotaFlusher,
     RateLimiter,
     RelyingParty,
+    ReplayCache,
     ScoreService,
     Sealer,
     Services,
@@ -241,6 +242,7 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
     migrate(engine)
     sessions = session_factory(engine)
     control = ControlPlane(sessions, metrics)
+    shared = sessions if control.shared else None  # workers share limits and used ids (PG)
     secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
     audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
     stack.callback(audit.close)
@@ -266,7 +268,8 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
         consents=ConsentLog(sessions, parts.ledger, GATEWAY_LABEL),
         vault=vault,
         ledger=parts.ledger,
-        rate_limiter=RateLimiter(config.rate_limit, config.rate_burst),
+        rate_limiter=RateLimiter(config.rate_limit, config.rate_burst, shared),
+        replay=ReplayCache(sessions=shared),
         accesses=accesses,
         workdir=settings.gateway_dir,
         relying_party=RelyingParty(config.oidc) if config.oidc else None,

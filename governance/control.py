@@ -1,14 +1,25 @@
 """The control plane's operations: clients, access requests, votes, consents, accesses.
 
-The gateway process is the only writer of access requests and consents (``dexin admin``
-manages clients only), so the answer path keeps a snapshot of each access request and
-consent it has read (`approval_snapshot`, `valid_consent`) and every change made here
-(votes, revocation, withdrawal, budget spent) drops the snapshot it changes: a withdrawn
-consent or a revoked approval is refused on the very next call, and expiry is judged
-against the clock on every call. A change written to the database behind the gateway's back
-is not seen until `forget`. A quota is counted here under one lock and written behind
-(`spend_quota`, `flush_quotas`, `reconcile_quotas`); spending a privacy budget is one
-conditional UPDATE (no lost updates, on SQLite and PostgreSQL).
+Every write of access requests and consents goes through here, so the answer path keeps a
+snapshot of each access request and consent it has read (`approval_snapshot`,
+`valid_consent`), and every change made here (votes, revocation, withdrawal, budget spent)
+drops the snapshot it changes: a withdrawn consent or a revoked approval is refused on the
+very next call, and expiry is judged against the clock on every call.
+
+Each such change also raises its kind's row of ``control_versions`` (`bump_version`) in its
+own transaction. On PostgreSQL, where several answer workers share the control plane
+(`ControlPlane.shared`), a worker reads those versions before it answers from a snapshot and
+drops the snapshots of a kind whose version moved, so a change committed through any worker
+is refused by every worker on its next call (one primary-key read; LISTEN/NOTIFY would save
+it, but a notification arrives after the commit, not before the next call). On SQLite (the
+embedded default, one process) the snapshots are checked against nothing else: a change
+written behind the gateway's back is not seen until `forget`.
+
+Quotas: on SQLite a quota is counted here under one lock and written behind (`spend_quota`,
+`flush_quotas`, `reconcile_quotas`); shared, each unit is one conditional UPDATE
+(``used < quota``) of the access request, so no unit is handed out twice across workers nor
+lost with one. Spending a privacy budget is one conditional UPDATE everywhere (no lost
+updates, on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from governance.errors import (
 from governance.ids import new_id
 from governance.key_registry import KeyRegistry, add_keys
 from governance.metrics import Metrics
-from governance.models import AccessRequest, Client, Consent, Vote
+from governance.models import AccessRequest, Client, Consent, ControlVersion, Vote
 
 if TYPE_CHECKING:
     from governance.idempotency import IdempotentAnswers
@@ -48,6 +59,11 @@ T = TypeVar("T")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _quota_exhausted(request: AccessRequest) -> QuotaExhausted:
+    left = (request.valid_until - utcnow()).total_seconds()
+    return QuotaExhausted(retry_after=int(left))
 
 
 @dataclass(frozen=True)
@@ -62,18 +78,55 @@ class NewClient:
 
 
 NO_SECRET = "-"  # the secret hash of a keyed client: no SHA-256 hex digest ever equals it
+APPROVAL, CONSENT = "approval", "consent"  # kinds of snapshot (rows of ``control_versions``)
+
+
+def bump_version(session: Session, kind: str) -> None:
+    """Raise the version of ``kind`` (``approval``, ``consent``, ``dispute``) in the
+    transaction of ``session``, the one that makes the change: a worker that reads the new
+    version reads the change too."""
+    session.execute(
+        update(ControlVersion)
+        .where(ControlVersion.name == kind)
+        .values(version=ControlVersion.version + 1)
+    )
+
+
+def read_version(sessions: sessionmaker[Session], kind: str) -> int | None:
+    """The committed version of ``kind`` (None: no such row)."""
+    with sessions() as s:
+        return s.scalar(select(ControlVersion.version).where(ControlVersion.name == kind))
+
+
+def is_shared(sessions: sessionmaker[Session]) -> bool:
+    """Whether several processes may answer from this control plane: any database but SQLite
+    (the embedded default, which one gateway process owns)."""
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name != "sqlite"
 
 
 class ControlPlane:
-    def __init__(self, sessions: sessionmaker[Session], metrics: Metrics | None = None) -> None:
+    """``shared`` (by default: on PostgreSQL) when other workers answer from the same
+    database: snapshots are checked against ``control_versions`` and quotas are spent in
+    the database, one unit at a time."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        metrics: Metrics | None = None,
+        shared: bool | None = None,
+    ) -> None:
         self.sessions = sessions
         self.metrics = metrics or Metrics()
+        self.shared = is_shared(sessions) if shared is None else shared
+        self._versions: dict[str, int | None] = {}  # the version each kind's snapshots were read at
         self._kept_at: dict[str, float] = {}  # when each snapshot was read (its age)
         self._requests: dict[str, AccessRequest] = {}
         self._consents: dict[str, Consent] = {}
         self._generation = 0  # bumped by every `forget`: a read that raced one is not kept
         self._snapshot_lock = threading.Lock()  # `forget` and `_keep` are atomic to each other
         self._quota_lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time (`flush_quotas`)
         self._used: dict[str, int] = {}  # quota spent, authoritative while this process runs
         self._dirty: set[str] = set()
 
@@ -88,6 +141,27 @@ class ControlPlane:
             if consent_id is not None:
                 self._consents.pop(consent_id, None)
                 self._kept_at.pop(consent_id, None)
+
+    def _check_version(self, kind: str) -> None:
+        """Shared: drop the snapshots of ``kind`` if its version moved since they were read
+        (read before any snapshot is loaded, so a snapshot is never older than the version
+        it is kept under)."""
+        if not self.shared:
+            return
+        version = read_version(self.sessions, kind)
+        with self._snapshot_lock:
+            if kind in self._versions and self._versions[kind] == version:
+                return
+            self._generation += 1  # a load that raced this drop is not kept
+            self._versions[kind] = version
+            if kind == APPROVAL:
+                dropped: list[str] = list(self._requests)
+                self._requests.clear()
+            else:
+                dropped = list(self._consents)
+                self._consents.clear()
+            for key in dropped:
+                self._kept_at.pop(key, None)
 
     def _keep(self, snapshots: dict[str, T], key: str, value: T, generation: int) -> None:
         """Store a snapshot read when the generation was ``generation``, unless a `forget`
@@ -213,6 +287,7 @@ class ControlPlane:
 
     def approval_snapshot(self, request_id: str) -> AccessRequest:
         """`request`, from the snapshot the answer path keeps (its ``used`` may lag)."""
+        self._check_version(APPROVAL)
         found = self._requests.get(request_id)
         if found is None:
             generation = self._generation
@@ -266,30 +341,58 @@ class ControlPlane:
                     .where(AccessRequest.id == request_id)
                     .values(status=status, decided_at=utcnow())
                 )
+                bump_version(s, APPROVAL)
         finally:
             self.forget(request_id=request_id)
 
     def spend_quota(self, request: AccessRequest) -> None:
         """Use one unit of the approval's quota, or raise `QuotaExhausted`.
 
-        The count is kept here and written behind (`flush_quotas`, every fraction of a
-        second): a commit per answer would serialise every bank on one database lock. What
-        a crash can lose is recovered at start-up from the audit log, which holds every
-        answer durably before it leaves (`reconcile_quotas`)."""
+        Shared (several workers): one conditional UPDATE per unit (`_spend_shared`). One
+        process (SQLite): the count is kept here and written behind (`flush_quotas`, every
+        fraction of a second): a commit per answer would serialise every bank on SQLite's one
+        write lock. What a crash can lose is recovered at start-up from the audit log, which
+        holds every answer durably before it leaves (`reconcile_quotas`)."""
+        if self.shared:
+            self._spend_shared(request)
+        else:
+            self._spend_local(request)
+        self.metrics.quota_spent(request.computation_id)
+
+    def _spend_local(self, request: AccessRequest) -> None:
         with self._quota_lock:
             used = self._used.get(request.id)
             if used is None:
                 used = self.request(request.id).used
             if used >= request.quota:
-                left = (request.valid_until - utcnow()).total_seconds()
-                raise QuotaExhausted(retry_after=int(left))
+                raise _quota_exhausted(request)
             self._used[request.id] = used + 1
             self._dirty.add(request.id)
-        self.metrics.quota_spent(request.computation_id)
+
+    def _spend_shared(self, request: AccessRequest) -> None:
+        """``used = used + 1`` where ``used < quota``, committed before the answer is made: the
+        row's lock orders the workers, and a unit spent is never handed out again (a crash
+        after it at worst leaves a unit spent for an answer never sent: closed, not open)."""
+        with self.sessions.begin() as s:
+            done = s.execute(
+                update(AccessRequest)
+                .where(AccessRequest.id == request.id, AccessRequest.used < AccessRequest.quota)
+                .values(used=AccessRequest.used + 1)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise _quota_exhausted(request)
 
     def refund_quota(self, request: AccessRequest) -> None:
         """Give back the unit `spend_quota` took for an answer that never left (its audit
         entry could not be made durable)."""
+        if self.shared:
+            with self.sessions.begin() as s:
+                s.execute(
+                    update(AccessRequest)
+                    .where(AccessRequest.id == request.id, AccessRequest.used > 0)
+                    .values(used=AccessRequest.used - 1)
+                )
+            return
         with self._quota_lock:
             used = self._used.get(request.id)
             if used:
@@ -297,24 +400,28 @@ class ControlPlane:
                 self._dirty.add(request.id)
 
     def flush_quotas(self) -> int:
-        """Write the quota counts spent since the last flush; returns how many requests."""
-        with self._quota_lock:
-            dirty, self._dirty = self._dirty, set()
-            counts = {rid: self._used[rid] for rid in dirty}
-        try:
-            if counts:
-                with self.sessions.begin() as s:
-                    for rid, used in counts.items():
-                        s.execute(
-                            update(AccessRequest)
-                            .where(AccessRequest.id == rid, AccessRequest.used != used)
-                            .values(used=used)
-                        )
-        except Exception:
+        """Write the quota counts spent since the last flush; returns how many requests.
+        Once it returns, every count spent before the call is written (a flush running on
+        another thread, the `QuotaFlusher`'s, is waited for: its counts are not dirty any
+        more but may not be committed yet)."""
+        with self._flush_lock:
             with self._quota_lock:
-                self._dirty |= dirty  # written next round
-            raise
-        return len(counts)
+                dirty, self._dirty = self._dirty, set()
+                counts = {rid: self._used[rid] for rid in dirty}
+            try:
+                if counts:
+                    with self.sessions.begin() as s:
+                        for rid, used in counts.items():
+                            s.execute(
+                                update(AccessRequest)
+                                .where(AccessRequest.id == rid, AccessRequest.used != used)
+                                .values(used=used)
+                            )
+            except Exception:
+                with self._quota_lock:
+                    self._dirty |= dirty  # written next round
+                raise
+            return len(counts)
 
     def reconcile_quotas(self, answered: Mapping[str, int]) -> None:
         """Raise each request's ``used`` to at least the answers the audit log holds for it
@@ -346,6 +453,7 @@ class ControlPlane:
             )
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 raise BudgetExhausted("budget_exhausted")
+            bump_version(s, APPROVAL)  # every worker's snapshot shows what remains
             self.metrics.epsilon_spent(request.computation_id, cost)
             fresh = s.get(AccessRequest, request.id, populate_existing=True)
             assert fresh is not None
@@ -390,6 +498,7 @@ class ControlPlane:
                 if consent.withdrawn_at is not None:
                     raise Conflict("consent_already_withdrawn")
                 consent.withdrawn_at = utcnow()
+                bump_version(s, CONSENT)
                 return consent
         finally:
             self.forget(consent_id=consent_id)
@@ -400,6 +509,7 @@ class ControlPlane:
         """The consent, if it is this subject's to this bank, for this purpose and covering this
         computation now; `PolicyDenied` else. Another subject's or bank's consent is refused
         as ``consent_missing``, like an unknown id, so a refusal says nothing about it."""
+        self._check_version(CONSENT)
         consent = self._consents.get(consent_id)
         if consent is None:
             generation = self._generation

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -208,3 +209,35 @@ class IdempotentAnswer(Base):
     result_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+# -- what the answer workers share (issue 16 §2) ------------------------------------------------
+
+
+class ControlVersion(Base):
+    """A counter per kind of snapshot the answer path keeps (``approval``, ``consent``,
+    ``dispute``), raised in the same transaction as every change of that kind: a worker whose
+    snapshot was read at another version reads it again (`governance.control`)."""
+
+    __tablename__ = "control_versions"
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SeenOnce(Base):
+    """An identifier used once (a DPoP proof's or a client assertion's ``jti``), as the
+    SHA-256 of its key, until the epoch second after which it would be refused anyway."""
+
+    __tablename__ = "seen_once"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[float] = mapped_column(Float, index=True)
+
+
+class RateBucket(Base):
+    """A token bucket of one client, subject or address (the SHA-256 of its key): the tokens
+    left at epoch second ``at``."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)

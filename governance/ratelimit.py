@@ -1,21 +1,44 @@
-"""Per-client token buckets (in process): ``rate`` requests per second, bursts of ``burst``."""
+"""Per-client token buckets: ``rate`` requests per second, bursts of ``burst``.
+
+One gateway process keeps the buckets in memory. Several answer workers on one PostgreSQL
+control plane share them (``sessions``): taking a token is one statement on ``rate_buckets``
+(insert the bucket full less one, or refill the row by the time passed and take one if there
+is one), so a client gets ``rate`` requests a second in all, not per worker.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from governance.models import RateBucket
+from governance.upsert import insert_for
+
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(
+        self, rate: float, burst: int, sessions: sessionmaker[Session] | None = None
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._sessions = sessions
+
+    @property
+    def shared(self) -> bool:
+        return self._sessions is not None
 
     def acquire(self, key: str, now: float | None = None) -> int:
-        """0 if a request may go now, else the seconds to wait (for Retry-After)."""
+        """0 if a request may go now, else the seconds to wait (for Retry-After). ``now``:
+        monotonic seconds in memory, epoch seconds when shared (every worker's clock)."""
+        if self._sessions is not None:
+            return self._acquire_shared(self._sessions, key, time.time() if now is None else now)
         now = time.monotonic() if now is None else now
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
@@ -24,4 +47,30 @@ class RateLimiter:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0
             self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / self.rate))
+            return self._wait(tokens)
+
+    def _wait(self, tokens: float) -> int:
+        return max(1, math.ceil((1.0 - tokens) / self.rate))
+
+    def _acquire_shared(self, sessions: sessionmaker[Session], key: str, now: float) -> int:
+        """Take a token in one statement; the row is written only when one is taken (the
+        refill is a function of the time passed, so a refusal need not store it). A clock
+        behind the row's counts no time passed."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        passed = case((RateBucket.at < now, now - RateBucket.at), else_=0.0)
+        refilled = RateBucket.tokens + passed * self.rate
+        tokens = case((refilled < self.burst, refilled), else_=float(self.burst))
+        with sessions.begin() as s:
+            insert = insert_for(s, RateBucket).values(key=digest, tokens=self.burst - 1.0, at=now)
+            stmt = insert.on_conflict_do_update(
+                index_elements=[RateBucket.key],
+                set_={"tokens": tokens - 1.0,
+                      "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
+                where=tokens >= 1.0,
+            ).returning(RateBucket.key)  # fmt: skip
+            if s.execute(stmt).first() is not None:
+                return 0
+            row = s.execute(select(RateBucket.tokens, RateBucket.at).where(
+                RateBucket.key == digest)).one()  # fmt: skip
+        left = min(float(self.burst), row.tokens + max(0.0, now - row.at) * self.rate)
+        return self._wait(left)

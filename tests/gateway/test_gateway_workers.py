@@ -1,0 +1,251 @@
+"""Issue 16 §2: several answer workers on one PostgreSQL control plane answer as one gateway.
+
+Three gateway apps (each its own `Services`: control plane, snapshots, rate limiter, replay
+cache, dispute marks) are built on the same fresh PostgreSQL schema, over the session's
+vault and ledger, appending to the session's audit trail (the stand-in for the log's shared
+backend). Through them:
+
+- a withdrawal and a revocation committed through one worker are refused by every other
+  worker on its next call, though each had the approval and consent in its snapshots;
+- an approval's quota of K, spent from all workers at once, answers exactly K;
+- a DPoP proof or a client assertion used at one worker is refused at another;
+- a rate limit is one bucket across workers.
+
+These need PostgreSQL (the embedded SQLite control plane belongs to one process); they are
+skipped only when it cannot be reached (it can be in CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dpop_support import ClientKey, sign_bound_requests
+from gateway_support import Actors, TestClient, World, auth, score_body
+from query_gateway.app import create_app
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
+
+from governance.control import ControlPlane
+from governance.credentials import Role
+from governance.db import normalise_url, open_engine, session_factory
+from governance.models import AccessRequest
+
+PG_URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+WORKERS = 3
+PEOPLE = range(190, 200)  # residents no other test uses
+
+
+def _reachable(url: str) -> bool:
+    engine = create_engine(normalise_url(url))
+    try:
+        with engine.connect():
+            return True
+    except OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+pytestmark = pytest.mark.skipif(
+    not _reachable(PG_URL), reason=f"PostgreSQL is not reachable at {PG_URL} (issue 16 §2)"
+)
+
+
+class SharedTrail:
+    """The session gateway's audit trail, appended to by every worker (as they would append
+    to the log's shared backend); only its owner closes it."""
+
+    def __init__(self, trail: Any) -> None:
+        self._trail = trail
+
+    def append(self, entry: Any) -> Any:
+        return self._trail.append(entry)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trail, name)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Cluster:
+    http: list[TestClient]  # one test client per worker
+    actors: Actors  # registers clients and files approvals through worker 0
+    world: World  # the session's world on this cluster's schema
+    control: ControlPlane
+
+    def workers(self, settings_changes: dict[str, Any]) -> ExitStack:
+        """Extra workers on this schema with other gateway settings (appended to ``http``
+        until the stack closes)."""
+        stack = ExitStack()
+        settings = self.world.with_gateway(**settings_changes)
+        for _ in range(2):
+            app = create_app(settings, self.world.components(**_parts(self.http[0])))
+            client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            self.http.append(client)
+            stack.callback(self.http.remove, client)
+        return stack
+
+
+def _parts(client: TestClient) -> dict[str, Any]:
+    """What every worker takes from the first: the shared audit trail and the read-only
+    score and aggregate services (each real worker reads the published snapshot)."""
+    services = gw(client)
+    return {"audit": services.audit, "scores": services.scores,
+            "aggregates": services.aggregates}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster(world: World, app_client: TestClient) -> Iterator[Cluster]:
+    schema = f"wk_{secrets.token_hex(6)}"
+    admin = create_engine(normalise_url(PG_URL))
+    with admin.begin() as c:
+        c.execute(text(f"CREATE SCHEMA {schema}"))
+    ours = dataclasses.replace(world, settings=world.with_gateway(database_url=PG_URL),
+                               database_url=PG_URL, schema=schema, officer_pool=[])  # fmt: skip
+    session_gw = app_client.app.state.gateway  # type: ignore[attr-defined]
+    parts = {"audit": SharedTrail(session_gw.audit), "scores": session_gw.scores,
+             "aggregates": session_gw.aggregates}  # fmt: skip
+    engine = open_engine(PG_URL, schema=schema)
+    try:
+        with ExitStack() as stack:
+            apps = [create_app(ours.settings, ours.components(**parts)) for _ in range(WORKERS)]
+            http = [stack.enter_context(TestClient(app, raise_server_exceptions=False))
+                    for app in apps]  # fmt: skip
+            control = ControlPlane(session_factory(engine))
+            assert control.shared and all(gw(h).control.shared for h in http)
+            yield Cluster(http, Actors(http[0], control, ours), ours, control)
+    finally:
+        engine.dispose()
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def gw(http: TestClient) -> Any:
+    return http.app.state.gateway  # type: ignore[attr-defined]
+
+
+def bank_of(cluster: Cluster, name: str, **request: Any) -> tuple[ClientKey, str]:
+    """A bank (its requests signed on every worker) and an approval of its own."""
+    holder = cluster.actors.keyed(Role.BANK, name)
+    for http in cluster.http:
+        sign_bound_requests(http)
+    return holder, cluster.actors.approved(holder.token, **request)
+
+
+def refused(r: Any) -> tuple[int, Any]:
+    """(status, reason) of a response (reason None for an answer)."""
+    body = r.json()
+    return r.status_code, body.get("reason") if isinstance(body, dict) else None
+
+
+def score(http: TestClient, bank: ClientKey, id_number: str, rid: str, consent: str) -> Any:
+    return http.post("/v1/scores", json=score_body(id_number, rid, consent),
+                     headers=auth(bank.token))  # fmt: skip
+
+
+def test_a_withdrawal_through_one_worker_is_refused_by_every_worker(cluster: Cluster) -> None:
+    bank, rid = bank_of(cluster, "workers-withdrawal")
+    id_number = cluster.world.ids[PEOPLE[0]]
+    subject = cluster.actors.subject(id_number)
+    consent = cluster.actors.consent(subject, bank.client_id)
+    for http in cluster.http:  # every worker now holds the consent in its snapshots
+        assert score(http, bank, id_number, rid, consent).status_code == 200
+    a, *others = cluster.http
+    assert a.delete(f"/v1/consents/{consent}", headers=auth(subject)).status_code == 204
+    for http in others:
+        assert refused(score(http, bank, id_number, rid, consent)) == (403, "consent_withdrawn")
+
+
+def test_a_revocation_through_one_worker_is_refused_by_every_worker(cluster: Cluster) -> None:
+    bank, rid = bank_of(cluster, "workers-revocation")
+    id_number = cluster.world.ids[PEOPLE[1]]
+    consent = cluster.actors.consent(cluster.actors.subject(id_number), bank.client_id)
+    for http in cluster.http:  # every worker now holds the approval in its snapshots
+        assert score(http, bank, id_number, rid, consent).status_code == 200
+    officer = cluster.actors.enrolled(1)[0]
+    revoked = cluster.actors.decide(officer, rid, "revoke")  # through worker 0
+    assert revoked.status_code == 200, revoked.text
+    for http in cluster.http[1:]:
+        assert refused(score(http, bank, id_number, rid, consent)) == (403, "approval_revoked")
+
+
+def test_a_quota_spent_from_every_worker_at_once_answers_exactly_k(cluster: Cluster) -> None:
+    k, each = 5, 4  # 12 requests at once for 5 units
+    bank, rid = bank_of(cluster, "workers-quota", quota=k)
+    id_number = cluster.world.ids[PEOPLE[2]]
+    consent = cluster.actors.consent(cluster.actors.subject(id_number), bank.client_id)
+    statuses: list[int] = []
+    start = threading.Barrier(WORKERS * each)
+
+    def ask(http: TestClient) -> None:
+        start.wait(timeout=30)
+        statuses.append(score(http, bank, id_number, rid, consent).status_code)
+
+    threads = [threading.Thread(target=ask, args=(http,)) for http in cluster.http
+               for _ in range(each)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(statuses) == [200] * k + [429] * (WORKERS * each - k)
+    with cluster.control.sessions() as s:
+        assert s.scalar(select(AccessRequest.used).where(AccessRequest.id == rid)) == k
+    assert refused(score(cluster.http[0], bank, id_number, rid, consent)) == (
+        429,
+        "quota_exhausted",
+    )
+
+
+def test_a_dpop_proof_used_at_one_worker_is_refused_at_another(cluster: Cluster) -> None:
+    bank, _ = bank_of(cluster, "workers-dpop")
+    a, b = cluster.http[0], cluster.http[1]
+    url = "http://testserver/v1/access-requests"
+    proof = bank.proof("GET", url, bank.token)
+    headers = {"Authorization": f"DPoP {bank.token}", "DPoP": proof}
+    assert a.get("/v1/access-requests", headers=headers).status_code == 200
+    replayed = b.get("/v1/access-requests", headers=headers)
+    assert refused(replayed) == (401, "invalid_dpop_proof")
+    fresh = {"Authorization": f"DPoP {bank.token}", "DPoP": bank.proof("GET", url, bank.token)}
+    assert b.get("/v1/access-requests", headers=fresh).status_code == 200
+
+
+def test_a_client_assertion_used_at_one_worker_is_refused_at_another(cluster: Cluster) -> None:
+    bank, _ = bank_of(cluster, "workers-assertion")
+    form = bank.token_form()
+    token_url = "http://testserver/v1/oauth/token"
+    first = cluster.http[0].post("/v1/oauth/token", data=form,
+                                 headers={"DPoP": bank.proof("POST", token_url)})  # fmt: skip
+    assert first.status_code == 200, first.text
+    again = cluster.http[2].post("/v1/oauth/token", data=form,
+                                 headers={"DPoP": bank.proof("POST", token_url)})  # fmt: skip
+    assert refused(again) == (401, "invalid_client"), again.text
+
+
+def test_a_rate_limit_is_one_bucket_across_workers(cluster: Cluster) -> None:
+    burst = 4
+    subject = cluster.actors.subject(cluster.world.ids[PEOPLE[3]])
+    with cluster.workers({"rate_limit": 0.001, "rate_burst": burst}):
+        a, b = cluster.http[-2], cluster.http[-1]
+        answered = [(a if i % 2 else b).get("/v1/consents", headers=auth(subject))
+                    for i in range(burst + 2)]  # fmt: skip
+    assert [r.status_code for r in answered] == [200] * burst + [429, 429]
+    assert int(answered[-1].headers["Retry-After"]) >= 1
+
+
+def test_rate_limits_and_used_ids_are_kept_in_the_control_plane(cluster: Cluster) -> None:
+    """What the answer path shares is the database's, not a worker's memory: the limiter and
+    the replay cache of each worker say so, and hold no entry of their own."""
+    for http in cluster.http:
+        assert gw(http).rate_limiter.shared and gw(http).replay.shared
+        assert len(gw(http).replay) == 0
