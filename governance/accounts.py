@@ -1,7 +1,10 @@
-"""Console accounts: officers and auditors who sign in with a password and a TOTP code.
+"""Console accounts: officers, auditors and providers' staff who sign in with a password and a
+TOTP code.
 
 Each account is bound to the OAuth client it acts as (an officer's vote is that client's vote,
-signed on the ledger with its key). Stored in ``$DEXIN_HOME/console/accounts.json`` (0600):
+signed on the ledger with its key; a provider's staff account, role ``provider_staff``, is
+bound to the provider's client and only reads its dispute inbox: the provider answers with
+its own key, through the API). Stored in ``$DEXIN_HOME/console/accounts.json`` (0600):
 
 - passwords as scrypt hashes (RFC 7914; n=2^14, r=8, p=1, 16-byte salt), compared in
   constant time;
@@ -56,7 +59,7 @@ __all__ = [
     "request_unlock",
 ]
 
-CONSOLE_ROLES = (Role.OFFICER, Role.AUDITOR)
+CONSOLE_ROLES = (Role.OFFICER, Role.AUDITOR, Role.PROVIDER_STAFF)
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _AAD = b"dexin.console.totp.v1"
 
@@ -95,7 +98,7 @@ class ConsoleAccounts:
     def create(self, username: str, role: Role, client_id: str, password: str) -> str:
         """Add an account; returns its TOTP secret (base32), to be shown once."""
         if role not in CONSOLE_ROLES:
-            raise ValueError("console accounts are for officers and auditors")
+            raise ValueError("console accounts are for officers, auditors and providers' staff")
         if len(password) < 12:
             raise ValueError("a password has at least 12 characters")
         secret = pyotp.random_base32()

@@ -39,9 +39,13 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     SUBJECT = "subject"
     ADMIN = "admin"
+    # a provider's staff in the console (issue 18): a console account bound to the provider's
+    # client, which reads the provider's dispute inbox; never a client of its own, and it
+    # answers nothing (answers are signed with the provider's key, through the API)
+    PROVIDER_STAFF = "provider_staff"
 
 
-CLIENT_ROLES = tuple(r for r in Role if r is not Role.SUBJECT)
+CLIENT_ROLES = tuple(r for r in Role if r not in (Role.SUBJECT, Role.PROVIDER_STAFF))
 # Clients that hold their own keys (issue 17): `private_key_jwt` at the token endpoint, tokens
 # bound to a key by DPoP; never a secret.
 KEYED_ROLES = frozenset({Role.BANK, Role.PROVIDER})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pyotp
 import pytest
 from dpop_support import ClientKey
 from gateway_support import Actors, TestClient, World, auth, open_world, score_body
@@ -33,6 +34,7 @@ from typer.testing import CliRunner
 from audit import LogReader, decode_entry
 from dexin import audit_cli
 from governance import answer_signature_problems, provider_keys, verify_contributions
+from governance.accounts import ConsoleAccounts
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import open_engine, session_factory
@@ -633,6 +635,41 @@ def test_a_resident_applies_for_repair_from_the_console(flow: Flow, browser: Tes
     assert applied.status_code == 200 and 'data-status="pending"' in applied.text
     [mine] = flow.http.get("/v1/me/repairs", headers=auth(r.token)).json()
     assert (mine["status"], mine["reason"], mine["origin"]) == ("pending", "已整改完毕", "resident")
+
+
+def test_a_providers_staff_see_its_inbox_with_the_clocks_and_answer_with_its_key(
+    flow: Flow, browser: TestClient, clock: list[dt.datetime]
+) -> None:
+    """A console account bound to the provider's client (role provider_staff) reads the
+    provider's disputes and nothing else, and the page says how to answer with its key."""
+    r, now = _resident(flow), clock[0]
+    clock[0] = now - dt.timedelta(days=3)
+    mine = _file(flow, r).json()["id"]
+    clock[0] = now
+    app = flow.http.app
+    accounts = ConsoleAccounts(app.state.console_settings.console_accounts,  # type: ignore[attr-defined]
+                               app.state.gateway.keys.token_key)  # type: ignore[attr-defined]  # fmt: skip
+    secret = accounts.create("mr-staff", Role.PROVIDER_STAFF, flow.provider_key.client_id,
+                             "staff password 123")  # fmt: skip
+    form = {"username": "mr-staff", "password": "staff password 123",
+            "code": pyotp.TOTP(secret).now(), "csrf": _csrf(browser, "/console/login")}  # fmt: skip
+    signed = browser.post("/console/login", data=form, follow_redirects=False)
+    assert signed.headers["location"] == "/console/provider/disputes", signed.text
+    page = browser.get("/console/provider/disputes", headers=HTML)
+    assert page.status_code == 200 and "异议收件箱" in page.text
+    row = page.text.split(f'id="dispute-{mine}" data-status="open"')[1].split("</tr>")[0]
+    assert '<td class="days-left">17</td>' in row and r.penalty.key in row
+    assert f"dexin provider answer {mine} confirmed --gateway http://testserver" in page.text
+    assert f"dexin provider correct {mine} --table {PENALTIES}" in page.text
+    assert r.id_number not in page.text and r.penalty.subject not in page.text
+    theirs = {d["id"] for d in flow.http.get("/v1/disputes", headers=auth(flow.provider)).json()}
+    shown = set(re.findall(r'id="dispute-(dsp_[0-9a-f]{24})"', page.text))
+    assert shown == theirs  # only the provider's own disputes
+    assert "Dispute inbox" in browser.get("/console/provider/disputes?lang=en", headers=HTML).text
+    for elsewhere in ("/console/officer/disputes", "/console/me/disputes"):
+        assert browser.get(elsewhere, headers=HTML).status_code == 403
+    _, stranger = flow.actors.token(Role.PROVIDER, "urban_management")  # a client, not staff
+    assert flow.http.get("/console/provider/disputes", headers=auth(stranger)).status_code == 403
 
 
 # -- the auditor: every repair and deletion is in the anchored log ----------------------------

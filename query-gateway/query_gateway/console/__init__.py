@@ -21,6 +21,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         dispute_pages,
         officer_pages,
         passkey_pages,
+        provider_pages,
         resident_pages,
         rights_pages,
         subject_pages,
@@ -28,5 +29,6 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     app.state.console_settings = settings
     for module in (auth_pages, officer_pages, subject_pages, auditor_pages, dashboard_pages,
-                   passkey_pages, resident_pages, rights_pages, dispute_pages):  # fmt: skip
+                   passkey_pages, resident_pages, rights_pages, dispute_pages,
+                   provider_pages):  # fmt: skip
         app.router.routes.extend(module.routes.routes)
