@@ -4,7 +4,10 @@ whole; the record's provider (the officers, for a score) answers within 20 days.
 - `file_dispute`: the resident's own record (or score), a reason, an optional attachment
   (sealed, `governance.attachments`). From that moment the dispute *marks* the resident:
   every score that uses their records says ``disputed`` to the bank (`DisputeDesk.marked`,
-  held in memory, so the answer path stays in memory), and their report shows it.
+  held in memory, so the answer path stays in memory; where several answer workers share
+  the control plane, checked against the ``dispute`` version that every change raises, so
+  a mark made through one worker holds on every worker's next answer), and their report
+  shows it.
 - The clock runs from receipt: ``due_at`` is `DISPUTE_DAYS` days later, visible to both
   sides. `escalate_overdue` escalates every dispute still open past its clock to the
   officers (the gateway runs it in the background and before every list of disputes).
@@ -34,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from governance.attachments import Attachment, Sealer
 from governance.audit_trail import AuditAppendError, make_entry
 from governance.consent_log import subject_digest
-from governance.control import utcnow
+from governance.control import bump_version, is_shared, read_version, utcnow
 from governance.credentials import Principal, Role
 from governance.dispute_log import DisputeLog
 from governance.dispute_models import Dispute
@@ -65,6 +68,7 @@ __all__ = [
 DISPUTE_DAYS = 20
 log = logging.getLogger("governance.disputes")
 OPEN, ESCALATED, ANSWERED = "open", "escalated", "answered"
+DISPUTE = "dispute"  # its row of ``control_versions``
 Scope = Literal["record", "score"]
 
 
@@ -118,7 +122,8 @@ class DisputeDesk:
         self.attachment_max = attachment_max
         self.now = now
         self.lock = threading.Lock()  # a transaction with its log leaf, then the anchor
-        self._marks = self._open_subjects()
+        self._shared = is_shared(sessions)
+        self._marks = self._read_marks()  # (the version they were read at, the subjects)
 
     def _open_subjects(self) -> set[str]:
         with self.sessions() as s:
@@ -126,12 +131,20 @@ class DisputeDesk:
             return set(s.scalars(q))
 
     def marked(self, subjects: Iterable[str]) -> bool:
-        """Whether any of ``subjects`` has an open dispute (in memory: the answer path)."""
-        return any(s in self._marks for s in subjects)
+        """Whether any of ``subjects`` has an open dispute (in memory: the answer path;
+        shared, reread first if another worker changed a dispute)."""
+        version, marks = self._marks
+        if self._shared and read_version(self.sessions, DISPUTE) != version:
+            version, marks = self._marks = self._read_marks()
+        return any(s in marks for s in subjects)
 
     def refresh_marks(self) -> None:
-        marks = self._open_subjects()
-        self._marks = marks  # one assignment: a reader sees the old set or the new one
+        self._marks = self._read_marks()  # one assignment: a reader sees the old or the new
+
+    def _read_marks(self) -> tuple[int | None, set[str]]:
+        """The marks with the version read before them (shared; None on one process)."""
+        version = read_version(self.sessions, DISPUTE) if self._shared else None
+        return version, self._open_subjects()
 
     @contextmanager
     def logged(self) -> Iterator[Session]:
@@ -140,6 +153,7 @@ class DisputeDesk:
         with self.lock:
             with self.sessions.begin() as s:
                 yield s
+                bump_version(s, DISPUTE)
             self.log.anchor()
             self.refresh_marks()
 

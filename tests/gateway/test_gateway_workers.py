@@ -9,7 +9,8 @@ backend). Through them:
   worker on its next call, though each had the approval and consent in its snapshots;
 - an approval's quota of K, spent from all workers at once, answers exactly K;
 - a DPoP proof or a client assertion used at one worker is refused at another;
-- a rate limit is one bucket across workers.
+- a rate limit is one bucket across workers;
+- a dispute filed through one worker marks the resident's score at another.
 
 These need PostgreSQL (the embedded SQLite control plane belongs to one process); they are
 skipped only when it cannot be reached (it can be in CI).
@@ -18,6 +19,7 @@ skipped only when it cannot be reached (it can be in CI).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import secrets
 import threading
@@ -30,12 +32,14 @@ import pytest
 from dpop_support import ClientKey, sign_bound_requests
 from gateway_support import Actors, TestClient, World, auth, score_body
 from query_gateway.app import create_app
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import normalise_url, open_engine, session_factory
+from governance.dispute_models import Dispute
+from governance.ids import new_id
 from governance.models import AccessRequest
 
 PG_URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -249,3 +253,22 @@ def test_rate_limits_and_used_ids_are_kept_in_the_control_plane(cluster: Cluster
     for http in cluster.http:
         assert gw(http).rate_limiter.shared and gw(http).replay.shared
         assert len(gw(http).replay) == 0
+
+
+def test_a_dispute_marked_through_one_worker_marks_every_worker(cluster: Cluster) -> None:
+    """The marks each worker's dispute desk keeps (the answer path's ``disputed``) follow a
+    dispute opened and answered through another worker's desk, in the transaction a filing
+    and an answer use (`DisputeDesk.logged`; no log leaf, so nothing is anchored)."""
+    a, b, c = (gw(http).disputes for http in cluster.http)
+    subject = secrets.token_hex(32)  # a pseudonym no resident has
+    assert not b.marked([subject]) and not c.marked([subject])  # each holds its marks
+    now = dt.datetime.now(dt.UTC)
+    dispute = Dispute(id=new_id("dsp"), subject=subject, scope="score", reason=b"-",
+                      content_digest="0" * 64, received_at=now,
+                      due_at=now + dt.timedelta(days=20), status="open")  # fmt: skip
+    with a.logged() as s:
+        s.add(dispute)
+    assert b.marked([subject]) and c.marked([subject])
+    with a.logged() as s:
+        s.execute(update(Dispute).where(Dispute.id == dispute.id).values(status="answered"))
+    assert not b.marked([subject]) and not c.marked([subject])
