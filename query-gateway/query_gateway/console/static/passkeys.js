@@ -10,9 +10,18 @@
     return Uint8Array.from(s, (c) => c.charCodeAt(0)).buffer;
   };
   const csrf = () => JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
-  const show = (text) => {
+  // the words, then the reason's code in small type (an officer quotes it to support)
+  const show = (text, code) => {
     const box = document.getElementById("passkey-status");
-    if (box) { box.textContent = text; box.hidden = false; }
+    if (!box) return;
+    box.textContent = text;
+    if (code) {
+      const small = document.createElement("code");
+      small.className = "code";
+      small.textContent = code;
+      box.append(" ", small);
+    }
+    box.hidden = false;
   };
 
   async function post(url, body) {
@@ -99,17 +108,17 @@
     const enrolButton = document.getElementById("enrol-passkey");
     if (enrolButton) enrolButton.addEventListener("click", () => enrol().then(
       (done) => { show(enrolButton.dataset.done); document.getElementById("enrolled").textContent = done.officer; },
-      (e) => show(`${enrolButton.dataset.failed} (${e.message})`)));
+      (e) => show(enrolButton.dataset.failed, e.message)));
     const signInButton = document.getElementById("passkey-sign-in");
     if (signInButton) signInButton.addEventListener("click", () => signIn().then(
       (done) => { location.assign(done.next); },
-      (e) => show(`${signInButton.dataset.failed} (${e.message})`)));
+      (e) => show(signInButton.dataset.failed, e.message)));
     for (const button of document.querySelectorAll("button[data-decide]")) {
       button.addEventListener("click", () => confirmed(button).then((yes) => {
         if (!yes) return;
         decide(button.dataset.request, button.dataset.decide).then(
           () => location.reload(),
-          (e) => show(`${button.dataset.failed} (${e.message})`));
+          (e) => show(button.dataset.failed, e.message));
       }));
     }
   }
