@@ -1,8 +1,10 @@
 """``dexin provider …``: a provider's side of disputes and credit repair (issue 18).
 
-Providers are machine clients: they have no console account, so they answer disputes and
-repair records here (or through the API, `dexin_client.DexinClient`), authenticated with
-their own key file (``dexin admin create-client --role provider --generate-key DIR``):
+Providers are machine clients that prove their own part with their own key: they answer
+disputes and repair records here (or through the API, `dexin_client.DexinClient`),
+authenticated with their own key file (``dexin admin create-client --role provider
+--generate-key DIR``), which also signs each answer and correction (their staff only read
+the inbox in the console, ``/console/provider/disputes``):
 ``inbox`` lists the disputes of their records with each clock, ``show`` one with the
 resident's reason (``--attachment FILE`` saves the file they sent), ``answer`` confirms or
 deletes the record, ``correct`` answers with a correcting contribution (one row restating

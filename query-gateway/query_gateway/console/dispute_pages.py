@@ -6,7 +6,8 @@ score, with an optional attachment; a form to apply for the repair of a repairab
 their disputes with the clock, and their repairs. Officers (``/console/officer/disputes``):
 every dispute's clock, the escalated ones first, the score disputes they answer, and every
 repair; auditors and admins see the same, read only. Providers answer through the API and
-``dexin provider`` (they have no console accounts). Every page calls the same use cases as
+``dexin provider``, signed with their own key (their staff read the inbox in
+`provider_pages`). Every page calls the same use cases as
 the API and is audited like any request.
 
 The dispute form's body is bounded (`routes.disputes.bounded_bodies`) so that Starlette
