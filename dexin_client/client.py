@@ -185,7 +185,7 @@ class DexinClient:
     def correct_dispute(self, dispute_id: str, table: str, path: Path) -> dict[str, Any]:
         """Answer by a correcting contribution (``path``: one row restating the record),
         signed with the provider's key like any contribution, its statement naming the
-        dispute; the correcting contribution's receipt is checked like a contribution's."""
+        dispute; the dispute as answered and the correcting contribution's receipt."""
         prepared = prepare_contribution(self._provider_key(), table, path, dispute=dispute_id)
         with path.open("rb") as f:
             files = {"file": (path.name, f, "application/octet-stream")}
