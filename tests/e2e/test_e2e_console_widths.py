@@ -44,13 +44,14 @@ VISIBLE_TEXT = """() => {
   return out;
 }"""
 
-# table headers taller than about two lines of their own text
+# table headers whose own text is taller than about two lines
 TALL_HEADERS = """() => [...document.querySelectorAll("th")].filter((th) => th.offsetParent !== null)
   .map((th) => {
     const s = getComputedStyle(th);
     const line = parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.5;
-    const inner = th.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom);
-    return {text: th.textContent.trim(), lines: inner / line};
+    const range = document.createRange();
+    range.selectNodeContents(th);
+    return {text: th.textContent.trim(), lines: range.getBoundingClientRect().height / line};
   }).filter((h) => h.lines > 2.5)"""
 
 SIDEWAYS = """() => ({scroll: document.documentElement.scrollWidth,
@@ -103,6 +104,23 @@ def test_the_code_pattern_finds_codes_and_passes_words() -> None:
                       "wuweitu@1 · 2026-11-01 14:03 · 50 / 1000 · officer-wang"])  # fmt: skip
     assert found == ["1764806400", "approval_pending", "credit_assessment",
                      "officer_f4ff768b40824692"]  # fmt: skip
+
+
+def test_the_checks_find_what_they_look_for(zh_page: Any) -> None:
+    """A header wrapping a character a line, a page wider than a phone, a bare code: each is
+    reported (and a code in small type, or hidden, is not)."""
+    zh_page.set_content(
+        '<html lang="zh-CN"><body><table><tr><th style="width:1em">有效期至</th>'
+        "<th>状态</th></tr></table><div style=\"width:600px\">用途 credit_assessment "
+        '<code>morality_credit_score</code> <span class="code">approval_pending</span>'
+        '<span hidden>officer_f4ff768b</span></div></body></html>'
+    )  # fmt: skip
+    problems = check(zh_page, "checks", resident=True)
+    assert len(problems) == 4, problems
+    for said in problems[:2]:  # at each width: the narrow header, not its neighbour
+        assert "headers taller" in said and "有效期至" in said and "状态" not in said
+    assert "scrolls sideways" in problems[2]
+    assert problems[3].endswith("['credit_assessment']")  # not the ones in small type
 
 
 def test_officer_pages_at_both_widths(served: Served, zh_page: Any) -> None:
