@@ -16,8 +16,13 @@ from gateway_support import Actors, admin_cli, auth, dexin_cli, served_on_port
 
 from governance import answer_signature_problems, provider_keys, verify_contributions
 from governance.db import open_engine
-from governance.row_change_audit import anchored_changes, recorded_changes, row_change_findings
-from vault import StoredRecord, subject_records
+from governance.row_change_audit import (
+    anchored_changes,
+    recorded_changes,
+    row_change_findings,
+    vault_changes,
+)
+from vault import StoredRecord, row_changes, subject_records
 
 PENALTIES = "administrative_penalties"
 AMONG = slice(600, 900)  # residents no other test of the session's world uses
@@ -111,7 +116,10 @@ def test_a_repair_from_the_command_line_is_a_leaf_of_the_anchored_log(
         chain = list(actors.world.ledger.events(0))
         [logged] = [c for c in anchored_changes(engine, chain) if c.reference == repair]
         count, findings = row_change_findings(engine, chain, recorded_changes(engine))
+        in_vault = vault_changes(row_changes(actors.world.vault))  # what the vault records
+        stored, against_vault = row_change_findings(engine, chain, in_vault)
     finally:
         engine.dispose()
     assert (logged.change, logged.row, logged.effective) == ("repaired", ref.row, as_of)
     assert count >= 1 and findings == []
+    assert repair in {c.reference for c in in_vault} and stored >= 1 and against_vault == []
