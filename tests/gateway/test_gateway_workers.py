@@ -10,7 +10,8 @@ backend). Through them:
 - an approval's quota of K, spent from all workers at once, answers exactly K;
 - a DPoP proof or a client assertion used at one worker is refused at another;
 - a rate limit is one bucket across workers;
-- a dispute filed through one worker marks the resident's score at another.
+- a dispute filed through one worker marks the resident's score at another;
+- a resident's statement or review counts on every worker's next answer.
 
 These need PostgreSQL (the embedded SQLite control plane belongs to one process); they are
 skipped only when it cannot be reached (it can be in CI).
@@ -41,6 +42,7 @@ from governance.db import normalise_url, open_engine, session_factory
 from governance.dispute_models import Dispute
 from governance.ids import new_id
 from governance.models import AccessRequest
+from governance.rights_models import RecordStatement, ScoreReview
 
 PG_URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 WORKERS = 3
@@ -272,3 +274,27 @@ def test_a_dispute_marked_through_one_worker_marks_every_worker(cluster: Cluster
     with a.logged() as s:
         s.execute(update(Dispute).where(Dispute.id == dispute.id).values(status="answered"))
     assert not b.marked([subject]) and not c.marked([subject])
+
+
+def test_a_statement_or_review_made_anywhere_counts_on_every_worker(cluster: Cluster) -> None:
+    """The residents with statements or an open review each worker keeps (the notes of a
+    score answer) follow a change committed by any process: the trigger of migration 0011
+    raises the ``rights`` version in the change's own transaction."""
+    b, c = (gw(http) for http in cluster.http[1:])
+    sessions = cluster.control.sessions
+    subject = secrets.token_hex(32)  # a pseudonym no resident has
+    for worker in (b, c):  # each reads and keeps its snapshot
+        assert not worker.rights.has_statements(worker.control.sessions, subject)
+        assert not worker.rights.under_review(worker.control.sessions, subject)
+    now = dt.datetime.now(dt.UTC)
+    with sessions.begin() as s:  # written by another process, as the vault owner would
+        s.add(RecordStatement(id=new_id("st"), subject=subject, table_name="residents",
+                              contribution_id="c", row_no=0, row_digest="0" * 64, text="-",
+                              short="-", created_at=now))  # fmt: skip
+    for worker in (b, c):
+        assert worker.rights.has_statements(worker.control.sessions, subject)
+    with sessions.begin() as s:
+        s.add(ScoreReview(id=new_id("rv"), subject=subject, ask="-", score={},
+                          requested_at=now, due_at=now, status="open"))  # fmt: skip
+    for worker in (b, c):
+        assert worker.rights.under_review(worker.control.sessions, subject)
