@@ -1,9 +1,11 @@
 """`QuotaFlusher`: writes the quota counts the answer path spends in memory, behind it.
 
-`ControlPlane.spend_quota` counts in memory (one lock, no database round trip per answer);
-this thread writes the counts every ``interval`` seconds and once more when the gateway
-stops. A crash loses at most one interval of counts, and start-up recovers them from the
-audit log (`ControlPlane.reconcile_quotas`), so a quota is never spent twice over.
+With one gateway process (SQLite), `ControlPlane.spend_quota` counts in memory (one lock, no
+database round trip per answer); this thread writes the counts every ``interval`` seconds and
+once more when the gateway stops. A crash loses at most one interval of counts, and start-up
+recovers them from the audit log (`ControlPlane.reconcile_quotas`), so a quota is never spent
+twice over. Answer workers sharing a PostgreSQL control plane spend each unit in the database
+as they answer; nothing is left for this thread to write.
 """
 
 from __future__ import annotations
