@@ -7,7 +7,8 @@ backend). Through them:
 
 - a withdrawal and a revocation committed through one worker are refused by every other
   worker on its next call, though each had the approval and consent in its snapshots;
-- an approval's quota of K, spent from all workers at once, answers exactly K;
+- an approval's quota of K, spent from all workers at once, answers exactly K, and its ε
+  never more than granted (and every worker shows what remains);
 - a DPoP proof or a client assertion used at one worker is refused at another;
 - a rate limit is one bucket across workers;
 - a dispute filed through one worker marks the resident's score at another;
@@ -211,6 +212,36 @@ def test_a_quota_spent_from_every_worker_at_once_answers_exactly_k(cluster: Clus
         429,
         "quota_exhausted",
     )
+
+
+def test_epsilon_spent_by_workers_at_once_never_exceeds_the_grant(cluster: Cluster) -> None:
+    bank, rid = bank_of(cluster, "workers-epsilon", computation="grade_distribution_by_town",
+                        epsilon=1.0)  # fmt: skip
+    for http in cluster.http:  # every worker holds the approval, ε spent 0, in its snapshots
+        assert release(http, bank, rid, preview=True).json()["epsilon_remaining"] == 1.0
+    *spending, watching = cluster.http
+    statuses: list[int] = []
+    start = threading.Barrier(2 * len(spending))
+
+    def ask(http: TestClient) -> None:
+        start.wait(timeout=30)
+        statuses.append(release(http, bank, rid).status_code)
+
+    threads = [threading.Thread(target=ask, args=(http,)) for http in spending
+               for _ in range(2)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(statuses) == [200] * 3 + [403] * (2 * len(spending) - 3)  # 3 × 0.3 of 1.0
+    left = release(watching, bank, rid, preview=True).json()  # a worker that spent nothing
+    assert left["epsilon_remaining"] == pytest.approx(0.1) and left["sufficient"] is False
+
+
+def release(http: TestClient, bank: ClientKey, rid: str, **over: Any) -> Any:
+    body = {"computation": "grade_distribution_by_town", "access_request_id": rid,
+            "epsilon": 0.3} | over  # fmt: skip
+    return http.post("/v1/aggregates", json=body, headers=auth(bank.token))
 
 
 def test_a_dpop_proof_used_at_one_worker_is_refused_at_another(cluster: Cluster) -> None:
