@@ -2,8 +2,9 @@
 
 FastAPI writes the paths and the bodies; `contract` then adds what only the gateway knows:
 
-- ``components.securitySchemes``: ``bearer`` (officers, auditors, administrators, residents),
-  ``dpop`` and ``dpopProof`` (a bank's or provider's DPoP-bound token with a fresh proof of
+- ``components.securitySchemes``: ``clientCredentials`` (officers, auditors and
+  administrators: the OAuth 2.0 grant), ``resident`` (residents' bearer tokens), ``dpop`` and
+  ``dpopProof`` (a bank's or provider's DPoP-bound token with a fresh proof of
   its key for each request, RFC 9449), and on each operation the requirement its policy
   (`query_gateway.policy`) implies: a route open to anyone takes a token optionally;
 - every status an operation can answer besides its success, derived from its policy and
@@ -24,9 +25,10 @@ from typing import Any, Final
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from governance import KEYED_ROLES
+from governance import KEYED_ROLES, Role
 from query_gateway.policy import Policy, roles_of
-from query_gateway.problems import DPOP_ALGS, PROBLEM_JSON
+from query_gateway.problems import DPOP_ALGS, PROBLEM_JSON, REFUSALS_KEY, SEMANTIC
+from query_gateway.routes.public import TOKEN_PATH
 
 PROBLEM_REF: Final = {"$ref": "#/components/schemas/Problem"}
 
@@ -76,11 +78,17 @@ PROBLEM_ERROR_SCHEMA: Final[dict[str, Any]] = {
 }
 
 SECURITY_SCHEMES: Final[dict[str, Any]] = {
-    "bearer": {
+    "clientCredentials": {
+        "type": "oauth2",
+        "description": "An officer's, auditor's or administrator's bearer token from the "
+        "client credentials grant (``client_id`` and ``client_secret``): "
+        "``Authorization: Bearer <token>``.",
+        "flows": {"clientCredentials": {"tokenUrl": TOKEN_PATH, "scopes": {}}},
+    },
+    "resident": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An access token of an officer, auditor or administrator "
-        "(POST /v1/oauth/token) or of a resident (the identity provider's sign-in).",
+        "description": "A resident's bearer token, from a sign-in at the identity provider.",
     },
     "dpop": {
         "type": "http",
@@ -98,8 +106,10 @@ SECURITY_SCHEMES: Final[dict[str, Any]] = {
     },
 }
 
-BEARER: Final = {"bearer": []}
+CLIENT: Final = {"clientCredentials": []}
+RESIDENT: Final = {"resident": []}
 DPOP: Final = {"dpop": [], "dpopProof": []}
+CLIENT_ROLES: Final = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
 
 DESCRIPTIONS: Final[Mapping[int, str]] = {
     400: "Malformed request: a body that is not UTF-8 or cannot be parsed, or a refused token "
@@ -149,13 +159,16 @@ def statuses(policy: Policy, method: str, operation: Mapping[str, Any]) -> set[i
 
 
 def security(policy: Policy) -> list[dict[str, list[str]]]:
-    """The requirement a policy implies: bearer for the roles without keys, DPoP for banks
-    and providers; optional (``{}`` first) on a route open to anyone."""
+    """The requirement a policy implies: a client's bearer token for officers, auditors and
+    administrators, a resident's for residents, DPoP for banks and providers; optional
+    (``{}`` first) on a route open to anyone."""
     if policy.public:
-        return [{}, BEARER, DPOP]
+        return [{}, CLIENT, RESIDENT, DPOP]
     schemes = []
-    if policy.roles - KEYED_ROLES:
-        schemes.append(BEARER)
+    if policy.roles & CLIENT_ROLES:
+        schemes.append(CLIENT)
+    if Role.SUBJECT in policy.roles:
+        schemes.append(RESIDENT)
     if policy.roles & KEYED_ROLES:
         schemes.append(DPOP)
     return schemes
@@ -176,6 +189,51 @@ def _describe(operation: dict[str, Any], method: str, policy: Policy) -> None:
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses(policy, method, operation) | _declared_errors(responses)):
         responses[str(status)] = problem_response(status)
+    reasons = operation.get(REFUSALS_KEY)
+    if reasons:
+        responses["422"]["description"] += " Refused on its meaning: " + "; ".join(
+            f"``{r}`` ({SEMANTIC[r][1] if r in SEMANTIC else 'see reason'})" for r in reasons
+        )
+
+
+def _close_maps(node: Any) -> None:
+    """A map whose keys pydantic constrains only through ``patternProperties`` gets the same
+    constraint as ``propertyNames``: keys of another shape are refused by the server too."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        names = node.get("propertyNames")
+        if isinstance(patterns, dict) and len(patterns) == 1 and isinstance(names, dict):
+            names.setdefault("pattern", next(iter(patterns)))
+            names.setdefault("type", "string")
+        for value in node.values():
+            _close_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_maps(value)
+
+
+def _per_computation(schemas: dict[str, Any], catalogue: Any) -> None:
+    """What the catalogue allows, where JSON Schema can say it: an access request names one
+    computation with that computation's hash and one of its purposes; an aggregate, an
+    aggregate computation."""
+    create = schemas.get("AccessRequestCreate")
+    if create is None or catalogue is None:
+        return
+    variants = []
+    for c in catalogue:
+        variant = copy.deepcopy(create)
+        props = variant["properties"]
+        props["computation"] = {"const": c.id, "type": "string"}
+        props["computation_hash"] = {"const": c.hash, "type": "string"}
+        props["purpose"] = {"enum": list(c.purposes), "type": "string"}
+        variant["title"] = f"AccessRequestCreate ({c.id})"
+        variants.append(variant)
+    schemas["AccessRequestCreate"] = {"title": create.get("title"), "oneOf": variants,
+                                      "description": create.get("description", "")}  # fmt: skip
+    aggregate = schemas.get("AggregateCreate")
+    if aggregate is not None:
+        ids = [c.id for c in catalogue if c.privacy == "aggregate"]
+        aggregate["properties"]["computation"] = {"enum": ids, "type": "string"}
 
 
 def _declared_errors(responses: Mapping[str, Any]) -> set[int]:
@@ -205,10 +263,14 @@ def contract(app: FastAPI) -> dict[str, Any]:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     _drop_unused(schemas, ("HTTPValidationError", "ValidationError"))
+    _close_maps(schemas)
+    gateway = getattr(app.state, "gateway", None)  # running: its catalogue is known
+    _per_computation(schemas, getattr(gateway, "catalogue", None))
     schemas["Problem"] = PROBLEM_SCHEMA
     schemas["ProblemError"] = PROBLEM_ERROR_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
-    app.openapi_schema = document
+    if gateway is not None:  # built before the app started, it is built again once it has
+        app.openapi_schema = document
     return document
 
 

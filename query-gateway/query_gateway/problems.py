@@ -16,6 +16,7 @@ Unexpected exceptions become a bare 500 problem; their details are never rendere
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -126,6 +127,19 @@ SEMANTIC: Final[Mapping[str, tuple[tuple[str, ...], str]]] = MappingProxyType({
                                      "number."),
     "repair_date_in_future": (("body",), "The repair date must not be in the future."),
 })  # fmt: skip
+
+
+REFUSALS_KEY = "x-dexin-refusals"
+
+
+def refusals(*reasons: str) -> dict[str, list[str]]:
+    """A route's semantic 422s: refusals of a request the schema allows, on what JSON Schema
+    cannot state (the present time, the log's size, one field against another, a check
+    digit); the contract lists them on the operation (``x-dexin-refusals``)."""
+    unknown = set(reasons) - set(SEMANTIC) - {"invalid_id_number"}
+    if unknown:
+        raise ValueError(f"refusals without a detail in SEMANTIC: {sorted(unknown)}")
+    return {REFUSALS_KEY: sorted(reasons)}
 
 
 @dataclass(frozen=True)
@@ -314,10 +328,21 @@ async def on_error(request: Request, exc: Exception) -> Response:
     return problem_response(exc, request.state.request_id)
 
 
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def _location(part: object) -> str:
+    """A location part as the schema names it; a caller's map key (which may be anything,
+    an ID number too) or a validator's internal name becomes ``*``."""
+    if isinstance(part, int):
+        return str(part)
+    return part if isinstance(part, str) and _FIELD.fullmatch(part) else "*"
+
+
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors: list[dict[str, object]] = [
-        {"loc": [str(p) for p in e.get("loc", ())][:8], "type": str(e.get("type", "invalid"))}
+        {"loc": [_location(p) for p in e.get("loc", ())][:8], "type": str(e.get("type", "invalid"))}
         for e in exc.errors()[:20]
     ]
     reason = JSON_INVALID if any(e["type"] == JSON_INVALID for e in errors) else None

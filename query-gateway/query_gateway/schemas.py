@@ -25,12 +25,26 @@ def _no_digit_run(value: str) -> str:
 
 _NO_RUN = AfterValidator(_no_digit_run)
 _NO_RUN_DOC = " Never 17 digits in a row."
+_NO_RUN_SCHEMA = {"not": {"pattern": "[0-9]{17}"}}  # what `_no_digit_run` refuses
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,8}_[0-9a-f]{16,24}$", max_length=40),
-               _NO_RUN, Field(description="A gateway identifier." + _NO_RUN_DOC)]  # fmt: skip
+               _NO_RUN, Field(description="A gateway identifier." + _NO_RUN_DOC,
+                              json_schema_extra=_NO_RUN_SCHEMA)]  # fmt: skip
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-IdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9X]$")]
+# GB 11643: a region code, a birth date, a sequence number, a check character (the check
+# digit itself, a weighted sum mod 11, is the one rule a pattern does not state: 422
+# invalid-id-number)
+ID_NUMBER_PATTERN = (r"^[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])"
+                     r"[0-9]{3}[0-9X]$")  # fmt: skip
+IdNumber = Annotated[str, StringConstraints(pattern=ID_NUMBER_PATTERN)]
 ShortText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$"), _NO_RUN,
-                      Field(description="A catalogue name." + _NO_RUN_DOC)]  # fmt: skip
+                      Field(description="A catalogue name." + _NO_RUN_DOC,
+                            json_schema_extra=_NO_RUN_SCHEMA)]  # fmt: skip
+
+# RFC 3339 with an offset, in years whose every time, at any offset, `_aware` accepts
+TIME_PATTERN = (r"^(200[1-9]|20[1-9][0-9]|21[0-8][0-9]|219[0-8])"
+                r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+                r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")  # fmt: skip
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -41,7 +55,8 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-AwareTime = Annotated[dt.datetime, AfterValidator(_aware)]
+AwareTime = Annotated[dt.datetime, AfterValidator(_aware),
+                      Field(json_schema_extra={"pattern": TIME_PATTERN})]  # fmt: skip
 
 
 class Strict(BaseModel):
@@ -74,17 +89,24 @@ class Dimensions(Strict):
     virtue: float | None
 
 
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523
+
+
 class TokenForm(Strict):
     """A client-credentials request: a bank or provider authenticates with
     ``client_assertion`` (``private_key_jwt``, RFC 7523) and sends a ``DPoP`` header; other
     clients may send ``client_id`` and ``client_secret`` (docs/api.md)."""
 
-    grant_type: Annotated[str, StringConstraints(max_length=64)]
-    client_id: Annotated[str, StringConstraints(max_length=64)] | None = None
-    client_secret: Annotated[str, StringConstraints(max_length=128)] | None = None
-    client_assertion_type: Annotated[str, StringConstraints(max_length=128)] | None = None
-    client_assertion: Annotated[str, StringConstraints(max_length=8192)] | None = None
-    scope: Annotated[str, StringConstraints(max_length=256)] | None = None
+    grant_type: Annotated[str, StringConstraints(min_length=1, max_length=64),
+                          Field(json_schema_extra={"enum": ["client_credentials"]})]  # fmt: skip
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    client_assertion_type: Annotated[
+        str, StringConstraints(min_length=1, max_length=128),
+        Field(json_schema_extra={"enum": [ASSERTION_TYPE]}),
+    ] | None = None  # fmt: skip
+    client_assertion: Annotated[str, StringConstraints(min_length=1, max_length=8192)] | None = None
+    scope: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
 
 
 class TokenPublic(Strict):

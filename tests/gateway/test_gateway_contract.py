@@ -48,7 +48,9 @@ def test_every_operation_declares_its_security_from_its_policy(
         assert ({} in security) == policy.public, (method, path)
         keyed = {"dpop": [], "dpopProof": []} in security
         assert keyed == (policy.public or bool(policy.roles & KEYED_ROLES)), (method, path)
-        assert ({"bearer": []} in security) == (policy.public or bool(policy.roles - KEYED_ROLES))
+        clients = policy.roles & {Role.OFFICER, Role.AUDITOR, Role.ADMIN}
+        assert ({"clientCredentials": []} in security) == (policy.public or bool(clients))
+        assert ({"resident": []} in security) == (policy.public or Role.SUBJECT in policy.roles)
 
 
 def test_every_error_status_is_the_one_problem_model(document: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from governance import (
 )
 from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import (
     AccessRequestCreate,
@@ -67,7 +68,14 @@ def visible(gw: GatewayDep, who: PrincipalDep, request_id: str) -> AccessRequest
 
 @routes.post(
     "/v1/access-requests",
-    openapi_extra=policy(Role.BANK),
+    openapi_extra=policy(Role.BANK)
+    | refusals(
+        "valid_until_past",
+        "epsilon_only_for_aggregates",
+        "scope_unknown_parameter",
+        "scope_invalid_value",
+        "scope_incomplete",
+    ),
     status_code=201,
     response_model=AccessRequestPublic,
     summary="File an access request",

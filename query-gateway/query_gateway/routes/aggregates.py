@@ -12,6 +12,7 @@ from governance import AggregateQuery, Principal, Role, release_aggregate
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.idempotent import IDEMPOTENCY_DOC, answer_once, signed_response
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import AggregateCreate, AggregatePublic, CellPublic
 
@@ -25,7 +26,11 @@ SIGNED: dict[int | str, dict[str, Any]] = {
 
 @routes.post(
     "/v1/aggregates",
-    openapi_extra=policy(Role.BANK) | IDEMPOTENCY_DOC,
+    openapi_extra=policy(Role.BANK)
+    | IDEMPOTENCY_DOC
+    | refusals(
+        "parameters_mismatch", "parameter_invalid", "missing_parameter", "idempotency_key_reused"
+    ),
     responses=SIGNED,
     response_model=AggregatePublic,
     summary="An approved aggregate, suppressed and noised (ε from the approval)",

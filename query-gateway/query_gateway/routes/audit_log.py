@@ -45,6 +45,7 @@ from governance import (
 from ledger import ContractRevertError, WitnessSet
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services, gateway_of
 from query_gateway.policy import policy, public
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import (
     CosignatureAccepted,
@@ -114,7 +115,7 @@ async def latest_checkpoint(gw: GatewayDep) -> Response:
 
 @routes.get(
     "/v1/audit/proofs/inclusion",
-    openapi_extra=policy(*READERS),
+    openapi_extra=policy(*READERS) | refusals("index_or_size_out_of_range"),
     summary="RFC 9162 inclusion proof of entry `index` in the tree of `size` entries",
 )
 async def inclusion(
@@ -128,7 +129,7 @@ async def inclusion(
 
 @routes.get(
     "/v1/audit/proofs/consistency",
-    openapi_extra=policy(*READERS),
+    openapi_extra=policy(*READERS) | refusals("size_out_of_range"),
     summary="RFC 9162 consistency proof between the trees of `old` and `new` entries",
 )
 async def consistency(
@@ -200,7 +201,7 @@ _REFUSALS: dict[str, type[GatewayError]] = {
 
 @routes.post(
     "/v1/audit/cosignatures",
-    openapi_extra=policy(Role.AUDITOR),
+    openapi_extra=policy(Role.AUDITOR) | refusals("malformed_cosignature"),
     status_code=202,
     summary="Submit a witness's cosignature; it is checked and anchored in the background",
 )
@@ -230,7 +231,7 @@ async def witness_set(gw: GatewayDep) -> WitnessSetPublic:
 
 @routes.post(
     "/v1/audit/witnesses",
-    openapi_extra=policy(Role.ADMIN),
+    openapi_extra=policy(Role.ADMIN) | refusals("malformed_witness", "invalid_proof_of_possession"),
     status_code=201,
     summary="Add a witness to the ledger's set (its proof of possession is checked first)",
 )

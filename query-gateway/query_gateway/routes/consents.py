@@ -9,6 +9,7 @@ from fastapi import Header, Request, Response
 from governance import Role, grant_consent, withdraw_consent
 from query_gateway.gateway import GatewayDep, PrincipalDep
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import (
     ClientPublic,
@@ -23,7 +24,13 @@ routes = router()
 
 @routes.post(
     "/v1/consents",
-    openapi_extra=policy(Role.SUBJECT),
+    openapi_extra=policy(Role.SUBJECT)
+    | refusals(
+        "expires_at_past",
+        "consent_computation_unknown",
+        "consent_computations_empty",
+        "unknown_bank",
+    ),
     status_code=201,
     response_model=ConsentPublic,
     summary="Give consent to one bank for one purpose, covering the computations named",

@@ -53,7 +53,7 @@ def invite(body: InviteCreate, request: Request, gw: GatewayDep, who: PrincipalD
 
 @routes.post(
     "/v1/officers/enrolment/options",
-    openapi_extra=public(),
+    openapi_extra=public(errors=(403,)),  # invite_invalid
     response_model=CeremonyPublic,
     summary="Registration options for an invited officer",
 )
@@ -66,7 +66,7 @@ def enrolment_options(
 
 @routes.post(
     "/v1/officers/enrolment",
-    openapi_extra=public(),
+    openapi_extra=public(errors=(403,)),  # invite_invalid, ceremony_invalid
     status_code=201,
     response_model=EnrolmentPublic,
     summary="Register an invited officer's passkey (and on the ledger)",

@@ -176,7 +176,7 @@ def outcome(
 
 @routes.post(
     "/v1/decisions/attestations",
-    openapi_extra=policy(Role.BANK),
+    openapi_extra=policy(Role.BANK, errors=(404,)),  # unknown_score_entry
     status_code=201,
     summary="Attest that a human took part in the decision on an applicant",
 )

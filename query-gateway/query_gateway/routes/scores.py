@@ -14,6 +14,7 @@ from governance import SCORE_ACTION, SIGNATURE_HEADER, Principal, Role, ScoreQue
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.idempotent import IDEMPOTENCY_DOC, answer_once, signed_response
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import (
     AuditRef,
@@ -42,7 +43,9 @@ SIGNED: dict[int | str, dict[str, Any]] = {
 
 @routes.post(
     "/v1/scores",
-    openapi_extra=policy(Role.BANK) | IDEMPOTENCY_DOC,
+    openapi_extra=policy(Role.BANK)
+    | IDEMPOTENCY_DOC
+    | refusals("invalid_id_number", "idempotency_key_reused"),
     responses=SIGNED,
     response_model=ScorePublic | HouseholdScorePublic | ProfilePublic,
     summary="Score one consenting subject",
