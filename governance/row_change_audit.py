@@ -33,11 +33,16 @@ def row_change_findings(
     engine: Engine, chain: Iterable[LedgerEvent], recorded: Iterable[RowChange]
 ) -> tuple[int, list[str]]:
     """(changes recorded, findings): each recorded change not among the anchored log's
-    ``row_changed`` leaves, and each such leaf that is not a recorded change (compared by
-    what, which row, from which day and under which reference)."""
-    logged = {_key(c): c for c in anchored_changes(engine, chain)}
+    ``row_changed`` leaves (saying so when it is stored but not yet under an anchor), and
+    each such leaf that is not a recorded change (compared by what, which row, from which
+    day and under which reference)."""
+    anchored, stored = _logged(engine, chain)
+    logged = {_key(c): c for c in anchored}
+    waiting = {_key(c) for c in stored} - logged.keys()
     held = {_key(c): c for c in recorded}
-    missing = [f"{held[k].describe()} is not in the anchored dispute log"
+    missing = [f"{held[k].describe()} is "
+               + ("in the dispute log but not yet anchored" if k in waiting
+                  else "not in the anchored dispute log")
                for k in sorted(held.keys() - logged.keys())]  # fmt: skip
     extra = [f"{logged[k].describe()} is in the anchored dispute log but not recorded"
              for k in sorted(logged.keys() - held.keys())]  # fmt: skip
@@ -51,13 +56,21 @@ def _key(c: RowChange) -> tuple[str, ...]:
 
 def anchored_changes(engine: Engine, chain: Iterable[LedgerEvent]) -> list[RowChange]:
     """The ``row_changed`` leaves of the longest stored prefix of the log that is anchored."""
+    return _logged(engine, chain)[0]
+
+
+def _logged(
+    engine: Engine, chain: Iterable[LedgerEvent]
+) -> tuple[list[RowChange], list[RowChange]]:
+    """The ``row_changed`` leaves of the longest anchored prefix, and of the whole log."""
     entries = _entries(engine)
     anchors = dict(_anchor(e) for e in chain if _is_ours(e))
     leaves = [merkle.leaf_hash(e.encode()) for e in entries]
-    size = max((n for n, root in anchors.items()
-                if 0 < n <= len(leaves) and merkle.root(leaves[:n]) == root), default=0)  # fmt: skip
-    docs = [json.loads(e) for e in entries[:size]]
-    return [_change(d) for d in docs if d.get("event") == CHANGED]
+    size = next((n for n in sorted(anchors, reverse=True)
+                 if 0 < n <= len(leaves) and merkle.root(leaves[:n]) == anchors[n]), 0)  # fmt: skip
+    docs = [json.loads(e) for e in entries]
+    changes = [(i, _change(d)) for i, d in enumerate(docs) if d.get("event") == CHANGED]
+    return [c for i, c in changes if i < size], [c for _, c in changes]
 
 
 def recorded_changes(engine: Engine) -> list[RowChange]:

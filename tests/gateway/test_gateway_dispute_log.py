@@ -20,8 +20,9 @@ from dexin.settings import Settings
 from governance.anchoring import GATEWAY_LABEL
 from governance.db import migrate, open_engine, session_factory
 from governance.dispute_audit import dispute_deadlines
-from governance.dispute_log import DisputeLog
+from governance.dispute_log import DisputeLog, RowChange
 from governance.dispute_models import DisputeEvent
+from governance.row_change_audit import row_change_findings
 from ledger import Ledger
 from vault.store import Vault
 
@@ -104,3 +105,30 @@ def test_events_after_the_last_anchor_are_not_used(log: Log) -> None:
     checked, findings, notes = log.check()
     assert (checked, findings) == (1, ["dsp_b:unanswered"])
     assert notes == ["dispute log: 1 events after the last anchor not used"]
+
+
+def _change(reference: str, row: int) -> RowChange:
+    return RowChange("repaired", reference, "market_regulation", "administrative_penalties",
+                     "c" + "0" * 23, row, "ab" * 32, NOW.date())  # fmt: skip
+
+
+def test_every_repair_is_compared_with_the_anchored_log_both_ways(log: Log) -> None:
+    """A change in the vault but not in the log, one logged but not yet anchored, and a
+    leaf the vault does not hold are each named; a change in both is not."""
+    logged, waiting, only_logged = _change("rep_a", 1), _change("rep_b", 2), _change("rep_c", 3)
+    with log.sessions.begin() as s:
+        DisputeLog.add_change(s, logged, NOW)
+        DisputeLog.add_change(s, only_logged, NOW)
+    assert log.log.anchor() is not None
+    with log.sessions.begin() as s:
+        DisputeLog.add_change(s, waiting, NOW)  # not anchored (yet)
+    vault = [logged, waiting, _change("rep_d", 4)]
+    count, findings = row_change_findings(log.engine, log.ledger.events(0), vault)  # type: ignore[arg-type]
+    assert count == 3
+    assert [f.split(" (")[0] + " " + f.split(") ")[1] for f in findings] == [
+        "repair rep_b is in the dispute log but not yet anchored",
+        "repair rep_d is not in the anchored dispute log",
+        "repair rep_c is in the anchored dispute log but not recorded",
+    ]
+    assert log.log.anchor() is not None
+    assert len(row_change_findings(log.engine, log.ledger.events(0), vault)[1]) == 2  # type: ignore[arg-type]
