@@ -10,10 +10,11 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +35,7 @@ from dexin.settings import Settings
 from governance.anchoring import anchor_pending
 from governance.client_keys import public_key
 from governance.control import ControlPlane
-from governance.credentials import KEYED_ROLES, Role
+from governance.credentials import KEYED_ROLES, Principal, Role, issue_token
 from governance.db import normalise_url
 from governance.model_runs import score_all
 from governance.passkeys import create_invite
@@ -69,6 +70,7 @@ class Officer:
     client_id: str
     token: str
     key: SoftwareKey
+    issued: float = field(default_factory=time.monotonic)  # when ``token`` was issued
 
 
 @dataclass
@@ -168,7 +170,18 @@ class Actors:
         pool = self.world.officer_pool
         while len(pool) < n:
             pool.append(self.officer(f"officer-key-{len(pool)}"))
+        for officer in pool[:n]:  # a slow run outlives a token (DEXIN_TOKEN_TTL): renew it
+            if time.monotonic() - officer.issued > 300:
+                officer.token = self.renewed(officer.client_id)
+                officer.issued = time.monotonic()
         return pool[:n]
+
+    def renewed(self, client_id: str) -> str:
+        """A fresh access token for an existing officer client, sealed with the gateway's
+        token key as the token endpoint would (its secret is not kept)."""
+        gateway = self.http.app.state.gateway  # type: ignore[attr-defined]
+        principal = Principal(role=Role.OFFICER, client_id=client_id)
+        return issue_token(gateway.keys.token_key, principal, gateway.settings.token_ttl)
 
     def decide(self, officer: Officer, rid: str, decision: str) -> Any:
         """``officer`` signs ``decision`` (approve, reject, revoke) on ``rid`` with its key,
