@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from audit_builders import ORIGIN, entry
@@ -146,3 +147,22 @@ def test_export_and_verify_pass_on_a_pg_log_and_match_the_file_logs(tmp_path: Pa
         assert (tmp_path / "export-pg" / name).read_bytes() == (
             tmp_path / "export-f" / name
         ).read_bytes()
+
+
+def test_the_setting_selects_the_backend_and_the_file_log_stays_the_default(
+    tmp_path: Path,
+) -> None:
+    from dexin.app import open_audit_log
+    from dexin.settings import Settings
+
+    home = {"DEXIN_HOME": str(tmp_path / "home")}
+    with open_audit_log(Settings.from_env(home)) as default:
+        assert isinstance(default, AuditLog)
+    with fresh_schema() as schema:
+        url = f"{URL}?options={quote(f'-csearch_path={schema}')}"
+        settings = Settings.from_env(home | {"DEXIN_AUDIT_DATABASE_URL": url})
+        assert url not in repr(settings)  # a URL may hold a password
+        with open_audit_log(settings) as log:
+            assert isinstance(log, PgAuditLog)
+            assert log.append(entry(0)).index == 0
+        assert execute(schema, "SELECT count(*) FROM audit_entries") == [(1,)]
