@@ -38,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session, sessionmaker
 
 from audit import write_atomic
 from governance.credentials import Role
@@ -89,11 +90,14 @@ def password_matches(password: str, stored: str) -> bool:
 
 
 class ConsoleAccounts:
-    def __init__(self, path: Path, token_key: bytes, policy: LoginPolicy | None = None) -> None:
+    def __init__(self, path: Path, token_key: bytes, policy: LoginPolicy | None = None,
+                 sessions: sessionmaker[Session] | None = None) -> None:  # fmt: skip
+        """``sessions``: the control plane, when several gateway processes share it (the
+        failures of names with no account are kept there; else in memory)."""
         self.path = path
         self.policy = policy or LoginPolicy()
         self._aead = AESGCM(seal_key(token_key))
-        self._unknown = Failures(self.policy, locks=True)  # names with no account, in memory
+        self._unknown = Failures(self.policy, locks=True, sessions=sessions)  # names, no account
 
     def create(self, username: str, role: Role, client_id: str, password: str) -> str:
         """Add an account; returns its TOTP secret (base32), to be shown once."""

@@ -7,11 +7,13 @@ in the process that also answers the banks. So:
   ``min(backoff · 2^(k-1), backoff_max)`` seconds; at ``lockout`` consecutive failures an
   account is locked until an admin unlocks it. An attempt counts as a failure from the moment
   it is admitted until it succeeds, so guesses sent in parallel gain nothing.
-- `Failures`: counters in memory, per client address (a restart forgets them; an address
-  quiet for ``backoff_max`` starts afresh) and per *unknown* user name (which backs off and
-  locks exactly like a real one, so a lockout does not reveal that a name exists). A real
-  account's counter is kept in the accounts file (`ConsoleAccounts.attempt`): a restart does
-  not reset it.
+- `Failures`: counters per client address (an address quiet for ``backoff_max`` starts
+  afresh) and per *unknown* user name (which backs off and locks exactly like a real one, so
+  a lockout does not reveal that a name exists): in memory with one gateway process (a
+  restart forgets them), in the control plane's ``login_failures`` when several processes
+  share a PostgreSQL control plane (``sessions``), so N processes do not give an address N
+  times the guesses nor an unknown name N times the lockout. A real account's counter is
+  kept in the accounts file (`ConsoleAccounts.attempt`): a restart does not reset it.
 - `HashingSlots`: at most ``workers`` checks at once, each on a thread of its own (the event
   loop stays free), and at most ``waiting`` more queued; beyond that `LoginBusy` at once.
 - `LoginGuard.sign_in` puts them together and reports an account's lockout and unlock as
@@ -21,6 +23,7 @@ in the process that also answers the banks. So:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import threading
 import time
@@ -30,7 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
 from governance.config import GatewaySettings
+from governance.models import LoginFailure
+from governance.upsert import insert_for
 
 if TYPE_CHECKING:
     from governance.accounts import Account, ConsoleAccounts
@@ -50,6 +58,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+PURGE_EVERY = 60.0  # seconds between two deletions of quiet addresses' rows (shared)
 
 
 class LoginFailed(Exception):
@@ -118,22 +127,34 @@ class LoginPolicy:
 
 class Failures:
     """Consecutive failures by key, in memory (thread-safe, at most ``capacity`` keys: the
-    least recently failed are forgotten first)."""
+    least recently failed are forgotten first), or in ``login_failures`` when ``sessions``
+    are given (one row per key, locked while an attempt is admitted; rows of addresses
+    quiet for ``backoff_max`` deleted now and then). ``now``: any clock in memory, epoch
+    seconds when shared (`clock`)."""
 
-    def __init__(self, policy: LoginPolicy, *, locks: bool, capacity: int = 10_000) -> None:
+    def __init__(self, policy: LoginPolicy, *, locks: bool, capacity: int = 10_000,
+                 sessions: sessionmaker[Session] | None = None) -> None:  # fmt: skip
         self.policy = policy
         self.locks = locks
         self.capacity = capacity
         self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._sessions = sessions
+        self._kind = "name" if locks else "address"
+        self._purged = 0.0
+
+    def clock(self) -> float:
+        """The ``now`` to pass: the wall clock when shared (every process's), else monotonic."""
+        return time.time() if self._sessions is not None else time.monotonic()
 
     def admit(self, key: str, now: float) -> int:
         """Count an attempt as a failure now, or raise as `LoginPolicy.admit` does; returns
         the count including this attempt."""
+        if self._sessions is not None:
+            return self._admit_shared(self._sessions, key, now)
         with self._lock:
             failures, last = self._counts.get(key, (0, now))
-            if not self.locks and now - last > self.policy.backoff_max:
-                failures = 0  # an address quiet for the longest wait starts afresh
+            failures = self._afresh(failures, last, now)
             self.policy.admit(failures, last, now, locks=self.locks)
             self._counts[key] = (failures + 1, now)
             self._counts.move_to_end(key)
@@ -141,8 +162,52 @@ class Failures:
                 self._counts.popitem(last=False)
             return failures + 1
 
+    def _afresh(self, failures: int, last: float, now: float) -> int:
+        if not self.locks and now - last > self.policy.backoff_max:
+            return 0  # an address quiet for the longest wait starts afresh
+        return failures
+
+    def _admit_shared(self, sessions: sessionmaker[Session], key: str, now: float) -> int:
+        """The row is created if absent, then locked (``FOR UPDATE``) while the attempt is
+        judged and counted: concurrent attempts in several processes count one by one. A
+        refusal rolls back (nothing counted, as in memory)."""
+        digest = self._digest(key)
+        self._purge(sessions, now)
+        with sessions.begin() as s:
+            s.execute(insert_for(s, LoginFailure)
+                      .values(key=digest, kind=self._kind, failures=0, last=now)
+                      .on_conflict_do_nothing(index_elements=[LoginFailure.key]))  # fmt: skip
+            row = s.execute(
+                select(LoginFailure).where(LoginFailure.key == digest).with_for_update()
+            ).scalar_one()
+            failures = self._afresh(row.failures, row.last, now)
+            self.policy.admit(failures, row.last, now, locks=self.locks)
+            row.failures, row.last = failures + 1, now
+            return failures + 1
+
+    def _purge(self, sessions: sessionmaker[Session], now: float) -> None:
+        if self.locks or time.monotonic() - self._purged < PURGE_EVERY:
+            return  # an unknown name's lockout is kept, like a real account's
+        self._purged = time.monotonic()
+        with sessions.begin() as s:
+            s.execute(delete(LoginFailure).where(
+                LoginFailure.kind == self._kind,
+                LoginFailure.last < now - self.policy.backoff_max))  # fmt: skip
+
+    def _digest(self, key: str) -> str:
+        return hashlib.sha256(f"{self._kind}:{key}".encode()).hexdigest()
+
     def forgive(self, key: str) -> None:
         """Take back an admitted attempt that was never checked."""
+        if self._sessions is not None:
+            digest = self._digest(key)
+            with self._sessions.begin() as s:
+                s.execute(update(LoginFailure)
+                          .where(LoginFailure.key == digest, LoginFailure.failures > 1)
+                          .values(failures=LoginFailure.failures - 1))  # fmt: skip
+                s.execute(delete(LoginFailure).where(LoginFailure.key == digest,
+                                                     LoginFailure.failures <= 1))  # fmt: skip
+            return
         with self._lock:
             failures, last = self._counts.get(key, (0, 0.0))
             if failures > 1:
@@ -151,6 +216,10 @@ class Failures:
                 self._counts.pop(key, None)
 
     def clear(self, key: str) -> None:
+        if self._sessions is not None:
+            with self._sessions.begin() as s:
+                s.execute(delete(LoginFailure).where(LoginFailure.key == self._digest(key)))
+            return
         with self._lock:
             self._counts.pop(key, None)
 
@@ -202,14 +271,18 @@ class LoginGuard:
     """Console sign-in: the address's backoff, then the account's backoff and lockout and the
     password and TOTP check in a bounded worker (`ConsoleAccounts.attempt`)."""
 
-    def __init__(self, accounts: ConsoleAccounts, slots: HashingSlots) -> None:
+    def __init__(self, accounts: ConsoleAccounts, slots: HashingSlots,
+                 sessions: sessionmaker[Session] | None = None) -> None:  # fmt: skip
         self.accounts = accounts
         self.slots = slots
-        self.addresses = Failures(accounts.policy, locks=False)
+        self.addresses = Failures(accounts.policy, locks=False, sessions=sessions)
 
     @classmethod
-    def of(cls, accounts: ConsoleAccounts, settings: GatewaySettings) -> LoginGuard:
-        return cls(accounts, HashingSlots(settings.login_hashers, settings.login_queue))
+    def of(cls, accounts: ConsoleAccounts, settings: GatewaySettings,
+           sessions: sessionmaker[Session] | None = None) -> LoginGuard:  # fmt: skip
+        """``sessions``: the control plane, when several processes share it (`Failures`)."""
+        return cls(accounts, HashingSlots(settings.login_hashers, settings.login_queue),
+                   sessions)  # fmt: skip
 
     async def sign_in(
         self, username: str, password: str, code: str, address: str, record: Record
@@ -217,7 +290,7 @@ class LoginGuard:
         """The account, or raises: `LoginThrottled`, `AccountLocked`, `AccountLockedOut`
         (after ``record`` was awaited with the lockout), `LoginFailed`, `LoginBusy`, or what
         ``record`` raises (an unlock is applied only after ``record`` returned)."""
-        self.addresses.admit(address, time.monotonic())
+        self.addresses.admit(address, self.addresses.clock())
         try:
             account = await self._check(username, password, code, record)
         except LoginBusy:

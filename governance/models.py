@@ -241,3 +241,14 @@ class RateBucket(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     at: Mapped[float] = mapped_column(Float)
+
+
+class LoginFailure(Base):
+    """Consecutive failed console sign-ins of a client address or an unknown user name
+    (``kind``), as the SHA-256 of it: how many and when the last (epoch seconds)."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    failures: Mapped[int] = mapped_column(Integer)
+    last: Mapped[float] = mapped_column(Float, index=True)

@@ -12,7 +12,8 @@ backend). Through them:
 - a DPoP proof or a client assertion used at one worker is refused at another;
 - a rate limit is one bucket across workers;
 - a dispute filed through one worker marks the resident's score at another;
-- a resident's statement or review counts on every worker's next answer.
+- a resident's statement or review counts on every worker's next answer;
+- console sign-in failures (per address, per unknown name) are counted across workers.
 
 These need PostgreSQL (the embedded SQLite control plane belongs to one process); they are
 skipped only when it cannot be reached (it can be in CI).
@@ -28,6 +29,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,11 +39,13 @@ from query_gateway.app import create_app
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from governance.accounts import ConsoleAccounts
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import normalise_url, open_engine, session_factory
 from governance.dispute_models import Dispute
 from governance.ids import new_id
+from governance.login_guard import AccountLocked, Failures, LoginFailed, LoginPolicy, LoginThrottled
 from governance.models import AccessRequest
 from governance.rights_models import RecordStatement, ScoreReview
 
@@ -329,3 +333,30 @@ def test_a_statement_or_review_made_anywhere_counts_on_every_worker(cluster: Clu
                           requested_at=now, due_at=now, status="open"))  # fmt: skip
     for worker in (b, c):
         assert worker.rights.under_review(worker.control.sessions, subject)
+
+
+def test_console_sign_in_failures_are_counted_across_workers(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The console's backoff per client address and lockout of names with no account hold
+    across processes (`login_failures`): two workers' guards and account stores on one
+    control plane count one attempt sequence, not one each."""
+    sessions = cluster.control.sessions
+    policy = LoginPolicy(lockout=3, backoff=60.0, backoff_max=900.0)
+    a, b = (Failures(policy, locks=False, sessions=sessions) for _ in range(2))
+    address = f"198.51.100.{secrets.randbelow(250)}-{secrets.token_hex(4)}"
+    assert a.admit(address, a.clock()) == 1
+    with pytest.raises(LoginThrottled):  # the address's wait after its failure, at another worker
+        b.admit(address, b.clock())
+    b.clear(address)  # a success at b: a may check the address again
+    assert a.admit(address, a.clock()) == 1
+    key = secrets.token_bytes(32)
+    quick = LoginPolicy(lockout=3, backoff=0.0, backoff_max=900.0)
+    stores = [ConsoleAccounts(tmp_path / "accounts.json", key, quick, sessions) for _ in range(2)]
+    name = f"nobody-{secrets.token_hex(4)}"
+    for i in range(3):  # 3 failures, alternating workers: the name locks as an account would
+        with pytest.raises(LoginFailed) as failed:
+            stores[i % 2].attempt(name, "guess", "000000")
+        assert not isinstance(failed.value, AccountLocked)
+    with pytest.raises(AccountLocked):
+        stores[1].attempt(name, "guess", "000000")

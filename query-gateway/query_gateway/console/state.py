@@ -31,8 +31,11 @@ def console_state(request: Request) -> tuple[Services, ConsoleState]:
     if state is None:
         settings: Settings = app_state.console_settings
         policy = LoginPolicy.of(settings.gateway)
-        accounts = ConsoleAccounts(settings.console_accounts, gateway.keys.token_key, policy)
-        state = ConsoleState(accounts, settings, LoginGuard.of(accounts, settings.gateway))
+        control = gateway.control  # several processes share sign-in failures through it
+        shared = control.sessions if control.shared else None
+        accounts = ConsoleAccounts(settings.console_accounts, gateway.keys.token_key, policy,
+                                   shared)  # fmt: skip
+        state = ConsoleState(accounts, settings, LoginGuard.of(accounts, settings.gateway, shared))
         app_state.console = state
     assert isinstance(state, ConsoleState)
     return gateway, state
