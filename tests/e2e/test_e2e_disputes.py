@@ -178,6 +178,7 @@ def test_a_providers_staff_follow_the_clocks_in_the_console(
     assert f"dexin provider answer {dispute} confirmed --gateway {served.url} --key" in commands
     assert f"dexin provider correct {dispute} --table {PENALTIES}" in commands
     assert id_number not in page.content()
+    assert page.inner_text("#signed-in-as").startswith("数据提供部门工作人员")  # not its code
     shot(page, "provider-inbox")
 
     with DexinClient.from_key_file(served.url, key) as provider:  # the provider's own key

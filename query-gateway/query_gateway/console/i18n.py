@@ -129,6 +129,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "officer": ("审批官员", "Officer"),
     "subject": ("居民", "Resident"),
     "auditor": ("审计员", "Auditor"),
+    "provider_staff": ("数据提供部门工作人员", "Provider staff"),
     "home": ("首页", "Home"),
     "empty": ("暂无记录", "Nothing recorded yet"),
     "empty_requests": ("暂无申请", "No requests"),
