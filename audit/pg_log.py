@@ -88,7 +88,7 @@ class PgAuditLog:
         self._history = PgCheckpoints(store)
         self._last_look = 0.0
         self._opened = time.monotonic()  # the age of a log that has no checkpoint yet
-        store.create(signer.name, signer.verifier().vkey())
+        self._call(lambda: store.create(signer.name, signer.verifier().vkey()))
         directory.mkdir(parents=True, exist_ok=True)
         vkey = (signer.verifier().vkey() + "\n").encode()
         write_atomic(directory / "log.vkey", vkey, mode=0o644)
@@ -109,7 +109,8 @@ class PgAuditLog:
     ) -> PgAuditLog:
         """Open (creating the tables if needed) the log in the database at ``url``; this
         process's local files go to ``directory``. Raises LogCorruptError (another key's
-        log, or stored leaves that do not match the latest checkpoint) and driver errors."""
+        log, or stored leaves that do not match the latest checkpoint), LogUnavailableError
+        (the database cannot be reached)."""
         store = PgStore.connect(url, schema)
         try:
             return cls(store, signer, options or LogOptions(), directory)
@@ -307,7 +308,7 @@ class PgAuditLog:
         return Checkpoint(self.origin, size, root).sign(self._signer).render()
 
     def _check_history(self) -> None:
-        latest = self._history.latest()
+        latest = self._call(self._history.latest)
         if latest is None:
             return
         cp = latest.checkpoint

@@ -56,9 +56,16 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 );
 """
 
+# One round trip each: lock the head (forcing synchronous_commit for this transaction), then
+# insert the batch and move the head.
+_LOCK_HEAD = text(
+    "SELECT size, set_config('synchronous_commit', 'on', true) "
+    "FROM audit_tree_head WHERE id = 0 FOR UPDATE"
+)
 _INSERT = text(
-    "INSERT INTO audit_entries (idx, payload, leaf_hash) SELECT * FROM unnest("
-    "CAST(:idx AS bigint[]), CAST(:payload AS bytea[]), CAST(:leaf AS bytea[]))"
+    "WITH batch AS (INSERT INTO audit_entries (idx, payload, leaf_hash) SELECT * FROM unnest("
+    "CAST(:idx AS bigint[]), CAST(:payload AS bytea[]), CAST(:leaf AS bytea[]))) "
+    "UPDATE audit_tree_head SET size = :size WHERE id = 0"
 )
 # One key per schema: two test runs in one database do not wait on each other.
 _LOCK = "hashtext(current_schema() || '.dexin-audit-{}')"
@@ -107,18 +114,12 @@ class PgStore:
         """Sequence and commit ``entries`` in one transaction; return the first index and
         the leaf hashes. Raises what the driver raises (nothing is then committed)."""
         with self.engine.begin() as conn:
-            conn.execute(text("SET LOCAL synchronous_commit TO on"))
-            start = conn.execute(
-                text("SELECT size FROM audit_tree_head WHERE id = 0 FOR UPDATE")
-            ).scalar_one()
+            start = int(conn.execute(_LOCK_HEAD).one()[0])
             payloads = [entry.encode(start + i) for i, entry in enumerate(entries)]
             hashes = [leaf_hash(payload) for payload in payloads]
-            indexes = list(range(start, start + len(entries)))
-            conn.execute(_INSERT, {"idx": indexes, "payload": payloads, "leaf": hashes})
-            conn.execute(
-                text("UPDATE audit_tree_head SET size = :size WHERE id = 0"),
-                {"size": start + len(entries)},
-            )
+            end = start + len(entries)
+            rows = {"idx": list(range(start, end)), "payload": payloads, "leaf": hashes}
+            conn.execute(_INSERT, rows | {"size": end})
         return start, hashes
 
     def size(self) -> int:

@@ -166,3 +166,9 @@ def test_the_setting_selects_the_backend_and_the_file_log_stays_the_default(
             assert isinstance(log, PgAuditLog)
             assert log.append(entry(0)).index == 0
         assert execute(schema, "SELECT count(*) FROM audit_entries") == [(1,)]
+
+
+def test_an_unreachable_database_is_refused_with_an_audit_error(tmp_path: Path) -> None:
+    closed_port = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+    with pytest.raises(LogUnavailableError):
+        PgAuditLog.open(closed_port, SIGNER, QUIET, directory=tmp_path)
