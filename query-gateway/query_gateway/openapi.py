@@ -160,10 +160,10 @@ def statuses(policy: Policy, method: str, operation: Mapping[str, Any]) -> set[i
 
 def security(policy: Policy) -> list[dict[str, list[str]]]:
     """The requirement a policy implies: a client's bearer token for officers, auditors and
-    administrators, a resident's for residents, DPoP for banks and providers; optional
-    (``{}`` first) on a route open to anyone."""
+    administrators, a resident's for residents, DPoP for banks and providers; none on a
+    route open to anyone (a token presented there is still checked: 401)."""
     if policy.public:
-        return [{}, CLIENT, RESIDENT, DPOP]
+        return [{}]
     schemes = []
     if policy.roles & CLIENT_ROLES:
         schemes.append(CLIENT)
@@ -221,13 +221,15 @@ def _per_computation(schemas: dict[str, Any], catalogue: Any) -> None:
         return
     variants = []
     for c in catalogue:
+        name = "AccessRequestCreate" + "".join(w.capitalize() for w in c.id.split("_"))
         variant = copy.deepcopy(create)
         props = variant["properties"]
         props["computation"] = {"const": c.id, "type": "string"}
         props["computation_hash"] = {"const": c.hash, "type": "string"}
         props["purpose"] = {"enum": list(c.purposes), "type": "string"}
-        variant["title"] = f"AccessRequestCreate ({c.id})"
-        variants.append(variant)
+        variant["title"] = name
+        schemas[name] = variant
+        variants.append({"$ref": f"#/components/schemas/{name}"})
     schemas["AccessRequestCreate"] = {"title": create.get("title"), "oneOf": variants,
                                       "description": create.get("description", "")}  # fmt: skip
     aggregate = schemas.get("AggregateCreate")
