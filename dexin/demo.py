@@ -239,12 +239,13 @@ def run(
 
 
 def totp_code(settings: Settings, username: str) -> str:
-    """The current TOTP code of a demo officer or auditor (``dexin demo --totp NAME``), from
+    """The current TOTP code of a demo officer, auditor or provider staff (``dexin demo --totp NAME``), from
     the identities file. Raises ValueError when there is no such demo account."""
     import pyotp
 
     people = demo_identities.load(settings) or {}
-    accounts = [*people.get("officers", []), people.get("auditor") or {}]
+    accounts = [*people.get("officers", []), people.get("auditor") or {},
+                people.get("provider_staff") or {}]  # fmt: skip
     found = [a["totp_secret"] for a in accounts if a.get("username") == username]
     if not found:
         raise ValueError(f"no demo officer or auditor named {username} (run `make demo` first)")

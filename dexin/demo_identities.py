@@ -1,5 +1,6 @@
 """The demo's people: a bank client and a provider (each holding its own key), three
-officers (password + TOTP), residents, an auditor and a witness. Written once to ``$DEXIN_HOME/demo-identities.json`` (mode 0600) and reused.
+officers, an auditor and the provider's staff (password + TOTP), residents and a witness.
+Written once to ``$DEXIN_HOME/demo-identities.json`` (mode 0600) and reused.
 
 Clients and console accounts touch only the control plane and the console's account file;
 the witness's key is registered on the ledger by the caller (which owns the ledger then).
@@ -26,6 +27,7 @@ from vault import Vault
 
 OFFICERS = ("officer-wang", "officer-li", "officer-zhang")
 PROVIDER = "court"  # the demo's provider client (a registry provider id)
+PROVIDER_STAFF = "court-staff-wu"  # its staff's console account (the dispute inbox)
 WITNESS = "demo-witness"
 SUBJECTS = 3
 
@@ -74,6 +76,7 @@ def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
         "subjects": [{"id_number": s} for s in subjects],
     }
     ensure_provider(settings, people, control)
+    ensure_provider_staff(settings, people, console)
     demo_idp.ensure_residents(people)
     for name in OFFICERS:
         client = control.create_client(Role.OFFICER, name)
@@ -110,6 +113,25 @@ def ensure_provider(
     return True
 
 
+def ensure_provider_staff(
+    settings: Settings, people: dict[str, Any], console: ConsoleAccounts | None = None
+) -> bool:
+    """A console account (password + TOTP) for the court's staff, bound to the court's client:
+    they follow its disputes' clocks in the console; answers stay signed with the court's key.
+    True if it had to be made (an identities file from before the provider inbox)."""
+    if "provider_staff" in people or "provider" not in people:
+        return False
+    console = console or ConsoleAccounts(
+        settings.console_accounts, derive_keys(ledger_secret(settings)).token_key
+    )
+    password = _password()
+    totp = console.create(PROVIDER_STAFF, Role.PROVIDER_STAFF, people["provider"]["client_id"],
+                          password)  # fmt: skip
+    people["provider_staff"] = {"username": PROVIDER_STAFF, "password": password,
+                                "totp_secret": totp}  # fmt: skip
+    return True
+
+
 def write(settings: Settings, people: dict[str, Any]) -> None:
     path = identities_path(settings)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -137,5 +159,10 @@ def how_to_log_in(people: dict[str, Any], url: str) -> list[str]:
         p = people["provider"]
         lines.append(f"provider {p['name']}  client_id {p['client_id']}  key {p['key_file']} "
                      f"(signed contributions: dexin_client.DexinClient.contribute)")  # fmt: skip
+    if "provider_staff" in people:
+        st = people["provider_staff"]
+        lines.append(f"staff    {st['username']}  password {st['password']}  TOTP secret "
+                     f"{st['totp_secret']}  (the court's dispute inbox; current code: "
+                     f"dexin demo --totp {st['username']})")  # fmt: skip
     lines.append(f"witness  {people['witness']['name']}  state {people['witness']['state']}")
     return lines

@@ -392,7 +392,8 @@ def run_script(
         demo.run(settings, scale, seed, out, serve=False)
         people = demo_identities.load(settings)
         assert people is not None
-    if demo_idp.ensure_residents(people) | demo_identities.ensure_provider(settings, people):
+    made = demo_idp.ensure_residents(people) | demo_identities.ensure_provider(settings, people)
+    if made | demo_identities.ensure_provider_staff(settings, people):
         demo_identities.write(settings, people)  # an identities file from before these
     env = os.environ | {"DEXIN_WITNESS_INTERVAL": "1"} | env | {"DEXIN_HOME": str(settings.home)}
     if url is not None:
