@@ -22,6 +22,7 @@ from audit.entry import decode_entry
 from audit.errors import LogCorruptError, LogUnavailableError, OutOfRangeError
 from audit.export import export_log, load_export, write_export
 from audit.log import AppendReceipt, AuditLog, LogOptions
+from audit.merkle import verify_inclusion
 from audit.note import NoteSigner
 from audit.pg_log import PgAuditLog
 from audit.reader import LogReader
@@ -172,3 +173,26 @@ def test_an_unreachable_database_is_refused_with_an_audit_error(tmp_path: Path) 
     closed_port = "postgresql://postgres@127.0.0.1:1/test"  # nothing listens on port 1
     with pytest.raises(LogUnavailableError):
         PgAuditLog.open(closed_port, SIGNER, QUIET, directory=tmp_path)
+
+
+def test_each_worker_proves_the_others_entries(tmp_path: Path) -> None:
+    """Two logs on one database, as two workers: their entries interleave, and each serves
+    sizes, entries, proofs and checkpoints covering the other's."""
+    with (
+        fresh_schema() as schema,
+        open_pg(schema, tmp_path / "a") as a,
+        open_pg(schema, tmp_path / "b") as b,
+    ):
+        made = [(a if i % 3 else b).append(entry(i)) for i in range(30)]
+        assert [r.index for r in made] == list(range(30))
+        assert a.size == b.size == 30 and a.root() == b.root()
+        signed = b.checkpoint_now()
+        assert signed is not None and a.latest_checkpoint() == signed
+        assert a.checkpoints().sizes() == b.checkpoints().sizes() == [30]
+        for r in made:
+            verify_inclusion(
+                r.leaf_hash, r.index, 30, a.inclusion_proof(r.index, 30), signed.checkpoint.root
+            )
+            assert leaf(b.entry(r.index)) == r.leaf_hash
+        a.append(entry(30))
+        assert b.consistency_proof(30, 31) == a.consistency_proof(30)
