@@ -24,10 +24,12 @@ from audit.export import export_log, load_export, write_export
 from audit.log import AppendReceipt, AuditLog, LogOptions
 from audit.merkle import verify_inclusion
 from audit.note import NoteSigner
+from audit.pending import PendingCosignatures
 from audit.pg_log import PgAuditLog
 from audit.reader import LogReader
 from audit.verify import Trust, verify_snapshot
-from audit.witness import BundleStore, Witness, witness_round
+from audit.witness import BundleStore, Witness
+from audit.witnessing import anchor_pending
 from governance.audit_trail import AuditAppendError, AuditTrail
 
 QUIET = LogOptions(checkpoint_every=10**9, checkpoint_interval=3600)
@@ -127,8 +129,12 @@ def test_export_and_verify_pass_on_a_pg_log_and_match_the_file_logs(tmp_path: Pa
                 signed = pg.checkpoint_now()
                 assert signed is not None
             assert signed is not None
-            store = BundleStore(pg.directory / "cosignatures")  # the witnesses cosign 130
-            witness_round(signed, witnesses, pg.consistency_proof, anchorer, store)
+            folder = pg.directory / "cosignatures"  # witnesses submit, as to the gateway
+            pending = PendingCosignatures(folder / "pending")
+            for w in witnesses:
+                pending.submit(w.cosign(signed, pg.consistency_proof(0, 130)))
+            result = anchor_pending(pg.checkpoints(), pending, BundleStore(folder), anchorer)
+            assert (result.status, result.size) == ("anchored", 130)
             append_batches(pg, [5])  # not yet checkpointed: outside the snapshot
         write_export(pg.snapshot(), tmp_path / "export-pg", "postgresql")
         trust = Trust(log_key=SIGNER.verifier(), witnesses=policy)
@@ -196,3 +202,18 @@ def test_each_worker_proves_the_others_entries(tmp_path: Path) -> None:
             assert leaf(b.entry(r.index)) == r.leaf_hash
         a.append(entry(30))
         assert b.consistency_proof(30, 31) == a.consistency_proof(30)
+
+
+def test_appends_resume_by_themselves_after_the_connections_are_cut(tmp_path: Path) -> None:
+    """As after a PostgreSQL restart: every connection of the log is terminated server-side;
+    the next append reconnects (the pool pings before use) and no index is lost."""
+    with fresh_schema() as schema:
+        name = f"dexin-audit-{schema}"
+        url = f"{URL}?application_name={name}"
+        with PgAuditLog.open(url, SIGNER, QUIET, directory=tmp_path, schema=schema) as log:
+            append_batches(log, [5])
+            cut = execute(schema, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  f"WHERE application_name = '{name}'")  # fmt: skip
+            assert cut and all(row == (True,) for row in cut)
+            assert log.append(entry(5)).index == 5
+            assert log.size == 6 and log.entry(5) == entry(5).encode(5)
