@@ -117,7 +117,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _b64url_strict(text: str) -> bytes:
-    """The bytes of canonical unpadded base64url (RFC 4648 §5, as `seal_token` writes it);
+    """The bytes of canonical unpadded base64url (RFC 4648 §5, as `issue_token` writes it);
     `ValueError` for anything else: other characters, padding, an impossible length, or
     unused low bits that are not zero (another spelling of the same bytes)."""
     if not _B64URL.fullmatch(text) or len(text) % 4 == 1:

@@ -106,9 +106,10 @@ SECURITY_SCHEMES: Final[dict[str, Any]] = {
     },
 }
 
-CLIENT: Final = {"clientCredentials": []}
-RESIDENT: Final = {"resident": []}
-DPOP: Final = {"dpop": [], "dpopProof": []}
+Requirement = dict[str, list[str]]
+CLIENT: Final[Requirement] = {"clientCredentials": []}
+RESIDENT: Final[Requirement] = {"resident": []}
+DPOP: Final[Requirement] = {"dpop": [], "dpopProof": []}
 CLIENT_ROLES: Final = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN})
 
 DESCRIPTIONS: Final[Mapping[int, str]] = {
@@ -158,13 +159,13 @@ def statuses(policy: Policy, method: str, operation: Mapping[str, Any]) -> set[i
     return found
 
 
-def security(policy: Policy) -> list[dict[str, list[str]]]:
+def security(policy: Policy) -> list[Requirement]:
     """The requirement a policy implies: a client's bearer token for officers, auditors and
     administrators, a resident's for residents, DPoP for banks and providers; none on a
     route open to anyone (a token presented there is still checked: 401)."""
     if policy.public:
         return [{}]
-    schemes = []
+    schemes: list[Requirement] = []
     if policy.roles & CLIENT_ROLES:
         schemes.append(CLIENT)
     if Role.SUBJECT in policy.roles:
@@ -257,6 +258,11 @@ def contract(app: FastAPI) -> dict[str, Any]:
         openapi_version=app.openapi_version,
         description=app.description,
         routes=app.routes,
+    )
+    document["info"]["description"] = (
+        "The Dexin query gateway's contract (docs/api.md, \"The contract\"): each operation's "
+        "security and every status it answers, errors as RFC 9457 problems. The web console "
+        "(/console: cookie sessions, HTML forms) is not part of it."
     )
     policies = roles_of(app.routes)
     for path, operations in document.get("paths", {}).items():
