@@ -92,6 +92,7 @@ __all__ = [
     "open_ledger_view",
     "open_services",
     "open_vault",
+    "opened_control_plane",
     "vault_config",
     "witness_dir",
 ]
@@ -176,7 +177,9 @@ def load_or_create_log_key(settings: Settings, origin: str = DEFAULT_ORIGIN) -> 
     return NoteSigner.load(path)
 
 
-def open_audit_log(settings: Settings, options: LogOptions | None = None) -> AuditLog | PgAuditLog:
+def open_audit_log(
+    settings: Settings, options: LogOptions | None = None
+) -> AuditLog | PgAuditLog:
     """Open the audit log for writing: in PostgreSQL when ``DEXIN_AUDIT_DATABASE_URL`` is
     set (any number of worker processes), else this data directory's file log (one writer
     process). Both sign checkpoints with ``$DEXIN_HOME/audit/log.key``."""
@@ -193,6 +196,18 @@ def control_plane(settings: Settings, schema: str | None = None) -> ControlPlane
     engine = open_engine(settings.gateway.database_url, schema=schema)
     migrate(engine)
     return ControlPlane(session_factory(engine))
+
+
+@contextmanager
+def opened_control_plane(settings: Settings) -> Iterator[ControlPlane]:
+    """`control_plane` for a piece of work inside a longer process (a check, a test): its
+    connections are closed when the block ends."""
+    control = control_plane(settings)
+    try:
+        yield control
+    finally:
+        bind = control.sessions.kw["bind"]
+        bind.dispose()
 
 
 @dataclass

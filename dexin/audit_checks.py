@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from audit import AccessPolicy, RecordedPolicy, VerificationError
-from dexin.app import control_plane, open_vault, vault_config
+from dexin.app import open_vault, opened_control_plane, vault_config
 from dexin.settings import Settings
 from governance import (
     ProviderKeys,
@@ -73,7 +73,8 @@ def access_policy(settings: Settings, ledger: Ledger | None, approvals: Path | N
 def contribution_anchors(settings: Settings, ledger: Ledger) -> str:
     """A note saying every contribution root is anchored, or why it was not checked.
     Raises VerificationError (``contribution-anchor``) naming the first one that is not."""
-    keys = provider_keys(control_plane(settings))
+    with opened_control_plane(settings) as control:
+        keys = provider_keys(control)
     try:
         with open_vault(settings) as vault:
             problems = unanchored_contributions(ledger, vault, keys)
@@ -174,9 +175,8 @@ def dispute_changes(settings: Settings, ledger: Ledger) -> str:
     try:
         recorded, source = _recorded_changes(settings, engine)
         count, findings = row_change_findings(engine, ledger.events(0), recorded)
-        answers, problems = answer_signature_problems(
-            engine, provider_keys(control_plane(settings))
-        )
+        with opened_control_plane(settings) as control:
+            answers, problems = answer_signature_problems(engine, provider_keys(control))
     finally:
         engine.dispose()
     if findings:

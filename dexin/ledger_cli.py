@@ -72,11 +72,12 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """
     from rich.progress import track
 
-    from dexin.app import control_plane, open_ledger, open_vault
+    from dexin.app import open_ledger, open_vault, opened_control_plane
     from governance import provider_keys, verify_contributions
 
     settings = Settings.from_env()
-    keys = provider_keys(control_plane(settings))
+    with opened_control_plane(settings) as control:
+        keys = provider_keys(control)
     with open_vault(settings) as vault, open_ledger(settings) as ledger:
         verdicts = verify_contributions(ledger, vault, progress=lambda xs: track(
             xs, description="verifying contributions", console=err, transient=True,
