@@ -7,7 +7,9 @@ thread that writes every entry queued meanwhile in one transaction (group commit
 transaction locks the single tree-head row, numbers the entries from the head's size and
 moves the head (`audit.pg_store`), so indexes are contiguous and unique across processes.
 A batch whose transaction fails is refused as a whole (`LogUnavailableError` from
-``receipt``) and leaves no index behind; the log stays open for the next batch.
+``receipt``) and leaves no index behind; the log stays open for the next batch. A commit
+whose acknowledgement is lost (the connection cut during COMMIT) is refused too although its
+rows may be there: fail closed, such an entry records a request that was never answered.
 
 Each process keeps the tree in memory (`audit.tree.StoredTree` over `MemoryLevels`, about
 64 bytes an entry), caught up from the stored leaf hashes whenever it is asked for a size it
@@ -79,7 +81,7 @@ class PgAuditLog:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._queue: list[PgPending] = []
-        self._batch = Batch()
+        self._batch = self._inflight = Batch()  # the batch queued to, the one committing
         self._closing = False
         self._failed: BaseException | None = None
         self._commits = 0
@@ -228,10 +230,9 @@ class PgAuditLog:
         except BaseException as exc:  # a bug, not a database error: refuse from now on
             with self._lock:
                 self._failed = exc
-                queued, self._queue = self._queue, []
+                self._queue = []
+                self._inflight.set()  # their receipts raise LogClosedError
                 self._batch.set()
-            for pending in queued:
-                pending.batch.set()
 
     def _step(self) -> bool:
         """Commit one batch, look after checkpoints; False once closed and drained."""
@@ -240,7 +241,7 @@ class PgAuditLog:
                 if not self._work.wait(timeout=self._wait_time()):
                     break
             items, self._queue = self._queue, []
-            batch = self._batch
+            batch = self._inflight = self._batch
             if items:
                 self._batch = Batch()
             closing = self._closing
