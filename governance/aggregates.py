@@ -19,7 +19,7 @@ from governance.approvals import usable_approval
 from governance.budget import affordable, remaining_epsilon
 from governance.catalogue import Computation
 from governance.credentials import Principal
-from governance.errors import InvalidRequest, PolicyDenied
+from governance.errors import BudgetExhausted, InvalidRequest, PolicyDenied
 from governance.ids import loggable, loggable_name
 from governance.privacy import Cell, release
 from governance.scope import check_parameters, require_within
@@ -85,7 +85,11 @@ def release_aggregate(
         sufficient = affordable(found, query.epsilon)
         return made(preview=True, epsilon_remaining=remaining, sufficient=sufficient, cells=None)
     services.control.spend_quota(found)
-    remaining = services.control.spend_epsilon(found, query.epsilon)
+    try:
+        remaining = services.control.spend_epsilon(found, query.epsilon)
+    except BudgetExhausted:
+        services.control.refund_quota(found)  # nothing was released: the unit is not used
+        raise
     counts = services.aggregates.counts(computation, dict(query.parameters))
     cells = release(counts, epsilon=query.epsilon, sensitivity=computation.sensitivity or 1,
                     min_cell=min_cell)  # fmt: skip

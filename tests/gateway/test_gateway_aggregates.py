@@ -42,9 +42,9 @@ def test_preview_spends_nothing_and_exhaustion_refuses(actors: Actors) -> None:
     r = _ask(actors, bank, rid)
     assert (r.status_code, r.json()["reason"]) == (403, "budget_exhausted")
     assert _ask(actors, bank, rid, epsilon=0.2).status_code == 200
-    assert actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()[
-        "epsilon_spent"
-    ] == pytest.approx(1.0)
+    approval = actors.http.get(f"/v1/access-requests/{rid}", headers=auth(bank)).json()
+    assert approval["epsilon_spent"] == pytest.approx(1.0)
+    assert approval["used"] == 3  # three releases; the refused one used no quota unit
 
 
 def test_every_cell_is_noised_and_only_small_noisy_counts_are_suppressed(actors: Actors) -> None:
