@@ -262,11 +262,17 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
     audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
     stack.callback(audit.close)
     vault = parts.vault
-    accesses = AccessIndex(getattr(audit, "entry", _no_entries))
-    entries = getattr(audit, "entries", None)
-    if callable(entries):  # "who accessed me" is read from the log itself
-        accesses.scan(entries())
+    if isinstance(audit, AuditTrail):  # "who accessed me" is read from the (shared) log itself
+        accesses = AccessIndex(audit.entry, audit.size)
+        accesses.scan(audit.entries())
+        audit.on_durable(accesses.note)
         control.reconcile_quotas(accesses.answered)  # spends a crash kept from the database
+    else:
+        accesses = AccessIndex(getattr(audit, "entry", _no_entries))
+        entries = getattr(audit, "entries", None)
+        if callable(entries):
+            accesses.scan(entries())
+            control.reconcile_quotas(accesses.answered)
     flusher = QuotaFlusher(control)
     stack.callback(flusher.stop)
     return Services(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -101,6 +101,16 @@ class AuditTrail:
     def __init__(self, log: MerkleLog[Any], metrics: Metrics | None = None) -> None:
         self.log = log
         self.metrics = metrics or Metrics()  # commit latency, failures
+        self._on_durable: list[Callable[[int, AuditEntry], None]] = []
+
+    def on_durable(self, callback: Callable[[int, AuditEntry], None]) -> None:
+        """Call ``callback(index, entry)`` for every entry this trail appends, once durable
+        (before its append returns; it must not raise): feeds `governance.accesses`."""
+        self._on_durable.append(callback)
+
+    def _durable(self, index: int, entry: AuditEntry) -> None:
+        for callback in self._on_durable:
+            callback(index, entry)
 
     def append(self, entry: AuditEntry) -> AuditReceipt:
         started = time.perf_counter()
@@ -110,6 +120,7 @@ class AuditTrail:
             self.metrics.audit_failed(exc)
             raise AuditAppendError(type(exc).__name__) from None
         self.metrics.audit_commit_seconds.observe(time.perf_counter() - started)
+        self._durable(receipt.index, entry)
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
 
     async def append_async(self, entry: AuditEntry) -> AuditReceipt:
@@ -134,11 +145,16 @@ class AuditTrail:
             self.metrics.audit_failed(exc)
             raise AuditAppendError(type(exc).__name__) from None
         self.metrics.audit_commit_seconds.observe(time.perf_counter() - started)
+        self._durable(receipt.index, entry)
         return AuditReceipt(receipt.index, receipt.leaf_hash.hex())
 
     def entry(self, index: int) -> bytes:
         """The exact leaf data of durable entry ``index``."""
         return self.log.entry(index)
+
+    def size(self) -> int:
+        """How many entries the log holds now, from every process that appends to it."""
+        return self.log.size
 
     def entries(self) -> Iterator[bytes]:
         """Every durable entry's leaf data, in order (a snapshot read beside the writer)."""
