@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from audit.anchor import InMemoryAnchorer as InMemoryAnchorer
+    from audit.backend import Checkpoints as Checkpoints
     from audit.backend import MerkleLog as MerkleLog
     from audit.checkpoint import Checkpoint as Checkpoint
     from audit.checkpoint import CheckpointHistory as CheckpointHistory
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     from audit.errors import AnchorError as AnchorError
     from audit.errors import AuditError as AuditError
     from audit.errors import CosignatureError as CosignatureError
+    from audit.errors import LogError as LogError
     from audit.errors import LogUnavailableError as LogUnavailableError
     from audit.errors import NoteError as NoteError
     from audit.errors import VerificationError as VerificationError
     from audit.errors import WitnessError as WitnessError
+    from audit.export import Snapshot as Snapshot
     from audit.export import export_log as export_log
     from audit.export import load_export as load_export
     from audit.export import snapshot_log as snapshot_log
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from audit.files import write_secret as write_secret
     from audit.log import AuditLog as AuditLog
     from audit.log import LogOptions as LogOptions
+    from audit.merkle import consistency_proof as consistency_proof
+    from audit.merkle import inclusion_proof as inclusion_proof
     from audit.merkle import leaf_hash as leaf_hash
     from audit.merkle import verify_inclusion as verify_inclusion
     from audit.note import NoteSigner as NoteSigner
@@ -49,6 +54,9 @@ if TYPE_CHECKING:
     from audit.pending import cosignature_document as cosignature_document
     from audit.pending import parse_cosignature as parse_cosignature
     from audit.pg_log import PgAuditLog as PgAuditLog
+    from audit.pg_reader import PgLogReader as PgLogReader
+    from audit.pg_reader import snapshot_pg as snapshot_pg
+    from audit.pg_store import PgStore as PgStore
     from audit.policy import AccessPolicy as AccessPolicy
     from audit.policy import ApprovalRecord as ApprovalRecord
     from audit.policy import ConsentRecord as ConsentRecord
@@ -74,12 +82,14 @@ _WHERE = {
     "BundleStore": "audit.witness",
     "Checkpoint": "audit.checkpoint",
     "CheckpointHistory": "audit.checkpoint",
+    "Checkpoints": "audit.backend",
     "ConsentRecord": "audit.policy",
     "Cosignature": "audit.cosign",
     "CosignatureBundle": "audit.cosign",
     "CosignatureError": "audit.errors",
     "Decision": "audit.entry",
     "InMemoryAnchorer": "audit.anchor",
+    "LogError": "audit.errors",
     "LogOptions": "audit.log",
     "LogReader": "audit.reader",
     "LogUnavailableError": "audit.errors",
@@ -89,9 +99,12 @@ _WHERE = {
     "NoteVerifier": "audit.note",
     "PendingCosignatures": "audit.pending",
     "PgAuditLog": "audit.pg_log",
+    "PgLogReader": "audit.pg_reader",
+    "PgStore": "audit.pg_store",
     "RecordedPolicy": "audit.policy",
     "RoundResult": "audit.witnessing",
     "SignedCheckpoint": "audit.checkpoint",
+    "Snapshot": "audit.export",
     "TooManySubmissions": "audit.pending",
     "Trust": "audit.verify",
     "Verdict": "audit.verify",
@@ -102,13 +115,16 @@ _WHERE = {
     "WitnessPublicKey": "audit.cosign",
     "aggregate_valid": "audit.witnessing",
     "anchor_pending": "audit.witnessing",
+    "consistency_proof": "audit.merkle",
     "cosignature_document": "audit.pending",
     "decode_entry": "audit.entry",
     "export_log": "audit.export",
+    "inclusion_proof": "audit.merkle",
     "leaf_hash": "audit.merkle",
     "load_export": "audit.export",
     "parse_cosignature": "audit.pending",
     "snapshot_log": "audit.export",
+    "snapshot_pg": "audit.pg_reader",
     "verify_inclusion": "audit.merkle",
     "verify_possession": "audit.cosign",
     "verify_snapshot": "audit.verify",

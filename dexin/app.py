@@ -6,6 +6,8 @@ environment; everything they need is built here, once, and passed in. The CLI, t
 
 - `open_vault`, `open_ledger`, `open_ledger_view`: the one-owner stores of a data directory;
 - `open_audit_log`, `load_or_create_log_key`, `witness_dir`: where the audit trail lives;
+- `open_audit_reader`: the audit log read beside its writers (the CLI's and the console's);
+- `open_audit_reader`: the audit log read beside its writers (the CLI's and the console's);
 - `control_plane`: the control-plane database, migrated (works beside a running gateway);
 - `open_services`: everything one gateway process answers with (`governance.Services`).
 
@@ -25,11 +27,29 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretBytes
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit import AuditLog, LogOptions, NoteSigner, PgAuditLog
+from audit import (
+    AuditLog,
+    CheckpointHistory,
+    Checkpoints,
+    LogError,
+    LogOptions,
+    LogReader,
+    NoteSigner,
+    PgAuditLog,
+    PgLogReader,
+    PgStore,
+    SignedCheckpoint,
+    Snapshot,
+    consistency_proof,
+    inclusion_proof,
+    snapshot_log,
+    snapshot_pg,
+)
 from credit_model import load_spec
 from dexin.keys import key_provider
 from dexin.settings import GatewaySettings, Settings
@@ -81,6 +101,7 @@ from vault import (
 
 __all__ = [
     "DEFAULT_ORIGIN",
+    "AuditReading",
     "Components",
     "GatewaySettings",
     "Settings",
@@ -88,6 +109,7 @@ __all__ = [
     "ledger_secret",
     "load_or_create_log_key",
     "open_audit_log",
+    "open_audit_reader",
     "open_ledger",
     "open_ledger_view",
     "open_services",
@@ -177,9 +199,7 @@ def load_or_create_log_key(settings: Settings, origin: str = DEFAULT_ORIGIN) -> 
     return NoteSigner.load(path)
 
 
-def open_audit_log(
-    settings: Settings, options: LogOptions | None = None
-) -> AuditLog | PgAuditLog:
+def open_audit_log(settings: Settings, options: LogOptions | None = None) -> AuditLog | PgAuditLog:
     """Open the audit log for writing: in PostgreSQL when ``DEXIN_AUDIT_DATABASE_URL`` is
     set (any number of worker processes), else this data directory's file log (one writer
     process). Both sign checkpoints with ``$DEXIN_HOME/audit/log.key``."""
@@ -188,6 +208,109 @@ def open_audit_log(
         url = settings.audit_database_url
         return PgAuditLog.open(url, signer, options, directory=settings.audit_dir)
     return AuditLog.open(settings.audit_dir, signer, options)
+
+
+class AuditReading:
+    """The audit log as its readers see it (no lock, beside the writers), whichever backend
+    keeps it: the file log's directory or the PostgreSQL log (`open_audit_reader`)."""
+
+    def __init__(self, reader: LogReader | PgLogReader | None, store: PgStore | None,
+                 directory: Path) -> None:  # fmt: skip
+        self._reader = reader  # None: the file log was never created
+        self._store = store
+        self._tree: Any = None  # the file log's stored tree (`LogReader.tree`), opened once
+        self.directory = directory
+
+    @property
+    def exists(self) -> bool:
+        """False for a file log that was never created (it holds nothing)."""
+        return self._reader is not None
+
+    def _open(self) -> LogReader | PgLogReader:
+        if self._reader is None:
+            raise LogError(str(self.directory))  # as `LogReader` does for a missing log
+        return self._reader
+
+    def _file_tree(self, reader: LogReader) -> Any:
+        if self._tree is None:
+            self._tree = reader.tree()
+        return self._tree
+
+    @property
+    def history(self) -> Checkpoints:
+        """Every checkpoint the log issued (an empty history for a file log never created)."""
+        if self._reader is None:
+            return CheckpointHistory(self.directory / "checkpoints")
+        return self._reader.history
+
+    def sizes(self) -> list[int]:
+        """The sizes of the signed checkpoints, ascending."""
+        return self._open().history.sizes() if self.exists else []
+
+    def checkpoint(self, size: int) -> SignedCheckpoint:
+        """The checkpoint of ``size`` (parsed, not verified); raises CheckpointError."""
+        return self._open().history.load(size)
+
+    def note(self, size: int) -> str:
+        """The signed note of the checkpoint of ``size``, as stored."""
+        reader = self._open()
+        if isinstance(reader, LogReader):
+            return reader.history.path(size).read_text()
+        return reader.history.load(size).render()
+
+    def snapshot(self) -> Snapshot:
+        """The auditor's snapshot up to the latest checkpoint (`audit.verify_snapshot`)."""
+        reader = self._open()
+        if isinstance(reader, LogReader):
+            return snapshot_log(reader)
+        assert self._store is not None
+        return snapshot_pg(self._store, self.directory)
+
+    def entries(self, limit: int | None = None) -> Iterator[bytes]:
+        """Every durable entry's leaf data in order, checkpointed or not yet."""
+        return self._open().entries(limit) if self.exists else iter(())
+
+    def entry(self, index: int, size: int) -> bytes:
+        """Entry ``index`` of a checkpointed ``size``."""
+        return self._open().entry(index, size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        reader = self._open()
+        if isinstance(reader, LogReader):
+            path: list[bytes] = self._file_tree(reader).inclusion_proof(index, size)
+            return path
+        return inclusion_proof(self._leaves(reader, size), index)
+
+    def consistency_proof(self, old: int, size: int) -> list[bytes]:
+        reader = self._open()
+        if isinstance(reader, LogReader):
+            proof: list[bytes] = self._file_tree(reader).consistency_proof(old, size)
+            return proof
+        return consistency_proof(self._leaves(reader, size), old)
+
+    @staticmethod
+    def _leaves(reader: PgLogReader, size: int) -> list[bytes]:
+        joined = reader.leaf_hashes(size)
+        return [joined[i : i + 32] for i in range(0, len(joined), 32)]
+
+
+@contextmanager
+def open_audit_reader(settings: Settings) -> Iterator[AuditReading]:
+    """Read the audit log without writing to it: the PostgreSQL log when
+    ``DEXIN_AUDIT_DATABASE_URL`` is set (every worker's entries), else this data directory's
+    file log. Raises LogUnavailableError (an AuditError) if the database cannot be read."""
+    directory = settings.audit_dir
+    if settings.audit_database_url:
+        store = PgStore.connect(settings.audit_database_url)
+        try:
+            yield AuditReading(PgLogReader(store, directory), store, directory)
+        finally:
+            store.dispose()
+    elif not (directory / "entries.log").exists():
+        yield AuditReading(None, None, directory)
+    else:
+        with LogReader(directory) as reader:
+            yield AuditReading(reader, None, directory)
 
 
 def control_plane(settings: Settings, schema: str | None = None) -> ControlPlane:

@@ -6,7 +6,9 @@ another process (``anchor``, ``register-witness``) or there is no ledger (``veri
 ``--skip-anchors`` to verify everything else); 5 the ledger node cannot be reached.
 
 Readers (``export``, ``verify``, ``prove``) take no lock on the log: they work while the
-gateway appends, on the prefix covered by the latest checkpoint. ``verify`` reads the
+gateway appends, on the prefix covered by the latest checkpoint. They read the log the
+gateway writes (`dexin.app.open_audit_reader`): the PostgreSQL log when
+``DEXIN_AUDIT_DATABASE_URL`` is set, else ``$DEXIN_HOME/audit``. ``verify`` reads the
 ledger through a read-only view, so it checks anchors while the gateway owns the chain.
 Each command imports the audit package, the ledger and the control plane when it runs.
 """
@@ -139,13 +141,16 @@ def _progress(enabled: bool) -> Iterator[Any]:
 @handle_errors
 def export_command(out_dir: Annotated[Path, typer.Option("--out", help="a new directory")]) -> None:
     """Write a self-contained export (entries, checkpoints, cosignatures, public keys)."""
-    from audit import LogReader, export_log
+    from audit import write_export
+    from dexin.app import open_audit_reader
 
     if out_dir.exists():
         raise fail(f"{out_dir} exists already", ExitCode.BAD_INPUT)
-    with LogReader(_settings().audit_dir) as reader, _progress(sys.stderr.isatty()) as update:
-        count = (reader.history.sizes() or [0])[-1]
-        snap = export_log(reader, out_dir, lambda done: update("export", done, count))
+    settings = _settings()
+    with open_audit_reader(settings) as reader, _progress(sys.stderr.isatty()) as update:
+        snap = reader.snapshot()
+        write_export(snap, out_dir, _source(settings),
+                     lambda done: update("export", done, snap.count))  # fmt: skip
     out.print(f"exported {snap.count} entries, {len(snap.checkpoints)} checkpoints, "
               f"{len(snap.bundles)} cosignature bundles to {out_dir}")  # fmt: skip
 
@@ -174,22 +179,18 @@ def verify_command(
     On the data directory, every bank's allowed score and aggregate is checked against the
     ledger's approvals and the anchored consent log (or the records given as files).
     """
-    from audit import (
-        LogReader,
-        Trust,
-        VerificationError,
-        load_export,
-        snapshot_log,
-        verify_snapshot,
-    )
+    from audit import Trust, VerificationError, load_export, verify_snapshot
+    from dexin.app import open_audit_reader
     from dexin.audit_checks import contribution_anchors
     from governance import LedgerAnchorer
 
     settings = _settings()
     trust = Trust(log_key=_log_key(log_key))
     with contextlib.ExitStack() as stack:
-        reader = None if export else stack.enter_context(LogReader(settings.audit_dir))
-        snap = load_export(export) if export else snapshot_log(reader)  # type: ignore[arg-type]
+        if export:
+            snap = load_export(export)
+        else:
+            snap = stack.enter_context(open_audit_reader(settings)).snapshot()
         ledger = stack.enter_context(_ledger_view(settings, required=not skip_anchors))
         anchorer = None if ledger is None or skip_anchors else LedgerAnchorer(ledger)
         update = stack.enter_context(_progress(not as_json and sys.stderr.isatty()))
@@ -208,6 +209,12 @@ def verify_command(
             raise typer.Exit(ExitCode.CHECK_FAILED) from None
     verdict.notes[:0] = notes
     _print_verdict(verdict, as_json)
+
+
+def _source(settings: Settings) -> str:
+    """Where the log is read from, for messages (never the database URL: it may hold a
+    password)."""
+    return "the PostgreSQL audit log" if settings.audit_database_url else str(settings.audit_dir)
 
 
 def _disputes(settings: Settings, ledger: Ledger) -> str:
@@ -271,16 +278,17 @@ def prove_command(
     size: Annotated[int | None, typer.Option(help="a checkpoint's size (default: latest)")] = None,
 ) -> None:
     """Print an inclusion proof (JSON) checkable with nothing but the signed checkpoint."""
-    from audit import LogReader, leaf_hash
+    from audit import leaf_hash
+    from dexin.app import open_audit_reader
 
-    with LogReader(_settings().audit_dir) as reader:
-        sizes = reader.history.sizes()
+    with open_audit_reader(_settings()) as reader:
+        sizes = reader.sizes()
         chosen = size if size is not None else (sizes or [0])[-1]
         if chosen not in sizes or not 0 <= index < chosen:
             raise fail(f"no checkpoint of size {chosen} covering entry {index}", ExitCode.BAD_INPUT)
         entry = reader.entry(index, chosen)
-        proof = reader.tree().inclusion_proof(index, chosen)
-        note = reader.history.path(chosen).read_text()
+        proof = reader.inclusion_proof(index, chosen)
+        note = reader.note(chosen)
     document = {"index": index, "size": chosen, "entry": entry.decode(), "leaf_hash": leaf_hash(entry).hex(),
                 "proof": [p.hex() for p in proof], "checkpoint": note}  # fmt: skip
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -396,12 +404,12 @@ def _open_witness(
 
 
 def _proof(path: Path | None, settings: Settings, old: int, new: int) -> list[bytes]:
-    from audit import LogReader
+    from dexin.app import open_audit_reader
 
     if path is not None:
         return [bytes.fromhex(h) for h in json.loads(path.read_text())]
-    with LogReader(settings.audit_dir) as reader:
-        return reader.tree().consistency_proof(old, new)
+    with open_audit_reader(settings) as reader:
+        return reader.consistency_proof(old, new)
 
 
 def _pending(settings: Settings) -> PendingCosignatures:
@@ -419,16 +427,16 @@ def _submit(settings: Settings, cosignature: Cosignature) -> None:
 def anchor_command() -> None:
     """Aggregate the submitted cosignatures of the newest checkpoint that has enough of them,
     check the aggregate and anchor it (the gateway does this itself while it runs)."""
-    from audit import BundleStore, CheckpointHistory, anchor_pending
+    from audit import BundleStore, anchor_pending
+    from dexin.app import open_audit_reader
     from governance import LedgerAnchorer
 
     settings = _settings()
     if not _pending(settings).sizes():
         raise fail("no submitted cosignatures", ExitCode.BAD_INPUT)
-    history = CheckpointHistory(settings.audit_dir / "checkpoints")
     store = BundleStore(settings.audit_dir / "cosignatures")
-    with _owned_ledger(settings) as ledger:
-        result = anchor_pending(history, _pending(settings), store, LedgerAnchorer(ledger))
+    with open_audit_reader(settings) as reader, _owned_ledger(settings) as ledger:
+        result = anchor_pending(reader.history, _pending(settings), store, LedgerAnchorer(ledger))
     for name in result.rejected:
         err.print(f"set aside a bad cosignature from {name}", highlight=False)
     if result.status != "anchored":

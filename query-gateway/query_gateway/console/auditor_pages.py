@@ -12,15 +12,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from audit import (
-    AuditError,
-    BundleStore,
-    LogReader,
-    Trust,
-    VerificationError,
-    snapshot_log,
-    verify_snapshot,
-)
+from audit import AuditError, BundleStore, Trust, VerificationError, verify_snapshot
+from dexin.app import open_audit_reader
 from governance import LedgerAnchorer, Role, policy_from_engine
 from query_gateway.console.route import console_router, render
 from query_gateway.console.state import console_state
@@ -33,19 +26,17 @@ SHOWN = 20  # checkpoints shown, newest first
 
 
 def history(settings: Any) -> list[dict[str, Any]]:
-    directory = settings.audit_dir
-    if not (directory / "entries.log").exists():
-        return []
-    store = BundleStore(directory / "cosignatures")
+    store = BundleStore(settings.audit_dir / "cosignatures")
     bundles = set(store.sizes()) if store.directory.exists() else set()
-    with LogReader(directory) as reader:
-        sizes = reader.history.sizes()[-SHOWN:]
-        tree = reader.tree()
+    with open_audit_reader(settings) as reader:  # the PostgreSQL log or the file log
+        if not reader.exists:
+            return []
+        sizes = reader.sizes()[-SHOWN:]
         rows = []
         for i, size in enumerate(sizes):
-            signed = reader.history.load(size)
+            signed = reader.checkpoint(size)
             old = sizes[i - 1] if i else 0
-            proof = tree.consistency_proof(old, size) if 0 < old < size else []
+            proof = reader.consistency_proof(old, size) if 0 < old < size else []
             anchor = store.load(size).anchor if size in bundles else None
             rows.append({"size": size, "root": signed.checkpoint.root.hex(), "old": old,
                          "proof": [h.hex() for h in proof], "anchor": anchor})  # fmt: skip
@@ -70,12 +61,11 @@ def auditor(request: Request) -> Response:
 
 
 def run_verification(gw: Services, settings: Any) -> dict[str, Any]:
-    directory = settings.audit_dir
-    if not (directory / "entries.log").exists():
-        return {"ok": True, "entries": 0, "notes": ["the log is empty"]}
     try:
-        with LogReader(directory) as reader:
-            snap = snapshot_log(reader)
+        with open_audit_reader(settings) as reader:
+            if not reader.exists:
+                return {"ok": True, "entries": 0, "notes": ["the log is empty"]}
+            snap = reader.snapshot()
             sources = policy_from_engine(gw.ledger, gw.engine)
             verdict = verify_snapshot(snap, Trust(log_key=None), anchorer=LedgerAnchorer(gw.ledger),
                                       policy=sources.policy, require_anchor=False, workers=1)  # fmt: skip

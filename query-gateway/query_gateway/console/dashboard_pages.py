@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from audit import LogReader, decode_entry
+from audit import decode_entry
+from dexin.app import open_audit_reader
 from governance import Role
 from query_gateway.console.charts import Label, bars, stacked
 from query_gateway.console.i18n import (
@@ -66,10 +67,7 @@ class LogCounts:
 def audit_counts(settings: Any, names: dict[str, str]) -> LogCounts:
     """Queries per bank, denials per reason and the publications' ε, from the audit log."""
     counts = LogCounts()
-    directory = settings.audit_dir
-    if not (directory / "entries.log").exists():
-        return counts
-    with LogReader(directory) as reader:
+    with open_audit_reader(settings) as reader:  # the PostgreSQL log or the file log
         for raw in reader.entries():  # every durable entry, checkpointed or not yet
             _, e = decode_entry(raw)
             if e.decision == "deny":
