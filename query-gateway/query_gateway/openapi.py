@@ -142,7 +142,7 @@ ALWAYS: Final = frozenset({401, 429, 500, 503})
 def statuses(policy: Policy, method: str, operation: Mapping[str, Any]) -> set[int]:
     """The error statuses ``operation`` can answer: what every request can meet (a token that
     does not open, the rate limit, an audit trail down), what its policy implies (a role
-    refused), its shape (a path: 404; a body: 400, 413, 415, 422; a change: 409) and the
+    refused), its shape (a path: 404; a body: 400, 413, 415, 422; a change: 404, 409) and the
     route's own (``Policy.errors``)."""
     found = set(ALWAYS) | set(policy.errors)
     if not policy.public:
@@ -154,8 +154,8 @@ def statuses(policy: Policy, method: str, operation: Mapping[str, Any]) -> set[i
         found.add(422)
     if "requestBody" in operation:
         found |= {400, 413, 415, 422}
-    if method != "get" and not policy.public:
-        found.add(409)
+    if method != "get" and not policy.public:  # a change names what it changes
+        found |= {404, 409}
     return found
 
 
@@ -185,8 +185,21 @@ def problem_response(status: int) -> dict[str, Any]:
     return out
 
 
+def _not_null(parameter: dict[str, Any]) -> None:
+    """An optional parameter is absent, never ``null`` (a header or query cannot carry
+    JSON's null: ``null`` would be the text "null"): drop the null branch FastAPI writes."""
+    schema = parameter.get("schema", {})
+    branches = schema.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        kept = [b for b in branches if b != {"type": "null"}]
+        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        parameter["schema"] = (kept[0] if len(kept) == 1 else {"anyOf": kept}) | rest
+
+
 def _describe(operation: dict[str, Any], method: str, policy: Policy) -> None:
     operation["security"] = security(policy)
+    for parameter in operation.get("parameters", ()):
+        _not_null(parameter)
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses(policy, method, operation) | _declared_errors(responses)):
         responses[str(status)] = problem_response(status)

@@ -126,6 +126,12 @@ SEMANTIC: Final[Mapping[str, tuple[tuple[str, ...], str]]] = MappingProxyType({
     "statement_names_an_id_number": (("body", "statement"), "A statement must not hold an ID "
                                      "number."),
     "repair_date_in_future": (("body",), "The repair date must not be in the future."),
+    "attachment_invalid": (("body",), "The attachment's name, media type, base64 encoding "
+                           "and first bytes do not agree."),
+    "dispute_required": (("body",), "This outcome needs the dispute it answers."),
+    "unsupported_file_type": (("body",), "The file is not CSV or Parquet."),
+    "unreadable_contribution": (("body",), "The file cannot be read as its type."),
+    "wrong_table": (("body", "table"), "The file does not hold the table named."),
 })  # fmt: skip
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from governance import Consent, Purpose, consent_status, has_digit_run
 
@@ -285,10 +292,11 @@ class SignInCreate(Strict):
 ComputationId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
-IdToken = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$", max_length=8192),
-]
+_ID_TOKEN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+IdToken = Annotated[str, StringConstraints(pattern=_ID_TOKEN, max_length=8192)]
+# the same in a header: a line break ending it is the header line's, not the token's
+IdTokenHeader = Annotated[str, StringConstraints(pattern=_ID_TOKEN, max_length=8192),
+                          BeforeValidator(lambda v: v.rstrip("\r\n") if isinstance(v, str) else v)]  # fmt: skip
 
 
 class ConsentCreate(Strict):

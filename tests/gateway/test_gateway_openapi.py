@@ -13,6 +13,7 @@ with `Case.validate_response` and every registered check."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -31,11 +32,41 @@ from governance.credentials import Role
 
 # examples per operation and mode (positive, negative): a bank's own operations are where
 # its credentials reach the handler; elsewhere a bank meets 403, and anyone anonymous 401
-EXAMPLES = {"bank's": 6, "other": 2, "anonymous": 2}
+EXAMPLES = {"own": 4, "other": 1, "anonymous": 1}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the cases: ``role`` None is anonymous."""
+
+    role: str | None
+    auth: requests.auth.AuthBase | None = None
+
+    def kind(self, operation: Any) -> str:
+        spec = operation.definition.raw["x-dexin-policy"]
+        if self.role is None:
+            return "anonymous"
+        return "own" if spec["public"] or self.role in spec["roles"] else "other"
+
+    def headers(self) -> dict[str, str] | None:
+        if isinstance(self.auth, BearerAuth):
+            return {"Authorization": f"Bearer {self.auth.token}"}
+        if isinstance(self.auth, DPoPAuth):
+            return {"Authorization": f"DPoP {self.auth.holder.token}", "DPoP": "(at sending)"}
+        return None
+
+
+class BearerAuth(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
 
 
 class DPoPAuth(requests.auth.AuthBase):
-    """A bank's token with a fresh DPoP proof of its key for each request (RFC 9449)."""
+    """A bank's or provider's token with a fresh DPoP proof of its key for each request."""
 
     def __init__(self, holder: ClientKey) -> None:
         self.holder = holder
@@ -75,26 +106,17 @@ def documented_refusal(case: Any, response: Any, failure: Exception) -> bool:
 
 
 def _run(
-    operation: Any,
-    mode: GenerationMode,
-    base: str,
-    auth: DPoPAuth | None,
-    failures: list[str],
+    operation: Any, mode: GenerationMode, base: str, caller: Caller, failures: list[str]
 ) -> None:
     checks = all_checks()
-    spec = operation.definition.raw["x-dexin-policy"]
-    kind = (
-        "anonymous"
-        if auth is None
-        else "bank's"
-        if spec["public"] or "bank" in spec["roles"]
-        else "other"
-    )
+    auth = caller.auth
     transport = {"base_url": base} | ({"auth": auth} if auth else {})
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    # the credential is the caller's, never generated (nor made invalid in a negative case):
+    # sent as it is (a bearer token) or replaced at sending with a fresh proof (DPoP)
+    @given(case=operation.as_strategy(generation_mode=mode, headers=caller.headers()))
     @settings(
-        max_examples=EXAMPLES[kind],
+        max_examples=EXAMPLES[caller.kind(operation)],
         deadline=None,
         database=None,
         derandomize=True,  # the same cases each run: CI must not meet new ones by chance
@@ -106,7 +128,7 @@ def _run(
         try:
             case.validate_response(response, checks=checks, transport_kwargs=transport)
         except FailureGroup as group:
-            who = "bank" if auth else "anonymous"
+            who = caller.role or "anonymous"
             for failure in group.exceptions:
                 if documented_refusal(case, response, failure):
                     continue
@@ -120,23 +142,41 @@ def _run(
         assert mode is GenerationMode.NEGATIVE and "requestBody" not in operation.definition.raw
 
 
-def _reason_code(response: Any) -> str | None:
-    try:
-        return str(response.json().get("reason"))
-    except ValueError:
-        return None
-
-
-def _reason(response: Any) -> str:
+def _problem(response: Any) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        return "-"
-    return f"{body.get('reason')} {body.get('errors', '')}"
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _reason_code(response: Any) -> str | None:
+    reason = _problem(response).get("reason")
+    return str(reason) if reason is not None else None
+
+
+def _reason(response: Any) -> str:
+    body = _problem(response)
+    return f"{body.get('reason', '-')} {body.get('errors', '')}"
+
+
+def _callers(actors: Actors) -> list[Caller]:
+    """Anonymous, a bank, and one caller of each other role (each with its own examples on
+    the operations its role may call)."""
+    resident = actors.subject(actors.world.ids[91])
+    return [
+        Caller(None),
+        Caller("bank", DPoPAuth(actors.keyed(Role.BANK))),
+        Caller("provider", DPoPAuth(actors.keyed(Role.PROVIDER, "court"))),
+        Caller("officer", BearerAuth(actors.token(Role.OFFICER)[1])),
+        Caller("auditor", BearerAuth(actors.token(Role.AUDITOR)[1])),
+        Caller("admin", BearerAuth(actors.token(Role.ADMIN)[1])),
+        Caller("subject", BearerAuth(resident)),
+    ]
 
 
 def test_the_gateway_keeps_its_contract(actors: Actors) -> None:
-    bank = actors.keyed(Role.BANK)
+    callers = _callers(actors)
     document = actors.http.get("/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_str(CONFIG))
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -145,6 +185,7 @@ def test_the_gateway_keeps_its_contract(actors: Actors) -> None:
     with served_on_port(actors) as served:
         for operation in operations:
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                for auth in (None, DPoPAuth(bank)):
-                    _run(operation, mode, served, auth, failures)
+                for caller in callers:
+                    if caller.role in (None, "bank") or caller.kind(operation) == "own":
+                        _run(operation, mode, served, caller, failures)
     assert not failures, "\n".join(sorted(set(failures)))

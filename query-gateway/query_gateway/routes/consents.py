@@ -16,7 +16,7 @@ from query_gateway.schemas import (
     ConsentCreate,
     ConsentLogPublic,
     ConsentPublic,
-    IdToken,
+    IdTokenHeader,
 )
 
 routes = router()
@@ -66,7 +66,7 @@ def withdraw(
     request: Request,
     gw: GatewayDep,
     who: PrincipalDep,
-    evidence: Annotated[IdToken | None, Header(alias="Dexin-Evidence")] = None,
+    evidence: Annotated[IdTokenHeader | None, Header(alias="Dexin-Evidence")] = None,
 ) -> Response:
     """The ``Dexin-Evidence`` header carries the ID token of a fresh sign-in for exactly this
     withdrawal (``{"action": "withdraw", "consent": id}``)."""

@@ -23,6 +23,7 @@ from governance import (
 )
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.schemas import ContributionPublic, RejectionPublic
 from query_gateway.uploads import SIGNED_OPENAPI_BODY, ContributionForm, read_contribution
@@ -34,7 +35,9 @@ MAX_REJECTIONS_SHOWN = 1000
 
 @routes.post(
     "/v1/contributions",
-    openapi_extra=policy(Role.PROVIDER) | SIGNED_OPENAPI_BODY,
+    openapi_extra=policy(Role.PROVIDER)
+    | SIGNED_OPENAPI_BODY
+    | refusals("unsupported_file_type", "unreadable_contribution", "wrong_table"),
     status_code=201,
     response_model=ContributionPublic,
     summary="Submit a contribution (CSV or Parquet), signed by the provider",

@@ -44,6 +44,7 @@ from query_gateway.dispute_schemas import (
 )
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.routes import router
 from query_gateway.uploads import SIGNED_OPENAPI_BODY, ContributionForm, read_contribution
 
@@ -71,7 +72,8 @@ def _public(gw: Services, view: DisputeView) -> DisputePublic:
     return DisputePublic.of(view, dispute_desk(gw).now())
 
 
-@routes.post(FILED, openapi_extra=policy(Role.SUBJECT), status_code=201,
+@routes.post(FILED, openapi_extra=policy(Role.SUBJECT)
+             | refusals("attachment_invalid"), status_code=201,
              response_model=DisputePublic, summary="Dispute one of my records, or my score")  # fmt: skip
 def file(body: DisputeCreate, request: Request, gw: GatewayDep, who: PrincipalDep) -> DisputePublic:
     """The record is marked at once: every score that uses it says ``disputed``."""
@@ -138,7 +140,8 @@ def answer(dispute_id: DisputeId, body: AnswerCreate, request: Request, gw: Gate
     return _public(gw, view)
 
 
-@routes.post(CORRECTIONS, openapi_extra=policy(Role.PROVIDER) | SIGNED_OPENAPI_BODY, status_code=201,
+@routes.post(CORRECTIONS, openapi_extra=policy(Role.PROVIDER) | SIGNED_OPENAPI_BODY
+             | refusals("unsupported_file_type", "unreadable_contribution", "wrong_table"), status_code=201,
              response_model=CorrectionPublic,
              summary="Answer a dispute by a correcting contribution (one row)")  # fmt: skip
 async def correct(

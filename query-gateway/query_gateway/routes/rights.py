@@ -39,6 +39,7 @@ from query_gateway.console.i18n import lang_of
 from query_gateway.console.report_render import report_pdf
 from query_gateway.gateway import GatewayDep, PrincipalDep, Services
 from query_gateway.policy import policy
+from query_gateway.problems import refusals
 from query_gateway.rights_schemas import (
     AttestationCreate,
     AttestationPublic,
@@ -92,7 +93,8 @@ def report_as_pdf(request: Request, gw: GatewayDep, who: PrincipalDep) -> Respon
 
 @routes.post(
     "/v1/me/statements",
-    openapi_extra=policy(Role.SUBJECT),
+    openapi_extra=policy(Role.SUBJECT)
+    | refusals("statement_text_invalid", "statement_names_an_id_number"),
     status_code=201,
     summary="Attach a statement to one of my negative records",
 )
@@ -123,7 +125,8 @@ def withdraw(statement_id: str, request: Request, gw: GatewayDep, who: Principal
 
 @routes.post(
     "/v1/me/reviews",
-    openapi_extra=policy(Role.SUBJECT),
+    openapi_extra=policy(Role.SUBJECT)
+    | refusals("statement_text_invalid", "statement_names_an_id_number"),
     status_code=201,
     summary="Ask for an explanation and a human review of my score",
 )
@@ -162,7 +165,8 @@ def case(review_id: str, request: Request, gw: GatewayDep) -> ReviewCasePublic:
 
 @routes.post(
     "/v1/reviews/{review_id}/outcome",
-    openapi_extra=policy(Role.OFFICER),
+    openapi_extra=policy(Role.OFFICER)
+    | refusals("statement_text_invalid", "statement_names_an_id_number", "dispute_required"),
     summary="Record a review's outcome",
 )
 def outcome(
