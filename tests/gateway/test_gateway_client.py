@@ -15,6 +15,7 @@ def test_a_bank_uses_the_python_client(actors: Actors) -> None:
     key = ClientKey.generate()
     made = actors.control.create_client(Role.BANK, "client-bank", parse_jwks(key.public_jwks()))
     client = DexinClient("http://testserver", made.client_id, key=key, http=actors.http)
+    actors.enrolled(2)  # m = 2: a request is filed only when two officers could decide it
     filed = client.request_access(
         "morality_credit_score",
         purpose="credit_assessment",
