@@ -14,7 +14,8 @@
   (`governance.row_change_audit`; while the gateway holds the vault, the control plane's
   granted repairs and deleting answers stand for it, and the note says so), and that every
   provider's answer to a dispute carries its signature, verified against the key registered
-  for it then (`governance.answer_signatures`).
+  for it then (`governance.answer_signatures`), and so every provider's filing or decision
+  of a credit repair (`governance.repair_signatures`).
 
 Errors are typed; the CLI maps them to messages and exit codes.
 """
@@ -37,6 +38,7 @@ from governance import (
     open_engine,
     provider_keys,
     recorded_changes,
+    repair_signature_problems,
     row_change_findings,
     sourced_policy,
     unanchored_contributions,
@@ -169,14 +171,17 @@ def dispute_changes(settings: Settings, ledger: Ledger) -> str:
     """A note that every repair and deletion is in the anchored dispute log (and nothing
     else is) and every provider's answer is signed by it; VerificationError
     (``row-change``) naming every change missing from the log or the vault, or
-    (``dispute-answer-signature``) every answer whose signature does not hold. SQLAlchemyError
-    when the control plane cannot be read."""
+    (``dispute-answer-signature``) every answer whose signature does not hold, or
+    (``repair-signature``) every provider's repair or decision whose signature does not hold.
+    SQLAlchemyError when the control plane cannot be read."""
     engine = open_engine(settings.gateway.database_url)
     try:
         recorded, source = _recorded_changes(settings, engine)
         count, findings = row_change_findings(engine, ledger.events(0), recorded)
         with opened_control_plane(settings) as control:
-            answers, problems = answer_signature_problems(engine, provider_keys(control))
+            keys = provider_keys(control)
+            answers, problems = answer_signature_problems(engine, keys)
+            repairs, repair_problems = repair_signature_problems(engine, keys)
     finally:
         engine.dispose()
     if findings:
@@ -185,8 +190,12 @@ def dispute_changes(settings: Settings, ledger: Ledger) -> str:
     if problems:
         raise VerificationError("dispute-answer-signature", "; ".join(problems),
                                 actual=f"{len(problems)} of {answers} answers")  # fmt: skip
+    if repair_problems:
+        raise VerificationError("repair-signature", "; ".join(repair_problems),
+                                actual=f"{len(repair_problems)} of {repairs} repairs")  # fmt: skip
     return (f"every repair and deletion ({count}, {source}) is in the anchored dispute log; "
-            f"every provider's answer to a dispute ({answers}) is signed by it")  # fmt: skip
+            f"every provider's answer to a dispute ({answers}) and repair or decision "
+            f"({repairs}) is signed by it")  # fmt: skip
 
 
 def _recorded_changes(settings: Settings, engine: Engine) -> tuple[list[RowChange], str]:

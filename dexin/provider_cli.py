@@ -3,7 +3,8 @@
 Providers are machine clients that prove their own part with their own key: they answer
 disputes and repair records here (or through the API, `dexin_client.DexinClient`),
 authenticated with their own key file (``dexin admin create-client --role provider
---generate-key DIR``), which also signs each answer and correction (their staff only read
+--generate-key DIR``), which also signs each answer, correction, repair and decision on an
+application (`governance.repair_signatures`; their staff only read
 the inbox in the console, ``/console/provider/disputes``):
 ``inbox`` lists the disputes of their records with each clock, ``show`` one with the
 resident's reason (``--attachment FILE`` saves the file they sent), ``answer`` confirms or
@@ -155,7 +156,7 @@ def repair_command(
     note: Annotated[str, typer.Option(help="the basis of the repair")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Repair a record from a date: from then on it no longer counts."""
+    """Repair a record from a date: from then on it no longer counts (signed with the key)."""
     record = {"table": table, "contribution_id": contribution, "row": row}
     with _client(gateway, key) as client:
         found = client.file_repair(record, repaired_on, note)
@@ -172,7 +173,7 @@ def decide_command(
     note: Annotated[str, typer.Option(help="the answer the resident reads")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Grant or refuse a resident's application for repair."""
+    """Grant or refuse a resident's application for repair (signed with the key)."""
     with _client(gateway, key) as client:
         found = client.decide_repair(repair_id, decision, repaired_on, note)
     _print(found, as_json, f"{found['id']}: {found['status']}")

@@ -27,6 +27,7 @@ from dexin_client.contributions import (
     SignedReceipt,
     prepare_contribution,
     signed_answer,
+    signed_repair,
     verified_receipt,
 )
 from dexin_client.keys import ClientKey
@@ -206,14 +207,20 @@ class DexinClient:
         self, record: dict[str, Any], repaired_on: str | None = None, note: str = ""
     ) -> dict[str, Any]:
         """Repair a record (``table``, ``contribution_id``, ``row``) from a date."""
-        body = {"record": record, "repaired_on": repaired_on, "note": note}
+        record = {k: record[k] for k in ("table", "contribution_id", "row")}
+        body = {"record": record, **signed_repair(self._provider_key(), repair=None,
+                                                  record=record, decision="granted",
+                                                  repaired_on=repaired_on, note=note)}  # fmt: skip
         return dict(self._call("POST", "/v1/repairs", json=body).json())
 
     def decide_repair(
         self, repair_id: str, decision: str, repaired_on: str | None = None, note: str = ""
     ) -> dict[str, Any]:
         """Grant (from a date, default today) or refuse a resident's application."""
-        body = {"decision": decision, "repaired_on": repaired_on, "note": note}
+        on = repaired_on if decision == "granted" else None
+        body = {"decision": decision, **signed_repair(self._provider_key(), repair=repair_id,
+                                                      record=None, decision=decision,
+                                                      repaired_on=on, note=note)}  # fmt: skip
         return dict(self._call("POST", f"/v1/repairs/{repair_id}/decision", json=body).json())
 
     # -- witnesses --------------------------------------------------------------------------

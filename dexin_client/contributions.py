@@ -29,10 +29,11 @@ from dexin_client._jose import SignatureError, compact_json, verify_detached
 from dexin_client.keys import ClientKey
 
 __all__ = ["PreparedContribution", "ReceiptError", "SignedReceipt", "count_rows",
-           "prepare_contribution", "signed_answer", "verified_receipt"]  # fmt: skip
+           "prepare_contribution", "signed_answer", "signed_repair", "verified_receipt"]  # fmt: skip
 
 STATEMENT_TYPE = "dexin-contribution+jws"
 ANSWER_TYPE = "dexin-dispute-answer+jws"
+REPAIR_TYPE = "dexin-credit-repair+jws"
 
 
 class ReceiptError(SignatureError):
@@ -104,6 +105,23 @@ def signed_answer(key: ClientKey, dispute_id: str, outcome: str, note: str) -> d
                               "note_sha256": _sha(note.encode())})  # fmt: skip
     return {"outcome": outcome, "note": note, "answered_at": at,
             "signature": key.sign_detached(statement, ANSWER_TYPE)}  # fmt: skip
+
+
+def signed_repair(
+    key: ClientKey, *, repair: str | None, record: dict[str, Any] | None, decision: str,
+    repaired_on: str | None, note: str,
+) -> dict[str, Any]:  # fmt: skip
+    """A provider's repair of ``record`` (``POST /v1/repairs``) or decision on the application
+    ``repair`` (``POST /v1/repairs/{id}/decision``) with its signature: a detached JWS,
+    ``typ`` `REPAIR_TYPE`, over the canonical repair (client, repair or record, decision, the
+    date asked for, the time stated here and the note's SHA-256)."""
+    at = _now()
+    statement = compact_json({"v": 1, "client_id": key.client_id, "repair": repair,
+                              "record": record, "decision": decision,
+                              "repaired_on": repaired_on, "signed_at": at,
+                              "note_sha256": _sha(note.encode())})  # fmt: skip
+    return {"repaired_on": repaired_on, "note": note, "signed_at": at,
+            "signature": key.sign_detached(statement, REPAIR_TYPE)}  # fmt: skip
 
 
 def _now() -> str:

@@ -180,6 +180,9 @@ if TYPE_CHECKING:
     from governance.relying_party import PendingSignIn as PendingSignIn
     from governance.relying_party import RelyingParty as RelyingParty
     from governance.relying_party import SignedIn as SignedIn
+    from governance.repair_signatures import REPAIR_TYPE as REPAIR_TYPE
+    from governance.repair_signatures import repair_signature_problems as repair_signature_problems
+    from governance.repair_signatures import repair_statement as repair_statement
     from governance.repairs import RepairView as RepairView
     from governance.repairs import apply_repair as apply_repair
     from governance.repairs import decide_repair as decide_repair
@@ -428,6 +431,9 @@ _WHERE = {
     "SignedAnswer": "governance.answer_signatures",
     "answer_signature_problems": "governance.answer_signatures",
     "answer_statement": "governance.answer_signatures",
+    "REPAIR_TYPE": "governance.repair_signatures",
+    "repair_signature_problems": "governance.repair_signatures",
+    "repair_statement": "governance.repair_signatures",
     "answer_dispute": "governance.dispute_answers",
     "correct_dispute": "governance.dispute_answers",
     "DeadlineFinding": "governance.dispute_audit",

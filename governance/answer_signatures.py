@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from governance.anchoring import ProviderKeys
 
 __all__ = ["ANSWER_TYPE", "SignedAnswer", "answer_fields", "answer_signature_problems",
-           "answer_statement", "check_signed_answer"]  # fmt: skip
+           "answer_statement", "check_detached", "check_signed_answer", "signed_moment"]  # fmt: skip
 
 ANSWER_TYPE = "dexin-dispute-answer+jws"
 MAX_TIME_CHARS = 40
@@ -77,17 +77,35 @@ def check_signed_answer(
 ) -> str:  # fmt: skip
     """Verify the provider's signature over its answer; the attestation to keep (JSON: the
     statement, the signature, the key's id). Raises `SignatureRefused` (module docstring)."""
+
+    def statement(at: str) -> bytes:
+        return answer_statement(client_id, dispute_id, outcome, at, note)
+
+    return check_detached(signed, statement, typ=ANSWER_TYPE, prefix="answer", keys=keys,
+                          now=now)  # fmt: skip
+
+
+def check_detached(
+    signed: SignedAnswer | None, statement: Callable[[str], bytes], *, typ: str, prefix: str,
+    keys: Sequence[PublicKey], now: dt.datetime,
+) -> str:  # fmt: skip
+    """The shared check of a provider's detached signature over a canonical statement the
+    gateway rebuilds (``statement(time stated)``): answers here, credit repairs
+    (`governance.repair_signatures`). The attestation to keep; raises `SignatureRefused`
+    (``{prefix}_unsigned``, ``{prefix}_statement_invalid``: no readable time,
+    ``{prefix}_statement_mismatch``: more than `FRESHNESS` from ``now``,
+    ``{prefix}_signature_invalid``)."""
     if signed is None:
-        raise SignatureRefused("answer_unsigned")
-    at = _moment(signed.answered_at)
+        raise SignatureRefused(f"{prefix}_unsigned")
+    at = signed_moment(signed.answered_at)
     if at is None:
-        raise SignatureRefused("answer_statement_invalid")
+        raise SignatureRefused(f"{prefix}_statement_invalid")
     if abs(at - now) > FRESHNESS:
-        raise SignatureRefused("answer_statement_mismatch")
-    statement = answer_statement(client_id, dispute_id, outcome, signed.answered_at, note)
-    pair = SignedContribution(statement, signed.signature)
-    key = verify_signature(pair, keys, ANSWER_TYPE, "answer_signature_invalid")
-    return attestation(statement, signed.signature, key)
+        raise SignatureRefused(f"{prefix}_statement_mismatch")
+    document = statement(signed.answered_at)
+    pair = SignedContribution(document, signed.signature)
+    key = verify_signature(pair, keys, typ, f"{prefix}_signature_invalid")
+    return attestation(document, signed.signature, key)
 
 
 def attestation(statement: bytes, signature: str, key: PublicKey) -> str:
@@ -140,7 +158,7 @@ def _problems(entry: dict[str, Any], row: Dispute | None, keys: ProviderKeys) ->
     if keys.provider_of(client_id) != row.provider:
         return ["the signed statement's client is not the record's provider"]
     typ = STATEMENT_TYPE if entry["outcome"] == "corrected" else ANSWER_TYPE
-    at = _moment(entry["at"])
+    at = signed_moment(entry["at"])
     assert at is not None
     try:
         key = verify_signature(SignedContribution(statement, kept["signature"]),
@@ -167,7 +185,7 @@ def _stated(statement: bytes, outcome: str) -> tuple[str, str | None] | None:
     return str(doc.get("client_id")), doc.get("dispute")
 
 
-def _moment(value: str) -> dt.datetime | None:
+def signed_moment(value: str) -> dt.datetime | None:
     if not isinstance(value, str) or len(value) > MAX_TIME_CHARS or not value.isascii():
         return None
     try:

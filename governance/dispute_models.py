@@ -1,5 +1,5 @@
 """The control plane's tables of disputes and credit repair (issue 18, parts 2 and 5;
-migrations 0008, 0009).
+migrations 0008, 0009, 0013).
 
 ``disputes``: a resident's dispute (异议) of one record or of the score as a whole, its clock
 (``received_at``, ``due_at``: 20 days), escalation and answer. The reason, the answer's note
@@ -87,3 +87,5 @@ class Repair(Base):
     decided_by: Mapped[str | None] = mapped_column(String(40), default=None)
     note: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # sealed
     repaired_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # the provider's signed statement of its filing or decision (migration 0013)
+    attestation: Mapped[str | None] = mapped_column(Text, default=None)

@@ -17,22 +17,30 @@ notes are stored sealed. Refusals: `NotFound` (``record_not_found``, ``repair_no
 not the caller's), `Conflict` (``not_repairable``, ``repair_before_minimum``,
 ``already_repaired``, ``window_already_ended``, ``repair_already_pending``,
 ``repair_already_decided``), `InvalidRequest` (``repair_date_in_future``).
+
+A provider proves its own filing and decision (`governance.repair_signatures`): each carries
+its detached signature over the canonical repair statement, verified against its registered
+keys before anything changes (`SignatureRefused`: ``repair_unsigned``,
+``repair_statement_invalid``, ``repair_signature_invalid``, ``repair_statement_mismatch``),
+kept with the repair (``attestation``) and bound by a granted repair's ``row_changed`` leaf.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
+from governance.answer_signatures import SignedAnswer, answer_fields
 from governance.credentials import Principal, Role
 from governance.dispute_log import RowChange
 from governance.dispute_models import Repair
 from governance.disputes import dispute_desk, provider_of
 from governance.errors import Conflict, InvalidRequest, NotFound
 from governance.ids import new_id
+from governance.repair_signatures import check_signed_repair
 from vault import RowChangeRefused, RowNotFound, RowRef, StoredRecord, find_row, record_repair
 
 if TYPE_CHECKING:
@@ -100,13 +108,40 @@ def _repair_in_vault(services: Services, ref: RowRef, on: dt.date, reference: st
         services.scores.refresh()
 
 
+@dataclass(frozen=True)
+class _SignedChange(RowChange):
+    """A repair's change with what its leaf binds of the provider's signature."""
+
+    signature: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        return {**super().fields(), **self.signature}
+
+
+def _signed(services: Services, who: Principal, signed: SignedAnswer | None, *,
+            repair: str | None, record: RowRef | None, decision: str, on: dt.date | None,
+            note: str) -> str:  # fmt: skip
+    assert who.client_id is not None
+    named = None if record is None else {"table": record.table,
+                                         "contribution_id": record.contribution_id,
+                                         "row": record.row}  # fmt: skip
+    return check_signed_repair(signed, client_id=who.client_id, repair=repair, record=named,
+                               decision=decision, repaired_on=on, note=note,
+                               keys=services.control.keys.keys_at(who.client_id),
+                               now=dispute_desk(services).now())  # fmt: skip
+
+
 def file_repair(services: Services, who: Principal, ref: RowRef, on: dt.date | None,
-                note: str, audit: dict[str, Any]) -> RepairView:  # fmt: skip
-    """The provider repairs its own record from ``on`` (default: today by the clock)."""
+                note: str, audit: dict[str, Any],
+                signed: SignedAnswer | None = None) -> RepairView:  # fmt: skip
+    """The provider repairs its own record from ``on`` (default: today by the clock),
+    ``signed`` by it (see the module docstring)."""
     d = dispute_desk(services)
     found = _record(services, ref)
     if found.provider != provider_of(services, who):
         raise NotFound("record_not_found")
+    kept = _signed(services, who, signed, repair=None, record=ref, decision=GRANTED, on=on,
+                   note=note)  # fmt: skip
     repair = _row(found, "provider", d.now())
     audit.update(subject=found.subject, computation="repair", parameters={"repair": repair.id})
     day = on or d.now().date()
@@ -114,6 +149,7 @@ def file_repair(services: Services, who: Principal, ref: RowRef, on: dt.date | N
     repair.status, repair.decided_at, repair.decided_by = GRANTED, d.now(), who.client_id
     repair.repaired_on = day
     repair.note = d.sealer.seal(repair.id, "note", note.encode())
+    repair.attestation = kept
     with d.logged() as s:
         s.add(repair)
         d.log.add_change(s, _change(repair, day), d.now())
@@ -121,8 +157,8 @@ def file_repair(services: Services, who: Principal, ref: RowRef, on: dt.date | N
 
 
 def _change(r: Repair, day: dt.date) -> RowChange:
-    return RowChange("repaired", r.id, r.provider, r.table_name, r.contribution_id, r.row_no,
-                     r.row_digest, day)  # fmt: skip
+    return _SignedChange("repaired", r.id, r.provider, r.table_name, r.contribution_id,
+                         r.row_no, r.row_digest, day, answer_fields(r.attestation))  # fmt: skip
 
 
 def apply_repair(services: Services, subject: str, ref: RowRef, reason: str,
@@ -156,9 +192,10 @@ def _check_applicable(found: StoredRecord, today: dt.date) -> None:
 
 def decide_repair(
     services: Services, who: Principal, repair_id: str, decision: Literal["granted", "refused"],
-    on: dt.date | None, note: str, audit: dict[str, Any],
+    on: dt.date | None, note: str, audit: dict[str, Any], signed: SignedAnswer | None = None,
 ) -> RepairView:  # fmt: skip
-    """The provider grants (from ``on``, default today) or refuses a resident's application."""
+    """The provider grants (from ``on``, default today) or refuses a resident's application,
+    ``signed`` by it (see the module docstring)."""
     d = dispute_desk(services)
     with d.sessions() as s:
         repair = s.get(Repair, repair_id)
@@ -167,6 +204,8 @@ def decide_repair(
     audit.update(subject=repair.subject, computation="repair", parameters={"repair": repair.id})
     if repair.status != PENDING:
         raise Conflict("repair_already_decided")
+    kept = _signed(services, who, signed, repair=repair_id, record=None, decision=decision,
+                   on=on if decision == GRANTED else None, note=note)  # fmt: skip
     day = on or d.now().date()
     if decision == GRANTED:
         ref = RowRef(table=repair.table_name, contribution_id=repair.contribution_id,
@@ -178,6 +217,7 @@ def decide_repair(
         row.status, row.decided_at, row.decided_by = decision, d.now(), who.client_id
         row.repaired_on = day if decision == GRANTED else None
         row.note = d.sealer.seal(row.id, "note", note.encode())
+        row.attestation = kept
         if decision == GRANTED:
             d.log.add_change(s, _change(row, day), d.now())
         view = _view(services, row, texts=True)

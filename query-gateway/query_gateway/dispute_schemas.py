@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from governance import MEDIA_TYPES, DisputeView, RepairView
+from governance import MEDIA_TYPES, DisputeView, RepairView, SignedAnswer
 from query_gateway.rights_schemas import RecordRef
 from query_gateway.schemas import Strict
 from vault import Receipt, RowRef
@@ -137,17 +137,35 @@ class RepairApply(Strict):
 
 
 class RepairFile(Strict):
-    """A provider's repair of its record, effective ``repaired_on`` (default: today)."""
+    """A provider's repair of its record, effective ``repaired_on`` (default: today). Signed:
+    ``signature`` is its detached JWS (``typ`` ``dexin-credit-repair+jws``) over the canonical
+    repair naming ``signed_at`` exactly as sent (docs/rights.md); unsigned, it is refused (422)."""
 
     record: RecordRef
     repaired_on: dt.date | None = None
     note: str = Field(default="", max_length=TEXT_MAX)
+    signed_at: str | None = Field(default=None, max_length=40, pattern=r"^[0-9T:.+Z-]+$")
+    signature: str | None = Field(default=None, max_length=2048)
+
+    def signed(self) -> SignedAnswer | None:
+        return _signed(self.signed_at, self.signature)
 
 
 class RepairDecision(Strict):
+    """A provider's decision on a resident's application, signed like `RepairFile`."""
+
     decision: Literal["granted", "refused"]
     repaired_on: dt.date | None = None
     note: str = Field(default="", max_length=TEXT_MAX)
+    signed_at: str | None = Field(default=None, max_length=40, pattern=r"^[0-9T:.+Z-]+$")
+    signature: str | None = Field(default=None, max_length=2048)
+
+    def signed(self) -> SignedAnswer | None:
+        return _signed(self.signed_at, self.signature)
+
+
+def _signed(at: str | None, signature: str | None) -> SignedAnswer | None:
+    return None if at is None or signature is None else SignedAnswer(at, signature)
 
 
 class RepairPublic(Strict):

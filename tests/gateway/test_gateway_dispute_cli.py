@@ -1,6 +1,7 @@
-"""`dexin provider correct | repair`: a provider's correction is signed with its own key from
-the command line (another process, as a provider's machine would be), accepted and
-verifiable afterwards; its repair is a leaf of the anchored dispute log (issue 18)."""
+"""`dexin provider correct | repair | decide`: a provider's correction, repair and decision on
+an application are signed with its own key from the command line (another process, as a
+provider's machine would be), accepted and verifiable afterwards; its repair is a leaf of
+the anchored dispute log binding its signature (issue 18)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from gateway_support import Actors, admin_cli, auth, dexin_cli, served_on_port
 
-from governance import answer_signature_problems, provider_keys, verify_contributions
+from governance import (
+    answer_signature_problems,
+    provider_keys,
+    repair_signature_problems,
+    verify_contributions,
+)
 from governance.db import open_engine
 from governance.row_change_audit import (
     anchored_changes,
@@ -118,8 +124,33 @@ def test_a_repair_from_the_command_line_is_a_leaf_of_the_anchored_log(
         count, findings = row_change_findings(engine, chain, recorded_changes(engine))
         in_vault = vault_changes(row_changes(actors.world.vault))  # what the vault records
         stored, against_vault = row_change_findings(engine, chain, in_vault)
+        _, unsigned = repair_signature_problems(engine, provider_keys(actors.control))
     finally:
         engine.dispose()
     assert (logged.change, logged.row, logged.effective) == ("repaired", ref.row, as_of)
     assert count >= 1 and findings == []
     assert repair in {c.reference for c in in_vault} and stored >= 1 and against_vault == []
+    assert [p for p in unsigned if repair in p] == []  # signed by the CLI's key, verifiable
+
+
+def test_a_provider_decides_an_application_signed_from_the_command_line(
+    actors: Actors, served: str, tmp_path: Path
+) -> None:
+    key = _key(actors, tmp_path / "keys")
+    as_of = actors.world.vault.as_of
+    id_number, record = [(i, r) for i, r in _penalties(actors)
+                         if r.repairable_from is not None and r.repairable_from <= as_of][-1]  # fmt: skip
+    body = {"record": record.ref.model_dump(), "reason": "罚款已缴清"}
+    applied = actors.http.post("/v1/me/repairs", json=body, headers=auth(actors.subject(id_number)))
+    assert applied.status_code == 201, applied.text
+    repair = applied.json()["id"]
+    done = dexin_cli("provider", "decide", repair, "refused", "--note", "材料不足",
+                     "--gateway", served, "--key", key, "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "refused"
+    engine = open_engine(actors.world.database_url, schema=actors.world.schema)
+    try:
+        checked, problems = repair_signature_problems(engine, provider_keys(actors.control))
+    finally:
+        engine.dispose()
+    assert checked >= 1 and [p for p in problems if repair in p] == []

@@ -33,13 +33,18 @@ from typer.testing import CliRunner
 
 from audit import LogReader, decode_entry
 from dexin import audit_cli
-from governance import answer_signature_problems, provider_keys, verify_contributions
+from governance import (
+    answer_signature_problems,
+    provider_keys,
+    repair_signature_problems,
+    verify_contributions,
+)
 from governance.accounts import ConsoleAccounts
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import open_engine, session_factory
 from governance.dispute_log import METADATA
-from governance.dispute_models import DisputeEvent
+from governance.dispute_models import DisputeEvent, Repair
 from ledger import AnchorKind
 from vault import StoredRecord, check_contribution, subject_records
 
@@ -503,14 +508,54 @@ def _repairable(day: dt.date) -> Any:
     return lambda p: p.repairable_from is not None and p.repairable_from <= day
 
 
+def signed_repair(key: ClientKey, *, repair: str | None = None,
+                  record: dict[str, Any] | None = None, decision: str = "granted",
+                  repaired_on: str | None = None, note: str = "",
+                  at: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """A provider's repair (or decision) body with its detached JWS over the canonical repair
+    statement (the test's own JOSE, like `signed_answer`)."""
+    when = (at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    statement = {"v": 1, "client_id": key.client_id, "repair": repair, "record": record,
+                 "decision": decision, "repaired_on": repaired_on, "signed_at": when,
+                 "note_sha256": hashlib.sha256(note.encode()).hexdigest()}  # fmt: skip
+    raw = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+    header = {"alg": key.alg, "kid": key.key.thumbprint(), "typ": "dexin-credit-repair+jws"}
+    head, _, sig = jws.serialize_compact(header, raw, key.key, algorithms=[key.alg]).split(".")
+    return {"repaired_on": repaired_on, "note": note, "signed_at": when,
+            "signature": f"{head}..{sig}"}  # fmt: skip
+
+
+def _repair(flow: Flow, record: dict[str, Any], repaired_on: str | None = None,
+            note: str = "") -> Any:  # fmt: skip
+    body = {"record": record, **signed_repair(flow.provider_key, record=record,
+                                              repaired_on=repaired_on, note=note)}  # fmt: skip
+    return flow.http.post("/v1/repairs", headers=auth(flow.provider), json=body)
+
+
+def _decide(flow: Flow, repair: str, decision: str, repaired_on: str | None = None,
+            note: str = "") -> Any:  # fmt: skip
+    body = {"decision": decision, **signed_repair(flow.provider_key, repair=repair,
+                                                  decision=decision, repaired_on=repaired_on,
+                                                  note=note)}  # fmt: skip
+    return flow.http.post(f"/v1/repairs/{repair}/decision", headers=auth(flow.provider),
+                          json=body)  # fmt: skip
+
+
+def _repair_problems(flow: Flow, repair: str) -> list[str]:
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        _, problems = repair_signature_problems(engine, provider_keys(flow.actors.control))
+    finally:
+        engine.dispose()
+    return [p for p in problems if repair in p]
+
+
 def test_a_repair_changes_the_score_from_its_date(flow: Flow) -> None:
     as_of = flow.world.vault.as_of
     now, later = _resident(flow, _repairable(as_of)), _resident(flow, _repairable(as_of))
     before_now, before_later = _score(flow, now), _score(flow, later)
     for r, day in ((now, as_of), (later, as_of + dt.timedelta(days=1))):
-        filed = flow.http.post("/v1/repairs", headers=auth(flow.provider),
-                               json={"record": _ref(r.penalty), "repaired_on": day.isoformat(),
-                                     "note": "已履行完毕"})  # fmt: skip
+        filed = _repair(flow, _ref(r.penalty), day.isoformat(), "已履行完毕")
         assert filed.status_code == 201, filed.text
         assert (filed.json()["status"], filed.json()["origin"]) == ("granted", "provider")
     repaired = _score(flow, now)
@@ -550,10 +595,82 @@ def test_a_resident_applies_after_the_minimum_and_the_provider_decides(
     pending = flow.http.get("/v1/repairs", headers=auth(flow.provider)).json()
     assert any(x["id"] == applied.json()["id"] and x["reason"] == body["reason"] for x in pending)
     before = _score(flow, r)
-    decided = flow.http.post(f"/v1/repairs/{applied.json()['id']}/decision",
-                             headers=auth(flow.provider), json={"decision": "granted"})  # fmt: skip
+    clock[0] = dt.datetime.now(dt.UTC)  # the provider signs and decides now, from the as-of day
+    decided = _decide(flow, applied.json()["id"], "granted", as_of.isoformat())
     assert decided.status_code == 200 and decided.json()["repaired_on"] == as_of.isoformat()
     assert _score(flow, r)["morality_points"] > before["morality_points"]
+
+
+def test_a_repair_is_signed_by_its_provider_or_refused(flow: Flow) -> None:
+    as_of = flow.world.vault.as_of
+    r, other = _resident(flow, _repairable(as_of)), _resident(flow, _repairable(as_of))
+    record, on, key = _ref(r.penalty), as_of.isoformat(), flow.provider_key
+    two_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    day_before = (as_of - dt.timedelta(days=1)).isoformat()
+    for signed, reason in (
+        ({"repaired_on": on}, "repair_unsigned"),
+        (signed_repair(_forger(flow), record=record, repaired_on=on), "repair_signature_invalid"),
+        (signed_repair(key, record=_ref(other.penalty), repaired_on=on),
+         "repair_signature_invalid"),
+        (signed_repair(key, record=record, repaired_on=on) | {"repaired_on": day_before},
+         "repair_signature_invalid"),
+        (signed_repair(key, record=record, repaired_on=on, note="一") | {"note": "二"},
+         "repair_signature_invalid"),
+        (signed_repair(key, record=record, repaired_on=on, at=two_hours_ago),
+         "repair_statement_mismatch"),
+    ):  # fmt: skip
+        refused = flow.http.post("/v1/repairs", headers=auth(flow.provider),
+                                 json={"record": record, **signed})  # fmt: skip
+        assert (refused.status_code, refused.json()["reason"]) == (422, reason), refused.text
+        assert refused.json()["type"] == "urn:dexin:problem:signature-refused"
+    vault = flow.world.vault
+    assert [x.repaired_on for x in subject_records(vault, r.penalty.subject)
+            if x.ref == r.penalty.ref] == [None]  # fmt: skip
+    assert flow.http.get("/v1/me/repairs", headers=auth(r.token)).json() == []
+
+    filed = _repair(flow, record, on, "已整改")
+    assert filed.status_code == 201, filed.text
+    repair = filed.json()["id"]
+    kept = json.loads(_stored_repair(flow, repair).attestation or "{}")
+    assert json.loads(kept["statement"])["record"] == record
+    change = _log_entry(flow, repair, "row_changed")
+    assert change["signer_kid"] == kept["kid"] == key.key.thumbprint()
+    assert change["signature_sha256"] == hashlib.sha256(kept["signature"].encode()).hexdigest()
+    assert _repair_problems(flow, repair) == []
+
+    # the decision on a resident's application is signed too, naming that application
+    applied = flow.http.post("/v1/me/repairs", headers=auth(other.token),
+                             json={"record": _ref(other.penalty), "reason": "已整改"})  # fmt: skip
+    assert applied.status_code == 201, applied.text
+    application = applied.json()["id"]
+    path = f"/v1/repairs/{application}/decision"
+    for body, reason in (
+        ({"decision": "refused"}, "repair_unsigned"),
+        ({"decision": "refused", **signed_repair(key, repair=repair, decision="refused")},
+         "repair_signature_invalid"),
+        ({"decision": "refused", **signed_repair(key, repair=application)},
+         "repair_signature_invalid"),
+        ({"decision": "refused",
+          **signed_repair(_forger(flow), repair=application, decision="refused")},
+         "repair_signature_invalid"),
+    ):  # fmt: skip
+        refused = flow.http.post(path, headers=auth(flow.provider), json=body)
+        assert (refused.status_code, refused.json()["reason"]) == (422, reason), refused.text
+    assert _stored_repair(flow, application).status == "pending"
+    decided = _decide(flow, application, "refused", note="材料不足")
+    assert decided.status_code == 200 and decided.json()["status"] == "refused", decided.text
+    assert _repair_problems(flow, application) == []
+
+
+def _stored_repair(flow: Flow, repair: str) -> Repair:
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        with session_factory(engine)() as s:
+            row = s.get(Repair, repair)
+    finally:
+        engine.dispose()
+    assert row is not None
+    return row
 
 
 # -- the console -------------------------------------------------------------------------------
@@ -679,8 +796,7 @@ def test_the_verifier_names_a_repair_missing_from_the_anchored_log(flow: Flow) -
     """A granted repair whose leaf is taken out of the stored log (as an operator hiding it
     would) is named by ``dexin audit verify``; the log is put back afterwards."""
     r = _resident(flow, _repairable(flow.world.vault.as_of))
-    filed = flow.http.post("/v1/repairs", headers=auth(flow.provider),
-                           json={"record": _ref(r.penalty), "note": "已整改"})  # fmt: skip
+    filed = _repair(flow, _ref(r.penalty), note="已整改")
     assert filed.status_code == 201, filed.text
     repair = filed.json()["id"]
     before = _verify(flow)
@@ -703,3 +819,35 @@ def test_the_verifier_names_a_repair_missing_from_the_anchored_log(flow: Flow) -
     assert problem["check"] == "row-change"
     assert f"repair {repair} ({PENALTIES} of market_regulation" in problem["detail"]
     assert "is not in the anchored dispute log" in problem["detail"]
+
+
+def test_the_verifier_names_a_repair_whose_stored_signature_was_tampered(flow: Flow) -> None:
+    """A repair's kept statement changed afterwards (its date moved) no longer verifies:
+    ``dexin audit verify`` names it (``repair-signature``); the row is put back afterwards."""
+    r = _resident(flow, _repairable(flow.world.vault.as_of))
+    filed = _repair(flow, _ref(r.penalty), note="已整改")
+    assert filed.status_code == 201, filed.text
+    repair = filed.json()["id"]
+    engine = open_engine(flow.world.database_url, schema=flow.world.schema)
+    try:
+        with session_factory(engine).begin() as s:
+            row = s.get(Repair, repair)
+            assert row is not None and row.attestation is not None
+            kept = row.attestation
+            doc = json.loads(kept)
+            statement = json.loads(doc["statement"])
+            statement["note_sha256"] = hashlib.sha256(b"another note").hexdigest()
+            doc["statement"] = json.dumps(statement, sort_keys=True, separators=(",", ":"))
+            row.attestation = json.dumps(doc)
+        result = _verify(flow)
+    finally:
+        with session_factory(engine).begin() as s:
+            restored = s.get(Repair, repair)
+            assert restored is not None
+            restored.attestation = kept
+        engine.dispose()
+    assert result.exit_code == 1, result.output
+    problem = json.loads(result.stdout)["problem"]
+    assert problem["check"] == "repair-signature", problem
+    assert f"repair {repair}: no key registered for the provider then verifies" in problem["detail"]
+    assert _repair_problems(flow, repair) == []

@@ -45,7 +45,7 @@ def listed(request: Request, gw: GatewayDep, who: PrincipalDep) -> list[RepairPu
              response_model=RepairPublic, summary="Repair one of my records from a date")  # fmt: skip
 def repair(body: RepairFile, request: Request, gw: GatewayDep, who: PrincipalDep) -> RepairPublic:
     view = file_repair(gw, who, body.record.vault_ref(), body.repaired_on, body.note,
-                       request.state.audit)  # fmt: skip
+                       request.state.audit, body.signed())  # fmt: skip
     return RepairPublic.of(view)
 
 
@@ -54,5 +54,5 @@ def repair(body: RepairFile, request: Request, gw: GatewayDep, who: PrincipalDep
 def decide(repair_id: RepairId, body: RepairDecision, request: Request, gw: GatewayDep,
            who: PrincipalDep) -> RepairPublic:  # fmt: skip
     view = decide_repair(gw, who, repair_id, body.decision, body.repaired_on, body.note,
-                         request.state.audit)  # fmt: skip
+                         request.state.audit, body.signed())  # fmt: skip
     return RepairPublic.of(view)
