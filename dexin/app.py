@@ -93,6 +93,7 @@ from vault import (
     IngestLimits,
     Keyring,
     Registry,
+    SnapshotReader,
     Vault,
     VaultBusy,
     VaultConfig,
@@ -114,6 +115,7 @@ __all__ = [
     "open_ledger_view",
     "open_services",
     "open_vault",
+    "open_vault_snapshot",
     "opened_control_plane",
     "vault_config",
     "witness_dir",
@@ -136,6 +138,18 @@ def open_vault(settings: Settings, registry: Registry | None = None) -> Iterator
     config = vault_config(settings)
     with Vault.open(config, registry or load_registry(), key_provider(settings)) as vault:
         yield vault
+
+
+@contextmanager
+def open_vault_snapshot(
+    settings: Settings, registry: Registry | None = None
+) -> Iterator[SnapshotReader]:
+    """The published read-only snapshot of this data directory's vault, for a process that
+    does not own the vault (an answer worker): ``reader.vault()`` is the newest snapshot,
+    reopened when the owner has published since (`vault.snapshots`); no lock is taken."""
+    config = vault_config(settings)
+    with SnapshotReader(config, registry or load_registry(), key_provider(settings)) as reader:
+        yield reader
 
 
 def ledger_secret(settings: Settings) -> bytes:

@@ -55,6 +55,10 @@ if TYPE_CHECKING:
     from vault.rows import subject_records as subject_records
     from vault.rows import superseding as superseding
     from vault.sealed import SealedUpload as SealedUpload
+    from vault.snapshots import SnapshotMissing as SnapshotMissing
+    from vault.snapshots import SnapshotReader as SnapshotReader
+    from vault.snapshots import VaultReadOnly as VaultReadOnly
+    from vault.snapshots import current_snapshot as current_snapshot
     from vault.status import vault_status as vault_status
     from vault.store import APP_SECRET_PREFIX as APP_SECRET_PREFIX
     from vault.store import PSEUDONYM_KEY as PSEUDONYM_KEY
@@ -85,6 +89,8 @@ _WHERE = {
     "RowNotFound": "vault.errors",
     "RowRef": "vault.rows",
     "SealedUpload": "vault.sealed",
+    "SnapshotMissing": "vault.snapshots",
+    "SnapshotReader": "vault.snapshots",
     "StoredRecord": "vault.rows",
     "Supersession": "vault.ingest",
     "Table": "vault.registry",
@@ -93,9 +99,11 @@ _WHERE = {
     "VaultConfig": "vault.store",
     "VaultError": "vault.errors",
     "VaultNotInitialised": "vault.errors",
+    "VaultReadOnly": "vault.snapshots",
     "check_contribution": "vault.verify",
     "contribution_files": "vault.ingest",
     "create_key_file": "vault.keys",
+    "current_snapshot": "vault.snapshots",
     "delete_row": "vault.rows",
     "find_row": "vault.rows",
     "ingest_directory": "vault.ingest",

@@ -13,6 +13,8 @@ Layout under the vault directory (``$DEXIN_HOME/vault``):
 DuckDB lets one read-write process hold a database file, and no other process may even read
 it meanwhile, so the vault is opened by a single owner: a CLI command for its duration, or
 the gateway while it runs. `Vault.open` takes the lock and raises `VaultBusy` otherwise.
+Other processes read a published copy instead (``snapshots/``: `Vault.publish_snapshot`,
+`Vault.open_snapshot`, `vault.snapshots`).
 """
 
 from __future__ import annotations
@@ -183,6 +185,25 @@ class Vault:
                 yield vault
             finally:
                 vault.con.close()
+
+    @classmethod
+    @contextmanager
+    def open_snapshot(
+        cls, config: VaultConfig, registry: Registry, provider: KeyProvider
+    ) -> Iterator[Vault]:
+        """Open the newest published snapshot read-only, without the owner's lock (any
+        number of processes at once, beside the owner); `vault.snapshots` says how."""
+        from vault.snapshots import open_snapshot
+
+        with open_snapshot(config, registry, provider) as snapshot:
+            yield snapshot
+
+    def publish_snapshot(self) -> int:
+        """Publish a read-only, still encrypted copy of this open vault for answer workers
+        (`vault.snapshots`); returns the snapshot's number."""
+        from vault.snapshots import publish_snapshot
+
+        return publish_snapshot(self)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
