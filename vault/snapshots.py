@@ -32,6 +32,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, cast
 
@@ -210,6 +211,17 @@ class _ReadOnlyConnection:
         return self
 
 
+@dataclass(frozen=True)
+class _SnapshotConfig(VaultConfig):
+    """The live vault's configuration, but nothing is written beside it: only ingest writes
+    rejection reports, and it must not leave one in the owner's directory before its INSERT
+    is refused."""
+
+    @property
+    def reports_dir(self) -> Path:
+        raise VaultReadOnly("writing a rejection report")
+
+
 class SnapshotVault(Vault):
     """A published snapshot opened read-only: the read methods of `Vault` work (queries over
     the ``src`` views, derived tables, pseudonyms, statistics); every write is refused."""
@@ -220,7 +232,7 @@ class SnapshotVault(Vault):
         self.directory = directory
         self.number = int(directory.name)
         self.manifest: dict[str, Any] = json.loads((directory / MANIFEST).read_text("utf-8"))
-        self.config = config
+        self.config = _SnapshotConfig(**{f.name: getattr(config, f.name) for f in fields(config)})
         self.registry = registry
         self.keyring = keyring
         self._publish_lock = threading.Lock()

@@ -175,6 +175,13 @@ def test_a_write_through_the_snapshot_is_refused(
     with pytest.raises(VaultReadOnly), open_snapshot(vault.config, vault.registry,
                                                        key_provider(settings)) as snap:  # fmt: skip
         ingest_file(snap, "public_security", "residents", _residents(tmp_path, "b.csv", [4]))
+    bad = write(tmp_path / "c.csv", RESIDENT_HEADER, [resident(6), resident(8, birth_year="x")])
+    with pytest.raises(VaultReadOnly), open_snapshot(vault.config, vault.registry,
+                                                       key_provider(settings)) as snap:  # fmt: skip
+        ingest_file(snap, "public_security", "residents", bad)  # a row rejected: a report due
+    assert list(vault.config.reports_dir.iterdir()) == []  # none left beside the owner's vault
+    ((n,),) = vault.query("SELECT count(*) FROM p_public_security.contributions")
+    assert n == 1
 
 
 def test_the_snapshot_files_stay_encrypted(
