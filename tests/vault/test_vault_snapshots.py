@@ -6,6 +6,7 @@ and, after the owner ingests and publishes again, the new data on its next use."
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -17,9 +18,11 @@ import duckdb
 import pytest
 from vault_builders import RESIDENT_HEADER, id_number, resident, write
 
+from credit_model.spec import load_spec
 from dexin.app import vault_config
 from dexin.keys import key_provider
 from dexin.settings import Settings
+from governance.model_runs import score_all
 from vault import SnapshotMissing, VaultReadOnly, current_snapshot, ingest_file
 from vault.snapshots import KEEP, open_snapshot, snapshots_dir
 from vault.store import Vault
@@ -60,6 +63,14 @@ with open_vault_snapshot(settings) as reader:
                 except VaultError as exc:
                     refused.append(type(exc).__name__)
             out["refused"] = refused
+        elif command == "score":
+            from credit_model.spec import load_spec
+            from governance.model_runs import feature_row
+            subject = v.subject_pseudonym(argument)
+            row = feature_row(v, load_spec(), subject)
+            out["features"] = None if row is None else {"birth_year": row.birth_year,
+                                                        "town_code": row.town_code}
+            out["score"] = v.lookup("scores", "subject", subject)
         elif command == "own":
             try:
                 with open_vault(settings):
@@ -160,6 +171,20 @@ def test_a_worker_reads_the_snapshot_while_the_owner_holds_the_vault(
     kept = sorted(p.name for p in snapshots_dir(vault.config).iterdir() if p.is_dir())
     assert kept == [str(n) for n in range(4 - KEEP, 4)]
     assert worker.ask(f"read {id_number(7, 1987)}")["number"] == 3
+
+
+def test_a_worker_reads_the_credit_models_scores_from_the_snapshot(
+    vault: Vault, tmp_path: Path, worker: Worker
+) -> None:
+    ingest_file(vault, "public_security", "residents", _residents(tmp_path, "a.csv", [2, 4]))
+    score_all(vault, load_spec(), computed_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), release=None)
+    vault.publish_snapshot()
+    answer = worker.ask(f"score {id_number(4, 1984)}")
+    assert answer["features"] == {"birth_year": 1984, "town_code": "T01"}
+    live = vault.lookup("scores", "subject", vault.subject_pseudonym(id_number(4, 1984)))
+    assert live is not None
+    assert answer["score"] == json.loads(json.dumps(live, default=str))
+    assert worker.ask(f"score {id_number(5, 1985)}")["features"] is None  # not a resident
 
 
 def test_a_write_through_the_snapshot_is_refused(
