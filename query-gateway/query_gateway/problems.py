@@ -191,9 +191,10 @@ PROBLEMS: Final[Mapping[type[Exception], Problem]] = MappingProxyType({
     InvalidTokenRequest: Problem(400, "invalid-token-request", "Invalid token request",
                                  "The token request is malformed or its DPoP proof is invalid; "
                                  "see reason."),
-    SignatureRefused: Problem(422, "signature-refused", "Contribution signature refused",
-                              "The contribution must be signed by the provider's registered key "
-                              "over exactly this upload; see reason."),
+    SignatureRefused: Problem(422, "signature-refused", "Provider signature refused",
+                              "A contribution, correction, dispute answer or credit repair must "
+                              "be signed by the provider's registered key over exactly what is "
+                              "sent; see reason."),
     UnsupportedGrant: Problem(400, "unsupported-grant-type", "Unsupported grant type",
                               "Only grant_type=client_credentials is supported."),
     WrongRole: Problem(403, "forbidden", "Not allowed for this role",
