@@ -7,9 +7,13 @@ environment; everything they need is built here, once, and passed in. The CLI, t
 - `open_vault`, `open_ledger`, `open_ledger_view`: the one-owner stores of a data directory;
 - `open_audit_log`, `load_or_create_log_key`, `witness_dir`: where the audit trail lives;
 - `open_audit_reader`: the audit log read beside its writers (the CLI's and the console's);
-- `open_audit_reader`: the audit log read beside its writers (the CLI's and the console's);
 - `control_plane`: the control-plane database, migrated (works beside a running gateway);
-- `open_services`: everything one gateway process answers with (`governance.Services`).
+- `open_services`: everything one gateway process answers with (`governance.Services`): the
+  vault's owner by default; an answer worker when ``settings.serve_role`` is ``worker``
+  (`check_worker`: the control plane, audit log and ledger must be shared), which reads the
+  published vault snapshot and runs none of the owner's background work;
+- `publish_configured`: the owner's snapshot for answer workers, when
+  ``DEXIN_VAULT_SNAPSHOTS`` asks for it (after ingest and each refresh of the scores).
 
 Where things live under ``$DEXIN_HOME`` (decided here, not in the core)::
 
@@ -23,7 +27,9 @@ Where things live under ``$DEXIN_HOME`` (decided here, not in the core)::
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +56,7 @@ from audit import (
     snapshot_log,
     snapshot_pg,
 )
-from credit_model import load_spec
+from credit_model import HouseholdScore, ScoreResult, load_spec
 from dexin.keys import key_provider
 from dexin.settings import GatewaySettings, Settings
 from governance import (
@@ -97,6 +103,8 @@ from vault import (
     Vault,
     VaultBusy,
     VaultConfig,
+    VaultError,
+    VaultReadOnly,
     load_registry,
 )
 
@@ -106,6 +114,8 @@ __all__ = [
     "Components",
     "GatewaySettings",
     "Settings",
+    "WorkerMisconfigured",
+    "check_worker",
     "control_plane",
     "ledger_secret",
     "load_or_create_log_key",
@@ -117,11 +127,13 @@ __all__ = [
     "open_vault",
     "open_vault_snapshot",
     "opened_control_plane",
+    "publish_configured",
     "vault_config",
     "witness_dir",
 ]
 
 DEFAULT_ORIGIN = "dexin.local/audit"
+log = logging.getLogger("dexin.app")
 
 
 def vault_config(settings: Settings) -> VaultConfig:
@@ -367,17 +379,33 @@ def open_services(
     vault and the embedded ledger (one owner process each) unless ``parts`` provides them,
     the control plane migrated to head, the audit trail, and witnessing in the background
     (every ``DEXIN_WITNESS_INTERVAL`` seconds) when the trail is the Merkle log; all of it
-    counted on ``metrics`` (a fresh `Metrics` unless given: `dexin serve` serves its own)."""
+    counted on ``metrics`` (a fresh `Metrics` unless given: `dexin serve` serves its own).
+
+    With ``DEXIN_VAULT_SNAPSHOTS`` the owner publishes a vault snapshot at start and after
+    each refresh of the scores. An answer worker (``settings.serve_role == "worker"``; see
+    `check_worker`, raised before anything opens) reads that snapshot instead of the vault,
+    refuses the vault's writes (`Services.require_vault_owner`) and runs neither the dispute
+    sweep nor witnessing: the owner does."""
     metrics = metrics or Metrics()
+    worker = settings.serve_role == "worker"
+    if worker:
+        check_worker(settings)
     with ExitStack() as stack:
+        if parts is None and worker:
+            parts = _worker_parts(settings, stack)
         parts = parts or Components(
             vault=stack.enter_context(open_vault(settings)),
             ledger=stack.enter_context(open_ledger(settings)),
         )
         services = _build(settings, parts, stack, metrics)
-        if settings.gateway.dispute_sweep:  # escalate disputes left past their 20 days
+        if worker:
+            services.vault_owner = False
+        elif settings.vault_snapshots:
+            services.scores = _PublishingScores(services.scores, services.vault)
+            _publish(services.vault)  # workers can start from what this owner serves
+        if settings.gateway.dispute_sweep and not worker:  # escalate disputes past 20 days
             stack.enter_context(disputes.sweeping(services, settings.gateway.dispute_sweep))
-        if isinstance(services.audit, AuditTrail):
+        if isinstance(services.audit, AuditTrail) and not worker:
             services.witnessing = stack.enter_context(
                 witnessing.running(
                     services.audit, parts.ledger, settings.gateway.witness_interval, metrics
@@ -463,3 +491,147 @@ def _default_scores(vault: Vault, ledger: Ledger) -> ScoreService:
 
 def _no_entries(index: int) -> bytes:
     raise LookupError("this audit sink cannot read its entries back")
+
+
+class WorkerMisconfigured(ValueError):
+    """An answer worker (``dexin serve --worker``, ``DEXIN_SERVE_ROLE=worker``) whose control
+    plane, audit log or ledger would be its own rather than shared with the vault's owner."""
+
+
+def _postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql:", "postgresql+", "postgres:"))
+
+
+def check_worker(settings: Settings) -> None:
+    """Refuse an answer worker that would not share what the owner and the other workers
+    share: the control plane and the audit log in PostgreSQL, the ledger over JSON-RPC
+    (an embedded chain, a SQLite control plane or a file log belong to one process).
+    Raises `WorkerMisconfigured` naming the settings to change (never their values)."""
+    missing = []
+    if not _postgres(settings.gateway.database_url):
+        missing.append("DATABASE_URL (a postgresql:// control plane)")
+    if not _postgres(settings.audit_database_url):
+        missing.append("DEXIN_AUDIT_DATABASE_URL (a postgresql:// audit log)")
+    if settings.ledger_backend != "jsonrpc" or not settings.ledger_rpc_url:
+        missing.append("DEXIN_LEDGER=jsonrpc and DEXIN_LEDGER_RPC_URL (a shared ledger node)")
+    if missing:
+        raise WorkerMisconfigured(
+            "an answer worker shares the control plane, the audit log and the ledger with the "
+            "vault's owner; set " + "; ".join(missing)
+        )
+
+
+def publish_configured(settings: Settings, vault: Vault) -> int | None:
+    """Publish the owner's vault snapshot for answer workers when ``DEXIN_VAULT_SNAPSHOTS``
+    is on (after ingest or a refresh of the scores); returns its number, None when off."""
+    if not settings.vault_snapshots:
+        return None
+    return vault.publish_snapshot()
+
+
+def _publish(vault: Vault) -> None:
+    """Publish from the gateway after a write (the write itself stands): a write from another
+    thread during the copy makes it try once more; a failure is logged, and workers keep
+    answering from the snapshot before until the next publish."""
+    for attempt in (1, 2):
+        try:
+            vault.publish_snapshot()
+            return
+        except VaultError as exc:  # SnapshotInconsistent: a write landed during the copy
+            if attempt == 2:
+                log.error("vault snapshot not published (%s)", type(exc).__name__)
+        except OSError as exc:
+            log.error("vault snapshot not published (%s)", type(exc).__name__)
+            return
+
+
+class _PublishingScores:
+    """The owner's `ScoreService` when snapshots are on: each refresh of the scores (after
+    an ingest, a correction, a deletion or a repair, under the writers' lock) is followed
+    by a published snapshot, so workers answer from what the owner just wrote."""
+
+    def __init__(self, scores: ScoreService, vault: Vault) -> None:
+        self._scores = scores
+        self._vault = vault
+
+    def score_subject(self, subject: str) -> ScoreResult | None:
+        return self._scores.score_subject(subject)
+
+    def household_of(self, subject: str) -> str | None:
+        return self._scores.household_of(subject)
+
+    def household_members(self, household: str) -> list[Any]:  # governance's HouseholdMember
+        return self._scores.household_members(household)
+
+    def score_household(self, household: str, members: Collection[str]) -> HouseholdScore | None:
+        return self._scores.score_household(household, members)
+
+    def refresh(self) -> int:
+        refreshed = self._scores.refresh()
+        _publish(self._vault)
+        return refreshed
+
+
+class _FollowingSnapshot(Vault):
+    """An answer worker's vault: every attribute is the newest published snapshot's
+    (`SnapshotReader.vault`), so a request that begins after the owner publishes reads the
+    new one. No lock is taken; every write raises `VaultReadOnly`."""
+
+    def __init__(self, reader: SnapshotReader) -> None:  # nothing of its own: all is the snapshot's
+        object.__setattr__(self, "_reader", reader)
+
+    def __getattribute__(self, name: str) -> Any:
+        reader: SnapshotReader = object.__getattribute__(self, "_reader")
+        return getattr(reader.vault(), name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise VaultReadOnly("changing the vault")
+
+
+class _SnapshotScores:
+    """An answer worker's `ScoreService`: the credit model over the newest snapshot's
+    features, read into memory again when the owner has published a newer snapshot. The
+    refresh is the owner's (`VaultReadOnly`)."""
+
+    def __init__(self, reader: SnapshotReader, ledger: Ledger) -> None:
+        self._reader = reader
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._number: int | None = None
+        self._service: ScoreService | None = None
+        self._current()
+
+    def _current(self) -> ScoreService:
+        snapshot = self._reader.vault()
+        with self._lock:
+            if self._service is None or snapshot.number != self._number:
+                self._service = _default_scores(snapshot, self._ledger)
+                self._number = snapshot.number
+            return self._service
+
+    def score_subject(self, subject: str) -> ScoreResult | None:
+        return self._current().score_subject(subject)
+
+    def household_of(self, subject: str) -> str | None:
+        return self._current().household_of(subject)
+
+    def household_members(self, household: str) -> list[Any]:  # governance's HouseholdMember
+        return self._current().household_members(household)
+
+    def score_household(self, household: str, members: Collection[str]) -> HouseholdScore | None:
+        return self._current().score_household(household, members)
+
+    def refresh(self) -> int:
+        raise VaultReadOnly("refreshing the scores")
+
+
+def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
+    """What an answer worker reads instead of owning: the published vault snapshot (no
+    lock; `SnapshotMissing` if the owner has published none) and the shared ledger node
+    (JSON-RPC: no directory lock either, the owner holds none of the node)."""
+    reader = stack.enter_context(open_vault_snapshot(settings))
+    reader.vault()  # fail at start-up, not on the first request, if none is published
+    ledger = _open_ledger(ledger_config(settings))
+    stack.callback(ledger.close)
+    return Components(vault=_FollowingSnapshot(reader), ledger=ledger,
+                      scores=_SnapshotScores(reader, ledger))  # fmt: skip

@@ -186,7 +186,7 @@ def vault_ingest(
     """Validate, pseudonymise and load contributions, anchor their roots on the ledger, and
     print the receipts (rejected rows go to a report file)."""
     from dexin import demo as demo_mod
-    from dexin.app import open_vault
+    from dexin.app import open_vault, publish_configured
 
     if not path.is_dir() and (not provider or not table):
         raise verr.InputFileError(str(path), "a single file needs --provider and --table")
@@ -198,9 +198,12 @@ def vault_ingest(
             results = [_ingest_one(v, provider or "", table or "", path)]
         results = demo_mod.anchor_results(settings, v, results)
         refreshed = demo_mod.refresh_after_ingest(settings, v, results)
+        published = publish_configured(settings, v) if refreshed is not None else None
     _report(results, as_json, single=not path.is_dir())
     if refreshed is not None and not as_json:
         out.print(f"features and scores refreshed for {refreshed:,} residents")
+    if published is not None and not as_json:
+        out.print(f"vault snapshot {published} published for answer workers")
 
 
 def _ingest_one(

@@ -97,12 +97,13 @@ def score_all_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:  # fmt: skip
     """Compute features, person and household scores for the whole population (in the vault)."""
-    from dexin.app import open_vault
+    from dexin.app import open_vault, publish_configured
     from governance import model_runs as scoring
 
     settings, spec = Settings.from_env(), _spec(spec_path)
     with _release(settings, spec, unreleased) as release, open_vault(settings) as v:
         summary = scoring.score_all(v, spec, computed_at=_now(), release=release)
+        publish_configured(settings, v)  # DEXIN_VAULT_SNAPSHOTS: for answer workers
     if as_json:
         _print_json({k: str(x) if isinstance(x, dt.date) else x for k, x in vars(summary).items()})
         return

@@ -1,9 +1,13 @@
 """``dexin serve``: the query gateway over the data directory, with uvicorn (uvloop, httptools).
 
 Mount with ``app.command("serve")(dexin.serve_cli.serve)`` or
-``app.add_typer(dexin.serve_cli.app, name="serve")``. One process: the gateway owns the vault
-and the embedded ledger while it runs (several workers would each need them). The gateway
-(FastAPI, the vault, the ledger) is imported when the command runs, not when the CLI starts.
+``app.add_typer(dexin.serve_cli.app, name="serve")``. By default one process: the gateway owns
+the vault and the embedded ledger while it runs. ``--worker`` (or ``DEXIN_SERVE_ROLE=worker``)
+serves an answer worker beside that owner: it reads the vault snapshot the owner publishes
+(``DEXIN_VAULT_SNAPSHOTS=1``), takes no lock, and refuses to start (exit code 2) unless the
+control plane and the audit log are PostgreSQL and the ledger is JSON-RPC
+(`dexin.app.check_worker`). The gateway (FastAPI, the vault, the ledger) is imported when
+the command runs, not when the CLI starts.
 
 Operations (issue 16 §3): logs go to standard error as ``DEXIN_LOG_FORMAT`` says (`dexin.logs`),
 and when ``DEXIN_METRICS_PORT`` is set the process's metrics (`governance.Metrics`) are served
@@ -13,6 +17,7 @@ to Prometheus at ``/metrics`` on that operator port by a thread of their own, bo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -32,15 +37,28 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="log level (ours and uvicorn's)")] = "warning",
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="an answer worker beside the vault's owner: reads its published snapshot "
+            "(needs PostgreSQL and a JSON-RPC ledger)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the gateway on HOST:PORT until interrupted."""
     import uvicorn
     from query_gateway import create_app
 
+    from dexin.app import check_worker
     from dexin.logs import configure
     from governance import Metrics
 
     settings = Settings.from_env()
+    if worker:
+        settings = dataclasses.replace(settings, serve_role="worker")
+    if settings.serve_role == "worker":
+        check_worker(settings)  # WorkerMisconfigured: exit code 2, before anything opens
     if settings.gateway.unsafe_dev_identity and not _loopback(host):
         raise fail(
             "DEXIN_UNSAFE_DEV_IDENTITY is set: an ID number alone would sign anyone in as that "

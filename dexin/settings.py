@@ -16,6 +16,15 @@
   (`audit.pg_log`), shared by any number of answer workers; unset (the default, and
   ``make demo``'s) the log is the file log under ``$DEXIN_HOME/audit``, one writer process.
   Either way the signing key is ``$DEXIN_HOME/audit/log.key``: every worker needs the same.
+- ``DEXIN_VAULT_SNAPSHOTS``: ``1`` makes the vault's owner (``dexin serve``, ``dexin vault
+  ingest``, ``dexin model score-all``) publish a read-only snapshot of the vault for answer
+  workers (`Vault.publish_snapshot`) when it starts serving, after each ingest and after
+  each refresh of the scores; off by default (``make demo`` publishes none).
+- ``DEXIN_SERVE_ROLE``: ``owner`` (default: ``dexin serve`` owns the vault) or ``worker``
+  (as ``dexin serve --worker``): an answer worker that reads the published snapshot, takes
+  no vault lock, runs no witnessing or other owner work, and answers the routes that write
+  the vault with 503 ``vault_owner_only``. A worker refuses to start unless ``DATABASE_URL``
+  and ``DEXIN_AUDIT_DATABASE_URL`` are PostgreSQL and ``DEXIN_LEDGER`` is ``jsonrpc``.
 
 The gateway's section (`GatewaySettings`, ``Settings.gateway``), read in the same pass:
 
@@ -94,6 +103,8 @@ class Settings:
     ledger_funding_key_hex: str | None = field(default=None, repr=False)
     ledger_contract: str | None = None
     audit_database_url: str | None = field(default=None, repr=False)  # may hold a password
+    vault_snapshots: bool = False  # the owner publishes snapshots for answer workers
+    serve_role: Literal["owner", "worker"] = "owner"
     gateway: GatewaySettings = field(default=None)  # type: ignore[assignment]  # set in __post_init__
 
     def __post_init__(self) -> None:
@@ -119,6 +130,8 @@ class Settings:
             ledger_funding_key_hex=env.get("DEXIN_LEDGER_FUNDING_KEY") or None,
             ledger_contract=env.get("DEXIN_LEDGER_CONTRACT") or None,
             audit_database_url=env.get("DEXIN_AUDIT_DATABASE_URL") or None,
+            vault_snapshots=env.get("DEXIN_VAULT_SNAPSHOTS", "").lower() in ("1", "true"),
+            serve_role=_serve_role(env),
             gateway=gateway_settings(home, env),
         )
 
@@ -189,6 +202,12 @@ def _public_url(value: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
         raise ValueError("DEXIN_PUBLIC_URL must be scheme://host[:port], without a path")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _serve_role(env: Mapping[str, str]) -> Literal["owner", "worker"]:
+    return (
+        "worker" if _choice(env, "DEXIN_SERVE_ROLE", ("owner", "worker")) == "worker" else "owner"
+    )
 
 
 def _port(env: Mapping[str, str], name: str) -> int:

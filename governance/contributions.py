@@ -74,6 +74,7 @@ def accept_contribution(
     the limit: ``too_many_rows``, ``too_many_columns``, ``too_many_expanded_bytes``; nothing
     was read or recorded), `RefusedContribution`, `NotFound` (a table the provider does not
     contribute), `InvalidRequest` (an unreadable file)."""
+    services.require_vault_owner("a contribution")
     keys = services.control.keys.keys_at(client_id)
     statement, key = check_signed_contribution(signed, client_id=client_id, provider=provider,
                                                table=table, file_sha256=upload.sha256, keys=keys)  # fmt: skip

@@ -102,6 +102,7 @@ def correct_dispute(
     where it is anchored. Raises `SignatureRefused` (``contribution_unsigned``, …: checked
     before a row is read), `RefusedContribution` (it does not restate exactly the disputed
     record), `NotFound`, `Conflict`, `InvalidRequest` (``wrong_table``)."""
+    services.require_vault_owner("a correction")
     d = dispute_desk(services)
     row = _answerable(services, d, who, dispute_id, audit)
     if row.scope != "record" or who.role is not Role.PROVIDER:
@@ -145,6 +146,7 @@ def _ref(row: Dispute) -> RowRef:
 
 def _delete(services: Services, row: Dispute, now: dt.datetime) -> RowChange:
     """Delete the row in the vault; the change the dispute log records."""
+    services.require_vault_owner("deleting a disputed record")
     with services.ingest_lock:
         try:
             delete_row(services.vault, _ref(row), now.date(), row.id, now.isoformat())

@@ -94,6 +94,7 @@ def _row(found: StoredRecord, origin: str, now: dt.datetime) -> Repair:
 
 def _repair_in_vault(services: Services, ref: RowRef, on: dt.date, reference: str) -> None:
     """Record the repair and recompute the scores (one writer at a time)."""
+    services.require_vault_owner("a repair")
     if on > dispute_desk(services).now().date():
         raise InvalidRequest(reason="repair_date_in_future")
     with services.ingest_lock:

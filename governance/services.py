@@ -2,7 +2,9 @@
 
 Built once by the composition root (`dexin.app.open_services`) and handed to every edge:
 the API routes, the console pages and the CLI call the use cases (`governance.scores`,
-`governance.aggregates`, `governance.consents`, `governance.votes`) with it.
+`governance.aggregates`, `governance.consents`, `governance.votes`) with it. In an answer
+worker (``vault_owner`` False) the vault is the owner's published snapshot, and the use
+cases that write the vault call `Services.require_vault_owner` before changing anything.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from governance.scores import ScoreService
 from governance.signing_keys import SigningKeys
 from governance.witnessing import Witnessing
 from ledger import Ledger
-from vault import Vault
+from vault import Vault, VaultReadOnly
 
 CLIENT_CACHE_SECONDS = 1.0
 
@@ -51,7 +53,7 @@ class Services:
     aggregates: AggregateSource
     approvals: Approvals
     consents: ConsentLog
-    vault: Vault  # pseudonyms and contributions
+    vault: Vault  # pseudonyms and contributions (an answer worker: the published snapshot)
     ledger: Ledger
     rate_limiter: RateLimiter
     accesses: AccessIndex
@@ -63,7 +65,15 @@ class Services:
     disputes: DisputeDesk | None = None  # residents' disputes and repairs (issue 18)
     replay: ReplayCache = field(default_factory=ReplayCache)  # DPoP and assertion jti seen
     rights: RightsState = field(default_factory=RightsState)  # statements, reviews, clock
+    vault_owner: bool = True  # False: an answer worker, reading the vault's snapshot
     _clients: dict[str, tuple[bool, float]] = field(default_factory=dict)
+
+    def require_vault_owner(self, action: str) -> None:
+        """Refuse ``action`` (a write to the vault) before anything changes, unless this
+        process owns the vault: an answer worker reads a snapshot (`VaultReadOnly`, answered
+        503 ``vault_owner_only``: the vault owner's gateway takes these)."""
+        if not self.vault_owner:
+            raise VaultReadOnly(action)
 
     def client_active(self, client_id: str) -> bool:
         """Whether the client exists and is enabled (cached for one second)."""

@@ -53,7 +53,7 @@ from governance import (
     WrongRole,
 )
 from ledger import LedgerError
-from vault import InvalidIdNumber
+from vault import InvalidIdNumber, VaultReadOnly
 
 PROBLEM_JSON = "application/problem+json"
 JSON_INVALID = "json_invalid"
@@ -234,6 +234,10 @@ PROBLEMS: Final[Mapping[type[Exception], Problem]] = MappingProxyType({
                              "digit).", reason="invalid_id_number"),
     LedgerError: replace(_UNAVAILABLE, reason="ledger_unavailable"),
     TooManySubmissions: replace(_CONFLICT, reason="too_many_pending_cosignatures"),
+    VaultReadOnly: Problem(503, "vault-owner-only", "Taken by the vault owner",
+                           "This gateway is an answer worker reading a snapshot of the vault; "
+                           "contributions, corrections, dispute deletions and repairs are "
+                           "taken by the vault owner's gateway.", reason="vault_owner_only"),
 })  # fmt: skip
 
 
