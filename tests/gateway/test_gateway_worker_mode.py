@@ -42,7 +42,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from audit.entry import decode_entry
-from dexin.app import WorkerMisconfigured, open_audit_reader, open_ledger, open_vault, vault_config
+from dexin.app import (
+    WorkerMisconfigured,
+    check_worker,
+    open_audit_reader,
+    open_ledger,
+    open_vault,
+    vault_config,
+)
 from dexin.keys import key_provider
 from dexin.settings import Settings
 from governance.anchoring import anchor_pending
@@ -260,3 +267,18 @@ def test_a_worker_without_postgresql_refuses_to_start(pair: Pair, tmp_path: Path
     assert run.returncode == 2, run.stderr
     assert "DATABASE_URL" in run.stderr and "DEXIN_AUDIT_DATABASE_URL" in run.stderr
     assert pair.schema not in run.stderr  # the settings are named, never their values
+
+
+def test_the_role_and_publishing_are_settings_off_by_default(tmp_path: Path) -> None:
+    default = Settings.from_env({"DEXIN_HOME": str(tmp_path)})
+    assert (default.serve_role, default.vault_snapshots) == ("owner", False)
+    on = Settings.from_env({"DEXIN_HOME": str(tmp_path), "DEXIN_SERVE_ROLE": "worker",
+                            "DEXIN_VAULT_SNAPSHOTS": "1"})  # fmt: skip
+    assert (on.serve_role, on.vault_snapshots) == ("worker", True)
+    with pytest.raises(ValueError, match="DEXIN_SERVE_ROLE"):
+        Settings.from_env({"DEXIN_HOME": str(tmp_path), "DEXIN_SERVE_ROLE": "leader"})
+    shared = Settings.from_env({"DEXIN_HOME": str(tmp_path), "DATABASE_URL": PG_URL,
+                                "DEXIN_AUDIT_DATABASE_URL": PG_URL})  # fmt: skip
+    with pytest.raises(WorkerMisconfigured, match="DEXIN_LEDGER=jsonrpc") as refused:
+        check_worker(shared)  # the embedded chain belongs to one process
+    assert "DATABASE_URL (" not in str(refused.value)  # only what is missing is named
