@@ -16,7 +16,9 @@ the worker; a contribution to the worker refused with the vault-owner problem (n
 loaded), the same contribution through the owner published as a new snapshot the worker then
 reads; and a worker without PostgreSQL refusing to start (in-process and ``dexin serve
 --worker``, exit code 2). Both gateways run in this process (test clients): the worker's
-vault is the snapshot, never `Vault.open`, which the owner's lock would refuse (`VaultBusy`).
+vault is the snapshot, never `Vault.open`, which the owner's lock would refuse (`VaultBusy`);
+and ``dexin serve --worker`` runs as a process of its own beside the owner, answering a
+bank's score over HTTP.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 from dpop_support import ClientKey, sign_bound_requests
@@ -56,7 +60,7 @@ from governance.anchoring import anchor_pending
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import normalise_url, open_engine, session_factory
-from ledger.testing import UNSAFE_ANVIL_DEV_KEY, run_anvil
+from ledger.testing import UNSAFE_ANVIL_DEV_KEY, free_port, run_anvil
 from synthetic import generate
 from vault.idnumber import check_char
 from vault.ingest import ingest_file
@@ -282,3 +286,43 @@ def test_the_role_and_publishing_are_settings_off_by_default(tmp_path: Path) -> 
     with pytest.raises(WorkerMisconfigured, match="DEXIN_LEDGER=jsonrpc") as refused:
         check_worker(shared)  # the embedded chain belongs to one process
     assert "DATABASE_URL (" not in str(refused.value)  # only what is missing is named
+
+
+def test_dexin_serve_worker_runs_as_a_process_beside_the_owner(pair: Pair, tmp_path: Path) -> None:
+    port = free_port()
+    code = "import sys; from dexin.cli import app; sys.argv = ['dexin', *sys.argv[1:]]; app()"
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--worker", "--port", str(port)],
+                            env=os.environ | pair.env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        health = None
+        for _ in range(600):  # start-up: imports, the snapshot, the features into memory
+            if proc.poll() is not None:
+                break
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert health is not None and health.status_code == 200
+        keys = httpx.get(f"http://127.0.0.1:{port}/v1/keys", timeout=10).json()
+        assert keys == pair.owner.get("/v1/keys").json()  # one gateway: the same signing keys
+        bank, rid = _bank(pair, "worker-process")
+        id_number = pair.actors.world.ids[5]
+        consent = pair.actors.consent(pair.actors.subject(id_number), bank.client_id)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            sign_bound_requests(http)
+            r = http.post("/v1/scores", json=score_body(id_number, rid, consent),
+                          headers=auth(bank.token))  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert r.json()["audit"]["index"] >= 0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
