@@ -229,3 +229,22 @@ def _ignored(path: str) -> bool:
     probe = subprocess.run(["git", "check-ignore", "-q", path.removeprefix("./")], cwd=ROOT,
                            check=False)  # fmt: skip
     return probe.returncode == 0
+
+
+def test_answer_workers_run_as_workers_on_what_they_share(compose: dict[str, Any]) -> None:
+    """`dexin serve --worker` refuses to start unless the control plane and the audit log are
+    PostgreSQL and the ledger is JSON-RPC: the compose file gives its workers exactly that, and
+    the vault owner publishes the snapshot they read (settings read by the entrypoint from the
+    secret files, never written here)."""
+    services = compose["services"]
+    worker, owner = services["answer-worker"], services["vault-owner"]
+    assert "--worker" in worker["command"] and "--worker" not in owner["command"]
+    for svc in (worker, owner):
+        env = svc["environment"]
+        assert env["DATABASE_URL_FILE"] == env["DEXIN_AUDIT_DATABASE_URL_FILE"]
+        assert "deploy/network/ledger.env" in svc["env_file"]
+        assert any(v.startswith("dexin-home:") for v in svc["volumes"])  # the snapshots
+    assert owner["environment"]["DEXIN_VAULT_SNAPSHOTS"] == "1"
+    entrypoint = (ROOT / "deploy" / "docker-entrypoint.sh").read_text(encoding="utf-8")
+    names = re.search(r"for name in ([A-Z_ ]+); do", entrypoint)
+    assert names is not None and "DEXIN_AUDIT_DATABASE_URL" in names.group(1).split()
