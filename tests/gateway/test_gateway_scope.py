@@ -241,3 +241,17 @@ def test_a_scope_swapped_in_the_control_plane_fails_the_verification(flow: Flow)
         with engine.begin() as c:
             c.execute(swap, {"scope": json.dumps({"town": "T01"}), "id": flow.approval})
         engine.dispose()
+
+
+def test_the_core_refuses_a_malformed_parameter_behind_the_contract(actors: Actors) -> None:
+    """What the HTTP contract refuses first, the core refuses too (another edge, the CLI)."""
+    from governance.errors import InvalidRequest
+    from governance.scope import check_parameters
+
+    villages = actors.http.app.state.gateway.catalogue.get(VILLAGES)  # type: ignore[attr-defined]
+    check_parameters(villages, {"town": "T01"})
+    for parameters, reason in (({"town": "330281199001011234"}, "parameter_invalid"),
+                               ({}, "parameters_mismatch")):  # fmt: skip
+        with pytest.raises(InvalidRequest) as refused:
+            check_parameters(villages, parameters)
+        assert refused.value.reason == reason
