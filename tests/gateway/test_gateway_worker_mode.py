@@ -40,10 +40,18 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 from dpop_support import ClientKey, sign_bound_requests
-from gateway_support import INGESTED, Actors, TestClient, World, auth, score_body
+from gateway_support import (
+    INGESTED,
+    PG_URL,
+    Actors,
+    TestClient,
+    World,
+    auth,
+    needs_postgres,
+    score_body,
+)
 from query_gateway.app import create_app
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from audit.entry import decode_entry
 from dexin.app import (
@@ -68,25 +76,11 @@ from vault.registry import load_registry
 from vault.snapshots import SnapshotVault, current_snapshot
 from vault.store import Vault, VaultBusy
 
-PG_URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "dishonest_debtors"
 
 
-def _reachable(url: str) -> bool:
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.connect():
-            return True
-    except OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
-pytestmark = pytest.mark.skipif(
-    not _reachable(PG_URL), reason=f"PostgreSQL is not reachable at {PG_URL} (issue 16 §2)"
-)
+pytestmark = needs_postgres()
 
 
 @dataclass

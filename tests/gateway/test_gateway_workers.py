@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -34,10 +33,9 @@ from typing import Any
 
 import pytest
 from dpop_support import ClientKey, sign_bound_requests
-from gateway_support import Actors, TestClient, World, auth, score_body
+from gateway_support import PG_URL, Actors, TestClient, World, auth, needs_postgres, score_body
 from query_gateway.app import create_app
 from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.exc import OperationalError
 
 from governance.accounts import ConsoleAccounts
 from governance.control import ControlPlane
@@ -49,25 +47,11 @@ from governance.login_guard import AccountLocked, Failures, LoginFailed, LoginPo
 from governance.models import AccessRequest
 from governance.rights_models import RecordStatement, ScoreReview
 
-PG_URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 WORKERS = 3
 PEOPLE = range(190, 200)  # residents no other test uses
 
 
-def _reachable(url: str) -> bool:
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.connect():
-            return True
-    except OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
-pytestmark = pytest.mark.skipif(
-    not _reachable(PG_URL), reason=f"PostgreSQL is not reachable at {PG_URL} (issue 16 §2)"
-)
+pytestmark = needs_postgres()
 
 
 class SharedTrail:

@@ -3,6 +3,8 @@ English on request."""
 
 from __future__ import annotations
 
+from query_gateway.console.i18n import pick
+
 WORDS: dict[str, tuple[str, str]] = {
     "disputes": ("异议与信用修复", "Disputes and credit repair"),
     "disputes_law": (
@@ -89,7 +91,4 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 def dispute_translate(lang: str, key: str) -> str:
-    pair = WORDS.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "zh" else pair[1]
+    return pick(WORDS, lang, key)

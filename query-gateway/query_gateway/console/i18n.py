@@ -10,6 +10,7 @@ itself, so the console's browser test (which refuses bare codes on a zh-CN page)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -448,8 +449,14 @@ def lang_of(request: Request) -> str:
     return asked if asked in LANGS else "zh"
 
 
-def translate(lang: str, key: str) -> str:
-    pair = WORDS.get(key)
+def pick(words: Mapping[str, tuple[str, str]], lang: str, key: str) -> str:
+    """The word of ``key`` in ``lang`` from a (zh-CN, English) table; the key itself if the
+    table has none (so a browser test finds an untranslated code)."""
+    pair = words.get(key)
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def translate(lang: str, key: str) -> str:
+    return pick(WORDS, lang, key)

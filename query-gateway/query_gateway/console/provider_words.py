@@ -3,6 +3,8 @@ request."""
 
 from __future__ import annotations
 
+from query_gateway.console.i18n import pick
+
 WORDS: dict[str, tuple[str, str]] = {
     "inbox": ("异议收件箱", "Dispute inbox"),
     "inbox_law": (
@@ -57,7 +59,4 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 def provider_translate(lang: str, key: str) -> str:
-    pair = WORDS.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "zh" else pair[1]
+    return pick(WORDS, lang, key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from query_gateway.console.i18n import pick
+
 WORDS: dict[str, tuple[str, str]] = {
     "report": ("个人信用报告", "Personal credit report"),
     "report_pdf": ("下载 PDF", "Download PDF"),
@@ -105,7 +107,4 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 def rights_translate(lang: str, key: str) -> str:
-    pair = WORDS.get(key)
-    if pair is None:
-        return key
-    return pair[0] if lang == "zh" else pair[1]
+    return pick(WORDS, lang, key)
