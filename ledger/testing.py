@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
 
@@ -64,14 +65,20 @@ def run_anvil(*, block_time: float | None = None) -> Iterator[str]:
         _wait_ready(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+        stop_process(proc, timeout=10)
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float) -> None:
+    """Terminate ``proc``, kill it if it is still there after ``timeout`` seconds, and close
+    its stderr pipe."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr is not None:
+        proc.stderr.close()
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

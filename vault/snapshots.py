@@ -193,17 +193,15 @@ class _ReadOnlyConnection:
         return _ReadOnlyConnection(self._con.cursor())
 
     def execute(self, query: object, parameters: object = None) -> _ReadOnlyConnection:
-        try:
-            self._con.execute(query, parameters)  # type: ignore[arg-type]
-        except duckdb.Error as exc:
-            if _refused(exc):
-                raise VaultReadOnly("a statement that writes") from None
-            raise
-        return self
+        return self._run(self._con.execute, query, parameters)
 
     def executemany(self, query: object, parameters: object = None) -> _ReadOnlyConnection:
+        return self._run(self._con.executemany, query, parameters)
+
+    def _run(self, call: Any, query: object, parameters: object) -> _ReadOnlyConnection:
+        """``call`` (execute or executemany); DuckDB's read-only refusal as `VaultReadOnly`."""
         try:
-            self._con.executemany(query, parameters)  # type: ignore[arg-type]
+            call(query, parameters)
         except duckdb.Error as exc:
             if _refused(exc):
                 raise VaultReadOnly("a statement that writes") from None

@@ -8,18 +8,14 @@ import re
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from gateway_support import Actors
+from gateway_support import Actors, served_on_port
 
 from dexin.admin import create_keyed_client
 from governance.credentials import Role
-from ledger.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 UV = ROOT / ".tools" / "bin" / "uv"
@@ -30,18 +26,8 @@ SERVER_PACKAGES = ("governance", "vault", "ledger", "audit", "credit_model", "de
 @pytest.fixture
 def served(actors: Actors) -> Iterator[str]:
     """The session's app on a real port (its lifespan already ran under the test client)."""
-    port = free_port()
-    config = uvicorn.Config(actors.http.app, host="127.0.0.1", port=port, lifespan="off",
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=20)
+    with served_on_port(actors) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

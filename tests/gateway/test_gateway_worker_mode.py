@@ -68,7 +68,7 @@ from governance.anchoring import anchor_pending
 from governance.control import ControlPlane
 from governance.credentials import Role
 from governance.db import normalise_url, open_engine, session_factory
-from ledger.testing import UNSAFE_ANVIL_DEV_KEY, free_port, run_anvil
+from ledger.testing import UNSAFE_ANVIL_DEV_KEY, free_port, run_anvil, stop_process
 from synthetic import generate
 from vault.idnumber import check_char
 from vault.ingest import ingest_file
@@ -312,11 +312,4 @@ def test_dexin_serve_worker_runs_as_a_process_beside_the_owner(pair: Pair, tmp_p
         assert r.status_code == 200, r.text
         assert r.json()["audit"]["index"] >= 0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+        stop_process(proc, timeout=30)
