@@ -505,7 +505,14 @@ def test_the_dispute_log_is_anchored_after_every_event(flow: Flow) -> None:
 
 
 def _repairable(day: dt.date) -> Any:
-    return lambda p: p.repairable_from is not None and p.repairable_from <= day
+    """A penalty repairable on ``day`` whose window is still open through tomorrow: a repair
+    filed without a date takes today's (the clock's), which may lie after the as-of day."""
+    last = max(day, dt.datetime.now(dt.UTC).date()) + dt.timedelta(days=1)
+    return lambda p: (
+        p.repairable_from is not None
+        and p.repairable_from <= day
+        and (p.lapses_on is None or p.lapses_on > last)
+    )
 
 
 def signed_repair(key: ClientKey, *, repair: str | None = None,
