@@ -7,6 +7,8 @@ same rounds, interleaved with the measured commands so a busy machine slows all 
 interpreter doing nothing (``python -c pass``) and a bare typer app with one group and one
 command (the floor any typer CLI pays: typer and rich; a group's help also imports pydantic,
 which typer 0.29 uses to read its own ``--help`` flag). The target is 0.5 s (issue 15 §2).
+The figures assume compiled bytecode (``make install`` compiles it): without it, and with
+``PYTHONDONTWRITEBYTECODE`` set, every process compiles its imports again.
 """
 
 from __future__ import annotations
@@ -79,9 +81,23 @@ def measure(runs: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def _bytecode() -> str:
+    """Whether typer's and dexin's imports find compiled bytecode (see the docstring)."""
+    import importlib.util
+
+    missing = []
+    for name in ("typer.main", "rich.console", "pydantic.main", "dexin.cli"):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None
+        if not Path(importlib.util.cache_from_source(spec.origin)).exists():
+            missing.append(name)
+    return "compiled" if not missing else f"NOT compiled for {', '.join(missing)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    print(f"bytecode: {_bytecode()}")
     medians = measure(parser.parse_args().runs)
     python = medians["python -c pass"]
     floor = {True: medians["bare typer group --help"], False: medians["bare typer --help"]}
