@@ -21,6 +21,7 @@ from rich.console import Console
 from dexin import (
     admin_cli,
     audit_cli,
+    cluster_cli,
     ledger_cli,
     model_cli,
     officer_cli,
@@ -52,6 +53,7 @@ app.add_typer(admin_cli.app, name="admin")
 app.add_typer(officer_cli.app, name="officer")
 app.add_typer(rights_cli.app, name="rights")
 app.add_typer(provider_cli.app, name="provider")
+app.add_typer(cluster_cli.app, name="cluster")
 app.command("serve")(serve_cli.serve)
 
 out = Console()

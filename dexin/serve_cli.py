@@ -18,7 +18,7 @@ to Prometheus at ``/metrics`` on that operator port by a thread of their own, bo
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,6 +45,14 @@ def serve(
             "(needs PostgreSQL and a JSON-RPC ledger)",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="answer worker processes sharing PORT (uvicorn's supervisor restarts one "
+            "that dies); more than 1 only with --worker",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the gateway on HOST:PORT until interrupted."""
     import uvicorn
@@ -59,6 +67,13 @@ def serve(
         settings = dataclasses.replace(settings, serve_role="worker")
     if settings.serve_role == "worker":
         check_worker(settings)  # WorkerMisconfigured: exit code 2, before anything opens
+    if workers > 1 and settings.serve_role != "worker":
+        raise fail("--workers N > 1 serves answer workers only: add --worker (the vault's "
+                   "owner is one process, `dexin serve` without --workers)", ExitCode.BAD_INPUT)  # fmt: skip
+    if workers > 1 and settings.gateway.metrics_port:
+        raise fail("DEXIN_METRICS_PORT with --workers N > 1: each process needs its own "
+                   "operator port; run one `dexin serve --worker` per metrics port instead, or "
+                   "set DEXIN_METRICS_PORT=0", ExitCode.BAD_INPUT)  # fmt: skip
     if settings.gateway.unsafe_dev_identity and not _loopback(host):
         raise fail(
             "DEXIN_UNSAFE_DEV_IDENTITY is set: an ID number alone would sign anyone in as that "
@@ -66,6 +81,9 @@ def serve(
             ExitCode.BAD_INPUT,
         )
     configure(settings.gateway.log_format, log_level)
+    if workers > 1:
+        _serve_pool(host, port, workers, log_level)
+        return
     metrics = Metrics()
     _serve_metrics(metrics, settings, port)
     uvicorn.run(
@@ -79,6 +97,46 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+def _serve_pool(host: str, port: int, workers: int, log_level: str) -> None:
+    """``workers`` answer worker processes on one port: uvicorn's multi-process mode (its
+    supervisor binds the socket, spawns the processes, pings them and starts a new one in
+    place of any that dies). Each builds its gateway with `worker_app` from the environment,
+    which the ``--worker`` flag is carried to."""
+    import os
+
+    import uvicorn
+
+    os.environ["DEXIN_SERVE_ROLE"] = "worker"  # the spawned processes read the environment
+    os.environ["DEXIN_SERVE_LOG_LEVEL"] = log_level
+    uvicorn.run(
+        "dexin.serve_cli:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def worker_app() -> Any:
+    """The application of one process of ``dexin serve --worker --workers N`` (uvicorn calls
+    it in each process it spawns): an answer worker built from the environment."""
+    import os
+
+    from query_gateway import create_app
+
+    from dexin.logs import configure
+
+    settings = dataclasses.replace(Settings.from_env(), serve_role="worker")
+    configure(settings.gateway.log_format, os.environ.get("DEXIN_SERVE_LOG_LEVEL", "warning"))
+    return create_app(settings)
 
 
 def _serve_metrics(metrics: Metrics, settings: Settings, public_port: int) -> None:
