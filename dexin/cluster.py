@@ -165,16 +165,18 @@ class Cluster:
         _stop(self.owner, signal.SIGINT)
         self.owner = None
 
-    def start_workers(self) -> None:
-        """``dexin serve --worker --workers N`` on the public port; waits for all N."""
+    def start_workers(self, count: int | None = None) -> None:
+        """``dexin serve --worker --workers N`` on the public port (N: ``count``, else the
+        config's); waits for all N."""
         c = self.config
+        n = count or c.workers
         demo.check_port(c.host, c.port)
-        argv = [_dexin(), "serve", "--worker", "--workers", str(c.workers), "--host", c.host,
+        argv = [_dexin(), "serve", "--worker", "--workers", str(n), "--host", c.host,
                 "--port", str(c.port)]  # fmt: skip
         self.pool = self._spawn("workers", argv, self._served_env)
         pool = self.pool
-        _wait(lambda: len(self.worker_pids()) == c.workers and _healthy(c.url), pool,
-              f"{c.workers} answer workers")  # fmt: skip
+        _wait(lambda: len(self.worker_pids()) == n and _healthy(c.url), pool,
+              f"{n} answer workers")  # fmt: skip
 
     def stop_workers(self) -> None:
         _stop(self.pool, signal.SIGINT)
