@@ -101,6 +101,7 @@ class Cluster:
         self.ledger: subprocess.Popen[bytes] | None = None
         self.owner: subprocess.Popen[bytes] | None = None
         self.pool: subprocess.Popen[bytes] | None = None
+        self._pool_size = 0
         self.people: dict[str, Any] = {}
         self._stack = ExitStack()
         self._served_env: dict[str, str] = {}
@@ -173,7 +174,7 @@ class Cluster:
         demo.check_port(c.host, c.port)
         argv = [_dexin(), "serve", "--worker", "--workers", str(n), "--host", c.host,
                 "--port", str(c.port)]  # fmt: skip
-        self.pool = self._spawn("workers", argv, self._served_env)
+        self.pool, self._pool_size = self._spawn("workers", argv, self._served_env), n
         pool = self.pool
         _wait(lambda: len(self.worker_pids()) == n and _healthy(c.url), pool,
               f"{n} answer workers")  # fmt: skip
@@ -183,9 +184,12 @@ class Cluster:
         self.pool = None
 
     def worker_pids(self) -> list[int]:
-        """The process ids of the answer workers (the pool supervisor's spawned children)."""
+        """The process ids of the answer workers (the pool supervisor's spawned children, or
+        the one process when there is one worker)."""
         if self.pool is None or self.pool.poll() is not None:
             return []
+        if self._pool_size == 1:  # one process serves alone, no supervisor
+            return [self.pool.pid]
         return [pid for pid in _children(self.pool.pid) if "spawn_main" in _cmdline(pid)]
 
     # -- the whole -----------------------------------------------------------------------------
