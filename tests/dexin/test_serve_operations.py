@@ -4,7 +4,10 @@ the public one, and a port that cannot be had is a clear refusal."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -78,3 +81,28 @@ def test_the_metrics_port_is_never_the_public_one_and_a_taken_port_is_refused(
         with pytest.raises(typer.Exit) as busy:
             _serve_metrics(Metrics(), settings(tmp_path, DEXIN_METRICS_PORT=str(port)), 8000)
     assert busy.value.exit_code == ExitCode.BAD_INPUT
+
+
+def _serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "dexin"
+    return subprocess.run([str(exe), "serve", *args], env=os.environ | {"DEXIN_HOME": str(tmp_path), **env},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_several_processes_serve_answer_workers_only(tmp_path: Path) -> None:
+    """``--workers N > 1`` is uvicorn's multi-process mode for answer workers; the vault's
+    owner is one process, so asking for several owners is refused before anything opens."""
+    run = _serve(tmp_path, "--workers", "2", "--port", "0")
+    assert run.returncode == ExitCode.BAD_INPUT, run.stderr
+    assert "--workers N > 1 serves answer workers only: add --worker" in run.stderr
+    assert not (tmp_path / "vault").exists()  # nothing was opened or created
+
+
+def test_several_workers_with_one_metrics_port_are_refused(tmp_path: Path) -> None:
+    shared = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+              "DEXIN_AUDIT_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+              "DEXIN_LEDGER": "jsonrpc", "DEXIN_LEDGER_RPC_URL": "http://127.0.0.1:1",
+              "DEXIN_METRICS_PORT": str(free_port())}  # fmt: skip
+    run = _serve(tmp_path, "--worker", "--workers", "2", "--port", "0", **shared)
+    assert run.returncode == ExitCode.BAD_INPUT, run.stderr
+    assert "DEXIN_METRICS_PORT with --workers N > 1" in run.stderr
