@@ -255,7 +255,9 @@ class Prepared:
     sign: Callable[[], tuple[str, str]] | None
 
 
-def prepare(base: str, env: dict[str, str], ids: list[str]) -> Prepared:
+def prepare(
+    base: str, env: dict[str, str], ids: list[str], score_url: str | None = None
+) -> Prepared:
     """Clients, an approved request and one consent per subject, through the running gateway.
 
     The bank holds its own key: its token is bound to it (``private_key_jwt``, DPoP), so
@@ -263,7 +265,9 @@ def prepare(base: str, env: dict[str, str], ids: list[str]) -> Prepared:
     enrol software keys through one-time invites and sign their votes (as `dexin officer
     vote` does); the gateway is addressed as ``localhost`` for that, since a WebAuthn
     relying party is a domain, never an IP. Residents consent through the development
-    identity provider (the bench sets ``DEXIN_UNSAFE_DEV_IDENTITY``)."""
+    identity provider (the bench sets ``DEXIN_UNSAFE_DEV_IDENTITY``). The DPoP proofs name
+    ``score_url`` (default: ``base``'s): with ``--workers`` the bank signs up at the vault's
+    owner and scores at the answer workers' port."""
     from dexin.admin import subject_token
     from dexin.app import control_plane
     from dexin.officer_key import decide, enrol
@@ -299,7 +303,7 @@ def prepare(base: str, env: dict[str, str], ids: list[str]) -> Prepared:
         bodies.append({"id_number": id_number, "purpose": "credit_assessment",
                        "access_request_id": filed["id"], "consent_id": consent["id"]})  # fmt: skip
     bound = key.registered(made.client_id)
-    url = base + "/v1/scores"
+    url = score_url or base + "/v1/scores"
 
     def sign() -> tuple[str, str]:
         token = bank.access_token()
@@ -311,6 +315,9 @@ def prepare(base: str, env: dict[str, str], ids: list[str]) -> Prepared:
 def main() -> None:
     args = _arguments()
     counts = [int(c) for c in str(args.connections).split(",")]
+    if args.workers is not None:
+        workers_main(args, counts, [int(n) for n in str(args.workers).split(",")])
+        return
     with tempfile.TemporaryDirectory(prefix="dexin-bench-gateway-") as tmp:
         home = Path(tmp) / "home"
         env = dict(os.environ) | {
@@ -371,6 +378,18 @@ def _arguments() -> argparse.Namespace:
         default=None,
         metavar="FILE",
         help="probe the gateway (bench/stalls.py): what overlapped its slowest answers",
+    )
+    parser.add_argument(
+        "--workers",
+        default=None,
+        metavar="N,N,...",
+        help="run the cluster (dexin.cluster: anvil, a PostgreSQL schema, the vault's owner) "
+        "and drive N answer workers on one port for each N, beside the floor and the baseline",
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="with --workers: the PostgreSQL server (a fresh schema, dropped at the end)",
     )
     return parser.parse_args()  # fmt: skip
 
@@ -478,6 +497,231 @@ def _dpop_line(runs: dict[str, list[dict[str, Any]]]) -> str:
 def _median(rounds: list[dict[str, Any]], key: str) -> float:
     values = sorted(r[key] for r in rounds)
     return float(values[len(values) // 2])
+
+
+# -- --workers: the answer workers of dexin.cluster (issue 16 §4) ------------------------------
+
+
+def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) -> None:
+    """One cluster (`dexin.cluster`: anvil, a fresh PostgreSQL schema, the vault's owner, a
+    witness, the residents' IdP), built at ``--scale``; a bank registered, approved and
+    consented to through the owner. Then the baseline, served from the same data directory
+    while the owner is stopped (it opens the vault, which the owner holds), and, with the
+    owner running again, for each N: N answer workers on one port (``dexin serve --worker
+    --workers N``), the floor and the workers driven in turn ``--rounds`` times at each
+    connection count. Each worker run also reads the CPU time (utime + stime, /proc) of the
+    workers, the owner and every PostgreSQL server process, and the machine's busy time, over
+    the run: divided by the answers, what one answer costs, so N cores can be projected."""
+    from dexin.cluster import Cluster, ClusterConfig
+
+    schema = f"bench_gw_{secrets.token_hex(4)}"
+    results: dict[int, dict[str, dict[int, list[dict[str, Any]]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="dexin-bench-workers-") as tmp:
+        config = ClusterConfig(
+            home=Path(tmp) / "home",
+            database_url=args.database_url,
+            schema=schema,
+            workers=pools[0],
+            port=free_port(),
+            owner_port=free_port(),
+            ledger_port=free_port(),
+            scale=args.scale,
+            extra_env={
+                "DEXIN_RATE_LIMIT": "1000000",  # the bench is one bank: never throttled
+                "DEXIN_RATE_BURST": "1000000",
+                "DEXIN_UNSAFE_DEV_IDENTITY": "1",  # residents consent by ID number (loopback)
+            },
+        )
+        try:
+            with Cluster(config) as cluster:
+                data = (
+                    cluster.settings.home / "demo-data" / f"scale-{args.scale:g}-seed-{config.seed}"
+                )
+                ids = _resident_ids(data / "public_security" / "residents.csv")[: args.subjects]
+                load = prepare(config.owner_url, cluster.env, ids, config.url + "/v1/scores")
+                bare = Prepared([{"id_number": i} for i in ids], None)
+                cluster.stop_workers()
+                served_env = dict(cluster._served_env)  # the owner's and the workers' environment
+                baseline: dict[int, list[dict[str, Any]]] = {}
+                if not args.gateway_only:
+                    cluster.stop_owner()  # the baseline opens the vault: the owner holds it
+                    _index_features(cluster.settings)
+                    with _served(BASELINE_APP, served_env) as base:
+                        baseline = _rounds({"baseline": (base + "/score", bare)}, args,
+                                           counts)["baseline"]  # fmt: skip
+                    cluster.start_owner()
+                with _served(FLOOR_APP, served_env) as floor:
+                    for n in pools:
+                        cluster.start_workers(n)
+                        try:
+                            print(
+                                f"{n} answer workers: pids {cluster.worker_pids()}", file=sys.stderr
+                            )
+                            results[n] = _worker_rounds(cluster, floor + "/score", bare, load,
+                                                        args, counts)  # fmt: skip
+                        finally:
+                            cluster.stop_workers()
+                        if baseline:
+                            results[n]["baseline"] = baseline
+        finally:
+            _drop_schema(args.database_url, schema)
+    for n in pools:
+        for c in counts:
+            print(
+                f"== {n} answer worker{'s' if n > 1 else ''} (dexin serve --worker --workers {n})"
+            )
+            _report(c, {name: runs[c] for name, runs in results[n].items()})
+            _cpu_report(results[n]["gateway"][c])
+    _workers_summary(results, pools, counts)
+
+
+def _resident_ids(residents: Path) -> list[str]:
+    import csv
+
+    with residents.open(newline="", encoding="utf-8") as f:
+        return [row["id_number"] for row in csv.DictReader(f)]
+
+
+def _index_features(settings: Any) -> None:
+    """The baseline's point look-up gets its unique index (as in the single-process mode)."""
+    from dexin.app import open_vault
+
+    with open_vault(settings) as vault:
+        vault.query(
+            'CREATE UNIQUE INDEX IF NOT EXISTS features_subject ON derived.features ("subject")'
+        )
+
+
+def _drop_schema(database_url: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from governance.db import open_engine
+
+    engine = open_engine(database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # fields 14 and 15 of proc(5)
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _machine_busy() -> float:
+    """All cores' non-idle time, in seconds (/proc/stat: user nice system irq softirq steal)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / _TICK
+
+
+def _cpu_sample(cluster: Any) -> dict[str, Any]:
+    workers = cluster.worker_pids()
+    postgres = _postgres_pids()
+    supervisor = [cluster.pool.pid] if cluster.pool is not None and len(workers) > 1 else []
+    return {
+        "pids": tuple(workers),
+        "workers": sum(_cpu_seconds(p) for p in workers + supervisor),
+        "owner": _cpu_seconds(cluster.owner.pid) if cluster.owner is not None else 0.0,
+        "postgres": sum(_cpu_seconds(p) for p in postgres),
+        "machine": _machine_busy(),
+    }
+
+
+def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared, args: Any,
+                   counts: list[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:  # fmt: skip
+    """`_rounds` for the floor and the answer workers, with each worker run's CPU time."""
+    url = cluster.config.url + "/v1/scores"
+    drive(floor_url, bare.bodies, 2, max(counts))  # warm-up, out of the figures
+    drive(url, load.bodies, 2, max(counts), load.sign)
+    runs: dict[str, dict[int, list[dict[str, Any]]]] = {
+        "floor": {c: [] for c in counts},
+        "gateway": {c: [] for c in counts},
+    }
+    for _ in range(args.rounds):
+        for c in counts:
+            if not args.gateway_only:
+                start = time.perf_counter()
+                run = drive(floor_url, bare.bodies, args.seconds, c)
+                runs["floor"][c].append(run | {"window": (start, time.perf_counter())})
+            signer = _presigned(load, args.seconds)  # proofs made before the CPU is counted
+            start, before = time.perf_counter(), _cpu_sample(cluster)
+            run = drive(url, load.bodies, args.seconds, c, signer)
+            after, end = _cpu_sample(cluster), time.perf_counter()
+            if after["pids"] != before["pids"]:
+                raise RuntimeError("an answer worker was replaced during the run: CPU not counted")
+            answers = max(run["n"] - run["errors"], 1)
+            cpu = {k: (after[k] - before[k]) / answers for k in ("workers", "owner", "postgres",
+                                                                 "machine")}  # fmt: skip
+            runs["gateway"][c].append(run | {"window": (start, end), "cpu": cpu,
+                                             "busy": (after["machine"] - before["machine"])
+                                             / (end - start)})  # fmt: skip
+    if args.gateway_only:
+        del runs["floor"]
+    return runs
+
+
+def _presigned(load: Prepared, seconds: float) -> Callable[[], tuple[str, str]]:
+    """The run's tokens and DPoP proofs, made now (``drive`` asks for them one by one before
+    it starts wrk; making them there would count this process's signing in the machine's
+    busy time)."""
+    assert load.sign is not None
+    made = iter([load.sign() for _ in range(int(seconds * PROOFS_PER_SECOND))])
+    return lambda: next(made)
+
+
+def _cpu_report(runs: list[dict[str, Any]]) -> None:
+    for r in runs:
+        cpu = r["cpu"]
+        print(
+            f"CPU per answer: workers {cpu['workers'] * 1e3:.2f} ms, PostgreSQL (every server "
+            f"process) {cpu['postgres'] * 1e3:.2f} ms, the owner {cpu['owner'] * 1e3:.2f} ms; "
+            f"the machine busy {cpu['machine'] * 1e3:.2f} ms per answer "
+            f"({r['busy']:.2f} of {os.cpu_count()} cores, wrk included)"
+        )
+
+
+def _workers_summary(results: dict[int, dict[str, dict[int, list[dict[str, Any]]]]],
+                     pools: list[int], counts: list[int]) -> None:  # fmt: skip
+    print("-- summary (medians over rounds)")
+    for c in counts:
+        for n in pools:
+            runs = results[n]["gateway"][c]
+            ratios = ", ".join(f"{r['p99'] / r['p50']:.1f}" for r in runs)
+            worker_ms = _median([{"x": r["cpu"]["workers"]} for r in runs], "x") * 1e3
+            pg_ms = _median([{"x": r["cpu"]["postgres"]} for r in runs], "x") * 1e3
+            line = (
+                f"{c:3d} connections, {n} worker{'s' if n > 1 else ' '}: "
+                f"{_median(runs, 'rps'):7.0f} req/s  p50 {_median(runs, 'p50'):6.1f} ms  "
+                f"p99 {_median(runs, 'p99'):6.1f} ms  p99/p50 {ratios} "
+                f"({'met' if all(r['p99'] <= 3 * r['p50'] for r in runs) else 'MISSED'} <= 3)  "
+                f"CPU/answer workers {worker_ms:.2f} ms + PostgreSQL {pg_ms:.2f} ms"
+            )
+            if "floor" in results[n]:
+                line += f"  floor {_median(results[n]['floor'][c], 'rps'):.0f} req/s"
+            if "baseline" in results[n]:
+                line += f"  baseline {_median(results[n]['baseline'][c], 'rps'):.0f} req/s"
+            print(line)
 
 
 if __name__ == "__main__":
