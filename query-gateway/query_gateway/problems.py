@@ -25,6 +25,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -233,6 +234,9 @@ PROBLEMS: Final[Mapping[type[Exception], Problem]] = MappingProxyType({
                              "The ID number is malformed (length, characters, date or check "
                              "digit).", reason="invalid_id_number"),
     LedgerError: replace(_UNAVAILABLE, reason="ledger_unavailable"),
+    # the control plane's database went away (a restart, a failover, a lost connection):
+    # transient, so a 503 to retry, never a 500 (issue 16 §2: PostgreSQL restarted under load)
+    OperationalError: replace(_UNAVAILABLE, reason="database_unavailable"),
     TooManySubmissions: replace(_CONFLICT, reason="too_many_pending_cosignatures"),
     VaultReadOnly: Problem(503, "vault-owner-only", "Taken by the vault owner",
                            "This gateway is an answer worker reading a snapshot of the vault; "
