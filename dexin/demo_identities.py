@@ -20,7 +20,7 @@ from audit import Witness
 from credit_model import ModelSpec
 from dexin import demo_idp
 from dexin.admin import create_keyed_client
-from dexin.app import control_plane, ledger_secret, load_or_create_log_key, witness_dir
+from dexin.app import ledger_secret, load_or_create_log_key, opened_control_plane, witness_dir
 from dexin.settings import Settings
 from governance import ConsoleAccounts, ControlPlane, Role, derive_keys, score_person
 from vault import Vault
@@ -61,7 +61,11 @@ def scored_residents(vault: Vault, spec: ModelSpec, data: Path, n: int) -> list[
 
 def create(settings: Settings, subjects: list[str]) -> dict[str, Any]:
     """Make every identity and write the file (0600). Returns what was written."""
-    control = control_plane(settings)
+    with opened_control_plane(settings) as control:  # its connections closed (a long process)
+        return _create(settings, subjects, control)
+
+
+def _create(settings: Settings, subjects: list[str], control: ControlPlane) -> dict[str, Any]:
     console = ConsoleAccounts(
         settings.console_accounts, derive_keys(ledger_secret(settings)).token_key
     )
@@ -107,8 +111,11 @@ def ensure_provider(
     from before providers signed)."""
     if "provider" in people:
         return False
-    made, key_file = create_keyed_client(control or control_plane(settings), Role.PROVIDER,
-                                         PROVIDER, settings.home / "keys")  # fmt: skip
+    if control is None:
+        with opened_control_plane(settings) as opened:
+            return ensure_provider(settings, people, opened)
+    made, key_file = create_keyed_client(control, Role.PROVIDER, PROVIDER,
+                                         settings.home / "keys")  # fmt: skip
     people["provider"] = {"name": PROVIDER, "client_id": made.client_id, "key_file": str(key_file)}
     return True
 
