@@ -325,6 +325,26 @@ def demo(
         str | None,
         typer.Option(help="Print a demo officer's or auditor's current TOTP code and stop."),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="With --script: on a local cluster (`dexin cluster up`'s topology), started "
+            "here over $DEXIN_HOME (default ./.dexin-cluster), or the one running at --url; "
+            "--port is then the answer workers' port.",
+        ),
+    ] = False,
+    owner_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="With --cluster: the vault owner's port.")
+    ] = None,
+    ledger_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="With --cluster: anvil's port.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="With --cluster: workers.")] = 3,
+    database_url: Annotated[
+        str, typer.Option(envvar="DEXIN_CLUSTER_DATABASE_URL", help="With --cluster: PostgreSQL.")
+    ] = cluster_cli.DEFAULT_DATABASE,
+    schema: Annotated[str, typer.Option(help="With --cluster: its schema.")] = "dexin_cluster",
 ) -> None:
     """Build a synthetic Yuyao, ingest and anchor it, release the model, create demo identities,
     then serve the gateway and console; or, with --script, walk the story and check each step."""
@@ -333,6 +353,11 @@ def demo(
 
         sys.stdout.write(demo_totp.totp_code(_settings(), totp) + "\n")
         return
+    if cluster and not script:
+        from dexin.errors import fail
+
+        raise fail("--cluster goes with --script (the cluster alone: `dexin cluster up`)",
+                   ExitCode.BAD_INPUT)  # fmt: skip
     if script:
         from dexin.demo_script import script_command
         from dexin.errors import fail
@@ -340,6 +365,12 @@ def demo(
         if url is not None and port is not None:
             raise fail("give --url (a running gateway) or --port (a fresh one), not both",
                        ExitCode.BAD_INPUT)  # fmt: skip
+        if cluster:
+            from dexin.demo_script import cluster_script_command
+
+            cluster_script_command(url, scale, seed, database_url, schema, workers, port,
+                                   owner_port, ledger_port)  # fmt: skip
+            return
         script_command(url=url, scale=scale, seed=seed, port=port)
         return
     from dexin import demo as demo_mod

@@ -70,6 +70,7 @@ class ClusterConfig:
     scale: float = 0.01
     seed: int = 1
     witness_interval: float = 5.0
+    follow_witnesses: bool = True  # False: no follower (the story cosigns through the API)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -227,9 +228,11 @@ class Cluster:
         say(
             f"{c.workers} answer workers at {c.url} (pids {', '.join(map(str, self.worker_pids()))})"
         )
-        self._stack.enter_context(
-            demo.witness_followers(self.settings, self.people, c.owner_url, states, self.console)
-        )
+        if c.follow_witnesses:
+            followers = demo.witness_followers(
+                self.settings, self.people, c.owner_url, states, self.console
+            )
+            self._stack.enter_context(followers)
 
     def _build(self) -> dict[str, Any]:
         """The demo's data directory on this ledger and PostgreSQL, built once."""

@@ -18,6 +18,13 @@ built first if it is not; on ``--port`` if given, refused at once when that port
 else on a free port) with a one-second witnessing round; that one is stopped before
 ``dexin ledger verify``, which needs the vault. Every step prints one line; the first one
 that does not behave as expected raises `StoryFailed` (exit code 1).
+
+With ``--cluster`` the story runs on the local cluster (`dexin.cluster`, ``dexin cluster up``'s
+processes), one it starts (`run_cluster_script`) or one running (``--url``): answers,
+approvals, consents and the residents' sign-in at the answer workers, contributions and
+cosignatures at the vault's owner; it adds that a worker refuses a contribution (503
+``vault_owner_only``) and that the workers go on answering while the owner is stopped for
+``dexin ledger verify``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,7 @@ from audit import BundleStore, Witness
 from dexin import demo, demo_identities, demo_idp
 from dexin.admin import create_client
 from dexin.app import control_plane, load_or_create_log_key, witness_dir
+from dexin.cluster import Cluster, ClusterConfig, ClusterFailed
 from dexin.demo_idp import ResidentBrowser, oidc_env, running_idp
 from dexin.settings import Settings
 from dexin.witness_follow import witness_once
@@ -59,13 +67,25 @@ class StoryFailed(Exception):
 
 
 class Story:
-    def __init__(self, url: str, settings: Settings, people: dict[str, Any], out: Console) -> None:
+    """The story's actors against a gateway at ``url``; in a cluster, ``owner_url`` is the
+    vault owner's gateway (contributions, witnessing) and ``url`` the answer workers'."""
+
+    def __init__(self, url: str, settings: Settings, people: dict[str, Any], out: Console,
+                 owner_url: str | None = None) -> None:  # fmt: skip
         self.http = httpx.Client(base_url=url, timeout=60)
+        self.owner = (
+            self.http if owner_url is None else httpx.Client(base_url=owner_url, timeout=60)
+        )
+        self.aggregate_request: str | None = None  # the aggregate's approved request
         self.settings = settings
         self.people = people
         self.out = out
         self.step = 0
         self.keys: dict[str, Any] = {}  # officers' own keys, by client id
+
+    def close(self) -> None:
+        self.http.close()
+        self.owner.close()
 
     def say(self, text: str) -> None:
         self.step += 1
@@ -189,7 +209,7 @@ class Story:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "dishonest_debtors.csv"
             path.write_text(DEBTORS_HEADER + rows, encoding="utf-8")
-            with DexinClient.from_key_file(str(self.http.base_url), Path(who["key_file"]),
+            with DexinClient.from_key_file(str(self.owner.base_url), Path(who["key_file"]),
                                            timeout=120) as court:  # fmt: skip
                 try:
                     signed = court.contribute("dishonest_debtors", path)
@@ -208,6 +228,7 @@ class Story:
             bank, "grade_distribution_by_town", purpose="statistics", quota=10, epsilon=1.0
         )
         self.approve(rid)
+        self.aggregate_request = rid
         try:
             doc = bank.aggregate("grade_distribution_by_town", rid, epsilon=0.5)
         except GatewayProblem as exc:
@@ -231,13 +252,13 @@ def second_witness(story: Story) -> Witness:
         witness = Witness(state)
     else:
         witness = Witness.init(state, SECOND_WITNESS, load_or_create_log_key(settings).verifier())
-    listed = story.http.get("/v1/audit/witnesses").json()
+    listed = story.owner.get("/v1/audit/witnesses").json()
     if witness.public.public_key.hex() not in listed["public_keys"]:
         made = create_client(control_plane(settings), Role.ADMIN, "demo-registrar")
         admin = story.token({"client_id": made.client_id, "client_secret": made.client_secret})
         pop = base64.b64encode(witness.proof_of_possession()).decode()
         body = {"witness": witness.public.vkey(), "proof_of_possession": pop, "threshold": 2}
-        r = story.http.post("/v1/audit/witnesses", json=body, headers=admin)
+        r = story.owner.post("/v1/audit/witnesses", json=body, headers=admin)
         story.expect(r.status_code == 201, f"witness registration refused: {r.text}")
         listed = r.json()
     story.say(f"an admin registers a second witness through the API: {len(listed['public_keys'])} "
@@ -249,8 +270,8 @@ def witness_live(story: Story, env: dict[str, str]) -> None:
     """While the gateway runs: two witnesses cosign through the API, the gateway aggregates and
     anchors in its background round, and the auditor verifies everything without stopping it."""
     auditor = story.people["auditor"]
-    client = DexinClient(str(story.http.base_url), auditor["client_id"],
-                         auditor["client_secret"], http=story.http)  # fmt: skip
+    client = DexinClient(str(story.owner.base_url), auditor["client_id"],
+                         auditor["client_secret"], http=story.owner)  # fmt: skip
     witnesses = [Witness(Path(story.people["witness"]["state"])), second_witness(story)]
     deadline = time.monotonic() + 120  # the log checkpoints every 10 s
     sizes = []
@@ -281,12 +302,18 @@ def dexin_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProces
     return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=600)
 
 
+def ledger_verify(story: Story, env: dict[str, str]) -> None:
+    """``dexin ledger verify``: needs the vault, so no gateway may hold it (the caller stopped
+    the gateway, or the cluster's owner)."""
+    r = dexin_command("ledger", "verify", env=env)
+    story.expect(r.returncode == 0, f"dexin ledger verify failed: {r.stdout} {r.stderr}")
+    story.say("dexin ledger verify: every contribution root recomputed and matches its "
+              "anchor; every provider's signature verified against its key then")  # fmt: skip
+
+
 def audit_steps(story: Story, env: dict[str, str], own_gateway: bool) -> None:
     if own_gateway:  # the vault is free once the gateway stopped
-        r = dexin_command("ledger", "verify", env=env)
-        story.expect(r.returncode == 0, f"dexin ledger verify failed: {r.stdout} {r.stderr}")
-        story.say("dexin ledger verify: every contribution root recomputed and matches its "
-                  "anchor; every provider's signature verified against its key then")  # fmt: skip
+        ledger_verify(story, env)
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
         r = dexin_command("audit", "export", "--out", str(export), env=env)
@@ -320,6 +347,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _free_ports(n: int) -> list[int]:
+    """``n`` distinct ports free now (held open together while they are picked)."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
 
 
 @contextmanager
@@ -409,7 +445,7 @@ def run_script(
         story.walk_api()
         story.contribute()
         witness_live(story, env)
-        story.http.close()
+        story.close()
         stop(proc)
     audit_steps(story, env, own_gateway=True)
     return story.step
@@ -427,3 +463,141 @@ def script_command(
         out.print(f"[bold red]✘ the story failed:[/] {exc}", highlight=False)
         raise SystemExit(1) from None
     out.print(f"[bold]the story holds: {steps} steps as expected[/]")
+
+
+# -- the story on a cluster (``dexin demo --script --cluster``) --------------------------------
+
+
+def contribute_to_worker(story: Story) -> None:
+    """The court posts a contribution to the answer workers: refused, 503 ``vault_owner_only``
+    (only the vault's owner writes the vault), nothing read or stored."""
+    who = story.people["provider"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "dishonest_debtors.csv"
+        path.write_text(DEBTORS_HEADER, encoding="utf-8")
+        with DexinClient.from_key_file(str(story.http.base_url), Path(who["key_file"]),
+                                       timeout=120) as court:  # fmt: skip
+            try:
+                court.contribute("dishonest_debtors", path)
+                refused: tuple[int, Any] = (200, None)
+            except GatewayProblem as exc:
+                refused = (exc.status, exc.reason)
+    story.expect(refused == (503, "vault_owner_only"), f"a worker took a contribution: {refused}")
+    story.say(f"a contribution posted to the answer workers is refused: {refused[0]} "
+              f"{refused[1]} (only the vault's owner writes the vault; the court posts there)")  # fmt: skip
+
+
+def owner_stopped(story: Story, cluster: Cluster, env: dict[str, str]) -> None:
+    """The cluster's owner stops: ``dexin ledger verify`` opens the vault, the workers go on
+    answering from the published snapshot, and the owner starts again."""
+    cluster.stop_owner()
+    ledger_verify(story, env)
+    rid = story.aggregate_request
+    story.expect(rid is not None, "no aggregate request to ask again")
+    with story.bank() as bank:
+        try:
+            doc = bank.aggregate("grade_distribution_by_town", str(rid), epsilon=0.5)
+        except GatewayProblem as exc:
+            raise StoryFailed(f"step {story.step + 1}: aggregate refused: {exc}") from None
+    story.say(f"with the owner stopped the answer workers still answer from the vault snapshot: "
+              f"the aggregate again, ε 0.5 spent, {doc['epsilon_remaining']:.2f} left")  # fmt: skip
+    cluster.start_owner()
+    story.say(f"the vault's owner starts again at {cluster.config.owner_url} over the same vault")
+
+
+def running_cluster(home: Path, url: str, database_url: str) -> ClusterConfig:
+    """The `ClusterConfig` of the cluster `dexin cluster up` runs over ``home`` (from its
+    ``cluster/running.json``), whose answer workers are at ``url``."""
+    from urllib.parse import urlsplit
+
+    path = home / "cluster" / "running.json"
+    try:
+        running = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise StoryFailed(f"no running cluster described at {path}: start one with "
+                          f"`dexin cluster up` (DEXIN_HOME={home})") from None  # fmt: skip
+    answers, owner, ledger = (urlsplit(running[k]) for k in ("answers", "owner", "ledger"))
+    if urlsplit(url)[:2] != answers[:2]:
+        raise StoryFailed(f"{path} names the answer workers at {running['answers']}, not {url}")
+    return ClusterConfig(home=home, database_url=database_url, schema=running["database_schema"],
+                         host=answers.hostname or "127.0.0.1", port=answers.port or 80,
+                         owner_port=owner.port or 80, ledger_port=ledger.port or 80)  # fmt: skip
+
+
+def run_cluster_script(out: Console, config: ClusterConfig, url: str | None = None) -> int:
+    """The story on a cluster (`dexin.cluster`): answers, approvals, consents and the
+    residents' sign-in at the answer workers; contributions, witness registration and
+    cosignatures at the vault's owner (a worker answers 503 ``vault_owner_only`` to the one,
+    404 to the others: it runs no witnessing round). With ``url`` None a cluster is started
+    from ``config`` (the demo built first if it is not) and stopped at the end; its owner is
+    stopped for ``dexin ledger verify`` while the workers go on answering. With ``url``, the
+    running cluster ``config`` describes (`running_cluster`): the ledger check is left out,
+    its owner holds the vault. Returns the number of steps."""
+    if url is not None:
+        cluster = Cluster(config, out)  # not started: its environment and settings only
+        people = demo_identities.load(cluster.settings)
+        if people is None:
+            raise StoryFailed(f"no {demo_identities.identities_path(cluster.settings)}")
+        story = Story(config.url, cluster.settings, people, out, owner_url=config.owner_url)
+        try:
+            _cluster_story(story, cluster.env)
+            out.print("dexin ledger verify is left out: the running cluster's owner holds the "
+                      "vault (stop it, then run `dexin ledger verify`)")  # fmt: skip
+            audit_steps(story, cluster.env, own_gateway=False)
+        finally:
+            story.close()
+        return story.step
+    with Cluster(config, out) as cluster:  # demo.PortInUse before anything starts
+        out.print(f"the story on a cluster: answers at {config.url} ({config.workers} workers), "
+                  f"the vault's owner at {config.owner_url}; no witness follower: the story's "
+                  f"two witnesses cosign through the owner's API")  # fmt: skip
+        story = Story(config.url, cluster.settings, cluster.people, out,
+                      owner_url=config.owner_url)  # fmt: skip
+        try:
+            _cluster_story(story, cluster.env)
+            owner_stopped(story, cluster, cluster.env)
+            audit_steps(story, cluster.env, own_gateway=False)
+        finally:
+            story.close()
+    return story.step
+
+
+def _cluster_story(story: Story, env: dict[str, str]) -> None:
+    story.walk_api()
+    contribute_to_worker(story)
+    story.contribute()
+    witness_live(story, env)
+
+
+def cluster_script_command(
+    url: str | None,
+    scale: float,
+    seed: int,
+    database_url: str,
+    schema: str,
+    workers: int,
+    port: int | None,
+    owner_port: int | None,
+    ledger_port: int | None,
+) -> None:
+    """The body of ``dexin demo --script --cluster``: over ``$DEXIN_HOME`` (default
+    ./.dexin-cluster), a cluster started here on the given ports (free ones by default),
+    or, with ``url``, the one `dexin cluster up` runs there. Exits 1 naming the step that
+    failed."""
+    out = Console()
+    home = Path(os.environ.get("DEXIN_HOME") or Path.cwd() / ".dexin-cluster").absolute()
+    try:
+        if url is not None:
+            config = running_cluster(home, url, database_url)
+        else:
+            free = _free_ports(3)
+            config = ClusterConfig(home=home, database_url=database_url, schema=schema,
+                                   workers=workers, port=port or free[0],
+                                   owner_port=owner_port or free[1],
+                                   ledger_port=ledger_port or free[2], scale=scale, seed=seed,
+                                   witness_interval=1.0, follow_witnesses=False)  # fmt: skip
+        steps = run_cluster_script(out, config, url)
+    except (StoryFailed, ClusterFailed) as exc:
+        out.print(f"[bold red]✘ the story failed:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    out.print(f"[bold]the story holds on the cluster: {steps} steps as expected[/]")
