@@ -12,10 +12,11 @@ SCALE ?= 0.01
 PORT ?=
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install demo test test-all lint typecheck bench clean
+.PHONY: help install demo cluster test test-all lint typecheck bench clean
 
 help:
 	@echo "make demo      build a synthetic Yuyao, ingest it into the encrypted vault, serve it (SCALE=$(SCALE), PORT=8000)"
+	@echo "make cluster   the consortium on one machine, needs PostgreSQL: 3 answer workers (PORT=8100), the vault's owner (PORT+1), anvil, a witness, the IdP"
 	@echo "make test      lint, type-check and run the default test suite"
 	@echo "make test-all  the default suite plus the slow tests"
 	@echo "make bench     the benchmarks under bench/ (scale 1.0: several minutes)"
@@ -41,6 +42,12 @@ install: $(STAMP)
 
 demo: install
 	$(VENV)/bin/dexin demo --scale $(SCALE) $(if $(PORT),--port $(PORT))
+
+# `make cluster PORT=8200`: the answer workers there, the vault's owner on PORT+1, anvil on
+# PORT+445 (defaults 8100, 8101, 8545), over ./.dexin-cluster (or DEXIN_HOME) and schema
+# dexin_cluster of DEXIN_CLUSTER_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/test).
+cluster: install
+	$(VENV)/bin/dexin cluster up --scale $(SCALE) $(if $(PORT),--port $(PORT) --owner-port $(shell echo $$(($(PORT)+1))) --ledger-port $(shell echo $$(($(PORT)+445))))
 
 lint: install
 	$(VENV)/bin/ruff check .
