@@ -286,7 +286,7 @@ def _dexin() -> str:
 def _create_schema(config: ClusterConfig) -> None:
     from sqlalchemy import text
 
-    from governance.db import open_engine
+    from governance import open_engine
 
     engine = open_engine(config.database_url)
     try:
