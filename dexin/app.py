@@ -29,6 +29,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ from governance import (
     session_factory,
     witnessing,
 )
-from ledger import Ledger, LedgerConfig, open_ledger_reader
+from ledger import Ledger, LedgerConfig, NodeUnavailableError, open_ledger_reader
 from ledger import open_ledger as _open_ledger
 from vault import (
     APP_SECRET_PREFIX,
@@ -625,13 +626,36 @@ class _SnapshotScores:
         raise VaultReadOnly("refreshing the scores")
 
 
+LEDGER_WAIT_LOG_SECONDS = 30.0
+
+
+def _open_ledger_waiting(config: LedgerConfig) -> Ledger:
+    """The shared ledger node, waited for while it cannot be reached (`NodeUnavailableError`):
+    a worker started during a node outage (one the supervisor replaces) waits instead of
+    exiting, since uvicorn's supervisor stops the whole pool when a new worker fails to start.
+    The worker accepts no request until it is up; the others keep answering. Any other error
+    (wrong keys, no deployment) still fails at once. Logged every `LEDGER_WAIT_LOG_SECONDS`."""
+    started, logged, delay = time.monotonic(), -LEDGER_WAIT_LOG_SECONDS, 0.5
+    while True:
+        try:
+            return _open_ledger(config)
+        except NodeUnavailableError:
+            waited = time.monotonic() - started
+            if waited - logged >= LEDGER_WAIT_LOG_SECONDS:
+                log.warning("answer worker waiting for the ledger node (DEXIN_LEDGER_RPC_URL) "
+                            "to answer; %.0f s so far", waited)  # fmt: skip
+                logged = waited
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
     """What an answer worker reads instead of owning: the published vault snapshot (no
     lock; `SnapshotMissing` if the owner has published none) and the shared ledger node
     (JSON-RPC: no directory lock either, the owner holds none of the node)."""
     reader = stack.enter_context(open_vault_snapshot(settings))
     reader.vault()  # fail at start-up, not on the first request, if none is published
-    ledger = _open_ledger(ledger_config(settings))
+    ledger = _open_ledger_waiting(ledger_config(settings))
     stack.callback(ledger.close)
     return Components(vault=_FollowingSnapshot(reader), ledger=ledger,
                       scores=_SnapshotScores(reader, ledger))  # fmt: skip

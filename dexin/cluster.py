@@ -212,19 +212,19 @@ class Cluster:
         for port in (c.ledger_port, c.owner_port, c.port):
             demo.check_port(c.host, port)  # demo.PortInUse before anything starts
         _create_schema(c)
+        self._stack.callback(self.stop_ledger_if_running)  # even if it never answers
         self.start_ledger()
-        self._stack.callback(self.stop_ledger_if_running)
         say(f"ledger: anvil at {c.ledger_url} (state {c.home / 'cluster' / 'anvil-state.json'})")
         self.people = self._build()
         states = demo.registered_witnesses(self.settings)
         idp = self._stack.enter_context(demo_idp.running_idp(self.settings, self.people, c.url))
         say(f"residents' identity provider (oidc-provider) at {idp.issuer}")
         self._served_env = self.env | demo_idp.oidc_env(idp, self.people, c.url)
+        self._stack.callback(self.stop_owner_if_running)  # even if it never answers
         self.start_owner()
-        self._stack.callback(self.stop_owner_if_running)
         say(f"the vault's owner at {c.owner_url} (contributions, anchoring, witnessing)")
+        self._stack.callback(self.stop_workers_if_running)  # even if it never answers
         self.start_workers()
-        self._stack.callback(self.stop_workers_if_running)
         say(
             f"{c.workers} answer workers at {c.url} (pids {', '.join(map(str, self.worker_pids()))})"
         )

@@ -16,8 +16,8 @@ port, each signed with the bank's key, no retries) while it breaks one part for 
 2. ``pg_ctl restart -m fast`` of PostgreSQL;
 3. the JSON-RPC node (anvil) stopped, then started again;
 4. the vault's owner stopped, then started again;
-5. anvil stopped and one worker killed meanwhile (expected to fail today: a defect, see its
-   xfail reason).
+5. anvil stopped and one worker killed meanwhile (its replacement waits for the node instead
+   of failing its start-up, which would make uvicorn's supervisor stop the whole pool).
 
 Every test that stops a part starts it again in its ``finally`` (`_restore`). Throughout, every 200 names an audit index whose entry in the shared log is the allow entry
 of that very request (its ``Dexin-Request-Id``), and nothing is answered with a bare 500.
@@ -433,14 +433,6 @@ def test_the_vault_owner_stopped_answers_continue_from_the_snapshot(running: Run
 # -- 3 and 1 at once: a worker dies while the ledger node is away ----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="defect (reported to the lead): an answer worker opens the ledger node at start-up "
-    "(dexin.app._worker_parts: NodeUnavailableError while anvil is down) and exits with "
-    "uvicorn's STARTUP_FAILURE; uvicorn's supervisor then stops the whole pool, so one "
-    "worker's death during a ledger outage takes every answer worker down for good",
-)
 def test_a_worker_dying_while_the_ledger_is_down_leaves_the_pool_answering(
     running: Running,
 ) -> None:
@@ -460,7 +452,7 @@ def test_a_worker_dying_while_the_ledger_is_down_leaves_the_pool_answering(
             victim = min(c.worker_pids())
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
-            while time.monotonic() < killed_at + 15:  # the replacement's start-up has failed
+            while time.monotonic() < killed_at + 15:  # the replacement waits for the node
                 assert c.pool is not None and c.pool.poll() is None, (
                     f"the worker pool stopped {time.monotonic() - killed_at:.1f} s after one "
                     f"worker died with the ledger node down: {summary(load.results())}"
