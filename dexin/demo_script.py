@@ -120,13 +120,13 @@ class Story:
     def officer_key(self, officer: dict[str, Any]) -> Any:
         """The officer's own key: enrolled through a one-time invite the first time (as
         `dexin admin invite-officer` and `dexin officer enrol` do), kept for the story."""
-        from dexin.app import control_plane
+        from dexin.app import opened_control_plane
         from dexin.officer_key import enrol
         from governance import create_invite
 
         if officer["client_id"] not in self.keys:
-            sessions = control_plane(self.settings).sessions
-            invite = create_invite(sessions, officer["client_id"], "demo-admin")
+            with opened_control_plane(self.settings) as control:
+                invite = create_invite(control.sessions, officer["client_id"], "demo-admin")
             self.keys[officer["client_id"]] = enrol(self.http, invite)
         return self.keys[officer["client_id"]]
 
