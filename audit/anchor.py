@@ -36,6 +36,13 @@ class Anchorer(Protocol):
         """The witness keys and threshold the ledger holds now."""
         ...
 
+    def witness_policy_at_anchor(self, root: bytes) -> WitnessPolicy | None:
+        """The witness keys and threshold in force when ``root`` was anchored (a bundle is
+        checked against the set its witnesses were asked under, not today's: raising the
+        threshold or removing a witness later must not fail old checkpoints); None when that
+        is unknown (``root`` not anchored, or the node no longer serves the history)."""
+        ...
+
 
 @dataclass
 class InMemoryAnchorer:
@@ -62,3 +69,6 @@ class InMemoryAnchorer:
 
     def witness_policy(self) -> WitnessPolicy:
         return self.policy
+
+    def witness_policy_at_anchor(self, root: bytes) -> WitnessPolicy | None:
+        return self.policy if root in self.anchors else None

@@ -279,13 +279,28 @@ class _Run:
         anchored: dict[int, str] = {}
         if not self.snap.bundles:
             return cosigned, anchored
-        policy = self._witness_policy()
+        today = self._witness_policy()
+        historic = (
+            self.trust.witnesses is None and self.anchorer is not None and bool(today.public_keys)
+        )
+        unknown = 0
         for done, (size, data) in enumerate(sorted(self.snap.bundles.items())):
+            policy = today
+            if historic:  # the set the bundle's witnesses were asked under (see `Anchorer`)
+                assert self.anchorer is not None
+                root = _bundle_root(data)
+                then = None if root is None else self.anchorer.witness_policy_at_anchor(root)
+                unknown += then is None
+                policy = then or today
             bundle = self._bundle(size, data, by_size, policy)
             cosigned.append(size)
             if self.anchorer is not None:
                 anchored[size] = _anchor(self.anchorer, bundle)
             self.progress("cosignatures", done + 1, len(self.snap.bundles))
+        if unknown:
+            self.notes.append(f"{unknown} cosignature bundle(s) checked against today's witness "
+                              "set: the ledger could not say which set was in force when they "
+                              "were anchored")  # fmt: skip
         return cosigned, anchored
 
     def _bundle(
@@ -311,6 +326,15 @@ class _Run:
         self.notes.append("witness keys taken from the snapshot (the operator's claim)")
         keys = frozenset(k.public_key for k in self.snap.witness_keys)
         return WitnessPolicy(1, keys)
+
+
+def _bundle_root(data: bytes) -> bytes | None:
+    """The checkpoint root a stored bundle names, or None if it does not parse (`_bundle`
+    then reports it)."""
+    try:
+        return CosignatureBundle.from_json(data).root
+    except CosignatureError:
+        return None
 
 
 def _anchor(anchorer: Anchorer, bundle: CosignatureBundle) -> str:

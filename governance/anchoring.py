@@ -24,7 +24,7 @@ from audit import AnchorError, WitnessPolicy, WitnessPublicKey, verify_possessio
 from governance.contribution_signatures import KeysAt, attestation_fields, verify_attestation
 from governance.control import ControlPlane
 from governance.signing_keys import SigningKeys
-from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role
+from ledger import AlreadyAnchoredError, AnchorKind, Ledger, LedgerError, Role, WitnessSet
 from vault import ContributionCheck, Receipt, Vault, check_contribution
 
 GATEWAY_LABEL = "gateway"  # the ledger account that signs audit-log and consent-log anchors
@@ -215,6 +215,7 @@ class LedgerAnchorer:
     def __init__(self, ledger: Ledger, signer: str = GATEWAY_LABEL) -> None:
         self._ledger = ledger
         self._signer = signer
+        self._history: tuple[int, list[tuple[int, WitnessSet]]] | None = None  # (tip, sets)
 
     def anchor_checkpoint(self, size: int, root: bytes, aggregate_digest: bytes) -> str:
         """Anchor (idempotent); raises AnchorError if the root is anchored differently."""
@@ -239,6 +240,25 @@ class LedgerAnchorer:
     def witness_policy(self) -> WitnessPolicy:
         witnesses = self._ledger.witness_set()
         return WitnessPolicy(witnesses.threshold, frozenset(witnesses.public_keys))
+
+    def witness_policy_at_anchor(self, root: bytes) -> WitnessPolicy | None:
+        """The witness set as of the end of the block before the anchor's (what the gateway
+        read when it aggregated the bundle), replayed from the ledger's witness events (read
+        once per anchorer; again when an anchor is newer). None when ``root`` is not anchored
+        or the replayed history does not end at today's epoch (a node that lost old logs)."""
+        try:
+            block = self._ledger.get_anchor(root).block_number
+        except LedgerError:
+            return None
+        if self._history is None or block > self._history[0]:
+            self._history = (self._ledger.status().height, self._ledger.witness_history())
+        _, history = self._history
+        if not history or history[-1][1].epoch != self._ledger.witness_set().epoch:
+            return None
+        in_force = [s for changed, s in history if changed < block]
+        if not in_force:
+            return WitnessPolicy(0, frozenset())
+        return WitnessPolicy(in_force[-1].threshold, frozenset(in_force[-1].public_keys))
 
 
 def register_witness(ledger: Ledger, key: WitnessPublicKey, proof_of_possession: bytes) -> None:

@@ -294,6 +294,28 @@ class Web3Ledger:
         epoch, threshold = self._call("witnessEpoch"), self._call("witnessThreshold")
         return WitnessSet(epoch=epoch, threshold=threshold, public_keys=keys)
 
+    def witness_history(self) -> list[tuple[int, WitnessSet]]:
+        """Every witness set the ledger has held, oldest first, each with the block whose
+        change made it (``WitnessAdded``, ``WitnessRemoved``, ``WitnessThresholdChanged``
+        replayed from the contract's events): what a checkpoint anchored in a past block was
+        checked against. The last one is `witness_set` unless the node lost old logs."""
+        keys: dict[bytes, bytes] = {}  # keccak(key) -> key, in the order they were added
+        threshold, history = 0, []
+        for event in self.events(0):
+            args = event.args
+            if event.name == "WitnessAdded":
+                key = bytes(args["publicKey"])  # type: ignore[call-overload]
+                keys[keccak(key)] = key
+            elif event.name == "WitnessRemoved":
+                keys.pop(bytes(args["keyHash"]), None)  # type: ignore[call-overload]
+            elif event.name == "WitnessThresholdChanged":
+                threshold = int(args["threshold"])  # type: ignore[call-overload]
+            else:
+                continue
+            epoch = int(args["epoch"])  # type: ignore[call-overload]
+            history.append((event.block_number, WitnessSet(epoch, threshold, tuple(keys.values()))))
+        return history
+
     # -- events -------------------------------------------------------------------------
 
     def events(self, since_block: int, to_block: int | None = None) -> list[LedgerEvent]:

@@ -9,15 +9,17 @@ import pytest
 from audit_builders import witnessed_data_directory
 from typer.testing import CliRunner
 
+from audit.checkpoint import SignedCheckpoint
+from audit.cosign import WitnessPolicy
 from audit.errors import AnchorError, VerificationError
 from audit.export import load_export, snapshot_log
 from audit.reader import LogReader
 from audit.verify import Trust, verify_snapshot
-from audit.witness import BundleStore
+from audit.witness import BundleStore, Witness, witness_round
 from dexin import audit_cli
-from dexin.app import load_or_create_log_key, open_ledger, witness_dir
+from dexin.app import load_or_create_log_key, open_audit_log, open_ledger, witness_dir
 from dexin.settings import Settings
-from governance.anchoring import LedgerAnchorer
+from governance.anchoring import LedgerAnchorer, register_witness
 
 runner = CliRunner()
 
@@ -120,3 +122,53 @@ def test_the_cli_collects_cosignatures_and_anchors(home: Settings) -> None:
     result = runner.invoke(audit_cli.app, ["verify", "--json"])
     assert result.exit_code == 0, result.output
     assert sorted(json.loads(result.stdout)["anchored"]) == ["30", "35"]
+
+
+def _raise_threshold(home: Settings) -> None:
+    """Two more witnesses on the ledger and the threshold raised to 3, after checkpoint 30 was
+    anchored with the two cosignatures the threshold of its day (2) asked for; then w1, one of
+    its signers, leaves the set."""
+    log_key = load_or_create_log_key(home).verifier()
+    with open_ledger(home) as ledger:
+        for name in ("w3", "w4"):
+            w = Witness.init(witness_dir(home, name), name, log_key)
+            register_witness(ledger, w.public, w.proof_of_possession())
+        ledger.set_witness_threshold(3)
+        ledger.remove_witness(Witness(witness_dir(home, "w1")).public.public_key)
+        assert ledger.witness_set().threshold == 3 and len(ledger.witness_set().public_keys) == 3
+
+
+def test_a_bundle_is_checked_against_the_witness_set_of_its_anchor(home: Settings) -> None:
+    """Raising the threshold or removing a witness later does not fail the checkpoints anchored
+    before: each bundle is checked against the set in force when it was anchored (replayed
+    from the ledger's witness events), not today's."""
+    _raise_threshold(home)
+    result = runner.invoke(audit_cli.app, ["verify", "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert sorted(verdict["anchored"]) == ["30"]
+    assert not any("today's witness set" in n for n in verdict.get("notes", []))
+
+
+class _LaxAnchorer(LedgerAnchorer):
+    """An operator anchoring a bundle below the threshold in force (the round's own check
+    skipped): the ledger records whatever digest the gateway account sends."""
+
+    def witness_policy(self) -> WitnessPolicy:
+        return WitnessPolicy(2, super().witness_policy().public_keys)
+
+
+def test_a_bundle_below_the_threshold_of_its_day_fails_verify(home: Settings) -> None:
+    _raise_threshold(home)
+    signed = SignedCheckpoint.parse(
+        (home.audit_dir / "checkpoints" / f"{35:020d}.note").read_bytes()
+    )
+    witnesses = [Witness(witness_dir(home, n)) for n in ("w2", "w3")]  # 2 where 3 are asked
+    with open_ledger(home) as ledger, open_audit_log(home) as log:
+        lax = _LaxAnchorer(ledger)
+        witness_round(signed, witnesses, log.consistency_proof, lax,
+                      BundleStore(home.audit_dir / "cosignatures"))  # fmt: skip
+    result = runner.invoke(audit_cli.app, ["verify", "--json"])
+    assert result.exit_code == 1, result.output
+    problem = json.loads(result.stdout)["problem"]
+    assert (problem["check"], problem["checkpoint"]) == ("cosignature", 35), problem
