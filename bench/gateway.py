@@ -42,6 +42,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -180,11 +181,13 @@ def drive(
     seconds: float,
     connections: int,
     sign: Callable[[], tuple[str, str]] | None = None,
+    timeout: str | None = None,
 ) -> dict[str, Any]:
     """Drive ``url`` with wrk (a C load generator, one thread, so the server keeps a core):
     the Python client this bench used before saturated at ~200 requests/s by itself. With
     ``sign``, every request carries its own ``Authorization`` and DPoP proof, made just
-    before the run (a proof is good once, within 60 s)."""
+    before the run (a proof is good once, within 60 s). wrk leaves a request that takes
+    longer than ``timeout`` (its default: 2 s) out of the latencies and counts it apart."""
     if shutil.which("wrk") is None:
         raise SystemExit("bench/gateway.py drives the load with wrk: apt-get install wrk")
     count = int(seconds * PROOFS_PER_SECOND) if sign is not None else len(bodies)
@@ -197,7 +200,7 @@ def drive(
         script.write_text(WRK_SCRIPT % _lua_string(str(lines)))
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s",
-             str(script), url],
+             str(script), *(["--timeout", timeout] if timeout else []), url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
@@ -205,12 +208,14 @@ def drive(
         raise RuntimeError(f"could not read wrk's output:\n{out}")
     done = re.search(r"^\s+(\d+) requests in", out, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": _ms(latency["50"]),
         "p99": _ms(latency["99"]),
         "n": int(done.group(1)) if done else 0,
         "errors": int(errors.group(1)) if errors else 0,
+        "timeouts": int(timeouts.group(1)) if timeouts else 0,
     }
 
 
@@ -643,9 +648,14 @@ def _cpu_sample(cluster: Any) -> dict[str, Any]:
         "pids": tuple(workers),
         "workers": sum(_cpu_seconds(p) for p in workers + supervisor),
         "owner": _cpu_seconds(cluster.owner.pid) if cluster.owner is not None else 0.0,
-        "postgres": sum(_cpu_seconds(p) for p in postgres),
+        "postgres": {p: _cpu_seconds(p) for p in postgres},
         "machine": _machine_busy(),
     }
+
+
+# answers past wrk's default 2 s would leave the latencies (p99 understated): at 64
+# connections a slow pool answers in more than that
+WORKERS_TIMEOUT = "30s"
 
 
 def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared, args: Any,
@@ -653,7 +663,7 @@ def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared,
     """`_rounds` for the floor and the answer workers, with each worker run's CPU time."""
     url = cluster.config.url + "/v1/scores"
     drive(floor_url, bare.bodies, 2, max(counts))  # warm-up, out of the figures
-    drive(url, load.bodies, 2, max(counts), load.sign)
+    drive(url, load.bodies, 2, max(counts), load.sign, WORKERS_TIMEOUT)
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {
         "floor": {c: [] for c in counts},
         "gateway": {c: [] for c in counts},
@@ -665,20 +675,42 @@ def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared,
                 run = drive(floor_url, bare.bodies, args.seconds, c)
                 runs["floor"][c].append(run | {"window": (start, time.perf_counter())})
             signer = _presigned(load, args.seconds)  # proofs made before the CPU is counted
+            spread: list[int] = []
+            probe = threading.Timer(
+                args.seconds / 2, lambda into=spread: into.extend(_spread(cluster))
+            )
             start, before = time.perf_counter(), _cpu_sample(cluster)
-            run = drive(url, load.bodies, args.seconds, c, signer)
+            probe.start()
+            run = drive(url, load.bodies, args.seconds, c, signer, WORKERS_TIMEOUT)
+            probe.join()
             after, end = _cpu_sample(cluster), time.perf_counter()
             if after["pids"] != before["pids"]:
                 raise RuntimeError("an answer worker was replaced during the run: CPU not counted")
             answers = max(run["n"] - run["errors"], 1)
-            cpu = {k: (after[k] - before[k]) / answers for k in ("workers", "owner", "postgres",
-                                                                 "machine")}  # fmt: skip
-            runs["gateway"][c].append(run | {"window": (start, end), "cpu": cpu,
+            cpu = {k: (after[k] - before[k]) / answers for k in ("workers", "owner", "machine")}
+            # per server process: one that started during the run counts from 0, one that
+            # ended is lost (its time goes to the postmaster's children total, not read here)
+            cpu["postgres"] = sum(t - before["postgres"].get(p, 0.0)
+                                  for p, t in after["postgres"].items()) / answers  # fmt: skip
+            runs["gateway"][c].append(run | {"window": (start, end), "cpu": cpu, "spread": spread,
                                              "busy": (after["machine"] - before["machine"])
                                              / (end - start)})  # fmt: skip
     if args.gateway_only:
         del runs["floor"]
     return runs
+
+
+def _spread(cluster: Any) -> list[int]:
+    """wrk's connections held by each answer worker (``ss``), most first: uvicorn's workers
+    accept from one shared socket, so the kernel, not a balancer, says who gets which."""
+    port = f":{cluster.config.port}"
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = {port} )"],
+                         capture_output=True, text=True, check=False).stdout  # fmt: skip
+    held = {pid: 0 for pid in cluster.worker_pids()}
+    for pid in re.findall(r"pid=(\d+)", out):
+        if int(pid) in held:
+            held[int(pid)] += 1
+    return sorted(held.values(), reverse=True)
 
 
 def _presigned(load: Prepared, seconds: float) -> Callable[[], tuple[str, str]]:
@@ -697,31 +729,38 @@ def _cpu_report(runs: list[dict[str, Any]]) -> None:
             f"CPU per answer: workers {cpu['workers'] * 1e3:.2f} ms, PostgreSQL (every server "
             f"process) {cpu['postgres'] * 1e3:.2f} ms, the owner {cpu['owner'] * 1e3:.2f} ms; "
             f"the machine busy {cpu['machine'] * 1e3:.2f} ms per answer "
-            f"({r['busy']:.2f} of {os.cpu_count()} cores, wrk included)"
+            f"({r['busy']:.2f} of {os.cpu_count()} cores, wrk included); connections held "
+            f"by each worker mid-run: {'/'.join(map(str, r['spread'])) or 'not read'}; "
+            f"{r['timeouts']} timed out (over {WORKERS_TIMEOUT})"
         )
 
 
 def _workers_summary(results: dict[int, dict[str, dict[int, list[dict[str, Any]]]]],
                      pools: list[int], counts: list[int]) -> None:  # fmt: skip
-    print("-- summary (medians over rounds)")
+    print("-- summary (lowest-highest over the rounds)")
     for c in counts:
         for n in pools:
             runs = results[n]["gateway"][c]
             ratios = ", ".join(f"{r['p99'] / r['p50']:.1f}" for r in runs)
-            worker_ms = _median([{"x": r["cpu"]["workers"]} for r in runs], "x") * 1e3
-            pg_ms = _median([{"x": r["cpu"]["postgres"]} for r in runs], "x") * 1e3
+            spreads = ", ".join("/".join(map(str, r["spread"])) for r in runs)
+            met = "met" if all(r["p99"] <= 3 * r["p50"] for r in runs) else "MISSED"
             line = (
                 f"{c:3d} connections, {n} worker{'s' if n > 1 else ' '}: "
-                f"{_median(runs, 'rps'):7.0f} req/s  p50 {_median(runs, 'p50'):6.1f} ms  "
-                f"p99 {_median(runs, 'p99'):6.1f} ms  p99/p50 {ratios} "
-                f"({'met' if all(r['p99'] <= 3 * r['p50'] for r in runs) else 'MISSED'} <= 3)  "
-                f"CPU/answer workers {worker_ms:.2f} ms + PostgreSQL {pg_ms:.2f} ms"
+                f"{_span(runs, 'rps', '.0f')} req/s  p50 {_span(runs, 'p50', '.0f')} ms  "
+                f"p99 {_span(runs, 'p99', '.0f')} ms  p99/p50 {ratios} ({met} <= 3)  CPU per "
+                f"answer: workers {_span([r['cpu'] for r in runs], 'workers', '.1f', 1e3)} ms, "
+                f"PostgreSQL {_span([r['cpu'] for r in runs], 'postgres', '.1f', 1e3)} ms; "
+                f"connections per worker {spreads}"
             )
-            if "floor" in results[n]:
-                line += f"  floor {_median(results[n]['floor'][c], 'rps'):.0f} req/s"
-            if "baseline" in results[n]:
-                line += f"  baseline {_median(results[n]['baseline'][c], 'rps'):.0f} req/s"
+            for other in ("floor", "baseline"):
+                if other in results[n]:
+                    line += f"; {other} {_span(results[n][other][c], 'rps', '.0f')} req/s"
             print(line)
+
+
+def _span(rows: list[dict[str, Any]], key: str, spec: str, scale: float = 1.0) -> str:
+    low, high = min(r[key] for r in rows) * scale, max(r[key] for r in rows) * scale
+    return f"{low:{spec}}" if f"{low:{spec}}" == f"{high:{spec}}" else f"{low:{spec}}-{high:{spec}}"
 
 
 if __name__ == "__main__":
