@@ -557,7 +557,10 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                     cluster.start_owner()
                 with _served(FLOOR_APP, served_env) as floor:
                     for n in pools:
-                        cluster.start_workers(n)
+                        if args.stalls is not None and n == 1:
+                            _start_probed_worker(cluster, served_env, args.stalls)
+                        else:
+                            cluster.start_workers(n)
                         try:
                             print(
                                 f"{n} answer workers: pids {cluster.worker_pids()}", file=sys.stderr
@@ -577,7 +580,30 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
             )
             _report(c, {name: runs[c] for name, runs in results[n].items()})
             _cpu_report(results[n]["gateway"][c])
+            if args.stalls is not None and n == 1:
+                for run in results[n]["gateway"][c]:
+                    print(_stalls().summarise(args.stalls, run["window"]))
     _workers_summary(results, pools, counts)
+
+
+def _start_probed_worker(cluster: Any, env: dict[str, str], record: Path) -> None:
+    """With ``--stalls FILE``, the one answer worker is served with bench/stalls.py's probes
+    (as ``dexin serve --worker`` serves one: the worker role, one process on the cluster's
+    port); `Cluster.stop_workers` stops it, and it writes FILE as it exits."""
+    port = str(cluster.config.port)
+    proc = subprocess.Popen([sys.executable, "-c", GATEWAY_STALLS_APP, port, str(STALLS),
+                             str(record)], env=env | {"DEXIN_SERVE_ROLE": "worker"})  # fmt: skip
+    cluster.pool, cluster._pool_size = proc, 1
+    for _ in range(1800):
+        if proc.poll() is not None:
+            raise RuntimeError("the probed worker exited")
+        try:
+            if httpx.get(cluster.config.url + "/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the probed worker did not start")
 
 
 def _resident_ids(residents: Path) -> list[str]:
