@@ -26,6 +26,12 @@ served side by side and driven in turn, ``--rounds`` times: on a machine others 
 burst of their work stretches whichever app is running, so a tail is judged against the
 floor's in the same rounds. ``--stalls FILE`` says what overlapped the gateway's slowest
 answers (bench/stalls.py).
+
+``--workers 1,2,4`` (issue 16 §4) measures the answer workers instead: one `dexin.cluster`
+on a fresh PostgreSQL schema (``--database-url``; dropped at the end), and for each N the
+floor and N workers on one port in turn, with the CPU seconds one answer costs (workers,
+PostgreSQL, the vault's owner) and how wrk's connections spread over the workers
+(`workers_main`).
 """
 
 from __future__ import annotations
