@@ -27,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -92,10 +94,42 @@ def bump_version(session: Session, kind: str) -> None:
     )
 
 
+# The versions one answer read at its start (`versions_read_once`): (engine, name -> version).
+_READ_ONCE: ContextVar[tuple[object, dict[str, int]] | None] = ContextVar(
+    "dexin_control_versions", default=None
+)
+
+
 def read_version(sessions: sessionmaker[Session], kind: str) -> int | None:
-    """The committed version of ``kind`` (None: no such row)."""
+    """The committed version of ``kind`` (None: no such row); inside `versions_read_once` on
+    the same database, the one read at the block's start."""
+    held = _READ_ONCE.get()
+    if held is not None and held[0] is sessions.kw.get("bind") and kind in held[1]:
+        return held[1][kind]
     with sessions() as s:
         return s.scalar(select(ControlVersion.version).where(ControlVersion.name == kind))
+
+
+@contextmanager
+def versions_read_once(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """One answer's view of ``control_versions`` on a shared control plane: every kind's
+    version read in one query at the start, then used by each check of the block (approval,
+    consent, rights, disputes: one round trip instead of five on the answer path). Sound for
+    blocks that change none of those kinds: a change committed by any worker before the
+    block starts is seen, as with a read per check; one committed during the block may be
+    seen on the next call, as it could have been with a read per check that came just
+    before it. The block's context (a task, and the threads it hands work to) alone sees it."""
+    if not is_shared(sessions):
+        yield
+        return
+    with sessions() as s:
+        rows = {name: int(v) for name, v in s.execute(select(ControlVersion.name,
+                                                             ControlVersion.version))}  # fmt: skip
+    token = _READ_ONCE.set((sessions.kw.get("bind"), rows))
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
 
 
 def is_shared(sessions: sessionmaker[Session]) -> bool:

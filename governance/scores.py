@@ -37,6 +37,7 @@ from credit_model import (
 from governance.approvals import usable_approval
 from governance.audit_trail import AuditAppendError, AuditReceipt, append_durably, make_entry
 from governance.catalogue import Computation
+from governance.control import versions_read_once
 from governance.credentials import Principal
 from governance.disputes import marked
 from governance.errors import AuditUnavailable, PolicyDenied
@@ -117,6 +118,15 @@ class ScoreAnswer:
 
 
 async def score_subject(
+    services: Services, who: Principal, query: ScoreQuery, context: dict[str, Any], request_id: str
+) -> ScoreAnswer:
+    """`_score_subject` with the control plane's versions read once for the whole answer
+    (`versions_read_once`: workers on PostgreSQL)."""
+    with versions_read_once(services.control.sessions):
+        return await _score_subject(services, who, query, context, request_id)
+
+
+async def _score_subject(
     services: Services, who: Principal, query: ScoreQuery, context: dict[str, Any], request_id: str
 ) -> ScoreAnswer:
     """Answer one bank's score request, failing closed at every step.

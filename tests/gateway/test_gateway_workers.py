@@ -35,7 +35,7 @@ import pytest
 from dpop_support import ClientKey, sign_bound_requests
 from gateway_support import PG_URL, Actors, TestClient, World, auth, needs_postgres, score_body
 from query_gateway.app import create_app
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 
 from governance.accounts import ConsoleAccounts
 from governance.control import ControlPlane
@@ -344,3 +344,26 @@ def test_console_sign_in_failures_are_counted_across_workers(
         assert not isinstance(failed.value, AccountLocked)
     with pytest.raises(AccountLocked):
         stores[1].attempt(name, "guess", "000000")
+
+
+def test_an_answer_reads_the_control_versions_once(cluster: Cluster) -> None:
+    """The answer path checks approvals, consents, statements and disputes against their
+    versions (`versions_read_once`): one query for all of them per answer, not one each."""
+    bank, rid = bank_of(cluster, "workers-versions")
+    id_number = cluster.world.ids[PEOPLE[0]]
+    consent = cluster.actors.consent(cluster.actors.subject(id_number), bank.client_id)
+    http = cluster.http[1]
+    assert score(http, bank, id_number, rid, consent).status_code == 200  # snapshots loaded
+    seen: list[str] = []
+    bind = gw(http).control.sessions.kw["bind"]
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "control_versions" in statement:
+            seen.append(statement)
+
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        assert score(http, bank, id_number, rid, consent).status_code == 200
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert len(seen) == 1, seen
