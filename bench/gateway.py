@@ -632,7 +632,7 @@ def _index_features(settings: Any) -> None:
 def _drop_schema(database_url: str, schema: str) -> None:
     from sqlalchemy import text
 
-    from governance.db import open_engine
+    from governance import open_engine
 
     engine = open_engine(database_url)
     try:
