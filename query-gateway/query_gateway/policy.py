@@ -26,6 +26,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
@@ -95,7 +96,12 @@ class PolicedRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             gateway = request.app.state.gateway
-            request.state.principal = authorize(request, route_policy, gateway)
+            if gateway.control.shared:  # rate bucket, used proof ids: PostgreSQL round trips
+                request.state.principal = await anyio.to_thread.run_sync(
+                    authorize, request, route_policy, gateway
+                )
+            else:  # one process: all in memory, no thread hand-off
+                request.state.principal = authorize(request, route_policy, gateway)
             if accepted:
                 check_media_type(request, accepted)
             return await handler(request)
