@@ -83,6 +83,7 @@ from governance import (
     SigningKeys,
     VaultAggregates,
     Watched,
+    advisory_lock,
     derive_keys,
     disputes,
     find_release,
@@ -424,6 +425,8 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
     sessions = session_factory(engine)
     control = ControlPlane(sessions, metrics)
     shared = sessions if control.shared else None  # workers share limits and used ids (PG)
+    if control.shared and settings.ledger_backend == "jsonrpc":  # the owner and the workers
+        parts.ledger.share_signing(lambda address: advisory_lock(engine, f"ledger:{address}"))
     secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
     audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
     stack.callback(audit.close)

@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     from governance.credentials import hkdf as hkdf
     from governance.credentials import issue_token as issue_token
     from governance.credentials import open_token as open_token
+    from governance.db import advisory_lock as advisory_lock
     from governance.db import migrate as migrate
     from governance.db import open_engine as open_engine
     from governance.db import session_factory as session_factory
@@ -366,6 +367,7 @@ _WHERE = {
     "new_id": "governance.ids",
     "offered_computations": "governance.consents",
     "open_engine": "governance.db",
+    "advisory_lock": "governance.db",
     "open_token": "governance.credentials",
     "own_score": "governance.scores",
     "parse_jwks": "governance.client_keys",

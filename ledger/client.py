@@ -8,6 +8,8 @@ label given (or the first local key holding the role the operation needs).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -82,6 +84,11 @@ class Web3Ledger:
 
     def close(self) -> None:
         self._node.close()
+
+    def share_signing(self, lock: Callable[[str], AbstractContextManager[object]]) -> None:
+        """Other processes sign with these accounts too: hold ``lock(address)`` (a lock
+        across processes, e.g. a PostgreSQL advisory lock) from nonce to receipt."""
+        self._sender.shared_lock = lock
 
     def status(self) -> LedgerStatus:
         height = guard(self._node, lambda: self._node.w3.eth.block_number)

@@ -5,7 +5,10 @@ Contract:
   spends neither gas nor a nonce;
 - per signing account, one transaction is in flight at a time (a lock held from nonce to
   receipt), so concurrent threads never reuse or skip a nonce; different accounts proceed
-  in parallel on a JSON-RPC node;
+  in parallel on a JSON-RPC node. Processes that sign with the same account (answer workers
+  beside the vault's owner) share a lock too (`TxSender.shared_lock`, set by the
+  application: one writer per signing key across processes); the nonce is then read from
+  the node inside it each time, since another process may have used the next one;
 - a transaction is acknowledged only once mined with status 1; a mined failure (the state
   changed after the simulation) is replayed on the parent block to decode its error;
 - only requests that cannot have taken effect are retried (a send the node rejected for
@@ -18,6 +21,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import requests
@@ -62,6 +66,8 @@ class TxSender:
         self._nonces: dict[str, int] = {}
         self._fee_cap = (0, 0.0)
         self.chain_id = guard(node, lambda: self._w3.eth.chain_id)
+        # account address -> a lock held across processes (None: this process signs alone)
+        self.shared_lock: Callable[[str], AbstractContextManager[object]] | None = None
 
     def transact(self, account: LocalAccount, to: str | None, data: bytes,
                  gas: int = CALL_GAS, value: int = 0) -> TxReceipt:  # fmt: skip
@@ -72,7 +78,12 @@ class TxSender:
             call["to"] = Web3.to_checksum_address(to)
             self.simulate(call)
         with self._account_lock(account.address):
-            receipt = self._send_with_nonce(account, call, gas)
+            if self.shared_lock is None:
+                receipt = self._send_with_nonce(account, call, gas)
+            else:
+                with self.shared_lock(account.address):
+                    self._nonces.pop(account.address, None)  # another process may have sent
+                    receipt = self._send_with_nonce(account, call, gas)
         if receipt["status"] != 1:
             self._raise_mined_failure(call, receipt)
         return receipt
