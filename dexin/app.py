@@ -30,11 +30,11 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretBytes
 from sqlalchemy.orm import Session, sessionmaker
@@ -630,19 +630,26 @@ class _SnapshotScores:
 
 
 LEDGER_WAIT_LOG_SECONDS = 30.0
+T = TypeVar("T")
 
 
-def _open_ledger_waiting(config: LedgerConfig) -> Ledger:
-    """The shared ledger node, waited for while it cannot be reached (`NodeUnavailableError`):
-    a worker started during a node outage (one the supervisor replaces) waits instead of
-    exiting, since uvicorn's supervisor stops the whole pool when a new worker fails to start.
-    The worker accepts no request until it is up; the others keep answering. Any other error
-    (wrong keys, no deployment) still fails at once. Logged every `LEDGER_WAIT_LOG_SECONDS`."""
+def _with_ledger_waiting(config: LedgerConfig, build: Callable[[Ledger], T]) -> tuple[Ledger, T]:
+    """The shared ledger node and what ``build`` reads from it (the released model), waited
+    for while the node cannot be reached (`NodeUnavailableError`, at the open or at any call
+    of ``build``: the node may go away between them): a worker started during a node outage
+    (one the supervisor replaces) waits instead of exiting, since uvicorn's supervisor stops
+    the whole pool when a new worker fails to start. The worker accepts no request until it
+    is up; the others keep answering. Any other error (wrong keys, no deployment) still fails
+    at once. Logged every `LEDGER_WAIT_LOG_SECONDS`."""
     started, logged, delay = time.monotonic(), -LEDGER_WAIT_LOG_SECONDS, 0.5
     while True:
+        ledger = None
         try:
-            return _open_ledger(config)
+            ledger = _open_ledger(config)
+            return ledger, build(ledger)
         except NodeUnavailableError:
+            if ledger is not None:
+                ledger.close()
             waited = time.monotonic() - started
             if waited - logged >= LEDGER_WAIT_LOG_SECONDS:
                 log.warning("answer worker waiting for the ledger node (DEXIN_LEDGER_RPC_URL) "
@@ -650,6 +657,10 @@ def _open_ledger_waiting(config: LedgerConfig) -> Ledger:
                 logged = waited
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+        except BaseException:
+            if ledger is not None:
+                ledger.close()
+            raise
 
 
 def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
@@ -658,7 +669,8 @@ def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
     (JSON-RPC: no directory lock either, the owner holds none of the node)."""
     reader = stack.enter_context(open_vault_snapshot(settings))
     reader.vault()  # fail at start-up, not on the first request, if none is published
-    ledger = _open_ledger_waiting(ledger_config(settings))
+    ledger, scores = _with_ledger_waiting(
+        ledger_config(settings), lambda ledger: _SnapshotScores(reader, ledger)
+    )
     stack.callback(ledger.close)
-    return Components(vault=_FollowingSnapshot(reader), ledger=ledger,
-                      scores=_SnapshotScores(reader, ledger))  # fmt: skip
+    return Components(vault=_FollowingSnapshot(reader), ledger=ledger, scores=scores)
