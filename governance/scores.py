@@ -149,10 +149,10 @@ async def _score_subject(
     subject = _pseudonym(services, query.id_number)
     services.control.valid_consent(query.consent_id, subject, bank, query.purpose, computation.id)
     used = await _members(services, computation, bank, query, subject)
-    if services.control.shared:  # a conditional UPDATE committed in PostgreSQL: off the loop
-        await anyio.to_thread.run_sync(services.control.spend_quota, found)
-    else:
-        services.control.spend_quota(found)
+    # On the loop, not in a thread, even on PostgreSQL: from the approval's check to the audit
+    # entry nothing here yields to the loop, so a revocation or withdrawal answered by this
+    # process is never followed by an answer that checked before it (test_gateway_cache_race).
+    services.control.spend_quota(found)
     outputs = declared_outputs(computation, _compute(services, computation, used), used)
     notes = await answer_notes(services, used.subjects)
     notes["disputed"] = marked(services, used.subjects)  # an open dispute (Art. 25): memory only
