@@ -30,11 +30,11 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import SecretBytes
 from sqlalchemy.orm import Session, sessionmaker
@@ -394,12 +394,13 @@ def open_services(
         check_worker(settings)
     with ExitStack() as stack:
         if parts is None and worker:
-            parts = _worker_parts(settings, stack)
-        parts = parts or Components(
-            vault=stack.enter_context(open_vault(settings)),
-            ledger=stack.enter_context(open_ledger(settings)),
-        )
-        services = _build(settings, parts, stack, metrics)
+            parts, services = _start_worker_waiting(settings, stack, metrics)
+        else:
+            parts = parts or Components(
+                vault=stack.enter_context(open_vault(settings)),
+                ledger=stack.enter_context(open_ledger(settings)),
+            )
+            services = _build(settings, parts, stack, metrics)
         if worker:
             services.vault_owner = False
         elif settings.vault_snapshots:
@@ -630,26 +631,26 @@ class _SnapshotScores:
 
 
 LEDGER_WAIT_LOG_SECONDS = 30.0
-T = TypeVar("T")
 
 
-def _with_ledger_waiting(config: LedgerConfig, build: Callable[[Ledger], T]) -> tuple[Ledger, T]:
-    """The shared ledger node and what ``build`` reads from it (the released model), waited
-    for while the node cannot be reached (`NodeUnavailableError`, at the open or at any call
-    of ``build``: the node may go away between them): a worker started during a node outage
-    (one the supervisor replaces) waits instead of exiting, since uvicorn's supervisor stops
-    the whole pool when a new worker fails to start. The worker accepts no request until it
-    is up; the others keep answering. Any other error (wrong keys, no deployment) still fails
-    at once. Logged every `LEDGER_WAIT_LOG_SECONDS`."""
+def _start_worker_waiting(
+    settings: Settings, stack: ExitStack, metrics: Metrics
+) -> tuple[Components, Services]:
+    """An answer worker's parts and services, its whole start-up retried while the ledger node
+    cannot be reached (`NodeUnavailableError` at the open or at any read that follows: the
+    released model, the gateway's account, ...): a worker started during a node outage (one
+    the supervisor replaces) waits instead of exiting, since uvicorn's supervisor stops the
+    whole pool when a new worker fails to start. Each attempt opens into a stack of its own,
+    closed before the next. The worker accepts no request until it is up; the others keep
+    answering. Any other error still fails at once. Logged every `LEDGER_WAIT_LOG_SECONDS`."""
     started, logged, delay = time.monotonic(), -LEDGER_WAIT_LOG_SECONDS, 0.5
     while True:
-        ledger = None
+        attempt = ExitStack()
         try:
-            ledger = _open_ledger(config)
-            return ledger, build(ledger)
+            parts = _worker_parts(settings, attempt)
+            services = _build(settings, parts, attempt, metrics)
         except NodeUnavailableError:
-            if ledger is not None:
-                ledger.close()
+            attempt.close()
             waited = time.monotonic() - started
             if waited - logged >= LEDGER_WAIT_LOG_SECONDS:
                 log.warning("answer worker waiting for the ledger node (DEXIN_LEDGER_RPC_URL) "
@@ -657,10 +658,12 @@ def _with_ledger_waiting(config: LedgerConfig, build: Callable[[Ledger], T]) -> 
                 logged = waited
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+            continue
         except BaseException:
-            if ledger is not None:
-                ledger.close()
+            attempt.close()
             raise
+        stack.enter_context(attempt)
+        return parts, services
 
 
 def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
@@ -669,8 +672,7 @@ def _worker_parts(settings: Settings, stack: ExitStack) -> Components:
     (JSON-RPC: no directory lock either, the owner holds none of the node)."""
     reader = stack.enter_context(open_vault_snapshot(settings))
     reader.vault()  # fail at start-up, not on the first request, if none is published
-    ledger, scores = _with_ledger_waiting(
-        ledger_config(settings), lambda ledger: _SnapshotScores(reader, ledger)
-    )
+    ledger = _open_ledger(ledger_config(settings))
     stack.callback(ledger.close)
-    return Components(vault=_FollowingSnapshot(reader), ledger=ledger, scores=scores)
+    return Components(vault=_FollowingSnapshot(reader), ledger=ledger,
+                      scores=_SnapshotScores(reader, ledger))  # fmt: skip
