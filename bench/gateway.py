@@ -523,7 +523,7 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
     connection count. Each worker run also reads the CPU time (utime + stime, /proc) of the
     workers, the owner and every PostgreSQL server process, and the machine's busy time, over
     the run: divided by the answers, what one answer costs, so N cores can be projected."""
-    from dexin.cluster import Cluster, ClusterConfig
+    from dexin.cluster import Cluster, ClusterConfig, drop_schema
 
     schema = f"bench_gw_{secrets.token_hex(4)}"
     results: dict[int, dict[str, dict[int, list[dict[str, Any]]]]] = {}
@@ -578,7 +578,7 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                         if baseline:
                             results[n]["baseline"] = baseline
         finally:
-            _drop_schema(args.database_url, schema)
+            drop_schema(args.database_url, schema)
     for n in pools:
         for c in counts:
             print(
@@ -627,19 +627,6 @@ def _index_features(settings: Any) -> None:
         vault.query(
             'CREATE UNIQUE INDEX IF NOT EXISTS features_subject ON derived.features ("subject")'
         )
-
-
-def _drop_schema(database_url: str, schema: str) -> None:
-    from sqlalchemy import text
-
-    from governance import open_engine
-
-    engine = open_engine(database_url)
-    try:
-        with engine.begin() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        engine.dispose()
 
 
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -44,7 +44,7 @@ from rich.console import Console
 from dexin import demo, demo_idp
 from dexin.settings import Settings
 
-__all__ = ["Cluster", "ClusterConfig", "ClusterFailed"]
+__all__ = ["Cluster", "ClusterConfig", "ClusterFailed", "drop_schema"]
 
 READY_SECONDS = 180.0  # a worker loads the snapshot's features before it answers
 ANVIL_DEV_FUNDING_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -284,14 +284,23 @@ def _dexin() -> str:
 
 
 def _create_schema(config: ClusterConfig) -> None:
+    _on_schema(config.database_url, f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"')
+
+
+def drop_schema(database_url: str, schema: str) -> None:
+    """Drop a cluster's schema and everything in it (the bench and the tests, afterwards)."""
+    _on_schema(database_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _on_schema(database_url: str, statement: str) -> None:
     from sqlalchemy import text
 
     from governance import open_engine
 
-    engine = open_engine(config.database_url)
+    engine = open_engine(database_url)
     try:
         with engine.begin() as c:
-            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{config.schema}"'))
+            c.execute(text(statement))
     finally:
         engine.dispose()
 

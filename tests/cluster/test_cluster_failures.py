@@ -58,7 +58,7 @@ from audit.entry import AuditEntry
 from audit.witness import BundleStore
 from dexin.admin import subject_token
 from dexin.app import open_ledger_view, opened_control_plane
-from dexin.cluster import Cluster, ClusterConfig
+from dexin.cluster import Cluster, ClusterConfig, drop_schema
 from dexin.demo_script import DEBTORS_HEADER, Story
 from dexin.officer_key import enrol
 from dexin.settings import Settings
@@ -120,15 +120,6 @@ class Running:
         return int(used)
 
 
-def _drop_schema(url: str, schema: str) -> None:
-    engine = open_engine(url)
-    try:
-        with engine.begin() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     started = time.monotonic()
@@ -142,7 +133,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             postgres.start()
             url = postgres.url
         schema = f"clt_{secrets.token_hex(6)}"
-        stack.callback(_drop_schema, url, schema)
+        stack.callback(drop_schema, url, schema)
         config = ClusterConfig(
             home=home, database_url=url, schema=schema, workers=WORKERS, port=free_port(),
             owner_port=free_port(), ledger_port=free_port(), scale=0.002, witness_interval=1.0,
@@ -225,6 +216,23 @@ def _timed(running: Running, name: str, started: float) -> None:
     running.times[name] = round(time.monotonic() - started, 1)
 
 
+def _check_quota(
+    running: Running, outcomes: list[Outcome], rid: str, *, unanswered: int
+) -> tuple[int, int, int]:
+    """Every 200 has its allow entry, and the quota is exact up to the requests that got no
+    answer (a unit spent, then the worker or PostgreSQL lost before the answer): answered ≤
+    allow entries ≤ answered + unanswered, and allow entries ≤ used ≤ allow entries +
+    unanswered. Returns (answered, allowed, used)."""
+    entries = log_entries(running.settings)
+    _check_answers(outcomes, entries, rid)
+    allowed = len(_allowed(entries, rid))
+    answered = sum(1 for o in outcomes if o.status == 200)
+    assert answered <= allowed <= answered + unanswered
+    used = running.quota_used(rid)
+    assert allowed <= used <= allowed + unanswered, (used, allowed, unanswered)
+    return answered, allowed, used
+
+
 # -- 1. an answer worker killed ----------------------------------------------------------------
 
 
@@ -266,13 +274,7 @@ def test_a_worker_killed_under_load_is_replaced_and_nothing_is_lost(running: Run
     assert not others, f"the surviving workers refused: {summary(outcomes)}"
     assert len(lost) <= THREADS, summary(outcomes)  # at most the killed process's requests
     assert all(killed_at - 60 < o.started and o.ended < killed_at + 10 for o in lost), lost
-    entries = log_entries(running.settings)
-    _check_answers(outcomes, entries, rid)
-    allowed = len(_allowed(entries, rid))
-    answered = sum(1 for o in outcomes if o.status == 200)
-    assert answered <= allowed <= answered + len(lost)
-    used = running.quota_used(rid)
-    assert allowed <= used <= allowed + len(lost), (used, allowed, len(lost))
+    answered, allowed, used = _check_quota(running, outcomes, rid, unanswered=len(lost))
     running.times[f"worker kill: {answered} answers, {len(lost)} lost, used-allowed"] = (
         used - allowed
     )
@@ -310,13 +312,7 @@ def test_postgresql_restarted_under_load(running: Running) -> None:
     _no_500(outcomes)
     refused = [o for o in outcomes if o.status != 200]
     assert all(o.status == 503 for o in refused), summary(outcomes)
-    entries = log_entries(running.settings)
-    _check_answers(outcomes, entries, rid)
-    allowed = len(_allowed(entries, rid))
-    answered = sum(1 for o in outcomes if o.status == 200)
-    assert answered <= allowed <= answered + len(refused)
-    used = running.quota_used(rid)
-    assert allowed <= used <= allowed + len(refused), (used, allowed, len(refused))
+    _, allowed, used = _check_quota(running, outcomes, rid, unanswered=len(refused))
     running.times["pg restart: outcomes"] = len(outcomes)
     running.times["pg restart: used-allowed"] = used - allowed
     running.times[f"pg restart: {dumps(summary(outcomes))}; restart s"] = round(

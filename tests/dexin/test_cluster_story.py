@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 
 from audit.pg_store import engine_url
 from dexin import demo
+from dexin.cluster import drop_schema
 
 URL = os.environ.get("DEXIN_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -49,12 +50,7 @@ pytestmark = pytest.mark.skipif(not _reachable(), reason=f"PostgreSQL is not rea
 def schema() -> Iterator[str]:
     name = f"clstory_{secrets.token_hex(6)}"
     yield name  # the cluster creates it
-    engine = create_engine(engine_url(URL))
-    try:
-        with engine.begin() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    finally:
-        engine.dispose()
+    drop_schema(URL, name)
 
 
 def _free_ports(n: int) -> list[int]:
