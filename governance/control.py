@@ -33,13 +33,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance.budget import EPSILON_SLACK, remaining_epsilon
 from governance.client_keys import PublicKey
 from governance.credentials import KEYED_ROLES, Role, hash_secret, new_client_id, new_secret
+from governance.db import autocommit
 from governance.errors import (
     BudgetExhausted,
     Conflict,
@@ -106,8 +107,11 @@ def read_version(sessions: sessionmaker[Session], kind: str) -> int | None:
     held = _READ_ONCE.get()
     if held is not None and held[0] is sessions.kw.get("bind") and kind in held[1]:
         return held[1][kind]
-    with sessions() as s:
-        return s.scalar(select(ControlVersion.version).where(ControlVersion.name == kind))
+    with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip
+        return conn.scalar(select(ControlVersion.version).where(ControlVersion.name == kind))
+
+
+_ALL_VERSIONS = select(ControlVersion.name, ControlVersion.version)
 
 
 @contextmanager
@@ -122,10 +126,10 @@ def versions_read_once(sessions: sessionmaker[Session]) -> Iterator[None]:
     if not is_shared(sessions):
         yield
         return
-    with sessions() as s:
-        rows = {name: int(v) for name, v in s.execute(select(ControlVersion.name,
-                                                             ControlVersion.version))}  # fmt: skip
-    token = _READ_ONCE.set((sessions.kw.get("bind"), rows))
+    bind = sessions.kw["bind"]
+    with autocommit(bind).connect() as conn:  # one round trip: no BEGIN, no COMMIT
+        rows = {name: int(v) for name, v in conn.execute(_ALL_VERSIONS)}
+    token = _READ_ONCE.set((bind, rows))
     try:
         yield
     finally:
@@ -137,6 +141,19 @@ def is_shared(sessions: sessionmaker[Session]) -> bool:
     (the embedded default, which one gateway process owns)."""
     bind = sessions.kw.get("bind")
     return bind is not None and bind.dialect.name != "sqlite"
+
+
+# The shared quota's statements, each its own transaction (`autocommit`), built once.
+_SPEND = (
+    update(AccessRequest)
+    .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used < AccessRequest.quota)
+    .values(used=AccessRequest.used + 1)
+)
+_REFUND = (
+    update(AccessRequest)
+    .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used > 0)
+    .values(used=AccessRequest.used - 1)
+)
 
 
 class ControlPlane:
@@ -407,25 +424,17 @@ class ControlPlane:
         """``used = used + 1`` where ``used < quota``, committed before the answer is made: the
         row's lock orders the workers, and a unit spent is never handed out again (a crash
         after it at worst leaves a unit spent for an answer never sent: closed, not open)."""
-        with self.sessions.begin() as s:
-            done = s.execute(
-                update(AccessRequest)
-                .where(AccessRequest.id == request.id, AccessRequest.used < AccessRequest.quota)
-                .values(used=AccessRequest.used + 1)
-            )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise _quota_exhausted(request)
+        with autocommit(self.sessions.kw["bind"]).connect() as conn:  # one round trip
+            done = conn.execute(_SPEND, {"request_id": request.id})
+        if done.rowcount != 1:
+            raise _quota_exhausted(request)
 
     def refund_quota(self, request: AccessRequest) -> None:
         """Give back the unit `spend_quota` took for an answer that never left (its audit
         entry could not be made durable)."""
         if self.shared:
-            with self.sessions.begin() as s:
-                s.execute(
-                    update(AccessRequest)
-                    .where(AccessRequest.id == request.id, AccessRequest.used > 0)
-                    .values(used=AccessRequest.used - 1)
-                )
+            with autocommit(self.sessions.kw["bind"]).connect() as conn:
+                conn.execute(_REFUND, {"request_id": request.id})
             return
         with self._quota_lock:
             used = self._used.get(request.id)

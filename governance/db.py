@@ -8,6 +8,7 @@ admin` commands and the running gateway share the database, never the vault.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from audit.pg_store import drop_closed_connections
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -39,7 +42,20 @@ def open_engine(url: str, *, schema: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     args: dict[str, Any] = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, connect_args=args, pool_size=16, max_overflow=48, pool_pre_ping=True)
+    engine = create_engine(url, connect_args=args, pool_size=16, max_overflow=48)
+    return drop_closed_connections(engine)  # a ping without the round trip
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: Engine) -> Engine:
+    """``engine`` (the same pool) with each statement its own transaction: a lone statement
+    on the answer path costs one round trip instead of three (BEGIN, it, COMMIT)."""
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

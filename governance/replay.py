@@ -19,6 +19,7 @@ import time
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from governance.db import autocommit
 from governance.models import SeenOnce
 from governance.upsert import insert_for
 
@@ -67,14 +68,14 @@ class ReplayCache:
         comes back only then. Two workers inserting the same key at once: the primary key
         makes the second wait for the first and then find its row (not expired)."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        with sessions.begin() as s:
-            insert = insert_for(s, SeenOnce).values(key=digest, until=until)
+        with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip
+            insert = insert_for(conn, SeenOnce).values(key=digest, until=until)
             stmt = insert.on_conflict_do_update(
                 index_elements=[SeenOnce.key],
                 set_={"until": until},
                 where=SeenOnce.until < now,
             ).returning(SeenOnce.key)
-            first = s.execute(stmt).first() is not None
+            first = conn.execute(stmt).first() is not None
         if time.monotonic() - self._purged > PURGE_EVERY:
             self._purged = time.monotonic()
             with sessions.begin() as s:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 __all__ = ["insert_for"]
 
 
-def insert_for(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT INTO table`` for the session's database (``on_conflict_do_*`` available)."""
-    if session.get_bind().dialect.name == "postgresql":
+def insert_for(bind: Session | Connection, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT INTO table`` for the database of ``bind`` (``on_conflict_do_*`` available)."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -1,0 +1,105 @@
+"""`drop_closed_connections`: a pooled connection the server ended is replaced when it is
+taken, without a ping's round trip, so the first statement after a restart succeeds.
+
+The machine's PostgreSQL ends our pooled sessions with ``pg_terminate_backend`` (what a
+restart does to every session: an error message, then the socket closed).
+"""
+
+from __future__ import annotations
+
+import time
+
+from pg_support import URL
+from sqlalchemy import Engine, create_engine, event, text
+
+from audit.pg_store import drop_closed_connections, engine_url
+from governance.db import open_engine
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(pid: int) -> None:
+    admin = create_engine(engine_url(URL))
+    try:
+        with admin.connect() as c:
+            assert c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    finally:
+        admin.dispose()
+    time.sleep(0.2)  # the ended backend's message and close reach our socket
+
+
+def _statements(engine: Engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_a_session_the_server_ended_is_replaced_when_taken_and_the_statement_succeeds() -> None:
+    engine = open_engine(URL)
+    try:
+        first = _backend_pid(engine)
+        _terminate(first)
+        assert _backend_pid(engine) != first  # no OperationalError: a new session
+    finally:
+        engine.dispose()
+
+
+def test_every_pooled_session_is_dropped_once_one_is_found_closed() -> None:
+    engine = open_engine(URL)
+    try:
+        held = [engine.connect() for _ in range(3)]
+        pids = [int(c.execute(text("SELECT pg_backend_pid()")).scalar_one()) for c in held]
+        for c in held:
+            c.close()
+        for pid in pids:  # a restart ends them all
+            _terminate(pid)
+        with engine.connect() as a, engine.connect() as b, engine.connect() as c:
+            now = {int(x.execute(text("SELECT pg_backend_pid()")).scalar_one()) for x in (a, b, c)}
+        assert not now & set(pids)
+    finally:
+        engine.dispose()
+
+
+def test_taking_a_connection_sends_no_ping() -> None:
+    """Unlike ``pool_pre_ping`` (a ``SELECT 1`` per checkout, below what cursor events see):
+    the check reads the socket and sends nothing."""
+    engine = open_engine(URL)
+    try:
+        assert not engine.pool._pre_ping
+        _backend_pid(engine)
+        seen = _statements(engine)
+        with engine.connect() as c:
+            c.execute(text("SELECT 1"))
+        assert seen == ["SELECT 1"]
+    finally:
+        engine.dispose()
+
+
+def test_the_audit_logs_own_pool_is_checked_too() -> None:
+    engine = drop_closed_connections(create_engine(engine_url(URL)))
+    try:
+        first = _backend_pid(engine)
+        _terminate(first)
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+def test_without_the_check_the_first_statement_after_the_end_fails() -> None:
+    """The control: the same pool without `drop_closed_connections` hands out the dead
+    session (this is what the check saves an answer from)."""
+    engine = create_engine(engine_url(URL))
+    try:
+        first = _backend_pid(engine)
+        _terminate(first)
+        try:
+            _backend_pid(engine)
+        except Exception as exc:  # OperationalError: the session was ended
+            assert "terminat" in str(exc)
+        else:
+            raise AssertionError("a dead pooled session was used without error")
+    finally:
+        engine.dispose()
