@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretBytes
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import (
@@ -418,6 +419,15 @@ def open_services(
         yield services
 
 
+def share_ledger_signing(settings: Settings, ledger: Ledger, engine: Engine) -> None:
+    """Several processes sign with the gateway's accounts on a JSON-RPC ledger beside a
+    shared control plane (the owner, the workers, `dexin audit anchor` run by hand): each
+    holds the account's PostgreSQL advisory lock from nonce to receipt, so no two pick the
+    same nonce. The embedded chain and SQLite have one process: nothing to share."""
+    if settings.ledger_backend == "jsonrpc" and engine.dialect.name != "sqlite":
+        ledger.share_signing(lambda address: advisory_lock(engine, f"ledger:{address}"))
+
+
 def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Metrics) -> Services:
     config = settings.gateway
     engine = open_engine(config.database_url, schema=parts.schema)
@@ -426,8 +436,7 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
     sessions = session_factory(engine)
     control = ControlPlane(sessions, metrics)
     shared = sessions if control.shared else None  # workers share limits and used ids (PG)
-    if control.shared and settings.ledger_backend == "jsonrpc":  # the owner and the workers
-        parts.ledger.share_signing(lambda address: advisory_lock(engine, f"ledger:{address}"))
+    share_ledger_signing(settings, parts.ledger, engine)
     secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
     audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
     stack.callback(audit.close)

@@ -139,7 +139,7 @@ class Cluster:
 
     def start_ledger(self) -> None:
         """anvil on ``ledger_port``, resuming the chain kept under the data directory."""
-        from ledger.testing import anvil_binary
+        from ledger.anvil import anvil_binary
 
         demo.check_port(self.config.host, self.config.ledger_port)
         state = self.config.home / "cluster" / "anvil-state.json"

@@ -1,10 +1,8 @@
 """Test helpers: a real anvil node on loopback. Not for production use.
 
-The anvil binary comes from the npm package ``@foundry-rs/anvil-linux-amd64@1.7.1``, the
-platform package of ``@foundry-rs/anvil`` that ships the executable (nothing is downloaded
-at install or run time; the wrapper package is left out because npm 11 writes a lock file
-without its other platforms' optional packages, which ``npm ci`` then rejects);
-``make install`` runs ``npm ci``.
+The anvil binary: `ledger.anvil` (the npm package ``@foundry-rs/anvil-linux-amd64@1.7.1``;
+the wrapper package is left out because npm 11 writes a lock file without its other
+platforms' optional packages, which ``npm ci`` then rejects).
 
 The funding key below is anvil's first well-known development key: it is public, so it
 must never fund anything but a throwaway local chain.
@@ -12,36 +10,21 @@ must never fund anything but a throwaway local chain.
 
 from __future__ import annotations
 
-import platform
-import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
-REPO = Path(__file__).resolve().parent.parent
+from ledger.anvil import REPO as REPO  # the checkout (tests read its files)
+from ledger.anvil import anvil_binary
+
 UNSAFE_ANVIL_DEV_KEY = bytes.fromhex(
     "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 )
-_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-
-
-def anvil_binary() -> Path:
-    """The anvil executable from node_modules (or PATH); FileNotFoundError if absent."""
-    arch = _ARCH.get(platform.machine().lower(), platform.machine())
-    system = platform.system().lower()
-    path = REPO / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
-    if path.exists():
-        return path
-    found = shutil.which("anvil")
-    if found is None:
-        raise FileNotFoundError(f"anvil not found at {path}: run `make install` (npm ci)")
-    return Path(found)
 
 
 def free_port() -> int:
