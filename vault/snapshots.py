@@ -304,6 +304,7 @@ class SnapshotReader:
         self.provider = provider
         self._lock = threading.Lock()
         self._open: list[tuple[ExitStack, SnapshotVault]] = []
+        self._seen: tuple[tuple[int, ...], int | None] | None = None  # CURRENT's stat, its number
 
     def __enter__(self) -> SnapshotReader:
         return self
@@ -318,7 +319,7 @@ class SnapshotReader:
 
     def vault(self) -> SnapshotVault:
         with self._lock:
-            newest = current_snapshot(self.config)
+            newest = self._newest()
             if self._open and (newest is None or newest == self._open[-1][1].number):
                 return self._open[-1][1]
             stack = ExitStack()
@@ -333,6 +334,28 @@ class SnapshotReader:
             while len(self._open) > KEEP:
                 self._open.pop(0)[0].close()
             return snapshot
+
+    def _newest(self) -> int | None:
+        """`current_snapshot`, read again only when ``CURRENT``'s stat changed: every
+        attribute an answer reads from the vault asks (`dexin.app._FollowingSnapshot`), and
+        a stat is a tenth of an open and a read. A publish renames a new file over it (a new
+        inode, a new change time)."""
+        try:
+            st = (snapshots_dir(self.config) / CURRENT).stat()
+            stamp: tuple[int, ...] = (
+                st.st_ino,
+                st.st_dev,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+            )
+        except FileNotFoundError:
+            stamp = ()
+        if self._seen is not None and self._seen[0] == stamp:
+            return self._seen[1]
+        number = current_snapshot(self.config)
+        self._seen = (stamp, number)
+        return number
 
     def close(self) -> None:
         with self._lock:
