@@ -37,6 +37,7 @@ PostgreSQL, the vault's owner) and how wrk's connections spread over the workers
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -398,6 +399,14 @@ def _arguments() -> argparse.Namespace:
         "and drive N answer workers on one port for each N, beside the floor and the baseline",
     )
     parser.add_argument(
+        "--proxy",
+        choices=("none", "nginx"),
+        default="none",
+        help="with --workers: drive the workers through nginx (on PATH; Debian's package), "
+        "which opens a connection to them per request, as the compose deployment's proxy "
+        "does, instead of holding wrk's connections where the kernel put them",
+    )
+    parser.add_argument(
         "--database-url",
         default="postgresql://postgres@127.0.0.1:5432/test",
         help="with --workers: the PostgreSQL server (a fresh schema, dropped at the end)",
@@ -549,7 +558,8 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                     cluster.settings.home / "demo-data" / f"scale-{args.scale:g}-seed-{config.seed}"
                 )
                 ids = _resident_ids(data / "public_security" / "residents.csv")[: args.subjects]
-                load = prepare(config.owner_url, cluster.env, ids, config.url + "/v1/scores")
+                front = f"http://127.0.0.1:{free_port()}" if args.proxy == "nginx" else config.url
+                load = prepare(config.owner_url, cluster.env, ids, front + "/v1/scores")
                 bare = Prepared([{"id_number": i} for i in ids], None)
                 cluster.stop_workers()
                 served_env = dict(cluster._served_env)  # the owner's and the workers' environment
@@ -561,7 +571,8 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                         baseline = _rounds({"baseline": (base + "/score", bare)}, args,
                                            counts)["baseline"]  # fmt: skip
                     cluster.start_owner()
-                with _served(FLOOR_APP, served_env) as floor:
+                proxy = _nginx(front, config.port, Path(tmp)) if args.proxy == "nginx" else None
+                with _served(FLOOR_APP, served_env) as floor, proxy or contextlib.nullcontext():
                     for n in pools:
                         if args.stalls is not None and n == 1:
                             _start_probed_worker(cluster, served_env, args.stalls)
@@ -571,8 +582,9 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                             print(
                                 f"{n} answer workers: pids {cluster.worker_pids()}", file=sys.stderr
                             )
-                            results[n] = _worker_rounds(cluster, floor + "/score", bare, load,
-                                                        args, counts)  # fmt: skip
+                            results[n] = _worker_rounds(cluster, front + "/v1/scores",
+                                                        floor + "/score", bare, load, args,
+                                                        counts)  # fmt: skip
                         finally:
                             cluster.stop_workers()
                         if baseline:
@@ -582,7 +594,8 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
     for n in pools:
         for c in counts:
             print(
-                f"== {n} answer worker{'s' if n > 1 else ''} (dexin serve --worker --workers {n})"
+                f"== {n} answer worker{'s' if n > 1 else ''} (dexin serve --worker --workers {n}"
+                + (", behind nginx: a connection per request)" if args.proxy == "nginx" else ")")
             )
             _report(c, {name: runs[c] for name, runs in results[n].items()})
             _cpu_report(results[n]["gateway"][c])
@@ -667,6 +680,7 @@ def _cpu_sample(cluster: Any) -> dict[str, Any]:
         "pids": tuple(workers),
         "workers": sum(_cpu_seconds(p) for p in workers + supervisor),
         "owner": _cpu_seconds(cluster.owner.pid) if cluster.owner is not None else 0.0,
+        "proxy": _cpu_seconds(_PROXY_PID) if _PROXY_PID is not None else 0.0,
         "postgres": {p: _cpu_seconds(p) for p in postgres},
         "machine": _machine_busy(),
     }
@@ -677,10 +691,72 @@ def _cpu_sample(cluster: Any) -> dict[str, Any]:
 WORKERS_TIMEOUT = "30s"
 
 
-def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared, args: Any,
-                   counts: list[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:  # fmt: skip
-    """`_rounds` for the floor and the answer workers, with each worker run's CPU time."""
-    url = cluster.config.url + "/v1/scores"
+@contextmanager
+def _nginx(front: str, workers_port: int, tmp: Path) -> Iterator[None]:
+    """nginx at ``front``, in front of the answer workers' port: one process (no master), no
+    keep-alive to the workers, so each request is a connection of its own, accepted by
+    whichever worker's loop is free (the compose deployment's proxy does the same: its
+    upstream is resolved per request, without keep-alive). Its CPU time counts as the
+    proxy's."""
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        raise SystemExit("--proxy nginx: nginx is not installed (Debian: apt-get install nginx)")
+    root = tmp / "nginx"
+    root.mkdir()
+    port = front.rsplit(":", 1)[1]
+    temp = " ".join(f"{k}_temp_path {root / k};" for k in ("client_body", "proxy", "fastcgi",
+                                                           "uwsgi", "scgi"))  # fmt: skip
+    (root / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {root / "nginx.pid"};
+error_log {root / "error.log"} warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    {temp}
+    upstream answer_workers {{ server 127.0.0.1:{workers_port}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://answer_workers;
+            proxy_http_version 1.1;
+            proxy_set_header Connection close;
+            proxy_set_header Host $http_host;
+            proxy_read_timeout 60s;
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen([binary, "-p", str(root), "-c", str(root / "nginx.conf")])
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", int(port)), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit(f"nginx exited: {(root / 'error.log').read_text()}") from None
+                time.sleep(0.1)
+        global _PROXY_PID
+        _PROXY_PID = proc.pid
+        yield
+    finally:
+        _PROXY_PID = None
+        proc.terminate()
+        proc.wait(10)
+
+
+_PROXY_PID: int | None = None  # nginx's, while `_nginx` runs: `_cpu_sample` reads it
+
+
+def _worker_rounds(cluster: Any, url: str, floor_url: str, bare: Prepared, load: Prepared,
+                   args: Any, counts: list[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:  # fmt: skip
+    """`_rounds` for the floor and the answer workers (at ``url``: theirs, or the proxy's),
+    with each worker run's CPU time."""
     drive(floor_url, bare.bodies, 2, max(counts))  # warm-up, out of the figures
     drive(url, load.bodies, 2, max(counts), load.sign, WORKERS_TIMEOUT)
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {
@@ -706,7 +782,8 @@ def _worker_rounds(cluster: Any, floor_url: str, bare: Prepared, load: Prepared,
             if after["pids"] != before["pids"]:
                 raise RuntimeError("an answer worker was replaced during the run: CPU not counted")
             answers = max(run["n"] - run["errors"], 1)
-            cpu = {k: (after[k] - before[k]) / answers for k in ("workers", "owner", "machine")}
+            cpu = {k: (after[k] - before[k]) / answers
+                   for k in ("workers", "owner", "proxy", "machine")}  # fmt: skip
             # per server process: one that started during the run counts from 0, one that
             # ended is lost (its time goes to the postmaster's children total, not read here)
             cpu["postgres"] = sum(t - before["postgres"].get(p, 0.0)
@@ -746,7 +823,9 @@ def _cpu_report(runs: list[dict[str, Any]]) -> None:
         cpu = r["cpu"]
         print(
             f"CPU per answer: workers {cpu['workers'] * 1e3:.2f} ms, PostgreSQL (every server "
-            f"process) {cpu['postgres'] * 1e3:.2f} ms, the owner {cpu['owner'] * 1e3:.2f} ms; "
+            f"process) {cpu['postgres'] * 1e3:.2f} ms, the owner {cpu['owner'] * 1e3:.2f} ms"
+            + (f", nginx {cpu['proxy'] * 1e3:.2f} ms" if cpu["proxy"] else "")
+            + "; "
             f"the machine busy {cpu['machine'] * 1e3:.2f} ms per answer "
             f"({r['busy']:.2f} of {os.cpu_count()} cores, wrk included); connections held "
             f"by each worker mid-run: {'/'.join(map(str, r['spread'])) or 'not read'}; "
