@@ -4,9 +4,10 @@ One gateway process keeps the buckets in memory. Several answer workers on one P
 control plane share them (``sessions``): taking a token is one statement on ``rate_buckets``
 (insert the bucket full less one, or refill the row by the time passed and take one if there
 is one), so a client gets ``rate`` requests a second in all, not per worker. That
-transaction commits without waiting for the WAL flush (``synchronous_commit`` off for it
-alone): a bucket lost if PostgreSQL crashes costs a client at most one burst more, and the
-answer path does not wait for a disk sync to take a token.
+statement is its own transaction (one round trip) and commits without waiting for the WAL
+flush (``synchronous_commit`` off for it alone, set inside the statement): a bucket lost if
+PostgreSQL crashes costs a client at most one burst more, and the answer path does not wait
+for a disk sync to take a token.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import math
 import threading
 import time
 
-from sqlalchemy import case, select, text
+from sqlalchemy import case, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
+from governance.db import autocommit
 from governance.models import RateBucket
 from governance.upsert import insert_for
 
@@ -63,19 +65,25 @@ class RateLimiter:
         passed = case((RateBucket.at < now, now - RateBucket.at), else_=0.0)
         refilled = RateBucket.tokens + passed * self.rate
         tokens = case((refilled < self.burst, refilled), else_=float(self.burst))
-        with sessions.begin() as s:
-            if s.get_bind().dialect.name == "postgresql":  # see the module docstring
-                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            insert = insert_for(s, RateBucket).values(key=digest, tokens=self.burst - 1.0, at=now)
+        bind = sessions.kw["bind"]
+        with autocommit(bind).connect() as conn:  # one round trip: the statement commits itself
+            full = select(literal(digest), literal(self.burst - 1.0), literal(now))
+            if bind.dialect.name == "postgresql":  # see the module docstring
+                # set_config(..., true) holds for this statement's own transaction and its commit
+                full = full.select_from(select(_NO_FLUSH_WAIT).subquery())
+            insert = insert_for(conn, RateBucket).from_select(["key", "tokens", "at"], full)
             stmt = insert.on_conflict_do_update(
                 index_elements=[RateBucket.key],
                 set_={"tokens": tokens - 1.0,
                       "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
                 where=tokens >= 1.0,
             ).returning(RateBucket.key)  # fmt: skip
-            if s.execute(stmt).first() is not None:
+            if conn.execute(stmt).first() is not None:
                 return 0
-            row = s.execute(select(RateBucket.tokens, RateBucket.at).where(
+            row = conn.execute(select(RateBucket.tokens, RateBucket.at).where(
                 RateBucket.key == digest)).one()  # fmt: skip
         left = min(float(self.burst), row.tokens + max(0.0, now - row.at) * self.rate)
         return self._wait(left)
+
+
+_NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", true())
