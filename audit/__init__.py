@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from audit.pg_reader import PgLogReader as PgLogReader
     from audit.pg_reader import snapshot_pg as snapshot_pg
     from audit.pg_store import PgStore as PgStore
+    from audit.pg_store import drop_closed_connections as drop_closed_connections
+    from audit.pg_store import server_identity as server_identity
     from audit.policy import AccessPolicy as AccessPolicy
     from audit.policy import ApprovalRecord as ApprovalRecord
     from audit.policy import ConsentRecord as ConsentRecord
@@ -101,6 +103,8 @@ _WHERE = {
     "PgAuditLog": "audit.pg_log",
     "PgLogReader": "audit.pg_reader",
     "PgStore": "audit.pg_store",
+    "drop_closed_connections": "audit.pg_store",
+    "server_identity": "audit.pg_store",
     "RecordedPolicy": "audit.policy",
     "RoundResult": "audit.witnessing",
     "SignedCheckpoint": "audit.checkpoint",

@@ -47,7 +47,7 @@ from audit.files import write_atomic
 from audit.log import AppendReceipt, Batch, LogOptions
 from audit.note import NoteSigner
 from audit.pg_reader import PgCheckpoints, PgLogReader, snapshot_pg
-from audit.pg_store import PgStore
+from audit.pg_store import PgStore, server_identity
 from audit.tree import MemoryLevels, StoredTree
 
 __all__ = ["PgAuditLog", "PgPending"]
@@ -121,6 +121,10 @@ class PgAuditLog:
             raise
 
     # -- the public surface (see audit.backend.MerkleLog) --------------------------------
+
+    def server(self) -> int | None:
+        """The database cluster the log's entries are committed to (`server_identity`)."""
+        return server_identity(self._store.engine)
 
     @property
     def commits(self) -> int:

@@ -32,7 +32,7 @@ from audit.entry import AuditEntry
 from audit.errors import LogCorruptError
 from audit.merkle import leaf_hash
 
-__all__ = ["CheckpointState", "PgStore", "drop_closed_connections", "engine_url"]
+__all__ = ["CheckpointState", "PgStore", "drop_closed_connections", "engine_url", "server_identity"]
 
 CheckpointState = tuple[int, int | None, float | None]
 """``(head size, latest checkpoint size or None, seconds since it was stored or None)``."""
@@ -100,6 +100,18 @@ def drop_closed_connections(engine: Engine) -> Engine:
             raise InvalidatePoolError("the server sent an idle connection something (a restart)")
 
     return engine
+
+
+def server_identity(engine: Engine) -> int | None:
+    """The database cluster ``engine`` writes to (``pg_control_system().system_identifier``:
+    one write-ahead log per value); None when it cannot be read (then nothing may be assumed
+    about two engines sharing a log)."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT system_identifier FROM pg_control_system()")).scalar()
+    except Exception:  # a permission or a server without the function: assume nothing
+        return None
+    return None if value is None else int(value)
 
 
 class PgStore:

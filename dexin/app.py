@@ -55,6 +55,7 @@ from audit import (
     Snapshot,
     consistency_proof,
     inclusion_proof,
+    server_identity,
     snapshot_log,
     snapshot_pg,
 )
@@ -419,6 +420,14 @@ def open_services(
         yield services
 
 
+def _one_wal(engine: Engine, log: PgAuditLog) -> bool:
+    """Whether the control plane and the audit log commit to one database cluster (one
+    write-ahead log): then a quota unit need not wait for its own flush
+    (`ControlPlane.quota_commit_waits`). Unknown (an identity unreadable) is no."""
+    here = server_identity(engine) if engine.dialect.name == "postgresql" else None
+    return here is not None and here == log.server()
+
+
 def share_ledger_signing(settings: Settings, ledger: Ledger, engine: Engine) -> None:
     """Several processes sign with the gateway's accounts on a JSON-RPC ledger beside a
     shared control plane (the owner, the workers, `dexin audit anchor` run by hand): each
@@ -439,6 +448,8 @@ def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Met
     share_ledger_signing(settings, parts.ledger, engine)
     secret = ledger_secret(settings)  # unwrapped once: tokens and answer signatures derive from it
     audit = parts.audit or AuditTrail(open_audit_log(settings), metrics)
+    if control.shared and isinstance(audit, AuditTrail) and isinstance(audit.log, PgAuditLog):
+        control.quota_commit_waits = not _one_wal(engine, audit.log)
     stack.callback(audit.close)
     vault = parts.vault
     if isinstance(audit, AuditTrail):  # "who accessed me" is read from the (shared) log itself

@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,6 +149,10 @@ _SPEND = (
     .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used < AccessRequest.quota)
     .values(used=AccessRequest.used + 1)
 )
+# `_SPEND` committed without waiting for the WAL flush (`ControlPlane.quota_commit_waits`):
+# set_config(..., true) holds for the statement's own transaction, and so for its commit
+_NO_FLUSH_WAIT = select(func.set_config("synchronous_commit", "off", true())).scalar_subquery()
+_SPEND_NO_WAIT = _SPEND.where(_NO_FLUSH_WAIT.is_not(None))  # volatile: run for the matched row
 _REFUND = (
     update(AccessRequest)
     .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used > 0)
@@ -180,6 +184,12 @@ class ControlPlane:
         self._flush_lock = threading.Lock()  # one flush at a time (`flush_quotas`)
         self._used: dict[str, int] = {}  # quota spent, authoritative while this process runs
         self._dirty: set[str] = set()
+        # Shared: whether a unit's commit waits for the WAL flush. It need not when the audit
+        # log commits to the same database cluster (one WAL): an answer leaves only after its
+        # entry's synchronous commit, which flushes the WAL through every record written
+        # before it, this unit's among them; a crash before that loses the unit together
+        # with an answer that never left (`dexin.app` decides, by `server_identity`).
+        self.quota_commit_waits = True
 
     def forget(self, request_id: str | None = None, consent_id: str | None = None) -> None:
         """Drop the snapshots of a request or consent (after a change made elsewhere).
@@ -425,7 +435,8 @@ class ControlPlane:
         row's lock orders the workers, and a unit spent is never handed out again (a crash
         after it at worst leaves a unit spent for an answer never sent: closed, not open)."""
         with autocommit(self.sessions.kw["bind"]).connect() as conn:  # one round trip
-            done = conn.execute(_SPEND, {"request_id": request.id})
+            spend = _SPEND if self.quota_commit_waits else _SPEND_NO_WAIT
+            done = conn.execute(spend, {"request_id": request.id})
         if done.rowcount != 1:
             raise _quota_exhausted(request)
 

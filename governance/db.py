@@ -19,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.pg_store import drop_closed_connections
+from audit import drop_closed_connections
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -16,8 +16,9 @@ import hashlib
 import math
 import threading
 import time
+from typing import Any
 
-from sqlalchemy import case, func, literal, select, true
+from sqlalchemy import Connection, case, func, literal, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance.db import autocommit
@@ -62,28 +63,31 @@ class RateLimiter:
         refill is a function of the time passed, so a refusal need not store it). A clock
         behind the row's counts no time passed."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        passed = case((RateBucket.at < now, now - RateBucket.at), else_=0.0)
-        refilled = RateBucket.tokens + passed * self.rate
-        tokens = case((refilled < self.burst, refilled), else_=float(self.burst))
-        bind = sessions.kw["bind"]
-        with autocommit(bind).connect() as conn:  # one round trip: the statement commits itself
-            full = select(literal(digest), literal(self.burst - 1.0), literal(now))
-            if bind.dialect.name == "postgresql":  # see the module docstring
-                # set_config(..., true) holds for this statement's own transaction and its commit
-                full = full.select_from(select(_NO_FLUSH_WAIT).subquery())
-            insert = insert_for(conn, RateBucket).from_select(["key", "tokens", "at"], full)
-            stmt = insert.on_conflict_do_update(
-                index_elements=[RateBucket.key],
-                set_={"tokens": tokens - 1.0,
-                      "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
-                where=tokens >= 1.0,
-            ).returning(RateBucket.key)  # fmt: skip
-            if conn.execute(stmt).first() is not None:
+        with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip: it commits itself
+            if conn.execute(self.take_statement(conn, digest, now)).first() is not None:
                 return 0
             row = conn.execute(select(RateBucket.tokens, RateBucket.at).where(
                 RateBucket.key == digest)).one()  # fmt: skip
         left = min(float(self.burst), row.tokens + max(0.0, now - row.at) * self.rate)
         return self._wait(left)
+
+    def take_statement(self, conn: Connection, digest: str, now: float) -> Any:
+        """Insert the bucket full less one, or refill it and take one if there is one; the
+        key comes back only when a token was taken."""
+        passed = case((RateBucket.at < now, now - RateBucket.at), else_=0.0)
+        refilled = RateBucket.tokens + passed * self.rate
+        tokens = case((refilled < self.burst, refilled), else_=float(self.burst))
+        full = select(literal(digest), literal(self.burst - 1.0), literal(now))
+        if conn.dialect.name == "postgresql":  # see the module docstring
+            # set_config(..., true) holds for this statement's own transaction and its commit
+            full = full.select_from(select(_NO_FLUSH_WAIT).subquery())
+        insert = insert_for(conn, RateBucket).from_select(["key", "tokens", "at"], full)
+        return insert.on_conflict_do_update(
+            index_elements=[RateBucket.key],
+            set_={"tokens": tokens - 1.0,
+                  "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
+            where=tokens >= 1.0,
+        ).returning(RateBucket.key)  # fmt: skip
 
 
 _NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", true())

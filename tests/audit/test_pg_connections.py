@@ -8,6 +8,7 @@ restart does to every session: an error message, then the socket closed).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from pg_support import URL
 from sqlalchemy import Engine, create_engine, event, text
@@ -103,3 +104,29 @@ def test_without_the_check_the_first_statement_after_the_end_fails() -> None:
             raise AssertionError("a dead pooled session was used without error")
     finally:
         engine.dispose()
+
+
+def test_the_server_identity_names_the_cluster_not_the_database() -> None:
+    """Two databases of one server share its write-ahead log: one identity."""
+    from audit.pg_store import server_identity
+
+    test, postgres = (
+        create_engine(engine_url(URL)),
+        create_engine(engine_url(URL.rsplit("/", 1)[0] + "/postgres")),
+    )
+    try:
+        here = server_identity(test)
+        assert here is not None and here == server_identity(postgres)
+    finally:
+        test.dispose()
+        postgres.dispose()
+
+
+def test_an_identity_that_cannot_be_read_is_none(tmp_path: Path) -> None:
+    from audit.pg_store import server_identity
+
+    sqlite = create_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")  # no pg_control_system()
+    try:
+        assert server_identity(sqlite) is None
+    finally:
+        sqlite.dispose()

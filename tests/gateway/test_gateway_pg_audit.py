@@ -117,3 +117,24 @@ def test_no_score_leaves_without_its_committed_entry(
     verify_inclusion(leaf, index, size, path, signed.checkpoint.root)
     key = actors.http.get("/v1/audit/log-key").json()  # the key the head row records
     assert key["vkey"] == log.reader().log_key().vkey()
+
+
+def test_a_quota_unit_waits_for_its_flush_unless_the_log_shares_the_wal(
+    pg: tuple[Actors, Schema, PgAuditLog],
+) -> None:
+    """The control plane on PostgreSQL (the Makefile's second pass) beside this log on the
+    same server: the unit's commit need not wait (the answer's entry, committed after it,
+    flushes the WAL through it); on SQLite the quota is counted in memory and nothing
+    changes. The score is answered and the unit spent either way."""
+    actors, _schema, _log = pg
+    gw = actors.http.app.state.gateway  # type: ignore[attr-defined]
+    assert gw.control.quota_commit_waits is (not gw.control.shared)
+    bank_id, bank = actors.token(Role.BANK)
+    rid = actors.approved(bank)
+    id_number = actors.world.ids[213]
+    consent = actors.consent(actors.subject(id_number), bank_id)
+    before = gw.control.request(rid).used
+    r = actors.http.post("/v1/scores", headers=auth(bank), json=score_body(id_number, rid, consent))
+    assert r.status_code == 200, r.text
+    gw.control.flush_quotas()
+    assert gw.control.request(rid).used == before + 1

@@ -25,7 +25,8 @@ import dataclasses
 import datetime as dt
 import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,3 +368,28 @@ def test_an_answer_reads_the_control_versions_once(cluster: Cluster) -> None:
     finally:
         event.remove(bind, "before_cursor_execute", count)
     assert len(seen) == 1, seen
+
+
+def test_the_statements_that_skip_the_flush_wait_really_turn_it_off(cluster: Cluster) -> None:
+    """The quota's unit beside a log on the same server and the rate token set
+    ``synchronous_commit`` off inside the statement, for their own transaction's commit: run
+    here in an explicit transaction, the setting they leave is read back before it ends (and
+    the plain spend leaves it on)."""
+    from governance.control import _SPEND, _SPEND_NO_WAIT
+
+    _, rid = bank_of(cluster, "flush-wait-bank", quota=5)
+    engine = cluster.control.sessions.kw["bind"]
+    limiter = gw(cluster.http[0]).rate_limiter
+
+    def setting_after(run: Callable[[Any], Any]) -> str:
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            run(conn)
+            value = str(conn.execute(text("SHOW synchronous_commit")).scalar())
+            conn.rollback()  # nothing spent, nothing taken
+        return value
+
+    assert setting_after(lambda c: c.execute(_SPEND_NO_WAIT, {"request_id": rid}).rowcount) == "off"
+    assert setting_after(lambda c: c.execute(_SPEND, {"request_id": rid})) == "on"
+    take = lambda c: c.execute(limiter.take_statement(c, "f" * 64, time.time())).first()  # noqa: E731
+    assert setting_after(take) == "off"
