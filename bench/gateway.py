@@ -572,7 +572,10 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                                            counts)["baseline"]  # fmt: skip
                     cluster.start_owner()
                 proxy = _nginx(front, config.port, Path(tmp)) if args.proxy == "nginx" else None
-                with _served(FLOOR_APP, served_env) as floor, proxy or contextlib.nullcontext():
+                with (
+                    _served(FLOOR_APP, served_env) as floor,
+                    proxy or contextlib.nullcontext() as proxy_pid,
+                ):
                     for n in pools:
                         if args.stalls is not None and n == 1:
                             _start_probed_worker(cluster, served_env, args.stalls)
@@ -583,8 +586,8 @@ def workers_main(args: argparse.Namespace, counts: list[int], pools: list[int]) 
                                 f"{n} answer workers: pids {cluster.worker_pids()}", file=sys.stderr
                             )
                             results[n] = _worker_rounds(cluster, front + "/v1/scores",
-                                                        floor + "/score", bare, load, args,
-                                                        counts)  # fmt: skip
+                                                        proxy_pid, floor + "/score", bare,
+                                                        load, args, counts)  # fmt: skip
                         finally:
                             cluster.stop_workers()
                         if baseline:
@@ -672,7 +675,7 @@ def _machine_busy() -> float:
     return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / _TICK
 
 
-def _cpu_sample(cluster: Any) -> dict[str, Any]:
+def _cpu_sample(cluster: Any, proxy_pid: int | None) -> dict[str, Any]:
     workers = cluster.worker_pids()
     postgres = _postgres_pids()
     supervisor = [cluster.pool.pid] if cluster.pool is not None and len(workers) > 1 else []
@@ -680,7 +683,7 @@ def _cpu_sample(cluster: Any) -> dict[str, Any]:
         "pids": tuple(workers),
         "workers": sum(_cpu_seconds(p) for p in workers + supervisor),
         "owner": _cpu_seconds(cluster.owner.pid) if cluster.owner is not None else 0.0,
-        "proxy": _cpu_seconds(_PROXY_PID) if _PROXY_PID is not None else 0.0,
+        "proxy": _cpu_seconds(proxy_pid) if proxy_pid is not None else 0.0,
         "postgres": {p: _cpu_seconds(p) for p in postgres},
         "machine": _machine_busy(),
     }
@@ -692,12 +695,12 @@ WORKERS_TIMEOUT = "30s"
 
 
 @contextmanager
-def _nginx(front: str, workers_port: int, tmp: Path) -> Iterator[None]:
+def _nginx(front: str, workers_port: int, tmp: Path) -> Iterator[int]:
     """nginx at ``front``, in front of the answer workers' port: one process (no master), no
     keep-alive to the workers, so each request is a connection of its own, accepted by
     whichever worker's loop is free (the compose deployment's proxy does the same: its
     upstream is resolved per request, without keep-alive). Its CPU time counts as the
-    proxy's."""
+    proxy's (its pid is yielded)."""
     binary = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
@@ -741,22 +744,19 @@ http {{
                 if proc.poll() is not None:
                     raise SystemExit(f"nginx exited: {(root / 'error.log').read_text()}") from None
                 time.sleep(0.1)
-        global _PROXY_PID
-        _PROXY_PID = proc.pid
-        yield
+        else:
+            raise SystemExit(f"nginx did not listen on {front} within 10 s")
+        yield proc.pid
     finally:
-        _PROXY_PID = None
         proc.terminate()
         proc.wait(10)
 
 
-_PROXY_PID: int | None = None  # nginx's, while `_nginx` runs: `_cpu_sample` reads it
-
-
-def _worker_rounds(cluster: Any, url: str, floor_url: str, bare: Prepared, load: Prepared,
-                   args: Any, counts: list[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:  # fmt: skip
-    """`_rounds` for the floor and the answer workers (at ``url``: theirs, or the proxy's),
-    with each worker run's CPU time."""
+def _worker_rounds(cluster: Any, url: str, proxy_pid: int | None, floor_url: str,
+                   bare: Prepared, load: Prepared, args: Any,
+                   counts: list[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:  # fmt: skip
+    """`_rounds` for the floor and the answer workers (at ``url``: theirs, or the proxy's,
+    whose CPU time is read too), with each worker run's CPU time."""
     drive(floor_url, bare.bodies, 2, max(counts))  # warm-up, out of the figures
     drive(url, load.bodies, 2, max(counts), load.sign, WORKERS_TIMEOUT)
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {
@@ -774,11 +774,11 @@ def _worker_rounds(cluster: Any, url: str, floor_url: str, bare: Prepared, load:
             probe = threading.Timer(
                 args.seconds / 2, lambda into=spread: into.extend(_spread(cluster))
             )
-            start, before = time.perf_counter(), _cpu_sample(cluster)
+            start, before = time.perf_counter(), _cpu_sample(cluster, proxy_pid)
             probe.start()
             run = drive(url, load.bodies, args.seconds, c, signer, WORKERS_TIMEOUT)
             probe.join()
-            after, end = _cpu_sample(cluster), time.perf_counter()
+            after, end = _cpu_sample(cluster, proxy_pid), time.perf_counter()
             if after["pids"] != before["pids"]:
                 raise RuntimeError("an answer worker was replaced during the run: CPU not counted")
             answers = max(run["n"] - run["errors"], 1)

@@ -424,17 +424,39 @@ def _one_wal(engine: Engine, log: PgAuditLog) -> bool:
     """Whether the control plane and the audit log commit to one database cluster (one
     write-ahead log): then a quota unit need not wait for its own flush
     (`ControlPlane.quota_commit_waits`). Unknown (an identity unreadable) is no."""
-    here = server_identity(engine) if engine.dialect.name == "postgresql" else None
+    here = server_identity(engine)  # None on SQLite too
     return here is not None and here == log.server()
 
 
+def _signs_beside_others(settings: Settings) -> bool:
+    """A JSON-RPC ledger beside a shared control plane: the owner, the workers and a
+    `dexin audit anchor` run by hand (while the owner is stopped and the workers answer) all
+    sign with the gateway's accounts. The embedded chain and SQLite have one process."""
+    return settings.ledger_backend == "jsonrpc" and not settings.gateway.database_url.startswith(
+        "sqlite"
+    )
+
+
 def share_ledger_signing(settings: Settings, ledger: Ledger, engine: Engine) -> None:
-    """Several processes sign with the gateway's accounts on a JSON-RPC ledger beside a
-    shared control plane (the owner, the workers, `dexin audit anchor` run by hand): each
-    holds the account's PostgreSQL advisory lock from nonce to receipt, so no two pick the
-    same nonce. The embedded chain and SQLite have one process: nothing to share."""
-    if settings.ledger_backend == "jsonrpc" and engine.dialect.name != "sqlite":
+    """Each process that signs beside others holds the account's PostgreSQL advisory lock
+    (on ``engine``'s database) from nonce to receipt, so no two pick the same nonce."""
+    if _signs_beside_others(settings):
         ledger.share_signing(lambda address: advisory_lock(engine, f"ledger:{address}"))
+
+
+@contextmanager
+def ledger_signing_shared(settings: Settings, ledger: Ledger) -> Iterator[None]:
+    """`share_ledger_signing` for a command (it has no engine of its own): one on the
+    control plane while the block runs, when it signs beside others."""
+    if not _signs_beside_others(settings):
+        yield
+        return
+    engine = open_engine(settings.gateway.database_url)
+    try:
+        share_ledger_signing(settings, ledger, engine)
+        yield
+    finally:
+        engine.dispose()
 
 
 def _build(settings: Settings, parts: Components, stack: ExitStack, metrics: Metrics) -> Services:

@@ -92,20 +92,12 @@ def _ledger_view(settings: Settings, required: bool) -> Iterator[Ledger | None]:
 def _owned_ledger(settings: Settings) -> Iterator[Ledger]:
     """The ledger for writing; exit 4 with a hint when the gateway owns it. Beside a
     cluster (a JSON-RPC node, the control plane in PostgreSQL) it signs in turn with the
-    owner and the workers, under their advisory lock (`share_ledger_signing`)."""
-    from dexin.app import open_ledger, share_ledger_signing
-    from governance import open_engine
+    owner and the workers, under their advisory lock (`ledger_signing_shared`)."""
+    from dexin.app import ledger_signing_shared, open_ledger
     from vault import VaultBusy
 
     try:
-        with open_ledger(settings) as ledger, contextlib.ExitStack() as stack:
-            if (
-                settings.ledger_backend == "jsonrpc"
-                and not settings.gateway.database_url.startswith("sqlite")
-            ):
-                engine = open_engine(settings.gateway.database_url)
-                stack.callback(engine.dispose)
-                share_ledger_signing(settings, ledger, engine)
+        with open_ledger(settings) as ledger, ledger_signing_shared(settings, ledger):
             yield ledger
     except VaultBusy:  # the hint differs from the vault's own advice: go through the gateway
         message = "the ledger is in use by another process (the gateway? use --gateway)"

@@ -33,14 +33,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from governance.budget import EPSILON_SLACK, remaining_epsilon
 from governance.client_keys import PublicKey
 from governance.credentials import KEYED_ROLES, Role, hash_secret, new_client_id, new_secret
-from governance.db import autocommit
+from governance.db import NO_FLUSH_WAIT, lone_statements
 from governance.errors import (
     BudgetExhausted,
     Conflict,
@@ -107,7 +107,7 @@ def read_version(sessions: sessionmaker[Session], kind: str) -> int | None:
     held = _READ_ONCE.get()
     if held is not None and held[0] is sessions.kw.get("bind") and kind in held[1]:
         return held[1][kind]
-    with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip
+    with lone_statements(sessions) as conn:  # one round trip
         return conn.scalar(select(ControlVersion.version).where(ControlVersion.name == kind))
 
 
@@ -126,10 +126,9 @@ def versions_read_once(sessions: sessionmaker[Session]) -> Iterator[None]:
     if not is_shared(sessions):
         yield
         return
-    bind = sessions.kw["bind"]
-    with autocommit(bind).connect() as conn:  # one round trip: no BEGIN, no COMMIT
+    with lone_statements(sessions) as conn:  # one round trip: no BEGIN, no COMMIT
         rows = {name: int(v) for name, v in conn.execute(_ALL_VERSIONS)}
-    token = _READ_ONCE.set((bind, rows))
+    token = _READ_ONCE.set((sessions.kw["bind"], rows))
     try:
         yield
     finally:
@@ -143,16 +142,15 @@ def is_shared(sessions: sessionmaker[Session]) -> bool:
     return bind is not None and bind.dialect.name != "sqlite"
 
 
-# The shared quota's statements, each its own transaction (`autocommit`), built once.
+# The shared quota's statements, each its own transaction (`lone_statements`), built once.
 _SPEND = (
     update(AccessRequest)
     .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used < AccessRequest.quota)
     .values(used=AccessRequest.used + 1)
 )
-# `_SPEND` committed without waiting for the WAL flush (`ControlPlane.quota_commit_waits`):
-# set_config(..., true) holds for the statement's own transaction, and so for its commit
-_NO_FLUSH_WAIT = select(func.set_config("synchronous_commit", "off", true())).scalar_subquery()
-_SPEND_NO_WAIT = _SPEND.where(_NO_FLUSH_WAIT.is_not(None))  # volatile: run for the matched row
+# `_SPEND` committed without waiting for the WAL flush (`ControlPlane.quota_commit_waits`);
+# set_config is volatile, so it runs for the matched row
+_SPEND_NO_WAIT = _SPEND.where(select(NO_FLUSH_WAIT).scalar_subquery().is_not(None))
 _REFUND = (
     update(AccessRequest)
     .where(AccessRequest.id == bindparam("request_id"), AccessRequest.used > 0)
@@ -434,7 +432,7 @@ class ControlPlane:
         """``used = used + 1`` where ``used < quota``, committed before the answer is made: the
         row's lock orders the workers, and a unit spent is never handed out again (a crash
         after it at worst leaves a unit spent for an answer never sent: closed, not open)."""
-        with autocommit(self.sessions.kw["bind"]).connect() as conn:  # one round trip
+        with lone_statements(self.sessions) as conn:  # one round trip
             spend = _SPEND if self.quota_commit_waits else _SPEND_NO_WAIT
             done = conn.execute(spend, {"request_id": request.id})
         if done.rowcount != 1:
@@ -444,7 +442,7 @@ class ControlPlane:
         """Give back the unit `spend_quota` took for an answer that never left (its audit
         entry could not be made durable)."""
         if self.shared:
-            with autocommit(self.sessions.kw["bind"]).connect() as conn:
+            with lone_statements(self.sessions) as conn:
                 conn.execute(_REFUND, {"request_id": request.id})
             return
         with self._quota_lock:

@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, text, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import drop_closed_connections
@@ -48,14 +48,20 @@ def open_engine(url: str, *, schema: str | None = None) -> Engine:
 
 _AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
+# In a statement run by `lone_statements`: its commit does not wait for the WAL flush
+# (set_config(..., true) holds for the statement's own transaction, and so for its commit).
+NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", true())
 
-def autocommit(engine: Engine) -> Engine:
-    """``engine`` (the same pool) with each statement its own transaction: a lone statement
-    on the answer path costs one round trip instead of three (BEGIN, it, COMMIT)."""
+
+def lone_statements(sessions: sessionmaker[Session]) -> Connection:
+    """A connection of ``sessions``' pool on which each statement is its own transaction: a
+    lone statement on the answer path costs one round trip instead of three (BEGIN, it,
+    COMMIT). Use it as a context manager."""
+    engine: Engine = sessions.kw["bind"]
     found = _AUTOCOMMIT.get(engine)
     if found is None:
         found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return found
+    return found.connect()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

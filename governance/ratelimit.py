@@ -18,10 +18,10 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select, true
+from sqlalchemy import Connection, case, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from governance.db import autocommit
+from governance.db import NO_FLUSH_WAIT, lone_statements
 from governance.models import RateBucket
 from governance.upsert import insert_for
 
@@ -63,7 +63,7 @@ class RateLimiter:
         refill is a function of the time passed, so a refusal need not store it). A clock
         behind the row's counts no time passed."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip: it commits itself
+        with lone_statements(sessions) as conn:  # one round trip: the statement commits itself
             if conn.execute(self.take_statement(conn, digest, now)).first() is not None:
                 return 0
             row = conn.execute(select(RateBucket.tokens, RateBucket.at).where(
@@ -79,8 +79,7 @@ class RateLimiter:
         tokens = case((refilled < self.burst, refilled), else_=float(self.burst))
         full = select(literal(digest), literal(self.burst - 1.0), literal(now))
         if conn.dialect.name == "postgresql":  # see the module docstring
-            # set_config(..., true) holds for this statement's own transaction and its commit
-            full = full.select_from(select(_NO_FLUSH_WAIT).subquery())
+            full = full.select_from(select(NO_FLUSH_WAIT).subquery())
         insert = insert_for(conn, RateBucket).from_select(["key", "tokens", "at"], full)
         return insert.on_conflict_do_update(
             index_elements=[RateBucket.key],
@@ -88,6 +87,3 @@ class RateLimiter:
                   "at": case((RateBucket.at < now, now), else_=RateBucket.at)},
             where=tokens >= 1.0,
         ).returning(RateBucket.key)  # fmt: skip
-
-
-_NO_FLUSH_WAIT = func.set_config("synchronous_commit", "off", true())

@@ -19,7 +19,7 @@ import time
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from governance.db import autocommit
+from governance.db import lone_statements
 from governance.models import SeenOnce
 from governance.upsert import insert_for
 
@@ -68,7 +68,7 @@ class ReplayCache:
         comes back only then. Two workers inserting the same key at once: the primary key
         makes the second wait for the first and then find its row (not expired)."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        with autocommit(sessions.kw["bind"]).connect() as conn:  # one round trip
+        with lone_statements(sessions) as conn:  # one round trip
             insert = insert_for(conn, SeenOnce).values(key=digest, until=until)
             stmt = insert.on_conflict_do_update(
                 index_elements=[SeenOnce.key],

@@ -64,10 +64,34 @@ def test_every_pooled_session_is_dropped_once_one_is_found_closed() -> None:
         engine.dispose()
 
 
+def _last_query_start(pid: int) -> object:
+    """When the server last began a statement of session ``pid`` (pg_stat_activity)."""
+    admin = create_engine(engine_url(URL))
+    try:
+        with admin.connect() as c:
+            return c.execute(text("SELECT query_start FROM pg_stat_activity WHERE pid = :p"),
+                             {"p": pid}).scalar_one()  # fmt: skip
+    finally:
+        admin.dispose()
+
+
+def _server_saw_the_checkout(engine: Engine) -> bool:
+    """Take the pooled session and put it back without a statement of ours: did the server
+    begin one on it meanwhile?"""
+    pid = _backend_pid(engine)
+    before = _last_query_start(pid)
+    time.sleep(0.01)
+    with engine.connect():
+        pass
+    return _last_query_start(pid) != before
+
+
 def test_taking_a_connection_sends_no_ping() -> None:
-    """Unlike ``pool_pre_ping`` (a ``SELECT 1`` per checkout, below what cursor events see):
-    the check reads the socket and sends nothing."""
+    """Unlike ``pool_pre_ping`` (a query per checkout, below what cursor events see): the
+    check reads the socket and sends nothing, as the server's own record shows (and shows a
+    pinging pool's query)."""
     engine = open_engine(URL)
+    pinging = create_engine(engine_url(URL), pool_pre_ping=True)
     try:
         assert not engine.pool._pre_ping
         _backend_pid(engine)
@@ -75,8 +99,11 @@ def test_taking_a_connection_sends_no_ping() -> None:
         with engine.connect() as c:
             c.execute(text("SELECT 1"))
         assert seen == ["SELECT 1"]
+        assert not _server_saw_the_checkout(engine)
+        assert _server_saw_the_checkout(pinging)  # the control: a ping is a statement
     finally:
         engine.dispose()
+        pinging.dispose()
 
 
 def test_the_audit_logs_own_pool_is_checked_too() -> None:

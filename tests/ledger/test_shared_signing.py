@@ -92,9 +92,10 @@ def test_processes_sharing_a_key_take_turns(tmp_path: Path, anvil_url: str) -> N
 def test_a_command_beside_the_cluster_waits_for_the_accounts_lock(
     tmp_path: Path, anvil_url: str
 ) -> None:
-    """`dexin audit anchor` run by hand beside a cluster (`dexin.app.share_ledger_signing`, as
-    the owner and the workers): its write waits while another process holds the account."""
-    from dexin.app import share_ledger_signing
+    """`dexin audit anchor` run by hand beside a cluster (`_owned_ledger` holds its ledger in
+    `dexin.app.ledger_signing_shared`, as the owner and the workers share theirs): its write
+    waits while another process holds the account."""
+    from dexin.app import ledger_signing_shared
     from dexin.settings import Settings
 
     settings = Settings.from_env({"DEXIN_HOME": str(tmp_path / "home"), "DEXIN_LEDGER": "jsonrpc",
@@ -103,41 +104,41 @@ def test_a_command_beside_the_cluster_waits_for_the_accounts_lock(
     ledger, other = _two_processes(tmp_path, anvil_url)
     other.close()
     try:
-        share_ledger_signing(settings, ledger, engine)
-        address = ledger.identity("gateway").address
-        done = threading.Event()
+        with ledger_signing_shared(settings, ledger):
+            address = ledger.identity("gateway").address
+            done = threading.Event()
 
-        def write() -> None:
-            ledger.anchor(AnchorKind.AUDIT_LOG, os.urandom(32), 1, bytes(32), signer="gateway")
-            done.set()
+            def write() -> None:
+                ledger.anchor(AnchorKind.AUDIT_LOG, os.urandom(32), 1, bytes(32), signer="gateway")
+                done.set()
 
-        with advisory_lock(engine, f"ledger:{address}"):  # another process signing
-            thread = threading.Thread(target=write)
-            thread.start()
-            assert not done.wait(1.5)
-        assert done.wait(30)
-        thread.join()
+            with advisory_lock(engine, f"ledger:{address}"):  # another process signing
+                thread = threading.Thread(target=write)
+                thread.start()
+                assert not done.wait(1.5)
+            assert done.wait(30)
+            thread.join()
     finally:
         ledger.close()
         engine.dispose()
 
 
-def test_the_embedded_chain_and_sqlite_share_nothing(tmp_path: Path, anvil_url: str) -> None:
-    from dexin.app import share_ledger_signing
+def test_a_control_plane_on_sqlite_shares_nothing(tmp_path: Path, anvil_url: str) -> None:
+    """One process owns a SQLite control plane: a JSON-RPC ledger beside it takes no lock."""
+    from dexin.app import ledger_signing_shared
     from dexin.settings import Settings
 
-    sqlite = open_engine(f"sqlite:///{tmp_path / 'control.sqlite'}")
     ledger, other = _two_processes(tmp_path, anvil_url)
     other.close()
     try:
         settings = Settings.from_env({"DEXIN_HOME": str(tmp_path / "home"),
                                       "DEXIN_LEDGER": "jsonrpc"})  # fmt: skip
-        share_ledger_signing(settings, ledger, sqlite)
+        assert settings.gateway.database_url.startswith("sqlite")
         engine = open_engine(PG_URL)
         address = ledger.identity("gateway").address
-        with advisory_lock(engine, f"ledger:{address}"):  # not waited for: no lock shared
+        with ledger_signing_shared(settings, ledger), advisory_lock(engine, f"ledger:{address}"):
+            # not waited for: no lock shared
             ledger.anchor(AnchorKind.AUDIT_LOG, os.urandom(32), 1, bytes(32), signer="gateway")
         engine.dispose()
     finally:
         ledger.close()
-        sqlite.dispose()
